@@ -1,0 +1,276 @@
+//! Rendering of the files a node reads: ZooKeeper's `zoo.cfg` and `myid`, Kafka's
+//! `server.properties`, and the logging configs (log4j 1 / reload4j properties for the 3.9 jars,
+//! log4j2 properties for the 4.x jars).
+//!
+//! The settings aim at a small, fast, loopback-only test cluster: tiny thread pools, a small log
+//! cleaner buffer (the default 128 MiB would not fit a 256 MiB heap), no rebalance delay,
+//! replication factors of internal topics capped by the number of brokers, and bounded
+//! controlled shutdown.
+
+use std::path::Path;
+
+use crate::state::{BrokerState, State, ZkState};
+
+/// ZooKeeper's tick; sessions may last 2..=120 ticks (see `zoo_cfg`).
+pub(crate) const ZK_TICK_MS: u64 = 500;
+/// Session timeout of the ZooKeeper-mode brokers; a killed broker's registration lingers this
+/// long.
+pub(crate) const KAFKA_ZK_SESSION_MS: u64 = 6_000;
+
+/// Escapes a value for a Java properties file.
+fn prop(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `zoo.cfg` of one ZooKeeper server listing `servers` (which should include itself).
+pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> String {
+    let mut s = String::new();
+    s.push_str("# Written by kafsh-sandbox.\n");
+    s.push_str(&format!("tickTime={ZK_TICK_MS}\n"));
+    s.push_str("initLimit=20\nsyncLimit=5\n");
+    s.push_str(&format!(
+        "dataDir={}\n",
+        prop(&node_dir.join("data").display().to_string())
+    ));
+    s.push_str(&format!("clientPort={}\n", me.client_port));
+    s.push_str("clientPortAddress=127.0.0.1\n");
+    s.push_str("maxClientCnxns=0\n");
+    s.push_str("minSessionTimeout=1000\nmaxSessionTimeout=60000\n");
+    // The embedded Jetty admin server would take port 8080.
+    s.push_str("admin.enableServer=false\n");
+    s.push_str("4lw.commands.whitelist=*\n");
+    s.push_str("reconfigEnabled=false\n");
+    s.push_str("standaloneEnabled=true\n");
+    s.push_str("forceSync=no\n");
+    s.push_str("preAllocSize=1024\n");
+    for z in servers {
+        s.push_str(&format!(
+            "server.{}=127.0.0.1:{}:{}\n",
+            z.id, z.peer_port, z.election_port
+        ));
+    }
+    s
+}
+
+/// Settings common to both Kafka flavors.
+fn kafka_common(s: &mut String, b: &BrokerState, node_dir: &Path, brokers: usize) {
+    let rf = brokers.clamp(1, 3);
+    let min_isr = brokers.clamp(1, 2);
+    s.push_str(&format!(
+        "log.dirs={}\n",
+        prop(&node_dir.join("data").display().to_string())
+    ));
+    if let Some(rack) = &b.rack {
+        s.push_str(&format!("broker.rack={}\n", prop(rack)));
+    }
+    s.push_str("num.partitions=1\n");
+    s.push_str("auto.create.topics.enable=false\n");
+    s.push_str("delete.topic.enable=true\n");
+    s.push_str(&format!("offsets.topic.replication.factor={rf}\n"));
+    s.push_str("offsets.topic.num.partitions=10\n");
+    s.push_str(&format!("transaction.state.log.replication.factor={rf}\n"));
+    s.push_str(&format!("transaction.state.log.min.isr={min_isr}\n"));
+    s.push_str("transaction.state.log.num.partitions=10\n");
+    s.push_str("group.initial.rebalance.delay.ms=0\n");
+    s.push_str("num.network.threads=2\nnum.io.threads=2\nbackground.threads=2\n");
+    s.push_str("num.recovery.threads.per.data.dir=1\nnum.replica.fetchers=1\n");
+    s.push_str("log.cleaner.threads=1\nlog.cleaner.dedupe.buffer.size=4194304\n");
+    s.push_str("socket.request.max.bytes=104857600\n");
+}
+
+/// `server.properties` of a ZooKeeper-mode (Kafka 3.9) broker.
+pub(crate) fn kafka_zk_properties(
+    b: &BrokerState,
+    node_dir: &Path,
+    zk_connect: &str,
+    brokers: usize,
+) -> String {
+    let mut s = String::from("# Written by kafsh-sandbox: ZooKeeper-mode Kafka broker.\n");
+    s.push_str(&format!("broker.id={}\n", b.id));
+    s.push_str(&format!("listeners=PLAINTEXT://127.0.0.1:{}\n", b.port));
+    s.push_str(&format!(
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
+        b.port
+    ));
+    s.push_str(&format!("zookeeper.connect={}\n", prop(zk_connect)));
+    s.push_str(&format!(
+        "zookeeper.session.timeout.ms={KAFKA_ZK_SESSION_MS}\n"
+    ));
+    s.push_str("zookeeper.connection.timeout.ms=30000\n");
+    s.push_str("controlled.shutdown.enable=true\n");
+    s.push_str("controlled.shutdown.max.retries=1\n");
+    s.push_str("controlled.shutdown.retry.backoff.ms=500\n");
+    s.push_str("controller.socket.timeout.ms=10000\n");
+    kafka_common(&mut s, b, node_dir, brokers);
+    s
+}
+
+/// `server.properties` of a KRaft (Kafka 4.x) node: combined broker+controller when it has a
+/// controller port, broker-only otherwise.
+pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &State) -> String {
+    let mut s = String::from("# Written by kafsh-sandbox: KRaft Kafka node.\n");
+    s.push_str(&format!("node.id={}\n", b.id));
+    match b.controller_port {
+        Some(cp) => {
+            s.push_str("process.roles=broker,controller\n");
+            s.push_str(&format!(
+                "listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{cp}\n",
+                b.port
+            ));
+        }
+        None => {
+            s.push_str("process.roles=broker\n");
+            s.push_str(&format!("listeners=PLAINTEXT://127.0.0.1:{}\n", b.port));
+        }
+    }
+    s.push_str(&format!(
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
+        b.port
+    ));
+    s.push_str("controller.listener.names=CONTROLLER\n");
+    s.push_str("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n");
+    s.push_str("inter.broker.listener.name=PLAINTEXT\n");
+    s.push_str(&format!("controller.quorum.voters={}\n", state.voters()));
+    // A killed node can register again only once its old session timed out (the default is
+    // 9 s with 2 s heartbeats).
+    s.push_str("broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms=6000\n");
+    let n = state.broker_count();
+    s.push_str(&format!(
+        "share.coordinator.state.topic.replication.factor={}\n",
+        n.clamp(1, 3)
+    ));
+    s.push_str(&format!(
+        "share.coordinator.state.topic.min.isr={}\n",
+        n.clamp(1, 2)
+    ));
+    kafka_common(&mut s, b, node_dir, n);
+    s
+}
+
+/// reload4j (log4j 1) config of a server: INFO to `<node_dir>/server.log`.
+pub(crate) fn log4j1_server(node_dir: &Path) -> String {
+    let file = prop(&node_dir.join("server.log").display().to_string());
+    format!(
+        "# Written by kafsh-sandbox.\n\
+         log4j.rootLogger=INFO, file\n\
+         log4j.appender.file=org.apache.log4j.FileAppender\n\
+         log4j.appender.file.File={file}\n\
+         log4j.appender.file.Append=true\n\
+         log4j.appender.file.layout=org.apache.log4j.PatternLayout\n\
+         log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n\
+         log4j.logger.kafka.request.logger=WARN\n\
+         log4j.logger.kafka.network.RequestChannel$=WARN\n\
+         log4j.logger.org.apache.zookeeper=INFO\n"
+    )
+}
+
+/// log4j2 config of a server: INFO to `<node_dir>/server.log`.
+pub(crate) fn log4j2_server(node_dir: &Path) -> String {
+    let file = prop(&node_dir.join("server.log").display().to_string());
+    format!(
+        "# Written by kafsh-sandbox.\n\
+         status = warn\n\
+         appender.file.type = File\n\
+         appender.file.name = FILE\n\
+         appender.file.fileName = {file}\n\
+         appender.file.append = true\n\
+         appender.file.layout.type = PatternLayout\n\
+         appender.file.layout.pattern = [%d] %p %m (%c)%n\n\
+         rootLogger.level = info\n\
+         rootLogger.appenderRef.file.ref = FILE\n\
+         logger.request.name = kafka.request.logger\n\
+         logger.request.level = warn\n"
+    )
+}
+
+/// reload4j config of command-line tools: warnings to stderr.
+pub(crate) const LOG4J1_TOOLS: &str = "# Written by kafsh-sandbox.\n\
+log4j.rootLogger=WARN, stderr\n\
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender\n\
+log4j.appender.stderr.Target=System.err\n\
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n\
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n\n";
+
+/// log4j2 config of command-line tools: warnings to stderr.
+pub(crate) const LOG4J2_TOOLS: &str = "# Written by kafsh-sandbox.\n\
+status = warn\n\
+appender.err.type = Console\n\
+appender.err.name = STDERR\n\
+appender.err.target = SYSTEM_ERR\n\
+appender.err.layout.type = PatternLayout\n\
+appender.err.layout.pattern = [%d] %p %m (%c)%n\n\
+rootLogger.level = warn\n\
+rootLogger.appenderRef.err.ref = STDERR\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Flavor;
+    use std::path::PathBuf;
+
+    fn broker(id: i32, cp: Option<u16>) -> BrokerState {
+        BrokerState {
+            id,
+            port: 9000 + id as u16,
+            controller_port: cp,
+            rack: None,
+            pid: None,
+        }
+    }
+
+    #[test]
+    fn zoo_cfg_lists_servers_and_disables_admin() {
+        let zs: Vec<ZkState> = (1..=3)
+            .map(|id| ZkState {
+                id,
+                client_port: 2000 + id as u16,
+                peer_port: 3000 + id as u16,
+                election_port: 4000 + id as u16,
+                pid: None,
+            })
+            .collect();
+        let cfg = zoo_cfg(&zs[1], Path::new("/x/zk-2"), &zs);
+        assert!(cfg.contains("clientPort=2002\n"));
+        assert!(cfg.contains("server.3=127.0.0.1:3003:4003\n"));
+        assert!(cfg.contains("admin.enableServer=false\n"));
+        assert!(cfg.contains("4lw.commands.whitelist=*\n"));
+        assert!(cfg.contains("dataDir=/x/zk-2/data\n"));
+    }
+
+    #[test]
+    fn kraft_properties_roles_and_voters() {
+        let mut st = State::new(Flavor::KRaft, PathBuf::from("/j"));
+        st.brokers = vec![
+            broker(1, Some(7001)),
+            broker(2, Some(7002)),
+            broker(4, None),
+        ];
+        let combined = kafka_kraft_properties(&st.brokers[0], Path::new("/n1"), &st);
+        assert!(combined.contains("process.roles=broker,controller\n"));
+        assert!(combined.contains("controller.quorum.voters=1@127.0.0.1:7001,2@127.0.0.1:7002\n"));
+        assert!(combined.contains("CONTROLLER://127.0.0.1:7001"));
+        assert!(combined.contains("offsets.topic.replication.factor=3\n"));
+        let broker_only = kafka_kraft_properties(&st.brokers[2], Path::new("/n4"), &st);
+        assert!(broker_only.contains("process.roles=broker\n"));
+        assert!(!broker_only.contains("CONTROLLER://"));
+    }
+
+    #[test]
+    fn zk_properties_caps_replication() {
+        let mut b = broker(1, None);
+        b.rack = Some("r1".into());
+        let p = kafka_zk_properties(&b, Path::new("/n1"), "127.0.0.1:2181/kafka", 1);
+        assert!(p.contains("zookeeper.connect=127.0.0.1:2181/kafka\n"));
+        assert!(p.contains("offsets.topic.replication.factor=1\n"));
+        assert!(p.contains("transaction.state.log.min.isr=1\n"));
+        assert!(p.contains("broker.rack=r1\n"));
+    }
+}

@@ -1,0 +1,29 @@
+//! kafsh-sandbox: real Apache ZooKeeper and Apache Kafka processes on 127.0.0.1, for kafsh's
+//! tests and for trying kafsh by hand.
+//!
+//! A [`Cluster`] is a set of plain `java` processes, one per node, each in its own directory
+//! under the cluster directory, on free loopback ports. Two kinds are supported (see
+//! [`Flavor`]): a ZooKeeper 3.8 ensemble with ZooKeeper-mode Kafka 3.9 brokers, and a KRaft
+//! Kafka 4.2 cluster. The jars come from Maven Central through `mvn` and are cached (see
+//! [`jars`]). The cluster's layout and process ids live in `<dir>/sandbox.json`, so another
+//! process (the `kafsh-sandbox` binary, a runbook's restart command) can act on the same
+//! cluster with [`Cluster::open`].
+//!
+//! Modules:
+//! - [`cluster`]: the [`Cluster`] handle, [`ClusterSpec`] and the node views.
+//! - [`jars`]: fetching and caching the Kafka/ZooKeeper jars.
+//! - [`probe`]: tiny clients for readiness checks (ZooKeeper four-letter words, a Kafka
+//!   Metadata request).
+//! - `config`: rendering `zoo.cfg`, `server.properties` and logging configs.
+//! - `process`: spawning detached JVMs, signals, liveness.
+//! - `state`: the persisted `sandbox.json`.
+
+pub mod cluster;
+mod config;
+pub mod jars;
+pub mod probe;
+mod process;
+mod state;
+
+pub use cluster::{BrokerNode, Cluster, ClusterSpec, Flavor, ZkNode};
+pub use probe::{KafkaBroker, KafkaMetadata};

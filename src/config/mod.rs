@@ -1,0 +1,558 @@
+//! Contexts (named clusters) from `config.toml`, Kafka client properties files, and the
+//! resolution of command-line overrides into the [`Settings`] one run uses.
+//!
+//! The file lives at `$KAFSH_CONFIG`, else `dirs::config_dir()/kafsh/config.toml`:
+//!
+//! ```toml
+//! current_context = "sandbox"
+//!
+//! [contexts.sandbox]
+//! bootstrap_servers = "127.0.0.1:9092,127.0.0.1:9093"
+//! zookeeper = "127.0.0.1:2181,127.0.0.1:2182/kafka"
+//! command_config = "/etc/kafka/client.properties"   # optional
+//! properties = { "client.id" = "kafsh" }             # optional, librdkafka-style names
+//!
+//! [[contexts.sandbox.zookeeper_servers]]
+//! id = 1
+//! host = "127.0.0.1"
+//! client_port = 2181
+//! peer_port = 2888
+//! election_port = 3888
+//! restart = "ssh zk1 sudo systemctl restart zookeeper"
+//!
+//! [[contexts.sandbox.brokers]]
+//! id = 1
+//! restart = "ssh kafka1 sudo systemctl restart kafka"
+//! ```
+
+mod properties;
+
+pub use properties::parse_properties;
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default Kafka bootstrap server when nothing names one.
+pub const DEFAULT_BOOTSTRAP: &str = "localhost:9092";
+/// The default ZooKeeper connect string when nothing names one.
+pub const DEFAULT_ZOOKEEPER: &str = "localhost:2181";
+/// The default time limit of one network call.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole `config.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The context used when neither `--context` nor `KAFSH_CONTEXT` names one.
+    #[serde(default)]
+    pub current_context: Option<String>,
+    /// Named clusters.
+    #[serde(default)]
+    pub contexts: BTreeMap<String, Context>,
+}
+
+/// One named cluster.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Comma-separated `host:port` list of Kafka brokers.
+    #[serde(default)]
+    pub bootstrap_servers: Option<String>,
+    /// ZooKeeper connect string with optional chroot: `h1:2181,h2:2181/kafka`.
+    #[serde(default)]
+    pub zookeeper: Option<String>,
+    /// A Kafka client properties file, as `--command-config` takes it.
+    #[serde(default)]
+    pub command_config: Option<PathBuf>,
+    /// Client properties (security.protocol, sasl.*, ssl.*, client.id).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Default time limit of one network call, e.g. "30s".
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// The ZooKeeper servers of the ensemble (the inventory).
+    #[serde(default)]
+    pub zookeeper_servers: Vec<ZkServer>,
+    /// The Kafka brokers (the inventory).
+    #[serde(default)]
+    pub brokers: Vec<BrokerEntry>,
+}
+
+/// A ZooKeeper server of the inventory.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZkServer {
+    /// The server's id (its `myid`).
+    pub id: u32,
+    /// Host name or address.
+    pub host: String,
+    /// Client port (2181).
+    #[serde(default = "default_client_port")]
+    pub client_port: u16,
+    /// Quorum peer port (2888).
+    #[serde(default = "default_peer_port")]
+    pub peer_port: u16,
+    /// Leader election port (3888).
+    #[serde(default = "default_election_port")]
+    pub election_port: u16,
+    /// Shell command that restarts this server.
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Shell command that starts this server.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Shell command that stops this server.
+    #[serde(default)]
+    pub stop: Option<String>,
+}
+
+/// A Kafka broker of the inventory.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerEntry {
+    /// The broker's `broker.id` / `node.id`.
+    pub id: i32,
+    /// Host name, for humans and for commands.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Shell command that restarts this broker.
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Shell command that starts this broker.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Shell command that stops this broker.
+    #[serde(default)]
+    pub stop: Option<String>,
+}
+
+fn default_client_port() -> u16 {
+    2181
+}
+fn default_peer_port() -> u16 {
+    2888
+}
+fn default_election_port() -> u16 {
+    3888
+}
+
+/// Overrides given on the command line (or by the embedding test).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--context`, else `KAFSH_CONTEXT`.
+    pub context: Option<String>,
+    /// `--bootstrap-server`.
+    pub bootstrap_servers: Option<String>,
+    /// `--zookeeper`.
+    pub zookeeper: Option<String>,
+    /// `--command-config`.
+    pub command_config: Option<PathBuf>,
+    /// `--timeout` for one call (the run's own limit is handled by the CLI).
+    pub call_timeout: Option<Duration>,
+}
+
+/// Everything one run needs to reach its cluster.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The context's name, if one was used.
+    pub context_name: Option<String>,
+    /// Kafka bootstrap servers, `host:port` each.
+    pub bootstrap_servers: Vec<String>,
+    /// ZooKeeper connect string (hosts and chroot).
+    pub zookeeper: ZkConnect,
+    /// Client properties, merged: command-config file, then context properties.
+    pub properties: BTreeMap<String, String>,
+    /// Time limit of one network call.
+    pub call_timeout: Duration,
+    /// ZooKeeper servers and brokers with their commands.
+    pub inventory: Inventory,
+}
+
+impl Settings {
+    /// Settings for a cluster given by address only (tests, one-off runs).
+    pub fn for_servers(bootstrap: &str, zookeeper: Option<&str>) -> Result<Settings> {
+        Ok(Settings {
+            context_name: None,
+            bootstrap_servers: split_servers(bootstrap),
+            zookeeper: ZkConnect::parse(zookeeper.unwrap_or(DEFAULT_ZOOKEEPER))?,
+            properties: BTreeMap::new(),
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            inventory: Inventory::default(),
+        })
+    }
+}
+
+/// The inventory of a context.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inventory {
+    /// ZooKeeper servers.
+    pub zookeeper_servers: Vec<ZkServer>,
+    /// Kafka brokers.
+    pub brokers: Vec<BrokerEntry>,
+}
+
+/// A parsed ZooKeeper connect string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZkConnect {
+    /// `host:port` of every server named.
+    pub servers: Vec<String>,
+    /// The chroot ("" for none, else "/path").
+    pub chroot: String,
+}
+
+impl ZkConnect {
+    /// Parses `h1:2181,h2:2181/chroot`. A server without a port gets 2181.
+    pub fn parse(connect: &str) -> Result<ZkConnect> {
+        let connect = connect.trim();
+        let (hosts, chroot) = match connect.find('/') {
+            Some(i) => (&connect[..i], &connect[i..]),
+            None => (connect, ""),
+        };
+        let chroot = chroot.trim_end_matches('/').to_string();
+        let servers: Vec<String> = hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.rsplit_once(':')
+                    .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+                {
+                    s.to_string()
+                } else {
+                    format!("{s}:2181")
+                }
+            })
+            .collect();
+        if servers.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "ZooKeeper connect string {connect:?} names no server"
+            )));
+        }
+        Ok(ZkConnect { servers, chroot })
+    }
+
+    /// The path of `path` under the chroot.
+    pub fn under_chroot(&self, path: &str) -> String {
+        if path == "/" && !self.chroot.is_empty() {
+            return self.chroot.clone();
+        }
+        format!("{}{}", self.chroot, path)
+    }
+}
+
+impl std::fmt::Display for ZkConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.servers.join(","), self.chroot)
+    }
+}
+
+/// Splits a comma-separated server list.
+pub fn split_servers(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where the config file is read from.
+pub fn config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KAFSH_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    dirs::config_dir().map(|d| d.join("kafsh").join("config.toml"))
+}
+
+/// The directory for history, journals and audit logs.
+pub fn state_dir() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KAFSH_STATE_DIR") {
+        return Some(PathBuf::from(p));
+    }
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|d| d.join("kafsh"))
+}
+
+/// Reads and parses a config file; `Ok(None)` when it does not exist.
+pub fn load_file(path: &Path) -> Result<Option<ConfigFile>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::Config(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    parse_file(path, &text).map(Some)
+}
+
+/// Parses config text; errors name the file, the line and the key.
+pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile> {
+    toml::from_str::<ConfigFile>(text).map_err(|e| {
+        let location = e
+            .span()
+            .map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!(":{line}")
+            })
+            .unwrap_or_default();
+        let message = e.message().trim().to_string();
+        Error::Config(format!("{}{location}: {message}", path.display()))
+    })
+}
+
+/// What resolution found, with notes for the user (printed by the caller).
+#[derive(Debug)]
+pub struct Resolved {
+    /// The settings of this run.
+    pub settings: Settings,
+    /// One-time notes, e.g. that defaults are in use.
+    pub notes: Vec<String>,
+}
+
+/// Resolves the settings of a run from the config file and the overrides.
+pub fn resolve(overrides: &Overrides) -> Result<Resolved> {
+    let path = config_path();
+    let file = match &path {
+        Some(p) => load_file(p)?,
+        None => None,
+    };
+    resolve_with(file, path.as_deref(), overrides)
+}
+
+/// Resolution with an already loaded file (for tests).
+pub fn resolve_with(
+    file: Option<ConfigFile>,
+    path: Option<&Path>,
+    overrides: &Overrides,
+) -> Result<Resolved> {
+    let mut notes = Vec::new();
+    let wanted = overrides.context.clone().or_else(|| {
+        std::env::var("KAFSH_CONTEXT")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let (context_name, context) = match (&file, wanted) {
+        (Some(f), Some(name)) => match f.contexts.get(&name) {
+            Some(c) => (Some(name), c.clone()),
+            None => {
+                let known: Vec<&str> = f.contexts.keys().map(String::as_str).collect();
+                return Err(Error::Config(format!(
+                    "context {name:?} is not in {} (known: {})",
+                    path.map(|p| p.display().to_string()).unwrap_or_default(),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        },
+        (None, Some(name)) => {
+            return Err(Error::Config(format!(
+                "context {name:?} requested but there is no config file{}",
+                path.map(|p| format!(" at {}", p.display()))
+                    .unwrap_or_default()
+            )))
+        }
+        (Some(f), None) => match &f.current_context {
+            Some(name) => match f.contexts.get(name) {
+                Some(c) => (Some(name.clone()), c.clone()),
+                None => {
+                    return Err(Error::Config(format!(
+                        "{}: current_context {name:?} names no context",
+                        path.map(|p| p.display().to_string()).unwrap_or_default()
+                    )))
+                }
+            },
+            None => (None, Context::default()),
+        },
+        (None, None) => {
+            if overrides.bootstrap_servers.is_none() && overrides.zookeeper.is_none() {
+                notes.push(format!(
+                    "no config file{}: using {DEFAULT_BOOTSTRAP} and {DEFAULT_ZOOKEEPER}",
+                    path.map(|p| format!(" at {}", p.display()))
+                        .unwrap_or_default()
+                ));
+            }
+            (None, Context::default())
+        }
+    };
+
+    let bootstrap = overrides
+        .bootstrap_servers
+        .clone()
+        .or_else(|| context.bootstrap_servers.clone())
+        .unwrap_or_else(|| DEFAULT_BOOTSTRAP.to_string());
+    let zookeeper = overrides
+        .zookeeper
+        .clone()
+        .or_else(|| context.zookeeper.clone())
+        .unwrap_or_else(|| DEFAULT_ZOOKEEPER.to_string());
+
+    let mut properties = BTreeMap::new();
+    let command_config = overrides
+        .command_config
+        .clone()
+        .or_else(|| context.command_config.clone());
+    if let Some(file) = command_config {
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            Error::Config(format!(
+                "cannot read command config {}: {e}",
+                file.display()
+            ))
+        })?;
+        properties.extend(parse_properties(&text));
+    }
+    properties.extend(context.properties.clone());
+
+    let call_timeout = match (&overrides.call_timeout, &context.timeout) {
+        (Some(t), _) => *t,
+        (None, Some(text)) => parse_duration(text).map_err(|e| {
+            Error::Config(format!(
+                "context {:?}: timeout {text:?}: {e}",
+                context_name.clone().unwrap_or_default()
+            ))
+        })?,
+        (None, None) => DEFAULT_CALL_TIMEOUT,
+    };
+
+    Ok(Resolved {
+        settings: Settings {
+            context_name,
+            bootstrap_servers: split_servers(&bootstrap),
+            zookeeper: ZkConnect::parse(&zookeeper)?,
+            properties,
+            call_timeout,
+            inventory: Inventory {
+                zookeeper_servers: context.zookeeper_servers.clone(),
+                brokers: context.brokers.clone(),
+            },
+        },
+        notes,
+    })
+}
+
+/// Parses a duration: "30s", "5m", "1h30m", "250ms", or plain seconds ("30").
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        if secs >= 0.0 && secs.is_finite() {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("expected a number in {text:?}"));
+        }
+        let value: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("bad number in {text:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let secs = match unit {
+            "ms" => value / 1000.0,
+            "s" | "sec" => value,
+            "m" | "min" => value * 60.0,
+            "h" => value * 3600.0,
+            "d" => value * 86400.0,
+            _ => {
+                return Err(format!(
+                    "unknown unit {unit:?} in {text:?} (use ms, s, m, h, d)"
+                ))
+            }
+        };
+        total += Duration::from_secs_f64(secs);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_connect_string_with_chroot() {
+        let zk = ZkConnect::parse("h1:2181,h2:2182,h3/peter-kafka").unwrap();
+        assert_eq!(zk.servers, vec!["h1:2181", "h2:2182", "h3:2181"]);
+        assert_eq!(zk.chroot, "/peter-kafka");
+        assert_eq!(zk.under_chroot("/brokers/ids"), "/peter-kafka/brokers/ids");
+        assert_eq!(zk.to_string(), "h1:2181,h2:2182,h3:2181/peter-kafka");
+    }
+
+    #[test]
+    fn malformed_file_names_file_line_and_key() {
+        let text = "current_context = \"a\"\n[contexts.a]\nbootstrap = \"x:9092\"\n";
+        let err = parse_file(Path::new("/etc/kafsh.toml"), text).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/etc/kafsh.toml:3:"), "{msg}");
+        assert!(msg.contains("bootstrap"), "{msg}");
+    }
+
+    #[test]
+    fn missing_file_uses_defaults_and_says_so() {
+        let r = resolve_with(None, Some(Path::new("/nonexistent")), &Overrides::default()).unwrap();
+        assert_eq!(r.settings.bootstrap_servers, vec![DEFAULT_BOOTSTRAP]);
+        assert_eq!(r.settings.zookeeper.servers, vec![DEFAULT_ZOOKEEPER]);
+        assert_eq!(r.notes.len(), 1);
+    }
+
+    #[test]
+    fn context_and_overrides() {
+        let text = r#"
+current_context = "prod"
+[contexts.prod]
+bootstrap_servers = "k1:9092,k2:9092"
+zookeeper = "z1:2181/kafka"
+timeout = "5s"
+[[contexts.prod.zookeeper_servers]]
+id = 1
+host = "z1"
+restart = "true"
+"#;
+        let file = parse_file(Path::new("c.toml"), text).unwrap();
+        let r = resolve_with(Some(file.clone()), None, &Overrides::default()).unwrap();
+        assert_eq!(r.settings.bootstrap_servers, vec!["k1:9092", "k2:9092"]);
+        assert_eq!(r.settings.call_timeout, Duration::from_secs(5));
+        assert_eq!(r.settings.inventory.zookeeper_servers[0].peer_port, 2888);
+        let over = Overrides {
+            bootstrap_servers: Some("other:9092".into()),
+            ..Default::default()
+        };
+        let r = resolve_with(Some(file.clone()), None, &over).unwrap();
+        assert_eq!(r.settings.bootstrap_servers, vec!["other:9092"]);
+        let bad = Overrides {
+            context: Some("nope".into()),
+            ..Default::default()
+        };
+        assert!(resolve_with(Some(file), None, &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("known: prod"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("12").unwrap(), Duration::from_secs(12));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

@@ -1,0 +1,41 @@
+//! Kafka domain operations: typed async functions over the admin client. Nothing here prints
+//! or knows rhai; every function returns a `Serialize` value or a domain error.
+//!
+//! One file per operation area (kafkactl-style): `topics`, `brokers`; the protocol plumbing
+//! is in `conn` (one connection) and `client` (routing and pooling).
+
+pub mod brokers;
+pub mod client;
+pub mod conn;
+pub mod topics;
+
+pub use client::KafkaClient;
+
+/// Kafka's topic id as its tools print it: URL-safe base64 without padding.
+pub fn topic_id_string(bytes: &[u8; 16]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(22);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn topic_ids_print_like_kafka() {
+        assert_eq!(super::topic_id_string(&[0u8; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
+        let bytes: [u8; 16] = [0xfb; 16];
+        assert_eq!(super::topic_id_string(&bytes), "-_v7-_v7-_v7-_v7-_v7-w");
+    }
+}

@@ -1,0 +1,15 @@
+//! kafsh: a scriptable admin shell for Apache Kafka and Apache ZooKeeper.
+//!
+//! The crate is layered (see ARCHITECTURE.md): `kafka`, `zk` are the domain (typed async
+//! functions, no printing, no rhai); `script` is the only code that knows rhai; `output` and
+//! `repl` are the only terminal writers; `config` resolves contexts; `cli` picks a surface.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod exit;
+pub mod kafka;
+pub mod output;
+pub mod repl;
+pub mod script;
+pub mod zk;

@@ -1,0 +1,82 @@
+//! Rendering of results as tables or JSON, and every write to the terminal outside the REPL
+//! editor itself. Rendering is pure (`render`); the `print_*` functions do the writing.
+
+mod table;
+
+pub use table::render_table;
+
+use serde_json::Value;
+use std::io::Write;
+
+/// How results are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Tables and plain text for people.
+    Table,
+    /// JSON for programs (`--json`).
+    Json,
+}
+
+/// Renders a result. `None` for a unit result (nothing to print).
+pub fn render(value: &Value, format: Format) -> Option<String> {
+    if value.is_null() {
+        return None;
+    }
+    match format {
+        Format::Json => Some(serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())),
+        Format::Table => Some(render_table(value)),
+    }
+}
+
+/// Prints a result on stdout.
+pub fn print_result(value: &Value, format: Format) {
+    if let Some(text) = render(value, format) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
+
+/// Prints an error line on stderr: `error: <message>` plus the script position.
+pub fn print_error(message: &str, position: Option<(usize, usize)>, source_name: Option<&str>) {
+    let location = match (source_name, position) {
+        (Some(name), Some((line, col))) => format!(" (at {name}:{line}:{col})"),
+        (None, Some((line, col))) => format!(" (at line {line}, column {col})"),
+        _ => String::new(),
+    };
+    let _ = writeln!(std::io::stderr().lock(), "error: {message}{location}");
+}
+
+/// Prints a note on stderr.
+pub fn print_note(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "note: {message}");
+}
+
+/// `print()` from a script: stdout.
+pub fn script_print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// `debug()` from a script: stderr with its position.
+pub fn script_debug(text: &str, source: Option<&str>, line: Option<usize>, col: Option<usize>) {
+    let at = match (source, line) {
+        (Some(s), Some(l)) => format!("{s}:{l}:{}", col.unwrap_or(0)),
+        (None, Some(l)) => format!("{l}:{}", col.unwrap_or(0)),
+        _ => String::new(),
+    };
+    let _ = writeln!(std::io::stderr().lock(), "[debug {at}] {text}");
+}
+
+/// `log()` / `warn()` from a script: stderr, one line with a level.
+pub fn log_line(level: &str, message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "[{level}] {message}");
+}
+
+/// Plain text on stdout (help, docs).
+pub fn print_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}

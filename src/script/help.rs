@@ -1,0 +1,274 @@
+//! Help, reference docs, completion names and editor definitions, all generated from the
+//! engine's function metadata (the `///` doc comments of the registered functions).
+
+use super::api;
+use rhai::Engine;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One registered function (all its overloads).
+#[derive(Debug, Clone, Default)]
+pub struct FunctionDoc {
+    /// The Rhai name.
+    pub name: String,
+    /// The area it belongs to.
+    pub area: String,
+    /// One signature per overload, Rhai-style: `describe_topic(name: &str) -> Dynamic`.
+    pub signatures: Vec<String>,
+    /// Documentation text (Markdown), from the first overload that has it, plus the
+    /// summaries of the others.
+    pub doc: String,
+    /// The ```rhai examples.
+    pub examples: Vec<String>,
+}
+
+impl FunctionDoc {
+    /// The first sentence of the doc.
+    pub fn summary(&self) -> String {
+        let paragraph: Vec<&str> = self
+            .doc
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let paragraph = paragraph.join(" ");
+        match paragraph.find(". ") {
+            Some(i) => paragraph[..=i].to_string(),
+            None => paragraph,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    functions: Vec<FnMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FnMeta {
+    name: String,
+    #[serde(default)]
+    params: Vec<ParamMeta>,
+    #[serde(default)]
+    return_type: Option<String>,
+    #[serde(default)]
+    doc_comments: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ParamMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(rename = "type", default)]
+    typ: Option<String>,
+}
+
+/// Every kafsh function (not Rhai's standard library), by name.
+pub fn functions(engine: &Engine) -> BTreeMap<String, FunctionDoc> {
+    let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+    let meta: Metadata = serde_json::from_str(&json).unwrap_or(Metadata {
+        functions: Vec::new(),
+    });
+    let mut out: BTreeMap<String, FunctionDoc> = BTreeMap::new();
+    for (area, names) in api::areas() {
+        for name in names {
+            out.insert(
+                name.clone(),
+                FunctionDoc {
+                    name: name.clone(),
+                    area: area.to_string(),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    for f in meta.functions {
+        let Some(doc) = out.get_mut(&f.name) else {
+            continue;
+        };
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .filter(|p| p.typ.as_deref() != Some("NativeCallContext"))
+            .map(|p| {
+                let name = p.name.clone().unwrap_or_else(|| "_".into());
+                match p.typ.as_deref().map(rhai_type) {
+                    Some(t) => format!("{name}: {t}"),
+                    None => name,
+                }
+            })
+            .collect();
+        let ret = f.return_type.as_deref().map(rhai_type).unwrap_or_default();
+        let signature = if ret.is_empty() || ret == "()" {
+            format!("{}({})", f.name, params.join(", "))
+        } else {
+            format!("{}({}) -> {ret}", f.name, params.join(", "))
+        };
+        doc.signatures.push(signature);
+        let text = comment_text(&f.doc_comments);
+        if !text.is_empty() {
+            let (prose, examples) = split_examples(&text);
+            if doc.doc.is_empty() {
+                doc.doc = prose;
+            }
+            doc.examples.extend(examples);
+        }
+    }
+    for doc in out.values_mut() {
+        doc.signatures.sort_by_key(|s| s.len());
+        doc.signatures.dedup();
+    }
+    out
+}
+
+/// Rhai's names for the Rust types in signatures.
+fn rhai_type(t: &str) -> String {
+    let t = t
+        .trim()
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
+    if let Some(inner) = t
+        .strip_prefix("Result<")
+        .and_then(|r| r.split_once(','))
+        .map(|(ok, _)| ok)
+    {
+        return rhai_type(inner);
+    }
+    match t {
+        "str" | "String" | "ImmutableString" | "rhai::ImmutableString" => "String".into(),
+        "i64" | "INT" | "rhai::INT" => "int".into(),
+        "f64" | "FLOAT" | "rhai::FLOAT" => "float".into(),
+        "bool" => "bool".into(),
+        "Map" | "rhai::Map" => "Map".into(),
+        "Array" | "rhai::Array" => "Array".into(),
+        "Dynamic" | "rhai::Dynamic" => "Dynamic".into(),
+        other => other.rsplit("::").next().unwrap_or(other).to_string(),
+    }
+}
+
+/// Doc comment lines without their `///` markers.
+fn comment_text(lines: &[String]) -> String {
+    let mut out = Vec::new();
+    for block in lines {
+        for line in block.lines() {
+            let line = line.trim_start();
+            let line = line
+                .strip_prefix("///")
+                .or_else(|| line.strip_prefix("//!"))
+                .unwrap_or(line);
+            out.push(line.strip_prefix(' ').unwrap_or(line).to_string());
+        }
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// Splits documentation into prose and its ```rhai code blocks.
+fn split_examples(text: &str) -> (String, Vec<String>) {
+    let mut prose = Vec::new();
+    let mut examples = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim()) {
+            (None, fence) if fence.starts_with("```rhai") => current = Some(Vec::new()),
+            (Some(code), "```") => {
+                examples.push(code.join("\n"));
+                current = None;
+            }
+            (Some(code), _) => code.push(line),
+            (None, _) => prose.push(line),
+        }
+    }
+    (prose.join("\n").trim().to_string(), examples)
+}
+
+/// `help()`: every function by area with its summary.
+pub fn overview(engine: &Engine) -> String {
+    let all = functions(engine);
+    let width = all.keys().map(String::len).max().unwrap_or(10);
+    let mut out = String::new();
+    for (area, names) in api::areas() {
+        out.push_str(area);
+        out.push('\n');
+        for name in names {
+            let summary = all.get(name).map(FunctionDoc::summary).unwrap_or_default();
+            out.push_str(&format!("  {name:<width$}  {summary}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str("help(\"name\") shows a function's signatures, documentation and example.");
+    out
+}
+
+/// `help("name")`: signatures, documentation and examples of one function.
+pub fn function(engine: &Engine, name: &str) -> Option<String> {
+    let all = functions(engine);
+    let doc = all.get(name)?;
+    let mut out = String::new();
+    for s in &doc.signatures {
+        out.push_str(s);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&doc.doc);
+    out.push('\n');
+    for example in &doc.examples {
+        out.push_str("\nExample:\n");
+        for line in example.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Some(out.trim_end().to_string())
+}
+
+/// The known function closest to a misspelt name.
+pub fn closest(engine: &Engine, name: &str) -> Option<String> {
+    functions(engine)
+        .keys()
+        .map(|k| (edit_distance(k, name), k.clone()))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// `kafsh docs`: the Markdown reference of every function, grouped by area.
+pub fn markdown(engine: &Engine) -> String {
+    let all = functions(engine);
+    let mut out = String::from(
+        "# kafsh function reference\n\nGenerated by `kafsh docs` from the doc comments of the registered functions.\n",
+    );
+    for (area, names) in api::areas() {
+        out.push_str(&format!("\n## {area}\n"));
+        for name in names {
+            let Some(doc) = all.get(name) else { continue };
+            out.push_str(&format!(
+                "\n### `{name}`\n\n```\n{}\n```\n\n{}\n",
+                doc.signatures.join("\n"),
+                doc.doc
+            ));
+            for example in &doc.examples {
+                out.push_str(&format!("\n```rhai\n{example}\n```\n"));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,239 @@
+//! The scripting layer: the only code that imports rhai. It holds the session (settings,
+//! lazily connected clients, the async bridge), the one engine factory every surface uses
+//! (REPL, `run`, `-e`, `check`, tests), the registered API modules, and the help system
+//! generated from their doc comments.
+
+pub mod api;
+pub mod bridge;
+pub mod convert;
+pub mod help;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::kafka::KafkaClient;
+use bridge::{Bridge, Interrupt};
+use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How a session behaves.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Mutating functions report what they would do and change nothing.
+    pub dry_run: bool,
+    /// Confirmations are answered yes.
+    pub yes: bool,
+    /// Results are printed as JSON.
+    pub json: bool,
+    /// A person is at a terminal (REPL).
+    pub interactive: bool,
+}
+
+/// The state behind one engine: what to connect to and how.
+pub struct Session {
+    /// Cluster addresses, properties, inventory, call timeout.
+    pub settings: Settings,
+    /// Behaviour flags.
+    pub options: SessionOptions,
+    bridge: Bridge,
+    kafka: OnceLock<std::result::Result<Arc<KafkaClient>, Error>>,
+    last_error: Mutex<Option<(String, ExitStatus)>>,
+}
+
+/// A shared session, stored as the engine's tag so registered functions can reach it.
+pub type SessionRef = Arc<Session>;
+
+impl Session {
+    /// A session for `settings`. Nothing connects until a function needs it.
+    pub fn new(
+        settings: Settings,
+        options: SessionOptions,
+        interrupt: Interrupt,
+    ) -> Result<SessionRef> {
+        let bridge = Bridge::new(interrupt)
+            .map_err(|e| Error::Cluster(format!("cannot start the I/O runtime: {e}")))?;
+        Ok(Arc::new(Session {
+            settings,
+            options,
+            bridge,
+            kafka: OnceLock::new(),
+            last_error: Mutex::new(None),
+        }))
+    }
+
+    /// The async bridge.
+    pub fn bridge(&self) -> &Bridge {
+        &self.bridge
+    }
+
+    /// The Kafka admin client (created on first use).
+    pub fn kafka(&self) -> Result<Arc<KafkaClient>> {
+        self.kafka
+            .get_or_init(|| KafkaClient::new(&self.settings).map(Arc::new))
+            .clone()
+    }
+
+    /// Runs async domain work through the bridge under the call timeout.
+    pub fn block_on<T>(
+        &self,
+        what: &str,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.bridge.call(what, self.settings.call_timeout, work)
+    }
+
+    /// Records the classification of an error raised into a script, so the CLI can pick
+    /// the exit code when it escapes.
+    fn remember_error(&self, message: &str, status: ExitStatus) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some((message.to_string(), status));
+        }
+    }
+
+    /// The exit status for an error that ended a script.
+    pub fn exit_status_of(&self, err: &EvalAltResult) -> ExitStatus {
+        match innermost(err) {
+            EvalAltResult::ErrorTerminated(value, _) => {
+                if value.clone().into_string().is_ok_and(|s| s == "timeout") {
+                    ExitStatus::Timeout
+                } else {
+                    ExitStatus::Refused
+                }
+            }
+            EvalAltResult::ErrorRuntime(value, _) => {
+                let text = value.to_string();
+                let last = self.last_error.lock().ok().and_then(|l| l.clone());
+                match last {
+                    Some((message, status)) if message == text => status,
+                    _ => ExitStatus::ScriptError,
+                }
+            }
+            _ => ExitStatus::ScriptError,
+        }
+    }
+}
+
+/// The error inside wrappers such as "in function call".
+pub fn innermost(err: &EvalAltResult) -> &EvalAltResult {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => innermost(inner),
+        other => other,
+    }
+}
+
+/// Turns a domain error into a script error named after the function: `fn_name: message`.
+pub fn script_error(session: &Session, fn_name: &str, err: Error) -> Box<EvalAltResult> {
+    let status = err.exit_status();
+    let message = if err.to_string().starts_with(&format!("{fn_name}:")) {
+        err.to_string()
+    } else {
+        format!("{fn_name}: {err}")
+    };
+    session.remember_error(&message, status);
+    Box::new(EvalAltResult::ErrorRuntime(message.into(), Position::NONE))
+}
+
+/// The session of a native call.
+pub fn session_of(
+    ctx: &rhai::NativeCallContext,
+) -> std::result::Result<SessionRef, Box<EvalAltResult>> {
+    ctx.tag()
+        .and_then(|t| t.clone().try_cast::<SessionRef>())
+        .ok_or_else(|| "kafsh: this engine has no session (build it with script::engine)".into())
+}
+
+/// The engine factory: every surface and every test builds its engine here.
+pub fn engine(session: SessionRef) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_default_tag(Dynamic::from(session.clone()));
+    engine.set_max_call_levels(64);
+    engine.set_max_expr_depths(128, 64);
+    engine.set_max_string_size(64 * 1024 * 1024);
+    engine.set_max_array_size(10_000_000);
+    engine.set_max_map_size(10_000_000);
+    let interrupt = session.bridge().interrupt().clone();
+    engine.on_progress(move |_| {
+        if interrupt.is_set() {
+            Some(Dynamic::from("interrupted"))
+        } else if interrupt.past_deadline() {
+            Some(Dynamic::from("timeout"))
+        } else {
+            None
+        }
+    });
+    engine.on_print(crate::output::script_print);
+    engine.on_debug(|text, source, pos| {
+        crate::output::script_debug(text, source, pos.line(), pos.position())
+    });
+    api::register(&mut engine);
+    engine
+}
+
+/// Compiles a script without touching a cluster.
+pub fn compile(engine: &Engine, source: &str) -> std::result::Result<AST, Box<EvalAltResult>> {
+    engine.compile(source).map_err(|e| Box::new(e.into()))
+}
+
+/// Compiles a script file without touching a cluster.
+pub fn compile_file(engine: &Engine, path: &Path) -> std::result::Result<AST, Box<EvalAltResult>> {
+    engine.compile_file(path.to_path_buf())
+}
+
+/// Evaluates source in a scope.
+pub fn eval(
+    engine: &Engine,
+    scope: &mut Scope,
+    source: &str,
+) -> std::result::Result<Dynamic, Box<EvalAltResult>> {
+    engine.eval_with_scope::<Dynamic>(scope, source)
+}
+
+/// "line 3, column 7" of an error, when known.
+pub fn error_position(err: &EvalAltResult) -> Option<(usize, usize)> {
+    let pos = err.position();
+    pos.line().map(|line| (line, pos.position().unwrap_or(0)))
+}
+
+/// The one-line message of a script error, with the expected signatures when a kafsh
+/// function was called with the wrong arguments.
+pub fn describe_error(engine: &Engine, err: &EvalAltResult) -> String {
+    if let EvalAltResult::ErrorFunctionNotFound(signature, _) = innermost(err) {
+        let name = signature.split(['(', ' ']).next().unwrap_or("").trim();
+        let all = help::functions(engine);
+        if let Some(doc) = all.get(name) {
+            let given = signature[name.len()..].trim();
+            return format!(
+                "{name}: wrong arguments {given}; expected {}",
+                doc.signatures.join(" or ")
+            );
+        }
+        if let Some(close) = help::closest(engine, name) {
+            return format!("unknown function {name}; did you mean {close}?");
+        }
+    }
+    error_message(err)
+}
+
+/// The one-line message of a script error, without Rhai's position suffix.
+pub fn error_message(err: &EvalAltResult) -> String {
+    match innermost(err) {
+        EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        EvalAltResult::ErrorTerminated(value, _) => {
+            if value.clone().into_string().is_ok_and(|s| s == "timeout") {
+                "stopped: the run's --timeout expired".to_string()
+            } else {
+                "interrupted".to_string()
+            }
+        }
+        EvalAltResult::ErrorParsing(kind, _) => format!("syntax error: {kind}"),
+        other => {
+            let mut text = other.to_string();
+            if let Some(i) = text.rfind(" (line ") {
+                text.truncate(i);
+            }
+            text
+        }
+    }
+}

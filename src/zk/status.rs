@@ -1,0 +1,153 @@
+//! Ensemble status: every server's mode, version, zxid, latency, connections, znode count,
+//! and on the leader its followers and synced followers, from `srvr` and `mntr`.
+
+use super::four_letter::{four_letter, parse_mntr, parse_srvr, whitelist_hint, FourLetterError};
+use serde::Serialize;
+use std::time::Duration;
+
+/// The status of one ZooKeeper server.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ZkServerStatus {
+    /// `host:port` (client port).
+    pub server: String,
+    /// The server's id (myid), when the inventory knows it.
+    pub id: Option<u32>,
+    /// leader, follower, observer, standalone, down, not_serving, or refused (four-letter
+    /// words not whitelisted).
+    pub mode: String,
+    /// ZooKeeper version.
+    pub version: Option<String>,
+    /// Last zxid, hex as ZooKeeper prints it.
+    pub zxid: Option<String>,
+    /// Epoch of the zxid (its high 32 bits).
+    pub epoch: Option<u64>,
+    /// Latency in ms.
+    pub latency_min: Option<f64>,
+    /// Latency in ms.
+    pub latency_avg: Option<f64>,
+    /// Latency in ms.
+    pub latency_max: Option<f64>,
+    /// Open client connections.
+    pub connections: Option<u64>,
+    /// Requests queued.
+    pub outstanding: Option<u64>,
+    /// Number of znodes.
+    pub znode_count: Option<u64>,
+    /// Followers connected (leader only).
+    pub followers: Option<u64>,
+    /// Followers in sync (leader only).
+    pub synced_followers: Option<u64>,
+    /// Why the server could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+impl ZkServerStatus {
+    fn empty(server: &str, id: Option<u32>, mode: &str, error: Option<String>) -> Self {
+        ZkServerStatus {
+            server: server.to_string(),
+            id,
+            mode: mode.to_string(),
+            version: None,
+            zxid: None,
+            epoch: None,
+            latency_min: None,
+            latency_avg: None,
+            latency_max: None,
+            connections: None,
+            outstanding: None,
+            znode_count: None,
+            followers: None,
+            synced_followers: None,
+            error,
+        }
+    }
+
+    /// Whether the server serves clients.
+    pub fn is_serving(&self) -> bool {
+        matches!(
+            self.mode.as_str(),
+            "leader" | "follower" | "observer" | "standalone"
+        )
+    }
+}
+
+/// Status of one server; never fails: a server that does not answer is reported as down.
+pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> ZkServerStatus {
+    let (srvr, mntr) = tokio::join!(
+        four_letter(server, "srvr", timeout),
+        four_letter(server, "mntr", timeout)
+    );
+    let srvr = match srvr {
+        Ok(text) => parse_srvr(&text),
+        Err(FourLetterError::Down(why)) => {
+            return ZkServerStatus::empty(server, id, "down", Some(why))
+        }
+        Err(FourLetterError::NotServing) => {
+            return ZkServerStatus::empty(
+                server,
+                id,
+                "not_serving",
+                Some("running but not serving requests (no quorum)".into()),
+            )
+        }
+        Err(FourLetterError::NotWhitelisted(word)) => {
+            return ZkServerStatus::empty(
+                server,
+                id,
+                "refused",
+                Some(whitelist_hint(server, &word)),
+            )
+        }
+    };
+    let mntr = mntr.map(|t| parse_mntr(&t)).unwrap_or_default();
+    let get = |k: &str| {
+        srvr.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let get_m = |k: &str| {
+        mntr.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let mut status = ZkServerStatus::empty(server, id, "unknown", None);
+    status.mode = get("Mode").unwrap_or_else(|| "unknown".into());
+    status.version =
+        get("Zookeeper version").map(|v| v.split(',').next().unwrap_or("").trim().to_string());
+    status.zxid = get("Zxid");
+    status.epoch = status
+        .zxid
+        .as_deref()
+        .and_then(|z| u64::from_str_radix(z.trim_start_matches("0x"), 16).ok())
+        .map(|z| z >> 32);
+    if let Some(lat) = get("Latency min/avg/max") {
+        let parts: Vec<f64> = lat
+            .split('/')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect();
+        if parts.len() == 3 {
+            status.latency_min = Some(parts[0]);
+            status.latency_avg = Some(parts[1]);
+            status.latency_max = Some(parts[2]);
+        }
+    }
+    status.connections = get("Connections").and_then(|v| v.parse().ok());
+    status.outstanding = get("Outstanding").and_then(|v| v.parse().ok());
+    status.znode_count = get("Node count").and_then(|v| v.parse().ok());
+    if status.mode == "leader" {
+        status.followers = get_m("zk_followers")
+            .or_else(|| get_m("zk_learners"))
+            .and_then(|v| v.parse().ok());
+        status.synced_followers = get_m("zk_synced_followers").and_then(|v| v.parse().ok());
+    }
+    status
+}
+
+/// Status of every server, concurrently; `servers` pairs `host:port` with its id if known.
+pub async fn ensemble_status(
+    servers: &[(String, Option<u32>)],
+    timeout: Duration,
+) -> Vec<ZkServerStatus> {
+    let futures = servers.iter().map(|(s, id)| server_status(s, *id, timeout));
+    futures::future::join_all(futures).await
+}

@@ -1,0 +1,193 @@
+//! Shared helpers of the integration tests: run the real `kafsh` binary against a real
+//! sandbox cluster, build in-process engines, and ask Kafka's own tools for reference answers.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The built `kafsh` binary.
+pub fn kafsh_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kafsh"))
+}
+
+/// A `kafsh` command isolated from the user's config and state.
+pub fn kafsh(state: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::new(kafsh_bin());
+    cmd.env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .env("KAFSH_STATE_DIR", state.path().join("state"))
+        .env_remove("KAFSH_CONTEXT")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// Runs `kafsh --json --bootstrap-server B [--zookeeper Z] -e EXPR`.
+pub fn kafsh_eval(bootstrap: &str, zookeeper: Option<&str>, expr: &str) -> Output {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut cmd = kafsh(&state);
+    cmd.args(["--json", "--bootstrap-server", bootstrap]);
+    if let Some(zk) = zookeeper {
+        cmd.args(["--zookeeper", zk]);
+    }
+    cmd.args(["-e", expr]);
+    cmd.output().expect("run kafsh")
+}
+
+/// Like [`kafsh_eval`], but parses stdout as JSON and fails the test on a non-zero exit.
+pub fn kafsh_json(bootstrap: &str, zookeeper: Option<&str>, expr: &str) -> serde_json::Value {
+    let out = kafsh_eval(bootstrap, zookeeper, expr);
+    assert!(
+        out.status.success(),
+        "kafsh -e {expr:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "kafsh -e {expr:?}: stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Stdout of a Kafka tool run, failing the test when it failed.
+pub fn tool_stdout(out: std::io::Result<Output>, what: &str) -> String {
+    let out = out.unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One partition line of `kafka-topics.sh --describe`, as key → value.
+pub fn parse_describe_line(line: &str) -> Vec<(String, String)> {
+    line.split('\t')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .filter_map(|f| f.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// The value of `key` in a parsed describe line.
+pub fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A JSON array of integers as "1,2,3" (the way Kafka's tools print lists).
+pub fn joined(v: &serde_json::Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// Compares kafsh's describe_topic JSON with TopicCommand's `--describe` text, field by field.
+pub fn assert_describe_matches(kafsh: &serde_json::Value, tool: &str) {
+    let mut lines = tool.lines().filter(|l| !l.trim().is_empty());
+    let header = parse_describe_line(lines.next().expect("topic line"));
+    assert_eq!(
+        field(&header, "Topic"),
+        kafsh["topic"].as_str(),
+        "topic\n{tool}"
+    );
+    if let Some(id) = field(&header, "TopicId") {
+        assert_eq!(Some(id), kafsh["topic_id"].as_str(), "topic id\n{tool}");
+    }
+    assert_eq!(
+        field(&header, "PartitionCount").map(str::to_string),
+        Some(kafsh["partition_count"].to_string()),
+        "partition count\n{tool}"
+    );
+    assert_eq!(
+        field(&header, "ReplicationFactor").map(str::to_string),
+        Some(kafsh["replication_factor"].to_string()),
+        "replication factor\n{tool}"
+    );
+    let tool_configs = field(&header, "Configs").unwrap_or("");
+    let kafsh_configs: Vec<String> = kafsh["configs"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tool_set: Vec<&str> = tool_configs.split(',').filter(|s| !s.is_empty()).collect();
+    tool_set.sort();
+    let mut kafsh_set: Vec<&str> = kafsh_configs.iter().map(String::as_str).collect();
+    kafsh_set.sort();
+    assert_eq!(tool_set, kafsh_set, "configs\n{tool}");
+
+    let partitions = kafsh["partitions"].as_array().expect("partitions");
+    let tool_partitions: Vec<Vec<(String, String)>> = lines.map(parse_describe_line).collect();
+    assert_eq!(
+        tool_partitions.len(),
+        partitions.len(),
+        "partition lines\n{tool}"
+    );
+    for (t, k) in tool_partitions.iter().zip(partitions) {
+        assert_eq!(
+            field(t, "Partition").map(str::to_string),
+            Some(k["partition"].to_string()),
+            "{tool}"
+        );
+        let leader = if k["leader"].is_null() {
+            "none".to_string()
+        } else {
+            k["leader"].to_string()
+        };
+        assert_eq!(field(t, "Leader"), Some(leader.as_str()), "leader\n{tool}");
+        assert_eq!(
+            field(t, "Replicas").map(str::to_string),
+            Some(joined(&k["replicas"])),
+            "replicas\n{tool}"
+        );
+        assert_eq!(
+            field(t, "Isr").map(str::to_string),
+            Some(joined(&k["isr"])),
+            "isr\n{tool}"
+        );
+        if let Some(offline) = field(t, "Offline") {
+            assert_eq!(
+                offline.to_string(),
+                joined(&k["offline_replicas"]),
+                "offline\n{tool}"
+            );
+        }
+    }
+}
+
+/// Starts a cluster shared by the tests of one binary. A `static` is never dropped, so a
+/// watchdog process kills the cluster's processes and removes its directory when this test
+/// process exits (pass or fail, even on a panic that aborts).
+pub fn shared_cluster(spec: kafsh_sandbox::ClusterSpec) -> kafsh_sandbox::Cluster {
+    let mut cluster = kafsh_sandbox::Cluster::start(spec).expect("start the sandbox cluster");
+    cluster.keep();
+    let dir = cluster.dir().display().to_string();
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; pkill -9 -f '{dir}/' ; sleep 1; \
+         if [ -z \"$KAFSH_KEEP_SANDBOX\" ]; then rm -rf '{dir}'; fi",
+        pid = std::process::id()
+    );
+    // The watchdog must outlive this process, so it is deliberately never waited for.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the cluster watchdog");
+    eprintln!("sandbox cluster in {dir} (set KAFSH_KEEP_SANDBOX=1 to keep it after the tests)");
+    cluster
+}

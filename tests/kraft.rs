@@ -1,0 +1,163 @@
+//! The first functions and the REPL against a real KRaft-mode Kafka 4 cluster (3 combined
+//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster.
+
+mod common;
+
+use common::*;
+use kafsh_sandbox::{Cluster, ClusterSpec};
+use std::sync::OnceLock;
+
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::kraft()))
+}
+
+fn create_topic_with_tool(name: &str, partitions: u32, rf: u32, config: Option<&str>) {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let partitions = partitions.to_string();
+    let rf = rf.to_string();
+    let mut args = vec![
+        "--bootstrap-server",
+        bs.as_str(),
+        "--create",
+        "--topic",
+        name,
+        "--partitions",
+        &partitions,
+        "--replication-factor",
+        &rf,
+    ];
+    if let Some(cfg) = config {
+        args.extend(["--config", cfg]);
+    }
+    tool_stdout(
+        c.kafka_tool("org.apache.kafka.tools.TopicCommand", &args),
+        "TopicCommand --create",
+    );
+}
+
+#[test]
+fn list_and_describe_match_topic_command() {
+    let c = cluster();
+    create_topic_with_tool("kraft-topic", 4, 3, Some("cleanup.policy=compact"));
+    let bs = c.bootstrap_servers();
+    let ours = kafsh_json(&bs, None, r#"describe_topic("kraft-topic")"#);
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--describe",
+                "--topic",
+                "kraft-topic",
+            ],
+        ),
+        "TopicCommand --describe",
+    );
+    assert_describe_matches(&ours, &tool);
+    assert_eq!(ours["configs"]["cleanup.policy"], "compact");
+
+    let listed = kafsh_json(&bs, None, "list_topics()");
+    assert!(listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|t| t == "kraft-topic"));
+    let with_internal = kafsh_json(&bs, None, "list_topics(#{internal: true})");
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &bs, "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    for t in tool.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        assert!(
+            with_internal
+                .as_array()
+                .expect("array")
+                .iter()
+                .any(|x| x == t),
+            "missing {t}"
+        );
+    }
+}
+
+#[test]
+fn brokers_lists_every_node() {
+    let c = cluster();
+    let ours = kafsh_json(&c.bootstrap_servers(), None, "brokers()");
+    let ids: Vec<i64> = ours
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap_or(-1))
+        .collect();
+    let expected: Vec<i64> = c.brokers().iter().map(|b| i64::from(b.id)).collect();
+    assert_eq!(ids, expected);
+    assert!(ours
+        .as_array()
+        .expect("array")
+        .iter()
+        .all(|b| b["controller"] == false));
+}
+
+#[test]
+fn repl_in_a_real_terminal() {
+    let c = cluster();
+    create_topic_with_tool("repl-orders", 1, 1, None);
+    let state = tempfile::tempdir().expect("tmp");
+    let mut cmd = kafsh(&state);
+    cmd.args(["--bootstrap-server", &c.bootstrap_servers()]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn kafsh in a pty");
+    p.exp_string("kafsh:default> ").expect("prompt");
+
+    // A command and its table.
+    p.send_line(r#"describe_topic("repl-orders")"#)
+        .expect("send");
+    p.exp_string("PARTITION").expect("table header");
+    p.exp_string("kafsh:default> ").expect("prompt again");
+
+    // Completion of a function name and of a topic name from the cluster.
+    p.send("describe_to").expect("send");
+    p.send("\t").expect("tab");
+    p.send("\"repl-ord").expect("send");
+    p.send("\t").expect("tab");
+    p.send("\")\r").expect("enter");
+    p.exp_string("repl-orders")
+        .expect("completed and described");
+    p.exp_string("PARTITION").expect("table");
+    p.exp_string("kafsh:default> ").expect("prompt");
+
+    // Multi-line input, and a script error that does not end the REPL.
+    p.send_line("let n = 0; for t in list_topics() {")
+        .expect("send");
+    p.send_line("n += 1; }").expect("send");
+    p.send_line("n > 0").expect("send");
+    p.exp_string("true").expect("multi-line result");
+    p.send_line("let x = (1 + ;").expect("send");
+    p.exp_string("error: syntax error").expect("error shown");
+    p.exp_string("line 1").expect("with position");
+
+    // Ctrl-C stops an endless loop and returns to the prompt.
+    p.send_line("loop { }").expect("send");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send_control('c').expect("ctrl-c");
+    p.exp_string("interrupted").expect("interrupted");
+    p.send_line("40 + 2").expect("send");
+    p.exp_string("42").expect("still alive");
+
+    // Ctrl-D exits, and the history file is private.
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("exit");
+    let history = state.path().join("state").join("history");
+    let mode = std::fs::metadata(&history)
+        .expect("history written")
+        .permissions();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&history).expect("history");
+    assert!(text.contains("describe_topic"));
+}

@@ -1,0 +1,235 @@
+//! The first functions against a real ZooKeeper-mode Kafka 3.9 cluster (3 ZooKeeper servers,
+//! 3 brokers), checked against Kafka's and ZooKeeper's own command-line classes on the same
+//! cluster. One cluster is shared by the tests of this file; none of them breaks it.
+
+mod common;
+
+use common::*;
+use kafsh_sandbox::{Cluster, ClusterSpec};
+use std::sync::OnceLock;
+
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::zookeeper()))
+}
+
+fn create_topic_with_tool(name: &str, partitions: u32, rf: u32, config: Option<&str>) {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let partitions = partitions.to_string();
+    let rf = rf.to_string();
+    let mut args = vec![
+        "--bootstrap-server",
+        bs.as_str(),
+        "--create",
+        "--topic",
+        name,
+        "--partitions",
+        &partitions,
+        "--replication-factor",
+        &rf,
+    ];
+    if let Some(cfg) = config {
+        args.extend(["--config", cfg]);
+    }
+    tool_stdout(
+        c.kafka_tool("org.apache.kafka.tools.TopicCommand", &args),
+        "TopicCommand --create",
+    );
+}
+
+#[test]
+fn list_topics_matches_topic_command() {
+    let c = cluster();
+    create_topic_with_tool("list-a", 1, 1, None);
+    create_topic_with_tool("list-b", 2, 2, None);
+    let bs = c.bootstrap_servers();
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &bs, "--list", "--exclude-internal"],
+        ),
+        "TopicCommand --list",
+    );
+    let mut expected: Vec<String> = tool
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    expected.sort();
+    let ours = kafsh_json(&bs, None, "list_topics()");
+    let ours: Vec<String> = ours
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
+    // Other tests create topics concurrently: every topic the tool saw must be in our later answer.
+    for t in &expected {
+        assert!(
+            ours.contains(t),
+            "kafsh misses {t}: {ours:?} vs {expected:?}"
+        );
+    }
+    assert!(ours.contains(&"list-a".to_string()) && ours.contains(&"list-b".to_string()));
+    assert!(
+        !ours.iter().any(|t| t.starts_with("__")),
+        "internal topics are hidden by default: {ours:?}"
+    );
+}
+
+#[test]
+fn describe_topic_matches_topic_command() {
+    let c = cluster();
+    create_topic_with_tool("peter-topic", 3, 3, Some("retention.ms=3600000"));
+    let bs = c.bootstrap_servers();
+    let ours = kafsh_json(&bs, None, r#"describe_topic("peter-topic")"#);
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--describe",
+                "--topic",
+                "peter-topic",
+            ],
+        ),
+        "TopicCommand --describe",
+    );
+    assert_describe_matches(&ours, &tool);
+    assert_eq!(ours["configs"]["retention.ms"], "3600000");
+    assert_eq!(ours["partition_count"], 3);
+}
+
+#[test]
+fn brokers_match_the_registrations_in_zookeeper() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let ours = kafsh_json(&bs, None, "brokers()");
+    let ours = ours.as_array().expect("array");
+    let ids: Vec<i64> = ours
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap_or(-1))
+        .collect();
+    let expected: Vec<i64> = c.brokers().iter().map(|b| i64::from(b.id)).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        ours.iter().filter(|b| b["controller"] == true).count(),
+        1,
+        "one controller: {ours:?}"
+    );
+    // Kafka's own view of the brokers, from their registrations in ZooKeeper.
+    let zk = c.zk_connect().expect("zk connect");
+    let out = tool_stdout(
+        c.kafka_tool(
+            "org.apache.zookeeper.ZooKeeperMain",
+            &["-server", &zk, "ls", "/brokers/ids"],
+        ),
+        "zkCli ls",
+    );
+    let listed = out
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .unwrap_or("")
+        .to_string();
+    for id in &expected {
+        assert!(
+            listed.contains(&id.to_string()),
+            "zkCli lists {listed}, missing {id}"
+        );
+    }
+    for b in ours {
+        let port = b["port"].as_i64().unwrap_or(0);
+        assert!(
+            bs.contains(&format!(":{port}")),
+            "broker port {port} not in {bs}"
+        );
+    }
+}
+
+#[test]
+fn zk_status_finds_the_leader_that_srvr_reports() {
+    let c = cluster();
+    let zk = c.zk_connect().expect("zk connect");
+    let ours = kafsh_json(&c.bootstrap_servers(), Some(&zk), "zk_status()");
+    let ours = ours.as_array().expect("array");
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    for server in c.zk_servers() {
+        // ZooKeeper's own four-letter-word client is the reference.
+        let out = tool_stdout(
+            c.kafka_tool(
+                "org.apache.zookeeper.client.FourLetterWordMain",
+                &["127.0.0.1", &server.client_port.to_string(), "srvr"],
+            ),
+            "FourLetterWordMain srvr",
+        );
+        let mode = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let addr = format!("127.0.0.1:{}", server.client_port);
+        let mine = ours
+            .iter()
+            .find(|s| s["server"] == addr.as_str())
+            .unwrap_or_else(|| panic!("{addr} missing"));
+        assert_eq!(mine["mode"], mode.as_str(), "{addr}");
+        if mode == "leader" {
+            assert_eq!(mine["followers"], 2);
+            assert_eq!(mine["synced_followers"], 2);
+        }
+        assert!(
+            mine["version"].as_str().unwrap_or("").starts_with("3."),
+            "{mine}"
+        );
+        assert!(mine["znode_count"].as_u64().unwrap_or(0) > 5);
+    }
+    assert_eq!(ours.iter().filter(|s| s["mode"] == "leader").count(), 1);
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let cases: &[(&str, i32, &str)] = &[
+        (
+            r#"describe_topic("no-such-topic")"#,
+            1,
+            "describe_topic: topic \"no-such-topic\" does not exist",
+        ),
+        ("describe_topic(42)", 1, "describe_topic: wrong arguments"),
+        (r#"describe_topic("bad name!")"#, 1, "contains ' '"),
+        (
+            "list_topics(#{internl: true})",
+            1,
+            "unknown option \"internl\"",
+        ),
+        ("let x = (1 + ;", 1, "syntax error"),
+    ];
+    for (expr, code, message) in cases {
+        let out = kafsh_eval(&bs, None, expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{expr}: {err}");
+        assert!(err.contains(message), "{expr}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{expr}: one line expected: {err}"
+        );
+        assert!(err.contains("line 1"), "{expr}: position expected: {err}");
+    }
+    let out = kafsh_eval("127.0.0.1:1", None, "list_topics()");
+    assert_eq!(out.status.code(), Some(3), "unreachable cluster");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Kafka broker reachable"));
+    // Nothing was created by any of that.
+    let topics = kafsh_json(&bs, None, "list_topics()");
+    assert!(!topics
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|t| t == "no-such-topic" || t == "bad name!"));
+}
