@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// kafsh: a scriptable admin shell for Apache Kafka and ZooKeeper.
 #[derive(Debug, Parser)]
-#[command(name = "kafsh", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(name = "kafsh", version, about, long_about = None)]
 pub struct Cli {
     /// Evaluate one expression and print its result, e.g. -e 'list_topics()'.
     #[arg(short = 'e', long = "eval", value_name = "EXPR")]

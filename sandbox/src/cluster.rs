@@ -171,7 +171,9 @@ impl ClusterSpec {
         match self.flavor {
             Flavor::ZooKeeper => {
                 if self.zk_servers == 0 {
-                    return bad("a ZooKeeper-flavor cluster needs at least one ZooKeeper server".into());
+                    return bad(
+                        "a ZooKeeper-flavor cluster needs at least one ZooKeeper server".into(),
+                    );
                 }
             }
             Flavor::KRaft => {
@@ -318,8 +320,7 @@ fn new_cluster_id() -> String {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let b = [
@@ -432,8 +433,8 @@ impl Cluster {
         } else {
             0
         };
-        let mut ports = free_ports(n_zk * 3 + spec.brokers + controllers, &BTreeSet::new())?
-            .into_iter();
+        let mut ports =
+            free_ports(n_zk * 3 + spec.brokers + controllers, &BTreeSet::new())?.into_iter();
         let mut next_port = || ports.next().ok_or_else(|| io::Error::other("out of ports"));
         for i in 0..n_zk {
             state.zk.push(ZkState {
@@ -626,7 +627,9 @@ impl Cluster {
 
     fn zk_view(&self, z: &ZkState) -> ZkNode {
         let dir = self.zk_dir(z.id);
-        let ps = z.pid.map_or(ProcState::Gone, |p| process::proc_state(p, &dir));
+        let ps = z
+            .pid
+            .map_or(ProcState::Gone, |p| process::proc_state(p, &dir));
         ZkNode {
             id: z.id,
             client_port: z.client_port,
@@ -641,7 +644,9 @@ impl Cluster {
 
     fn broker_view(&self, b: &BrokerState) -> BrokerNode {
         let dir = self.broker_dir(b.id);
-        let ps = b.pid.map_or(ProcState::Gone, |p| process::proc_state(p, &dir));
+        let ps = b
+            .pid
+            .map_or(ProcState::Gone, |p| process::proc_state(p, &dir));
         BrokerNode {
             id: b.id,
             port: b.port,
@@ -715,7 +720,11 @@ impl Cluster {
     /// Metadata from the first running, unpaused broker that answers.
     pub fn metadata(&self) -> io::Result<KafkaMetadata> {
         let mut last = io::Error::new(io::ErrorKind::NotConnected, "no broker is running");
-        for b in self.brokers().into_iter().filter(|b| b.running && !b.paused) {
+        for b in self
+            .brokers()
+            .into_iter()
+            .filter(|b| b.running && !b.paused)
+        {
             match probe::kafka_metadata(b.port, PROBE_TIMEOUT) {
                 Ok(m) => return Ok(m),
                 Err(e) => last = e,
@@ -769,8 +778,7 @@ impl Cluster {
 
     fn tool_command(&self, main_class: &str, args: &[String]) -> io::Result<Command> {
         let tools = self.dir.join("tools");
-        if !tools.join("log4j.properties").exists() || !tools.join("log4j2.properties").exists()
-        {
+        if !tools.join("log4j.properties").exists() || !tools.join("log4j2.properties").exists() {
             fs::create_dir_all(&tools)?;
             self.write_tool_configs()?;
         }
@@ -1218,9 +1226,8 @@ impl Cluster {
             "{}/brokers/ids/{id}",
             self.state.chroot.as_deref().unwrap_or("")
         );
-        let until = deadline.min(
-            Instant::now() + Duration::from_millis(config::KAFKA_ZK_SESSION_MS + 5_000),
-        );
+        let until = deadline
+            .min(Instant::now() + Duration::from_millis(config::KAFKA_ZK_SESSION_MS + 5_000));
         loop {
             let registered = self.state.zk.iter().any(|z| {
                 probe::zk_four_letter(z.client_port, "dump", PROBE_TIMEOUT)
@@ -1415,10 +1422,7 @@ impl Cluster {
             let _ = self.save();
         } else if self.dir.join(STATE_FILE).exists() {
             if let Err(e) = fs::remove_dir_all(&self.dir) {
-                eprintln!(
-                    "kafsh-sandbox: cannot remove {}: {e}",
-                    self.dir.display()
-                );
+                eprintln!("kafsh-sandbox: cannot remove {}: {e}", self.dir.display());
             }
         }
     }

@@ -185,10 +185,7 @@ fn fetch_into(work: &Path, flavor: Flavor) -> io::Result<()> {
         .arg("-f")
         .arg(&pom_path)
         .arg("dependency:copy-dependencies")
-        .arg(format!(
-            "-DoutputDirectory={}",
-            work.join("jars").display()
-        ));
+        .arg(format!("-DoutputDirectory={}", work.join("jars").display()));
     let out = process::output_with_timeout(cmd, Duration::from_secs(30 * 60)).map_err(|e| {
         io::Error::new(
             e.kind(),

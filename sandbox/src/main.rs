@@ -89,7 +89,11 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts> {
         let a = &args[i];
         if !a.starts_with("--") || a == "--" {
             if cmd == "tool" {
-                let rest = if a == "--" { &args[i + 1..] } else { &args[i..] };
+                let rest = if a == "--" {
+                    &args[i + 1..]
+                } else {
+                    &args[i..]
+                };
                 o.passthrough = rest.to_vec();
                 break;
             }
@@ -166,7 +170,9 @@ fn existing_dir(o: &Opts) -> Result<PathBuf> {
         .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err("no sandbox cluster found; start one with `kafsh-sandbox up` or pass --dir".into()),
+        [] => {
+            Err("no sandbox cluster found; start one with `kafsh-sandbox up` or pass --dir".into())
+        }
         _ => Err("several sandbox clusters exist; pass --kind or --dir".into()),
     }
 }
@@ -224,7 +230,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
             let dir = jars::ensure(kind).map_err(io)?;
             println!("{}", dir.display());
         }
-        other => return Err(format!("unknown command {other:?} (see kafsh-sandbox help)")),
+        other => {
+            return Err(format!(
+                "unknown command {other:?} (see kafsh-sandbox help)"
+            ))
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -373,7 +383,10 @@ fn add(o: &Opts) -> Result<()> {
     match o.positional.first().map(String::as_str) {
         Some("broker") => {
             let id = c.add_broker(o.rack.as_deref()).map_err(|e| e.to_string())?;
-            println!("broker {id} 127.0.0.1:{}", c.broker(id).map_err(|e| e.to_string())?.port);
+            println!(
+                "broker {id} 127.0.0.1:{}",
+                c.broker(id).map_err(|e| e.to_string())?.port
+            );
         }
         Some("zk") | Some("zookeeper") => {
             let z = c.add_zk(o.id).map_err(|e| e.to_string())?;
@@ -436,9 +449,7 @@ fn tool(o: &Opts) -> Result<ExitCode> {
     let mut cmd = c
         .kafka_tool_command(class, &args)
         .map_err(|e| e.to_string())?;
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run java: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("cannot run java: {e}"))?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(n) => ExitCode::from(u8::try_from(n).unwrap_or(1)),
@@ -458,7 +469,15 @@ mod tests {
     fn parses_up_options() {
         let o = parse(
             "up",
-            &strings(&["--kind", "kraft", "--dir=/x", "--brokers", "4", "--racks", "a,b"]),
+            &strings(&[
+                "--kind",
+                "kraft",
+                "--dir=/x",
+                "--brokers",
+                "4",
+                "--racks",
+                "a,b",
+            ]),
         )
         .unwrap();
         assert_eq!(o.kind, Some(Flavor::KRaft));
@@ -474,7 +493,14 @@ mod tests {
     fn tool_passes_arguments_through() {
         let o = parse(
             "tool",
-            &strings(&["--dir", "/x", "Cls", "--bootstrap-server", "@bootstrap", "--list"]),
+            &strings(&[
+                "--dir",
+                "/x",
+                "Cls",
+                "--bootstrap-server",
+                "@bootstrap",
+                "--list",
+            ]),
         )
         .unwrap();
         assert_eq!(o.dir, Some(PathBuf::from("/x")));

@@ -158,7 +158,10 @@ pub(crate) fn spawn_detached(mut cmd: Command, node_dir: &Path) -> io::Result<Ch
     cmd.spawn().map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!("cannot start {:?}: {e} (is Java installed?)", cmd.get_program()),
+            format!(
+                "cannot start {:?}: {e} (is Java installed?)",
+                cmd.get_program()
+            ),
         )
     })
 }

@@ -59,7 +59,13 @@ fn kraft_cluster_end_to_end() {
     let describe = ok(c
         .kafka_tool(
             TOPIC_COMMAND,
-            &["--bootstrap-server", &bootstrap, "--describe", "--topic", "rf3"],
+            &[
+                "--bootstrap-server",
+                &bootstrap,
+                "--describe",
+                "--topic",
+                "rf3",
+            ],
         )
         .unwrap());
     eprintln!(
@@ -114,10 +120,7 @@ fn kraft_cluster_end_to_end() {
         "node 2 graceful restart took {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    assert_eq!(
-        c.broker_metadata(1).unwrap().broker_ids(),
-        vec![1, 2, 3, 4]
-    );
+    assert_eq!(c.broker_metadata(1).unwrap().broker_ids(), vec![1, 2, 3, 4]);
 
     let dir = c.dir().to_path_buf();
     let pids: Vec<u32> = c.brokers().iter().filter_map(|b| b.pid).collect();

@@ -75,7 +75,13 @@ fn zookeeper_cluster_end_to_end() {
     let describe = ok(c
         .kafka_tool(
             TOPIC_COMMAND,
-            &["--bootstrap-server", &bootstrap, "--describe", "--topic", "rf3"],
+            &[
+                "--bootstrap-server",
+                &bootstrap,
+                "--describe",
+                "--topic",
+                "rf3",
+            ],
         )
         .unwrap());
     eprintln!(
@@ -122,15 +128,17 @@ fn zookeeper_cluster_end_to_end() {
     let t = Instant::now();
     c.kill_zk(leader).unwrap();
     let mut new_leader = 0;
-    wait_until("a new ZooKeeper leader", Duration::from_secs(60), || {
-        match c.zk_leader() {
+    wait_until(
+        "a new ZooKeeper leader",
+        Duration::from_secs(60),
+        || match c.zk_leader() {
             Some(l) if l != leader => {
                 new_leader = l;
                 true
             }
             _ => false,
-        }
-    });
+        },
+    );
     eprintln!(
         "zk leader {leader} killed; {new_leader} elected in {:.1}s",
         t.elapsed().as_secs_f64()
@@ -142,7 +150,13 @@ fn zookeeper_cluster_end_to_end() {
     let describe = ok(c
         .kafka_tool(
             TOPIC_COMMAND,
-            &["--bootstrap-server", &bootstrap, "--describe", "--topic", "rf3"],
+            &[
+                "--bootstrap-server",
+                &bootstrap,
+                "--describe",
+                "--topic",
+                "rf3",
+            ],
         )
         .unwrap());
     assert!(describe.contains("ReplicationFactor: 3"), "{describe}");
@@ -159,9 +173,11 @@ fn zookeeper_cluster_end_to_end() {
     c.teardown();
     assert!(!dir.exists());
     for pid in pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.contains(") Z")
-        });
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists() || {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                stat.contains(") Z")
+            }
+        );
     }
 }

@@ -112,8 +112,7 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
     };
     let mut status = ZkServerStatus::empty(server, id, "unknown", None);
     status.mode = get("Mode").unwrap_or_else(|| "unknown".into());
-    status.version =
-        get("Zookeeper version").map(|v| v.split(',').next().unwrap_or("").trim().to_string());
+    status.version = get("Zookeeper version").map(|v| short_version(&v));
     status.zxid = get("Zxid");
     status.epoch = status
         .zxid
@@ -150,4 +149,10 @@ pub async fn ensemble_status(
 ) -> Vec<ZkServerStatus> {
     let futures = servers.iter().map(|(s, id)| server_status(s, *id, timeout));
     futures::future::join_all(futures).await
+}
+
+/// "3.8.4-9316c2a7..., built on ..." → "3.8.4".
+fn short_version(full: &str) -> String {
+    let release = full.split(',').next().unwrap_or("").trim();
+    release.split('-').next().unwrap_or(release).to_string()
 }
