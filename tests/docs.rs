@@ -46,7 +46,11 @@ fn help_lists_every_function_by_area_and_explains_one() {
     for name in help::functions(&engine).keys() {
         assert!(overview.contains(name.as_str()), "help() misses {name}");
     }
-    assert!(overview.contains("Topics and configs") && overview.contains("ZooKeeper"));
+    assert!(
+        overview.contains("Topics")
+            && overview.contains("Configs")
+            && overview.contains("ZooKeeper")
+    );
     let one = help::function(&engine, "describe_topic").expect("describe_topic documented");
     assert!(
         one.starts_with("describe_topic(name: String) -> Map"),

@@ -161,3 +161,28 @@ fn repl_in_a_real_terminal() {
     let text = std::fs::read_to_string(&history).expect("history");
     assert!(text.contains("describe_topic"));
 }
+
+#[test]
+fn topic_lifecycle_matches_kafka_tools() {
+    common::topics_suite::lifecycle_matches_kafka_tools(cluster(), "kr-life");
+}
+
+#[test]
+fn topic_bad_input_changes_nothing() {
+    common::topics_suite::bad_input_changes_nothing(cluster(), "kr-bad");
+}
+
+#[test]
+fn topic_dry_run_changes_nothing() {
+    common::topics_suite::dry_run_changes_nothing(cluster(), "kr-dry");
+}
+
+#[test]
+fn broker_configs_are_incremental() {
+    common::topics_suite::broker_configs(cluster());
+}
+
+#[test]
+fn health_and_log_dirs_match_kafka_tools() {
+    common::topics_suite::health_and_log_dirs(cluster(), "kr-health");
+}

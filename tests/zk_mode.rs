@@ -233,3 +233,28 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
         .iter()
         .any(|t| t == "no-such-topic" || t == "bad name!"));
 }
+
+#[test]
+fn topic_lifecycle_matches_kafka_tools() {
+    common::topics_suite::lifecycle_matches_kafka_tools(cluster(), "zk-life");
+}
+
+#[test]
+fn topic_bad_input_changes_nothing() {
+    common::topics_suite::bad_input_changes_nothing(cluster(), "zk-bad");
+}
+
+#[test]
+fn topic_dry_run_changes_nothing() {
+    common::topics_suite::dry_run_changes_nothing(cluster(), "zk-dry");
+}
+
+#[test]
+fn broker_configs_are_incremental() {
+    common::topics_suite::broker_configs(cluster());
+}
+
+#[test]
+fn health_and_log_dirs_match_kafka_tools() {
+    common::topics_suite::health_and_log_dirs(cluster(), "zk-health");
+}

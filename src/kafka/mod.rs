@@ -6,7 +6,10 @@
 
 pub mod brokers;
 pub mod client;
+pub mod cluster;
+pub mod configs;
 pub mod conn;
+pub mod log_dirs;
 pub mod topics;
 
 pub use client::KafkaClient;

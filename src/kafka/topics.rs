@@ -230,3 +230,413 @@ mod tests {
         assert!(validate_topic_name(&"x".repeat(249)).is_ok());
     }
 }
+
+/// Topic names matching a regular expression (anchored, like Kafka's `--topic` patterns).
+pub async fn matching_topics(client: &KafkaClient, pattern: &str) -> Result<Vec<String>> {
+    let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| Error::InvalidInput(format!("bad topic pattern {pattern:?}: {e}")))?;
+    let all = list_topics(client, &ListOptions { internal: true }).await?;
+    Ok(all.into_iter().filter(|t| re.is_match(t)).collect())
+}
+
+/// What `create_topic` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partition count (ignored with an assignment); None = broker default.
+    pub partitions: Option<i32>,
+    /// Replication factor (ignored with an assignment); None = broker default.
+    pub replication_factor: Option<i16>,
+    /// Topic configs.
+    pub config: IndexMap<String, String>,
+    /// Replica lists per partition, preferred leader first.
+    pub assignment: Option<Vec<Vec<i32>>>,
+    /// Succeed without change when the topic exists.
+    pub if_not_exists: bool,
+}
+
+/// What `create_topic` did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CreatedTopic {
+    /// Topic name.
+    pub topic: String,
+    /// Whether the topic was created now (false: it existed, or a dry run).
+    pub created: bool,
+    /// True when nothing was changed (the broker validated the request).
+    pub dry_run: bool,
+    /// Partition count of the topic.
+    pub partitions: i32,
+    /// Replication factor of the topic.
+    pub replication_factor: i32,
+    /// Configs given at creation.
+    pub config: IndexMap<String, String>,
+    /// Replica lists, when given.
+    pub assignment: Option<Vec<Vec<i32>>>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+fn new_topic_checks(topic: &NewTopic, live_brokers: &[i32]) -> Result<()> {
+    validate_topic_name(&topic.name)?;
+    if let Some(assignment) = &topic.assignment {
+        if assignment.is_empty() {
+            return Err(Error::InvalidInput("assignment is empty".into()));
+        }
+        let rf = assignment[0].len();
+        for (p, replicas) in assignment.iter().enumerate() {
+            if replicas.is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "assignment of partition {p} is empty"
+                )));
+            }
+            if replicas.len() != rf {
+                return Err(Error::InvalidInput(format!(
+                    "assignment of partition {p} has {} replicas, partition 0 has {rf}; all partitions need the same count",
+                    replicas.len()
+                )));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for b in replicas {
+                if !seen.insert(b) {
+                    return Err(Error::InvalidInput(format!(
+                        "assignment of partition {p} names broker {b} twice: {replicas:?}"
+                    )));
+                }
+                if !live_brokers.contains(b) {
+                    return Err(Error::InvalidInput(format!(
+                        "assignment of partition {p} names broker {b}, which is not a live broker (live: {live_brokers:?})"
+                    )));
+                }
+            }
+        }
+        if topic
+            .partitions
+            .is_some_and(|n| n as usize != assignment.len())
+        {
+            return Err(Error::InvalidInput(format!(
+                "partitions is {} but the assignment lists {} partitions",
+                topic.partitions.unwrap_or(0),
+                assignment.len()
+            )));
+        }
+        return Ok(());
+    }
+    if let Some(p) = topic.partitions {
+        if p <= 0 {
+            return Err(Error::InvalidInput(format!(
+                "partitions must be at least 1, not {p}"
+            )));
+        }
+    }
+    if let Some(rf) = topic.replication_factor {
+        if rf <= 0 {
+            return Err(Error::InvalidInput(format!(
+                "replication factor must be at least 1, not {rf}"
+            )));
+        }
+        if rf as usize > live_brokers.len() {
+            return Err(Error::InvalidInput(format!(
+                "replication factor {rf} is larger than the {} live brokers",
+                live_brokers.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a topic (CreateTopics at the controller). With `dry_run` the controller only
+/// validates it. Waits until the new topic's partitions have leaders.
+pub async fn create_topic(
+    client: &KafkaClient,
+    topic: &NewTopic,
+    dry_run: bool,
+) -> Result<CreatedTopic> {
+    use kafka_protocol::messages::create_topics_request::{
+        CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+    };
+    use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, TopicName};
+    let meta = client
+        .metadata(Some(std::slice::from_ref(&topic.name)))
+        .await?;
+    let live: Vec<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
+    new_topic_checks(topic, &live)?;
+    let exists = meta.topics.iter().any(|t| t.error_code == 0);
+    if exists {
+        if topic.if_not_exists {
+            let d = describe_topic(client, &topic.name).await?;
+            return Ok(CreatedTopic {
+                topic: topic.name.clone(),
+                created: false,
+                dry_run,
+                partitions: d.partition_count as i32,
+                replication_factor: d.replication_factor as i32,
+                config: topic.config.clone(),
+                assignment: topic.assignment.clone(),
+                message: format!("topic {:?} already exists; nothing changed", topic.name),
+            });
+        }
+        return Err(Error::InvalidInput(format!(
+            "topic {:?} already exists",
+            topic.name
+        )));
+    }
+    let mut creatable = CreatableTopic::default()
+        .with_name(TopicName(StrBytes::from_string(topic.name.clone())))
+        .with_num_partitions(topic.partitions.unwrap_or(-1))
+        .with_replication_factor(topic.replication_factor.unwrap_or(-1))
+        .with_configs(
+            topic
+                .config
+                .iter()
+                .map(|(k, v)| {
+                    CreatableTopicConfig::default()
+                        .with_name(StrBytes::from_string(k.clone()))
+                        .with_value(Some(StrBytes::from_string(v.clone())))
+                })
+                .collect(),
+        );
+    if let Some(assignment) = &topic.assignment {
+        creatable = creatable
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+            .with_assignments(
+                assignment
+                    .iter()
+                    .enumerate()
+                    .map(|(i, replicas)| {
+                        CreatableReplicaAssignment::default()
+                            .with_partition_index(i as i32)
+                            .with_broker_ids(replicas.iter().map(|b| BrokerId(*b)).collect())
+                    })
+                    .collect(),
+            );
+    }
+    let timeout_ms = client.timeout().as_millis().min(i32::MAX as u128) as i32;
+    let request = CreateTopicsRequest::default()
+        .with_topics(vec![creatable])
+        .with_timeout_ms(timeout_ms)
+        .with_validate_only(dry_run);
+    let response = client.send_to_controller(&request).await?;
+    let mut partitions = topic.partitions.unwrap_or(0);
+    let mut rf = topic.replication_factor.map(i32::from).unwrap_or(0);
+    for r in &response.topics {
+        if r.error_code == 36 {
+            if topic.if_not_exists {
+                return Ok(CreatedTopic {
+                    topic: topic.name.clone(),
+                    created: false,
+                    dry_run,
+                    partitions,
+                    replication_factor: rf,
+                    config: topic.config.clone(),
+                    assignment: topic.assignment.clone(),
+                    message: format!("topic {:?} already exists; nothing changed", topic.name),
+                });
+            }
+            return Err(Error::InvalidInput(format!(
+                "topic {:?} already exists",
+                topic.name
+            )));
+        }
+        check_code(
+            r.error_code,
+            r.error_message.as_ref(),
+            &format!("topic {:?}", topic.name),
+        )?;
+        if r.num_partitions > 0 {
+            partitions = r.num_partitions;
+        }
+        if r.replication_factor > 0 {
+            rf = i32::from(r.replication_factor);
+        }
+    }
+    if let Some(a) = &topic.assignment {
+        partitions = a.len() as i32;
+        rf = a.first().map(|r| r.len() as i32).unwrap_or(0);
+    }
+    if !dry_run {
+        wait_for_leaders(client, &topic.name, partitions).await?;
+    }
+    Ok(CreatedTopic {
+        topic: topic.name.clone(),
+        created: !dry_run,
+        dry_run,
+        partitions,
+        replication_factor: rf,
+        config: topic.config.clone(),
+        assignment: topic.assignment.clone(),
+        message: if dry_run {
+            format!(
+                "would create topic {:?} (validated by the controller)",
+                topic.name
+            )
+        } else {
+            format!("created topic {:?}", topic.name)
+        },
+    })
+}
+
+/// Waits (bounded by the call timeout) until `topic` has `partitions` partitions with leaders.
+async fn wait_for_leaders(client: &KafkaClient, topic: &str, partitions: i32) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + client.timeout();
+    loop {
+        if let Ok(d) = describe_topics_metadata_only(client, topic).await {
+            if (partitions <= 0 || d.0 as i32 >= partitions) && d.1 {
+                return Ok(());
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// (partition count, every partition has a leader) from metadata alone.
+async fn describe_topics_metadata_only(client: &KafkaClient, topic: &str) -> Result<(usize, bool)> {
+    let meta = client.metadata(Some(&[topic.to_string()])).await?;
+    let t = meta
+        .topics
+        .first()
+        .filter(|t| t.error_code == 0)
+        .ok_or_else(|| Error::NotFound(format!("topic {topic:?} does not exist")))?;
+    Ok((
+        t.partitions.len(),
+        t.partitions.iter().all(|p| p.leader_id.0 >= 0),
+    ))
+}
+
+/// What `delete_topic` did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeletedTopic {
+    /// Topic name.
+    pub topic: String,
+    /// Whether it was deleted now.
+    pub deleted: bool,
+    /// True when nothing was changed.
+    pub dry_run: bool,
+    /// Partitions it had.
+    pub partitions: usize,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// Deletes a topic (DeleteTopics at the controller) and waits until metadata no longer
+/// lists it. With `dry_run` it only checks that the topic exists.
+pub async fn delete_topic(client: &KafkaClient, name: &str, dry_run: bool) -> Result<DeletedTopic> {
+    use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+    use kafka_protocol::messages::{DeleteTopicsRequest, TopicName};
+    let existing = describe_topic(client, name).await?;
+    if existing.internal {
+        return Err(Error::Refused(format!(
+            "topic {name:?} is internal; kafsh does not delete internal topics"
+        )));
+    }
+    if dry_run {
+        return Ok(DeletedTopic {
+            topic: name.to_string(),
+            deleted: false,
+            dry_run,
+            partitions: existing.partition_count,
+            message: format!(
+                "would delete topic {name:?} ({} partitions)",
+                existing.partition_count
+            ),
+        });
+    }
+    let timeout_ms = client.timeout().as_millis().min(i32::MAX as u128) as i32;
+    let topic_name = TopicName(StrBytes::from_string(name.to_string()));
+    let request = DeleteTopicsRequest::default()
+        .with_topic_names(vec![topic_name.clone()])
+        .with_topics(vec![DeleteTopicState::default().with_name(Some(topic_name))])
+        .with_timeout_ms(timeout_ms);
+    let response = client.send_to_controller(&request).await?;
+    for r in &response.responses {
+        check_code(
+            r.error_code,
+            r.error_message.as_ref(),
+            &format!("topic {name:?}"),
+        )?;
+    }
+    let deadline = tokio::time::Instant::now() + client.timeout();
+    while describe_topics_metadata_only(client, name).await.is_ok()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(DeletedTopic {
+        topic: name.to_string(),
+        deleted: true,
+        dry_run,
+        partitions: existing.partition_count,
+        message: format!("deleted topic {name:?}"),
+    })
+}
+
+/// What `add_partitions` did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AddedPartitions {
+    /// Topic name.
+    pub topic: String,
+    /// Partition count before.
+    pub old_partitions: usize,
+    /// Partition count after.
+    pub new_partitions: usize,
+    /// True when nothing was changed (the controller validated the request).
+    pub dry_run: bool,
+    /// The ordering warning for keyed data.
+    pub warning: String,
+}
+
+/// Raises the partition count of `name` to `total` (only increases).
+pub async fn add_partitions(
+    client: &KafkaClient,
+    name: &str,
+    total: i64,
+    dry_run: bool,
+) -> Result<AddedPartitions> {
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    use kafka_protocol::messages::{CreatePartitionsRequest, TopicName};
+    let existing = describe_topic(client, name).await?;
+    let current = existing.partition_count;
+    if total <= current as i64 {
+        return Err(Error::InvalidInput(format!(
+            "topic {name:?} has {current} partitions; {total} would not increase it, and Kafka can only add partitions, never remove them"
+        )));
+    }
+    if total > i32::MAX as i64 {
+        return Err(Error::InvalidInput(format!(
+            "{total} partitions is too many"
+        )));
+    }
+    let timeout_ms = client.timeout().as_millis().min(i32::MAX as u128) as i32;
+    let request = CreatePartitionsRequest::default()
+        .with_topics(vec![CreatePartitionsTopic::default()
+            .with_name(TopicName(StrBytes::from_string(name.to_string())))
+            .with_count(total as i32)
+            .with_assignments(None)])
+        .with_timeout_ms(timeout_ms)
+        .with_validate_only(dry_run);
+    let response = client.send_to_controller(&request).await?;
+    for r in &response.results {
+        check_code(
+            r.error_code,
+            r.error_message.as_ref(),
+            &format!("topic {name:?}"),
+        )?;
+    }
+    if !dry_run {
+        wait_for_leaders(client, name, total as i32).await?;
+    }
+    Ok(AddedPartitions {
+        topic: name.to_string(),
+        old_partitions: current,
+        new_partitions: total as usize,
+        dry_run,
+        warning: format!(
+            "keyed messages now map to different partitions: a key that went to partition k of {current} may go to another of {total}, \
+             so per-key ordering is broken across the change; consumers should grow with the partitions"
+        ),
+    })
+}

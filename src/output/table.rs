@@ -8,6 +8,10 @@ use serde_json::{Map, Value};
 const COLUMN_ORDER: &[&str] = &[
     "group",
     "topic",
+    "topic_id",
+    "partition_count",
+    "replication_factor",
+    "configs",
     "partition",
     "server",
     "id",
@@ -27,6 +31,9 @@ const COLUMN_ORDER: &[&str] = &[
     "client_id",
     "state",
     "name",
+    "action",
+    "old",
+    "new",
     "value",
     "source",
     "version",
@@ -70,7 +77,7 @@ fn object_view(map: &Map<String, Value>) -> String {
         let text = cell_text(&map[key]);
         lines.push(format!(
             "{:<width$}  {}",
-            format!("{}:", header(key).to_lowercase()),
+            format!("{key}:"),
             text,
             width = width + 1
         ));

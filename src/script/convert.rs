@@ -82,11 +82,123 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A map option whose values are scalars (numbers, bools, strings), as strings.
+    pub fn string_map(
+        &self,
+        key: &str,
+    ) -> Result<indexmap::IndexMap<String, String>, Box<EvalAltResult>> {
+        match self.map.get(key) {
+            None => Ok(indexmap::IndexMap::new()),
+            Some(v) if v.is_unit() => Ok(indexmap::IndexMap::new()),
+            Some(v) => {
+                let map = v.clone().try_cast::<Map>().ok_or_else(|| {
+                    self.type_error(
+                        key,
+                        "a map like #{\"retention.ms\": 3600000}",
+                        v.type_name(),
+                    )
+                })?;
+                let mut out = indexmap::IndexMap::new();
+                for (k, v) in map {
+                    let text = scalar_text(&v).ok_or_else(|| {
+                        self.type_error(
+                            &format!("{key}.{k}"),
+                            "a number, bool or string",
+                            v.type_name(),
+                        )
+                    })?;
+                    out.insert(k.to_string(), text);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// A list of strings (a single string is a list of one).
+    pub fn string_list(&self, key: &str) -> Result<Vec<String>, Box<EvalAltResult>> {
+        match self.map.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) if v.is_unit() => Ok(Vec::new()),
+            Some(v) if v.is_string() => Ok(vec![v.to_string()]),
+            Some(v) => {
+                let items = v
+                    .clone()
+                    .into_array()
+                    .map_err(|t| self.type_error(key, "a list of strings", t))?;
+                items
+                    .into_iter()
+                    .map(|i| {
+                        i.into_string()
+                            .map_err(|t| self.type_error(key, "a list of strings", t))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// A list of integers (a single integer is a list of one).
+    pub fn int_list(&self, key: &str) -> Result<Vec<i64>, Box<EvalAltResult>> {
+        match self.map.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) if v.is_unit() => Ok(Vec::new()),
+            Some(v) if v.is_int() => Ok(vec![v.as_int().unwrap_or_default()]),
+            Some(v) => {
+                let items = v
+                    .clone()
+                    .into_array()
+                    .map_err(|t| self.type_error(key, "a list of integers", t))?;
+                items
+                    .into_iter()
+                    .map(|i| {
+                        i.as_int()
+                            .map_err(|t| self.type_error(key, "a list of integers", t))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// A list of lists of integers (replica assignments).
+    pub fn int_matrix(&self, key: &str) -> Result<Option<Vec<Vec<i64>>>, Box<EvalAltResult>> {
+        let expected = "a list of replica lists like [[1, 2], [2, 3]]";
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(v) if v.is_unit() => Ok(None),
+            Some(v) => {
+                let rows = v
+                    .clone()
+                    .into_array()
+                    .map_err(|t| self.type_error(key, expected, t))?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let row = row
+                        .into_array()
+                        .map_err(|t| self.type_error(key, expected, t))?;
+                    out.push(
+                        row.into_iter()
+                            .map(|i| i.as_int().map_err(|t| self.type_error(key, expected, t)))
+                            .collect::<Result<Vec<i64>, _>>()?,
+                    );
+                }
+                Ok(Some(out))
+            }
+        }
+    }
+
     fn type_error(&self, key: &str, expected: &str, got: &str) -> Box<EvalAltResult> {
         format!(
             "{}: option {key:?} must be {expected}, not {got}",
             self.fn_name
         )
         .into()
+    }
+}
+
+/// A scalar as config text: numbers, bools and strings; none for maps and arrays.
+pub fn scalar_text(v: &Dynamic) -> Option<String> {
+    if v.is_string() || v.is_int() || v.is_bool() || v.is_float() || v.is_char() {
+        Some(v.to_string())
+    } else {
+        None
     }
 }

@@ -135,6 +135,22 @@ pub fn script_error(session: &Session, fn_name: &str, err: Error) -> Box<EvalAlt
     Box::new(EvalAltResult::ErrorRuntime(message.into(), Position::NONE))
 }
 
+/// Runs one Kafka domain call through the session's bridge, naming `fn_name` in errors.
+pub fn kafka_call<T, F, Fut>(
+    session: &Session,
+    fn_name: &str,
+    work: F,
+) -> std::result::Result<T, Box<EvalAltResult>>
+where
+    F: FnOnce(Arc<KafkaClient>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    session
+        .kafka()
+        .and_then(|k| session.block_on(fn_name, work(k)))
+        .map_err(|e| script_error(session, fn_name, e))
+}
+
 /// The session of a native call.
 pub fn session_of(
     ctx: &rhai::NativeCallContext,

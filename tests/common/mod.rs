@@ -2,6 +2,8 @@
 //! sandbox cluster, build in-process engines, and ask Kafka's own tools for reference answers.
 #![allow(dead_code)]
 
+pub mod topics_suite;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -6,6 +6,7 @@
 //! domain function through `session.block_on`, convert with `convert::to_dynamic`.
 
 pub mod cluster;
+pub mod configs;
 pub mod shell;
 pub mod topics;
 pub mod zookeeper;
@@ -16,7 +17,8 @@ use std::sync::OnceLock;
 /// The areas of the API, in the order `help()` lists them.
 pub fn modules() -> Vec<(&'static str, Module)> {
     vec![
-        ("Topics and configs", rhai::exported_module!(topics::api)),
+        ("Topics", rhai::exported_module!(topics::api)),
+        ("Configs", rhai::exported_module!(configs::api)),
         ("Cluster and brokers", rhai::exported_module!(cluster::api)),
         ("ZooKeeper", rhai::exported_module!(zookeeper::api)),
         ("Shell and runbooks", rhai::exported_module!(shell::api)),

@@ -1,0 +1,187 @@
+//! Cluster health: the controller, broker/topic/partition counts, and the partitions that
+//! are under-replicated, offline (no leader) or under their topic's min.insync.replicas.
+
+use super::client::{check_code, KafkaClient};
+use crate::error::Result;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::{DescribeConfigsRequest, MetadataResponse};
+use kafka_protocol::protocol::StrBytes;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One partition with a problem.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PartitionHealth {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// Leader broker id, none when offline.
+    pub leader: Option<i32>,
+    /// Replicas, preferred leader first.
+    pub replicas: Vec<i32>,
+    /// In-sync replicas.
+    pub isr: Vec<i32>,
+    /// Replicas on offline brokers.
+    pub offline_replicas: Vec<i32>,
+    /// The topic's min.insync.replicas.
+    pub min_isr: i32,
+}
+
+/// The cluster summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClusterSummary {
+    /// Cluster id.
+    pub cluster_id: Option<String>,
+    /// "zookeeper" or "kraft".
+    pub mode: String,
+    /// The active controller (ZooKeeper mode: a broker; KRaft: the quorum leader).
+    pub controller: Option<i32>,
+    /// Live broker ids.
+    pub brokers: Vec<i32>,
+    /// Topics, internal ones included.
+    pub topics: usize,
+    /// Partitions in all.
+    pub partitions: usize,
+    /// Partitions whose ISR is smaller than their replica list.
+    pub under_replicated: usize,
+    /// Partitions without a leader.
+    pub offline: usize,
+    /// Partitions whose ISR is smaller than min.insync.replicas (acks=all writes fail).
+    pub under_min_isr: usize,
+}
+
+/// Every partition of the cluster with its health facts.
+pub async fn partitions(client: &KafkaClient) -> Result<(MetadataResponse, Vec<PartitionHealth>)> {
+    let meta = client.metadata(None).await?;
+    let topics: Vec<String> = meta
+        .topics
+        .iter()
+        .filter(|t| t.error_code == 0)
+        .filter_map(|t| t.name.as_ref().map(|n| n.0.as_str().to_string()))
+        .collect();
+    let min_isr = min_isr_of(client, &topics).await?;
+    let mut out = Vec::new();
+    for t in &meta.topics {
+        let Some(name) = t.name.as_ref().map(|n| n.0.as_str().to_string()) else {
+            continue;
+        };
+        let min = min_isr.get(&name).copied().unwrap_or(1);
+        for p in &t.partitions {
+            out.push(PartitionHealth {
+                topic: name.clone(),
+                partition: p.partition_index,
+                leader: (p.leader_id.0 >= 0).then_some(p.leader_id.0),
+                replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                min_isr: min,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok((meta, out))
+}
+
+async fn min_isr_of(client: &KafkaClient, topics: &[String]) -> Result<HashMap<String, i32>> {
+    if topics.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let request = DescribeConfigsRequest::default().with_resources(
+        topics
+            .iter()
+            .map(|t| {
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_string(t.clone()))
+                    .with_configuration_keys(Some(vec![StrBytes::from_static_str(
+                        "min.insync.replicas",
+                    )]))
+            })
+            .collect(),
+    );
+    let response = client.send_any(&request).await?;
+    let mut out = HashMap::new();
+    for r in response.results {
+        if r.error_code == 3 {
+            continue; // deleted meanwhile
+        }
+        check_code(
+            r.error_code,
+            r.error_message.as_ref(),
+            &format!("topic {:?}", r.resource_name.as_str()),
+        )?;
+        for c in r.configs {
+            if let Some(v) = c.value.as_ref().and_then(|v| v.as_str().parse().ok()) {
+                out.insert(r.resource_name.as_str().to_string(), v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Under-replicated partitions: ISR smaller than the replica list.
+pub fn under_replicated(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
+    all.iter()
+        .filter(|p| p.isr.len() < p.replicas.len())
+        .cloned()
+        .collect()
+}
+
+/// Offline partitions: no leader.
+pub fn offline(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
+    all.iter().filter(|p| p.leader.is_none()).cloned().collect()
+}
+
+/// Partitions whose ISR is below min.insync.replicas.
+pub fn under_min_isr(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
+    all.iter()
+        .filter(|p| (p.isr.len() as i32) < p.min_isr)
+        .cloned()
+        .collect()
+}
+
+/// The cluster summary.
+pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
+    let (meta, parts) = partitions(client).await?;
+    let kraft = super::brokers::is_kraft(client).await?;
+    let controller = if kraft {
+        quorum_leader(client).await.ok().flatten()
+    } else {
+        Some(meta.controller_id.0).filter(|c| *c >= 0)
+    };
+    let mut brokers: Vec<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
+    brokers.sort();
+    Ok(ClusterSummary {
+        cluster_id: meta.cluster_id.as_ref().map(|c| c.as_str().to_string()),
+        mode: if kraft { "kraft" } else { "zookeeper" }.into(),
+        controller,
+        brokers,
+        topics: meta.topics.iter().filter(|t| t.error_code == 0).count(),
+        partitions: parts.len(),
+        under_replicated: under_replicated(&parts).len(),
+        offline: offline(&parts).len(),
+        under_min_isr: under_min_isr(&parts).len(),
+    })
+}
+
+/// The KRaft quorum leader (DescribeQuorum, forwarded by brokers to the controllers).
+pub async fn quorum_leader(client: &KafkaClient) -> Result<Option<i32>> {
+    use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+    use kafka_protocol::messages::{DescribeQuorumRequest, TopicName};
+    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+    let response = client.send_any(&request).await?;
+    check_code(
+        response.error_code,
+        response.error_message.as_ref(),
+        "the controller quorum",
+    )?;
+    Ok(response
+        .topics
+        .first()
+        .and_then(|t| t.partitions.first())
+        .map(|p| p.leader_id.0)
+        .filter(|id| *id >= 0))
+}

@@ -1,0 +1,259 @@
+//! Configs of topics and brokers: describe every entry with its source, and change them
+//! incrementally (IncrementalAlterConfigs) so a config that is not named keeps its value.
+
+use super::client::{check_code, KafkaClient};
+use crate::error::{Error, Result};
+use indexmap::IndexMap;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::{DescribeConfigsRequest, IncrementalAlterConfigsRequest};
+use kafka_protocol::protocol::StrBytes;
+use serde::Serialize;
+
+/// The kind of object a config belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entity {
+    /// A topic, by name.
+    Topic(String),
+    /// One broker, by id.
+    Broker(i32),
+    /// The cluster-wide default of every broker.
+    BrokerDefault,
+}
+
+impl Entity {
+    /// Parses `("topic", "orders")`, `("broker", "1")`, `("broker_default", "")`.
+    pub fn parse(kind: &str, name: &str) -> Result<Entity> {
+        match kind {
+            "topic" | "topics" => {
+                super::topics::validate_topic_name(name)?;
+                Ok(Entity::Topic(name.to_string()))
+            }
+            "broker" | "brokers" => name.trim().parse::<i32>().map(Entity::Broker).map_err(|_| {
+                Error::InvalidInput(format!("broker id must be a number, not {name:?}"))
+            }),
+            "broker_default" | "broker-default" => Ok(Entity::BrokerDefault),
+            other => Err(Error::InvalidInput(format!(
+                "unknown entity {other:?}; use \"topic\", \"broker\" or \"broker_default\""
+            ))),
+        }
+    }
+
+    fn resource_type(&self) -> i8 {
+        match self {
+            Entity::Topic(_) => 2,
+            Entity::Broker(_) | Entity::BrokerDefault => 4,
+        }
+    }
+
+    fn resource_name(&self) -> String {
+        match self {
+            Entity::Topic(t) => t.clone(),
+            Entity::Broker(id) => id.to_string(),
+            Entity::BrokerDefault => String::new(),
+        }
+    }
+
+    /// "topic \"orders\"", "broker 1", "the broker default".
+    pub fn describe(&self) -> String {
+        match self {
+            Entity::Topic(t) => format!("topic {t:?}"),
+            Entity::Broker(id) => format!("broker {id}"),
+            Entity::BrokerDefault => "the broker default".to_string(),
+        }
+    }
+
+    async fn send_describe(
+        &self,
+        client: &KafkaClient,
+        request: &DescribeConfigsRequest,
+    ) -> Result<kafka_protocol::messages::DescribeConfigsResponse> {
+        match self {
+            Entity::Broker(id) => client.send_to(*id, request).await.map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!("broker {id} is not in the cluster")),
+                other => other,
+            }),
+            _ => client.send_any(request).await,
+        }
+    }
+}
+
+/// One config entry.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigEntry {
+    /// Config name.
+    pub name: String,
+    /// Value; sensitive values are masked, unset ones are none.
+    pub value: Option<String>,
+    /// default, static_broker, dynamic_broker, dynamic_default_broker, dynamic_topic, ...
+    pub source: String,
+    /// Whether Kafka marks the value sensitive (it is never shown).
+    pub sensitive: bool,
+    /// Whether it can only be changed by restarting the broker.
+    pub read_only: bool,
+}
+
+/// The name kafsh uses for a DescribeConfigs source code.
+pub fn source_name(code: i8) -> &'static str {
+    match code {
+        1 => "dynamic_topic",
+        2 => "dynamic_broker",
+        3 => "dynamic_default_broker",
+        4 => "static_broker",
+        5 => "default",
+        6 => "dynamic_broker_logger",
+        7 => "client_metrics",
+        8 => "group",
+        _ => "unknown",
+    }
+}
+
+/// Every config of `entity`, in the broker's order.
+pub async fn describe_config(client: &KafkaClient, entity: &Entity) -> Result<Vec<ConfigEntry>> {
+    if let Entity::Topic(t) = entity {
+        // DescribeConfigs answers for missing topics on some versions; make it explicit.
+        super::topics::describe_topic(client, t).await?;
+    }
+    let request = DescribeConfigsRequest::default()
+        .with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(entity.resource_type())
+            .with_resource_name(StrBytes::from_string(entity.resource_name()))
+            .with_configuration_keys(None)])
+        .with_include_synonyms(false);
+    let response = entity.send_describe(client, &request).await?;
+    let mut out = Vec::new();
+    for r in response.results {
+        check_code(r.error_code, r.error_message.as_ref(), &entity.describe())?;
+        for c in r.configs {
+            out.push(ConfigEntry {
+                name: c.name.as_str().to_string(),
+                value: if c.is_sensitive {
+                    c.value.as_ref().map(|_| "[hidden]".to_string())
+                } else {
+                    c.value.as_ref().map(|v| v.as_str().to_string())
+                },
+                source: source_name(c.config_source).to_string(),
+                sensitive: c.is_sensitive,
+                read_only: c.read_only,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What `alter_config` did (or would do, in a dry run).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigChange {
+    /// "topic \"orders\"", "broker 1", ...
+    pub entity: String,
+    /// True when nothing was changed (dry run; the broker still validated the change).
+    pub dry_run: bool,
+    /// One line per changed key.
+    pub changes: Vec<ConfigChangeLine>,
+}
+
+/// One key's change.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigChangeLine {
+    /// Config name.
+    pub name: String,
+    /// "set" or "delete".
+    pub action: String,
+    /// Value before (masked when sensitive), none when it was not set.
+    pub old: Option<String>,
+    /// Value after, none for a delete.
+    pub new: Option<String>,
+}
+
+/// Sets and deletes configs of `entity` incrementally; every other config keeps its value.
+/// With `dry_run`, the broker validates the change (validate_only) and nothing changes.
+pub async fn alter_config(
+    client: &KafkaClient,
+    entity: &Entity,
+    set: &IndexMap<String, String>,
+    delete: &[String],
+    dry_run: bool,
+) -> Result<ConfigChange> {
+    if set.is_empty() && delete.is_empty() {
+        return Err(Error::InvalidInput(
+            "nothing to change: give #{set: #{..}} and/or #{delete: [..]}".into(),
+        ));
+    }
+    if let Some(both) = delete.iter().find(|k| set.contains_key(*k)) {
+        return Err(Error::InvalidInput(format!(
+            "{both:?} is both set and deleted"
+        )));
+    }
+    let before = describe_config(client, entity).await?;
+    let old_value = |name: &str| -> Option<String> {
+        before
+            .iter()
+            .find(|c| {
+                c.name == name && !(matches!(entity, Entity::Topic(_)) && c.source == "default")
+            })
+            .and_then(|c| c.value.clone())
+    };
+    let mut configs = Vec::new();
+    let mut changes = Vec::new();
+    for (name, value) in set {
+        configs.push(
+            AlterableConfig::default()
+                .with_name(StrBytes::from_string(name.clone()))
+                .with_config_operation(0)
+                .with_value(Some(StrBytes::from_string(value.clone()))),
+        );
+        let sensitive = before.iter().any(|c| &c.name == name && c.sensitive) || looks_secret(name);
+        changes.push(ConfigChangeLine {
+            name: name.clone(),
+            action: "set".into(),
+            old: old_value(name),
+            new: Some(if sensitive {
+                "[hidden]".into()
+            } else {
+                value.clone()
+            }),
+        });
+    }
+    for name in delete {
+        configs.push(
+            AlterableConfig::default()
+                .with_name(StrBytes::from_string(name.clone()))
+                .with_config_operation(1)
+                .with_value(None),
+        );
+        changes.push(ConfigChangeLine {
+            name: name.clone(),
+            action: "delete".into(),
+            old: old_value(name),
+            new: None,
+        });
+    }
+    let request = IncrementalAlterConfigsRequest::default()
+        .with_resources(vec![AlterConfigsResource::default()
+            .with_resource_type(entity.resource_type())
+            .with_resource_name(StrBytes::from_string(entity.resource_name()))
+            .with_configs(configs)])
+        .with_validate_only(dry_run);
+    let response = match entity {
+        Entity::Broker(id) => client.send_to(*id, &request).await?,
+        _ => client.send_any(&request).await?,
+    };
+    for r in &response.responses {
+        check_code(r.error_code, r.error_message.as_ref(), &entity.describe())?;
+    }
+    Ok(ConfigChange {
+        entity: entity.describe(),
+        dry_run,
+        changes,
+    })
+}
+
+/// Names that hold secrets, whatever Kafka says about them.
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["password", "secret", "token", "jaas", "credential"]
+        .iter()
+        .any(|w| n.contains(w))
+}

@@ -1,0 +1,118 @@
+//! Rhai functions for configs of topics and brokers.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod api {
+    use crate::kafka::configs::{self, Entity};
+    use crate::script::convert::{scalar_text, to_array, to_map, Options};
+    use crate::script::{kafka_call as call, script_error, session_of};
+    use indexmap::IndexMap;
+    use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+
+    /// Every config of a topic, a broker or the broker default, with its value, source
+    /// (default, static_broker, dynamic_broker, dynamic_default_broker, dynamic_topic),
+    /// whether it is sensitive (value masked) and read-only. Entity: "topic", "broker" (name
+    /// = broker id) or "broker_default" (name ignored).
+    ///
+    /// ```rhai
+    /// let retention = describe_config("topic", "peter-topic").filter(|c| c.name == "retention.ms");
+    /// let broker = describe_config("broker", "1");
+    /// ```
+    #[rhai_fn(return_raw, name = "describe_config")]
+    pub fn describe_config(
+        ctx: NativeCallContext,
+        entity: &str,
+        name: Dynamic,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let name = scalar_text(&name).unwrap_or_default();
+        let entity = Entity::parse(entity, &name)
+            .map_err(|e| script_error(&session, "describe_config", e))?;
+        let result = call(&session, "describe_config", |k| async move {
+            configs::describe_config(&k, &entity).await
+        })?;
+        to_array(&result)
+    }
+
+    /// Change configs incrementally: `#{set: #{key: value, ..}, delete: [key, ..]}`. A config
+    /// that is not named keeps its value (IncrementalAlterConfigs). The result lists each
+    /// change with its old and new value. With --dry-run the broker validates the change and
+    /// nothing changes.
+    ///
+    /// ```rhai
+    /// alter_config("topic", "peter-topic", #{set: #{"retention.ms": 3600000}});
+    /// alter_config("topic", "peter-topic", #{delete: ["retention.ms"]});
+    /// alter_config("broker", 1, #{set: #{"log.cleaner.threads": 2}});
+    /// ```
+    #[rhai_fn(return_raw, name = "alter_config")]
+    pub fn alter_config(
+        ctx: NativeCallContext,
+        entity: &str,
+        name: Dynamic,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "alter_config";
+        let opts = Options::new(f, &options, &["set", "delete"])?;
+        let set = opts.string_map("set")?;
+        let delete = opts.string_list("delete")?;
+        let name = scalar_text(&name).unwrap_or_default();
+        let entity = Entity::parse(entity, &name).map_err(|e| script_error(&session, f, e))?;
+        let dry_run = session.options.dry_run;
+        let result = call(&session, f, |k| async move {
+            configs::alter_config(&k, &entity, &set, &delete, dry_run).await
+        })?;
+        to_map(&result)
+    }
+
+    /// Set one topic config, as `kafka-configs.sh --alter --add-config key=value` does;
+    /// every other config keeps its value.
+    ///
+    /// ```rhai
+    /// set_config("peter-topic", "retention.ms", 3600000);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_config(
+        ctx: NativeCallContext,
+        topic: &str,
+        key: &str,
+        value: Dynamic,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let value = scalar_text(&value).ok_or_else(|| {
+            format!("set_config: the value of {key:?} must be a number, bool or string")
+        })?;
+        let entity =
+            Entity::parse("topic", topic).map_err(|e| script_error(&session, "set_config", e))?;
+        let mut set = IndexMap::new();
+        set.insert(key.to_string(), value);
+        let dry_run = session.options.dry_run;
+        let result = call(&session, "set_config", |k| async move {
+            configs::alter_config(&k, &entity, &set, &[], dry_run).await
+        })?;
+        to_map(&result)
+    }
+
+    /// Delete one topic config (back to the default), as `--delete-config key` does.
+    ///
+    /// ```rhai
+    /// delete_config("peter-topic", "retention.ms");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_config(
+        ctx: NativeCallContext,
+        topic: &str,
+        key: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let entity = Entity::parse("topic", topic)
+            .map_err(|e| script_error(&session, "delete_config", e))?;
+        let delete = vec![key.to_string()];
+        let dry_run = session.options.dry_run;
+        let result = call(&session, "delete_config", |k| async move {
+            configs::alter_config(&k, &entity, &IndexMap::new(), &delete, dry_run).await
+        })?;
+        to_map(&result)
+    }
+}

@@ -1,0 +1,510 @@
+//! The topics-and-configs checks, run on both cluster kinds against Kafka's own
+//! TopicCommand and ConfigCommand on the same cluster.
+
+use super::*;
+use kafsh_sandbox::Cluster;
+
+/// Runs kafsh with `--dry-run` when asked.
+pub fn kafsh_dry(bootstrap: &str, expr: &str) -> std::process::Output {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut cmd = kafsh(&state);
+    cmd.args([
+        "--json",
+        "--dry-run",
+        "--bootstrap-server",
+        bootstrap,
+        "-e",
+        expr,
+    ]);
+    cmd.output().expect("run kafsh")
+}
+
+/// TopicCommand --describe of one topic.
+pub fn tool_describe(c: &Cluster, topic: &str) -> String {
+    let bs = c.bootstrap_servers();
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &bs, "--describe", "--topic", topic],
+        ),
+        "TopicCommand --describe",
+    )
+}
+
+/// ConfigCommand --describe of a topic's dynamic configs, as `key=value` pairs.
+pub fn tool_topic_configs(c: &Cluster, topic: &str) -> Vec<String> {
+    let bs = c.bootstrap_servers();
+    let args = [
+        "--bootstrap-server",
+        bs.as_str(),
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        topic,
+        "--describe",
+    ];
+    let out = c
+        .kafka_tool("kafka.admin.ConfigCommand", &args)
+        .ok()
+        .filter(|o| o.status.success())
+        .map(Ok)
+        .unwrap_or_else(|| c.kafka_tool("org.apache.kafka.tools.ConfigCommand", &args));
+    let text = tool_stdout(out, "ConfigCommand --describe");
+    let mut pairs: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(String::from)
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// The dynamic topic configs kafsh reports, as sorted `key=value` pairs.
+pub fn kafsh_topic_configs(bs: &str, topic: &str) -> Vec<String> {
+    let all = kafsh_json(
+        bs,
+        None,
+        &format!("describe_config(\"topic\", \"{topic}\")"),
+    );
+    let mut pairs: Vec<String> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["source"] == "dynamic_topic")
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap_or(""),
+                c["value"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// Create, describe, add partitions and change configs with kafsh; after each step the
+/// answer matches TopicCommand / ConfigCommand field by field.
+pub fn lifecycle_matches_kafka_tools(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    let created = kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 2, config: #{{"retention.ms": 3600000}}}})"#
+        ),
+    );
+    assert_eq!(created["created"], true, "{created}");
+    let ours = kafsh_json(&bs, None, &format!(r#"describe_topic("{topic}")"#));
+    assert_describe_matches(&ours, &tool_describe(c, topic));
+    assert_eq!(ours["configs"]["retention.ms"], "3600000");
+
+    let added = kafsh_json(&bs, None, &format!(r#"add_partitions("{topic}", 4)"#));
+    assert_eq!(added["old_partitions"], 2);
+    assert_eq!(added["new_partitions"], 4);
+    assert!(
+        added["warning"].as_str().unwrap_or("").contains("order"),
+        "{added}"
+    );
+    let ours = kafsh_json(&bs, None, &format!(r#"describe_topic("{topic}")"#));
+    assert_eq!(ours["partition_count"], 4);
+    assert_describe_matches(&ours, &tool_describe(c, topic));
+
+    // Incremental: set two configs, change one, the other keeps its value.
+    kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"alter_config("topic", "{topic}", #{{set: #{{"cleanup.policy": "compact", "segment.bytes": 10485760}}}})"#
+        ),
+    );
+    let change = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"set_config("{topic}", "segment.bytes", 20971520)"#),
+    );
+    assert_eq!(change["changes"][0]["old"], "10485760", "{change}");
+    let configs = kafsh_topic_configs(&bs, topic);
+    assert_eq!(
+        configs,
+        vec![
+            "cleanup.policy=compact",
+            "retention.ms=3600000",
+            "segment.bytes=20971520"
+        ],
+        "the configs not named keep their values"
+    );
+    assert_eq!(
+        configs,
+        tool_topic_configs(c, topic),
+        "ConfigCommand agrees"
+    );
+    let ours = kafsh_json(&bs, None, &format!(r#"describe_topic("{topic}")"#));
+    assert_describe_matches(&ours, &tool_describe(c, topic));
+
+    // The seed's --delete-config.
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"delete_config("{topic}", "retention.ms")"#),
+    );
+    let configs = kafsh_topic_configs(&bs, topic);
+    assert_eq!(
+        configs,
+        vec!["cleanup.policy=compact", "segment.bytes=20971520"]
+    );
+    assert_eq!(configs, tool_topic_configs(c, topic));
+
+    // Placement as given.
+    let placed = format!("{topic}-placed");
+    let brokers: Vec<i32> = c.brokers().iter().map(|b| b.id).collect();
+    let (a, b) = (brokers[0], brokers[1]);
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{placed}", #{{assignment: [[{a}, {b}], [{b}, {a}]]}})"#),
+    );
+    let ours = kafsh_json(&bs, None, &format!(r#"describe_topic("{placed}")"#));
+    assert_eq!(
+        joined(&ours["partitions"][0]["replicas"]),
+        format!("{a},{b}")
+    );
+    assert_eq!(
+        joined(&ours["partitions"][1]["replicas"]),
+        format!("{b},{a}")
+    );
+    assert_describe_matches(&ours, &tool_describe(c, &placed));
+    let again = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{placed}", #{{partitions: 9, if_not_exists: true}})"#),
+    );
+    assert_eq!(again["created"], false);
+
+    // Delete.
+    kafsh_json(&bs, None, &format!(r#"delete_topic("{placed}")"#));
+    let listed = kafsh_json(&bs, None, "list_topics()");
+    assert!(!listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|t| t == placed.as_str()));
+}
+
+/// Names bad input might wrongly create.
+const WATCHED: &[&str] = &[
+    "bad/name",
+    "zero-parts",
+    "neg-parts",
+    "too-many-rf",
+    "dup-broker",
+    "bad-config",
+];
+
+/// A snapshot of what bad input must leave alone (other tests create topics meanwhile, so
+/// only this test's topics and the watched names are compared).
+fn snapshot(bs: &str, topic: &str) -> (Vec<String>, serde_json::Value, Vec<String>) {
+    let listed = kafsh_json(bs, None, "list_topics()");
+    let mine: Vec<String> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .filter(|t| t.starts_with(topic) || WATCHED.contains(t))
+        .map(String::from)
+        .collect();
+    (
+        mine,
+        kafsh_json(bs, None, &format!(r#"describe_topic("{topic}")"#)),
+        kafsh_topic_configs(bs, topic),
+    )
+}
+
+/// Every bad input gets a clear error naming the function and the object, exit 1, and
+/// leaves the cluster unchanged.
+pub fn bad_input_changes_nothing(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 3, replication_factor: 1}})"#),
+    );
+    let before = snapshot(&bs, topic);
+    let b = c.brokers()[0].id;
+    let long = "x".repeat(250);
+    let exists = format!("create_topic: topic \"{topic}\" already exists");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            r#"create_topic("bad/name", #{partitions: 1})"#.into(),
+            "create_topic: topic name \"bad/name\" contains '/'",
+        ),
+        (
+            format!(r#"create_topic("{long}", #{{partitions: 1}})"#),
+            "create_topic: topic name is 250 characters long",
+        ),
+        (
+            r#"create_topic("zero-parts", #{partitions: 0})"#.into(),
+            "create_topic: partitions must be at least 1",
+        ),
+        (
+            r#"create_topic("neg-parts", #{partitions: -2})"#.into(),
+            "create_topic: partitions must be at least 1",
+        ),
+        (
+            r#"create_topic("too-many-rf", #{partitions: 1, replication_factor: 9})"#.into(),
+            "create_topic: replication factor 9 is larger than the",
+        ),
+        (
+            format!(r#"create_topic("dup-broker", #{{assignment: [[{b}, {b}]]}})"#),
+            "create_topic: assignment of partition 0 names broker",
+        ),
+        (
+            r#"create_topic("bad-config", #{partitions: 1, config: #{"no.such.config": 1}})"#
+                .into(),
+            "create_topic: topic \"bad-config\"",
+        ),
+        (
+            format!(r#"create_topic("{topic}", #{{partitions: 1}})"#),
+            &exists,
+        ),
+        (
+            r#"delete_topic("no-such-topic")"#.into(),
+            "delete_topic: topic \"no-such-topic\" does not exist",
+        ),
+        (
+            r#"describe_topic("no-such-topic")"#.into(),
+            "describe_topic: topic \"no-such-topic\" does not exist",
+        ),
+        (
+            format!(r#"add_partitions("{topic}", 2)"#),
+            "add_partitions: topic",
+        ),
+        (
+            format!(r#"add_partitions("{topic}", 3)"#),
+            "can only add partitions",
+        ),
+        (
+            format!(r#"set_config("{topic}", "retention.ms", "abc")"#),
+            "set_config: topic",
+        ),
+        (
+            format!(r#"set_config("{topic}", "no.such.config", 1)"#),
+            "no.such.config",
+        ),
+        (
+            format!(
+                r#"alter_config("topic", "{topic}", #{{set: #{{"retention.ms": 1}}, delete: ["retention.ms"]}})"#
+            ),
+            "both set and deleted",
+        ),
+        (
+            format!(r#"alter_config("topics!", "{topic}", #{{set: #{{"retention.ms": 1}}}})"#),
+            "unknown entity",
+        ),
+    ];
+    for (expr, message) in &cases {
+        let out = kafsh_eval(&bs, None, expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expr}: {err}");
+        assert!(
+            err.contains(message),
+            "{expr}: expected {message:?} in {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{expr}: {err}");
+    }
+    assert_eq!(
+        before,
+        snapshot(&bs, topic),
+        "bad input changed the cluster"
+    );
+}
+
+/// With --dry-run every mutating function reports what it would do and changes nothing.
+pub fn dry_run_changes_nothing(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1}})"#),
+    );
+    let before = snapshot(&bs, topic);
+    let b = c.brokers()[0].id;
+    for expr in [
+        format!(r#"create_topic("{topic}-new", #{{partitions: 3, replication_factor: 1}})"#),
+        format!(r#"delete_topic("{topic}")"#),
+        format!(r#"add_partitions("{topic}", 5)"#),
+        format!(r#"set_config("{topic}", "retention.ms", 1000)"#),
+        format!(r#"alter_config("topic", "{topic}", #{{set: #{{"cleanup.policy": "compact"}}}})"#),
+        format!(r#"delete_config("{topic}", "retention.ms")"#),
+        format!(r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.threads": 2}}}})"#),
+    ] {
+        let out = kafsh_dry(&bs, &expr);
+        assert!(
+            out.status.success(),
+            "{expr}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(json["dry_run"], true, "{expr}: {json}");
+    }
+    // A dry run still validates: a bad value is refused.
+    let out = kafsh_dry(
+        &bs,
+        &format!(r#"set_config("{topic}", "retention.ms", "abc")"#),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        before,
+        snapshot(&bs, topic),
+        "a dry run changed the cluster"
+    );
+    let broker = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let threads = broker
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["name"] == "log.cleaner.threads")
+        .cloned()
+        .expect("entry");
+    assert_ne!(threads["source"], "dynamic_broker", "{threads}");
+}
+
+/// Broker configs: describe with sources, alter incrementally, delete back to static.
+pub fn broker_configs(c: &Cluster) {
+    let bs = c.bootstrap_servers();
+    let b = c.brokers()[0].id;
+    kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.threads": 2, "log.cleaner.io.buffer.load.factor": 0.8}}}})"#
+        ),
+    );
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.threads": 3}}}})"#),
+    );
+    let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let get = |name: &str| {
+        all.as_array()
+            .expect("array")
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .expect("entry")
+    };
+    assert_eq!(get("log.cleaner.threads")["value"], "3");
+    assert_eq!(get("log.cleaner.threads")["source"], "dynamic_broker");
+    assert_eq!(
+        get("log.cleaner.io.buffer.load.factor")["value"],
+        "0.8",
+        "kept"
+    );
+    kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"alter_config("broker", {b}, #{{delete: ["log.cleaner.threads", "log.cleaner.io.buffer.load.factor"]}})"#
+        ),
+    );
+    let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let threads = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["name"] == "log.cleaner.threads")
+        .cloned()
+        .expect("entry");
+    assert_ne!(threads["source"], "dynamic_broker");
+    // Sensitive values never show.
+    assert!(all
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["sensitive"] == true)
+        .all(|e| e["value"].is_null() || e["value"] == "[hidden]"));
+    let defaults = kafsh_json(&bs, None, r#"describe_config("broker_default", "")"#);
+    assert!(defaults.as_array().is_some());
+}
+
+/// cluster(), the health lists and log_dirs on a healthy cluster with data.
+pub fn health_and_log_dirs(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 2}})"#),
+    );
+    let props = format!("bootstrap.servers={bs}");
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.ProducerPerformance",
+            &[
+                "--topic",
+                topic,
+                "--num-records",
+                "2000",
+                "--record-size",
+                "100",
+                "--throughput",
+                "-1",
+                "--producer-props",
+                &props,
+                "acks=all",
+            ],
+        ),
+        "ProducerPerformance",
+    );
+    let summary = kafsh_json(&bs, None, "cluster()");
+    assert_eq!(
+        summary["brokers"].as_array().map(Vec::len),
+        Some(c.brokers().len())
+    );
+    assert_eq!(summary["offline"], 0);
+    assert!(summary["controller"].is_number(), "{summary}");
+    assert!(summary["partitions"].as_u64().unwrap_or(0) >= 2);
+    assert_eq!(kafsh_json(&bs, None, "offline()"), serde_json::json!([]));
+    let dirs = kafsh_json(&bs, None, &format!(r#"log_dirs(#{{topics: ["{topic}"]}})"#));
+    let replicas = dirs["replicas"].as_array().expect("replicas");
+    assert_eq!(replicas.len(), 4, "2 partitions x RF 2: {dirs}");
+    let total: i64 = replicas
+        .iter()
+        .map(|r| r["size"].as_i64().unwrap_or(0))
+        .sum();
+    assert!(
+        total > 2 * 2000 * 100,
+        "every replica holds the data: {total}"
+    );
+    assert_eq!(dirs["topics"][0]["topic"], topic);
+    assert_eq!(dirs["topics"][0]["size"].as_i64(), Some(total));
+    // Kafka's LogDirsCommand agrees on every replica's size.
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.LogDirsCommand",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--describe",
+                "--topic-list",
+                topic,
+            ],
+        ),
+        "LogDirsCommand",
+    );
+    let json_line = tool
+        .lines()
+        .find(|l| l.trim_start().starts_with('{'))
+        .expect("json line");
+    let theirs: serde_json::Value = serde_json::from_str(json_line).expect("LogDirsCommand json");
+    let mut their_total = 0;
+    for broker in theirs["brokers"].as_array().expect("brokers") {
+        for dir in broker["logDirs"].as_array().expect("dirs") {
+            for p in dir["partitions"].as_array().expect("partitions") {
+                their_total += p["size"].as_i64().unwrap_or(0);
+            }
+        }
+    }
+    assert_eq!(their_total, total);
+}
