@@ -16,7 +16,11 @@ fn describe_after_kill(spec: ClusterSpec) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut c = Cluster::start(spec).expect("start cluster");
     let bs = c.bootstrap_servers();
-    kafsh_json(&bs, None, r#"create_topic("victim", #{partitions: 6, replication_factor: 3})"#);
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("victim", #{partitions: 6, replication_factor: 3})"#,
+    );
     let before = kafsh_json(&bs, None, r#"describe_topic("victim")"#);
     assert_describe_matches(&before, &tool_describe(&c, "victim"));
     let doomed = before["partitions"][0]["leader"].as_i64().expect("leader") as i32;
@@ -33,30 +37,63 @@ fn describe_after_kill(spec: ClusterSpec) {
     let deadline = Instant::now() + Duration::from_secs(90);
     let after = loop {
         let d = kafsh_json(&bs, None, r#"describe_topic("victim")"#);
-        let settled = d["partitions"].as_array().expect("partitions").iter().all(|p| {
-            p["leader"].as_i64() != Some(i64::from(doomed))
-                && !p["isr"].as_array().expect("isr").iter().any(|b| b.as_i64() == Some(i64::from(doomed)))
-        });
+        let settled = d["partitions"]
+            .as_array()
+            .expect("partitions")
+            .iter()
+            .all(|p| {
+                p["leader"].as_i64() != Some(i64::from(doomed))
+                    && !p["isr"]
+                        .as_array()
+                        .expect("isr")
+                        .iter()
+                        .any(|b| b.as_i64() == Some(i64::from(doomed)))
+            });
         if settled {
             break d;
         }
-        assert!(Instant::now() < deadline, "the cluster never noticed broker {doomed} died: {d}");
+        assert!(
+            Instant::now() < deadline,
+            "the cluster never noticed broker {doomed} died: {d}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     for p in after["partitions"].as_array().expect("partitions") {
-        assert_eq!(p["isr"].as_array().map(Vec::len), Some(2), "ISR shrank: {p}");
-        assert_eq!(joined(&p["offline_replicas"]), doomed.to_string(), "offline replica: {p}");
+        assert_eq!(
+            p["isr"].as_array().map(Vec::len),
+            Some(2),
+            "ISR shrank: {p}"
+        );
+        assert_eq!(
+            joined(&p["offline_replicas"]),
+            doomed.to_string(),
+            "offline replica: {p}"
+        );
     }
     // Kafka's tool, asked through a live broker, sees the same.
     let tool = tool_stdout(
-        c.kafka_tool("org.apache.kafka.tools.TopicCommand", &["--bootstrap-server", &bs, "--describe", "--topic", "victim"]),
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &bs, "--describe", "--topic", "victim"],
+        ),
         "TopicCommand --describe",
     );
     assert_describe_matches(&after, &tool);
     let urp = kafsh_json(&bs, None, "under_replicated()");
-    assert!(urp.as_array().expect("array").iter().filter(|p| p["topic"] == "victim").count() == 6, "{urp}");
+    assert!(
+        urp.as_array()
+            .expect("array")
+            .iter()
+            .filter(|p| p["topic"] == "victim")
+            .count()
+            == 6,
+        "{urp}"
+    );
     let summary = kafsh_json(&bs, None, "cluster()");
-    assert!(summary["under_replicated"].as_u64().unwrap_or(0) >= 6, "{summary}");
+    assert!(
+        summary["under_replicated"].as_u64().unwrap_or(0) >= 6,
+        "{summary}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub mod client;
 pub mod cluster;
 pub mod configs;
 pub mod conn;
+pub mod groups;
 pub mod log_dirs;
 pub mod topics;
 

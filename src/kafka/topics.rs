@@ -587,6 +587,9 @@ pub struct AddedPartitions {
     pub dry_run: bool,
     /// The ordering warning for keyed data.
     pub warning: String,
+    /// Consumer groups reading the topic, with their member counts: members beyond the
+    /// partition count idle, fewer members than partitions share the load.
+    pub consumer_groups: Vec<super::groups::TopicReader>,
 }
 
 /// Raises the partition count of `name` to `total` (only increases).
@@ -610,6 +613,7 @@ pub async fn add_partitions(
             "{total} partitions is too many"
         )));
     }
+    let consumer_groups = super::groups::groups_reading(client, name).await?;
     let timeout_ms = client.timeout().as_millis().min(i32::MAX as u128) as i32;
     let request = CreatePartitionsRequest::default()
         .with_topics(vec![CreatePartitionsTopic::default()
@@ -638,5 +642,6 @@ pub async fn add_partitions(
             "keyed messages now map to different partitions: a key that went to partition k of {current} may go to another of {total}, \
              so per-key ordering is broken across the change; consumers should grow with the partitions"
         ),
+        consumer_groups,
     })
 }

@@ -100,7 +100,56 @@ pub fn lifecycle_matches_kafka_tools(c: &Cluster, topic: &str) {
     assert_describe_matches(&ours, &tool_describe(c, topic));
     assert_eq!(ours["configs"]["retention.ms"], "3600000");
 
+    // A group that has read the topic is named next to the new partition count.
+    let props = format!("bootstrap.servers={bs}");
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.ProducerPerformance",
+            &[
+                "--topic",
+                topic,
+                "--num-records",
+                "100",
+                "--record-size",
+                "10",
+                "--throughput",
+                "-1",
+                "--producer-props",
+                &props,
+            ],
+        ),
+        "ProducerPerformance",
+    );
+    let group = format!("{topic}-readers");
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--topic",
+                topic,
+                "--group",
+                &group,
+                "--from-beginning",
+                "--max-messages",
+                "100",
+                "--timeout-ms",
+                "30000",
+            ],
+        ),
+        "ConsoleConsumer",
+    );
     let added = kafsh_json(&bs, None, &format!(r#"add_partitions("{topic}", 4)"#));
+    let readers = added["consumer_groups"]
+        .as_array()
+        .expect("consumer_groups");
+    let reader = readers
+        .iter()
+        .find(|g| g["group"] == group.as_str())
+        .unwrap_or_else(|| panic!("{group} missing: {added}"));
+    assert_eq!(reader["committed_partitions"], 2, "{reader}");
+    assert_eq!(reader["members"], 0, "{reader}");
     assert_eq!(added["old_partitions"], 2);
     assert_eq!(added["new_partitions"], 4);
     assert!(
