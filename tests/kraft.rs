@@ -65,7 +65,8 @@ fn list_and_describe_match_topic_command() {
         .expect("array")
         .iter()
         .any(|t| t == "kraft-topic"));
-    let with_internal = kafsh_json(&bs, None, "list_topics(#{internal: true})");
+    // Other tests create topics meanwhile, and KRaft brokers learn of new topics
+    // asynchronously: ask the tool first, then give the broker kafsh asks a moment.
     let tool = tool_stdout(
         c.kafka_tool(
             "org.apache.kafka.tools.TopicCommand",
@@ -73,15 +74,32 @@ fn list_and_describe_match_topic_command() {
         ),
         "TopicCommand --list",
     );
-    for t in tool.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    let expected: Vec<&str> = tool
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let with_internal = kafsh_json(&bs, None, "list_topics(#{internal: true})");
+        let missing: Vec<&&str> = expected
+            .iter()
+            .filter(|t| {
+                !with_internal
+                    .as_array()
+                    .expect("array")
+                    .iter()
+                    .any(|x| x == **t)
+            })
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
         assert!(
-            with_internal
-                .as_array()
-                .expect("array")
-                .iter()
-                .any(|x| x == t),
-            "missing {t}"
+            std::time::Instant::now() < deadline,
+            "kafsh misses {missing:?}"
         );
+        std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
 
@@ -104,6 +122,13 @@ fn brokers_lists_every_node() {
         .all(|b| b["controller"] == false));
 }
 
+/// Types a line and presses Enter, as a person would.
+fn type_line(p: &mut rexpect::session::PtySession, line: &str) {
+    p.send(line).expect("send");
+    p.send("\r").expect("enter");
+    p.flush().expect("flush");
+}
+
 #[test]
 fn repl_in_a_real_terminal() {
     let c = cluster();
@@ -115,38 +140,52 @@ fn repl_in_a_real_terminal() {
     p.exp_string("kafsh:default> ").expect("prompt");
 
     // A command and its table.
-    p.send_line(r#"describe_topic("repl-orders")"#)
-        .expect("send");
+    type_line(&mut p, r#"describe_topic("repl-orders")"#);
     p.exp_string("PARTITION").expect("table header");
     p.exp_string("kafsh:default> ").expect("prompt again");
 
-    // Completion of a function name and of a topic name from the cluster.
-    p.send("describe_to").expect("send");
+    // Completion of a function name, then of a topic name from the cluster.
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(400));
+    p.send("brok").expect("send");
+    p.flush().expect("flush");
+    pause();
     p.send("\t").expect("tab");
-    p.send("\"repl-ord").expect("send");
+    p.flush().expect("flush");
+    pause();
+    p.send(")\r").expect("enter");
+    p.flush().expect("flush");
+    p.exp_string("HOST").expect("brokers() completed and run");
+    p.exp_string("kafsh:default> ").expect("prompt");
+    p.send("describe_topic(\"repl-ord").expect("send");
+    p.flush().expect("flush");
+    pause();
     p.send("\t").expect("tab");
+    p.flush().expect("flush");
+    pause();
     p.send("\")\r").expect("enter");
-    p.exp_string("repl-orders")
-        .expect("completed and described");
+    p.flush().expect("flush");
+    p.exp_string("topic:").expect("completed and described");
+    p.exp_string("repl-orders").expect("the completed name");
     p.exp_string("PARTITION").expect("table");
     p.exp_string("kafsh:default> ").expect("prompt");
 
     // Multi-line input, and a script error that does not end the REPL.
-    p.send_line("let n = 0; for t in list_topics() {")
-        .expect("send");
-    p.send_line("n += 1; }").expect("send");
-    p.send_line("n > 0").expect("send");
+    type_line(&mut p, "let n = 0; for t in list_topics() {");
+    type_line(&mut p, "n += 1; }");
+    p.exp_string("kafsh:default> ")
+        .expect("prompt after the block");
+    type_line(&mut p, "n > 0");
     p.exp_string("true").expect("multi-line result");
-    p.send_line("let x = (1 + ;").expect("send");
+    type_line(&mut p, "let x = 1 +* 2;");
     p.exp_string("error: syntax error").expect("error shown");
     p.exp_string("line 1").expect("with position");
 
     // Ctrl-C stops an endless loop and returns to the prompt.
-    p.send_line("loop { }").expect("send");
+    type_line(&mut p, "loop { }");
     std::thread::sleep(std::time::Duration::from_millis(500));
     p.send_control('c').expect("ctrl-c");
     p.exp_string("interrupted").expect("interrupted");
-    p.send_line("40 + 2").expect("send");
+    type_line(&mut p, "40 + 2");
     p.exp_string("42").expect("still alive");
 
     // Ctrl-D exits, and the history file is private.

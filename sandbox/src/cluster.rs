@@ -18,195 +18,28 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 use crate::config;
 use crate::jars;
 use crate::probe::{self, KafkaMetadata};
 use crate::process::{self, ProcState};
+pub use crate::spec::{ClusterSpec, Flavor};
 use crate::state::{BrokerState, State, ZkState, STATE_FILE};
 
 /// Default time allowed for a cluster, or a node, to come up.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a graceful stop may take before the node is killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
+/// How long [`Cluster::stop_all`] waits before killing.
+const STOP_ALL_GRACE: Duration = Duration::from_secs(10);
 /// Default time allowed for a command-line tool.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(200);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Which kind of cluster to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Flavor {
-    /// A ZooKeeper 3.8 ensemble plus ZooKeeper-mode Kafka 3.9 brokers.
-    ZooKeeper,
-    /// Kafka 4.2 in KRaft mode (combined broker+controller nodes, broker-only nodes added).
-    KRaft,
-}
-
-impl fmt::Display for Flavor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Flavor::ZooKeeper => "zookeeper",
-            Flavor::KRaft => "kraft",
-        })
-    }
-}
-
-impl FromStr for Flavor {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "zookeeper" | "zk" => Ok(Flavor::ZooKeeper),
-            "kraft" => Ok(Flavor::KRaft),
-            other => Err(format!(
-                "unknown cluster kind {other:?} (want zookeeper or kraft)"
-            )),
-        }
-    }
-}
-
-/// What to start. Build one with [`ClusterSpec::zookeeper`], [`ClusterSpec::kraft`] or
-/// [`ClusterSpec::zk_only`] and adjust it with the setters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterSpec {
-    pub flavor: Flavor,
-    /// Size of the ZooKeeper ensemble (ZooKeeper flavor only).
-    pub zk_servers: usize,
-    /// Number of Kafka brokers. In KRaft the first three are combined broker+controller nodes,
-    /// the rest broker-only.
-    pub brokers: usize,
-    /// ZooKeeper chroot of the brokers, e.g. `/kafka` (ZooKeeper flavor only).
-    pub chroot: Option<String>,
-    /// `broker.rack` of each broker, in id order (length must equal `brokers`).
-    pub racks: Option<Vec<String>>,
-    /// Cluster directory; `None` makes a fresh one under the temp dir.
-    pub dir: Option<PathBuf>,
-}
-
-impl ClusterSpec {
-    /// Three ZooKeeper servers and three ZooKeeper-mode Kafka 3.9 brokers under `/kafka`.
-    pub fn zookeeper() -> Self {
-        ClusterSpec {
-            flavor: Flavor::ZooKeeper,
-            zk_servers: 3,
-            brokers: 3,
-            chroot: Some("/kafka".into()),
-            racks: None,
-            dir: None,
-        }
-    }
-
-    /// Three combined broker+controller Kafka 4.2 KRaft nodes.
-    pub fn kraft() -> Self {
-        ClusterSpec {
-            flavor: Flavor::KRaft,
-            zk_servers: 0,
-            brokers: 3,
-            chroot: None,
-            racks: None,
-            dir: None,
-        }
-    }
-
-    /// A ZooKeeper ensemble of `n` servers and no brokers.
-    pub fn zk_only(n: usize) -> Self {
-        ClusterSpec {
-            flavor: Flavor::ZooKeeper,
-            zk_servers: n,
-            brokers: 0,
-            chroot: None,
-            racks: None,
-            dir: None,
-        }
-    }
-
-    /// The spec of `flavor` with its defaults.
-    pub fn of(flavor: Flavor) -> Self {
-        match flavor {
-            Flavor::ZooKeeper => Self::zookeeper(),
-            Flavor::KRaft => Self::kraft(),
-        }
-    }
-
-    pub fn brokers(mut self, n: usize) -> Self {
-        self.brokers = n;
-        self
-    }
-
-    pub fn zk_servers(mut self, n: usize) -> Self {
-        self.zk_servers = n;
-        self
-    }
-
-    /// Sets the brokers' ZooKeeper chroot; `None` (or `"/"`) for none.
-    pub fn chroot(mut self, chroot: Option<&str>) -> Self {
-        self.chroot = chroot.filter(|c| *c != "/").map(str::to_string);
-        self
-    }
-
-    pub fn racks<I, S>(mut self, racks: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.racks = Some(racks.into_iter().map(Into::into).collect());
-        self
-    }
-
-    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.dir = Some(dir.into());
-        self
-    }
-
-    fn validate(&self) -> io::Result<()> {
-        let bad = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
-        match self.flavor {
-            Flavor::ZooKeeper => {
-                if self.zk_servers == 0 {
-                    return bad(
-                        "a ZooKeeper-flavor cluster needs at least one ZooKeeper server".into(),
-                    );
-                }
-            }
-            Flavor::KRaft => {
-                if self.brokers == 0 {
-                    return bad("a KRaft cluster needs at least one node".into());
-                }
-                if self.zk_servers != 0 {
-                    return bad("a KRaft cluster has no ZooKeeper servers".into());
-                }
-            }
-        }
-        if let Some(c) = &self.chroot {
-            if self.flavor == Flavor::KRaft {
-                return bad("a KRaft cluster has no ZooKeeper chroot".into());
-            }
-            if !c.starts_with('/') || c.ends_with('/') || c.contains("//") || c.contains(',') {
-                return bad(format!(
-                    "bad chroot {c:?}: want an absolute ZooKeeper path like /kafka"
-                ));
-            }
-        }
-        if let Some(r) = &self.racks {
-            if r.len() != self.brokers {
-                return bad(format!(
-                    "{} racks given for {} brokers",
-                    r.len(),
-                    self.brokers
-                ));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A ZooKeeper server of the cluster, as seen now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +77,11 @@ pub struct BrokerNode {
 /// A cluster made by [`Cluster::start`] is owned: dropping it kills its processes and removes
 /// its directory (kept, and its path printed, when the thread is panicking or after
 /// [`Cluster::keep`]). One attached with [`Cluster::open`] is left alone on drop.
+///
+/// An owned cluster also has a watchdog (a small `sh` loop in its own process group): when the
+/// owning process dies without dropping the handle (killed by a test timeout, or a cluster kept
+/// in a `static` that is never dropped), it kills the nodes and removes the directory (unless
+/// kept) within about a second. [`Cluster::detach`] and [`Cluster::teardown`] end it.
 pub struct Cluster {
     dir: PathBuf,
     state: State,
@@ -514,7 +352,9 @@ impl Cluster {
     }
 
     /// Attaches to the cluster described by `<dir>/sandbox.json`. The handle does not own the
-    /// cluster: dropping it leaves every process running.
+    /// cluster: dropping it leaves every process running and the directory in place; an
+    /// explicit [`Cluster::teardown`] kills the nodes and removes the directory (unless
+    /// [`Cluster::keep`] was called).
     pub fn open(dir: &Path) -> io::Result<Cluster> {
         let dir = dir.canonicalize().map_err(|e| {
             io::Error::new(
@@ -527,7 +367,7 @@ impl Cluster {
             dir,
             state,
             owned: false,
-            keep: true,
+            keep: false,
             timeout: timeout_from_env(),
             children: HashMap::new(),
             watchdog: None,
@@ -848,6 +688,17 @@ impl Cluster {
         self.wait_zk(ids, false, deadline)
     }
 
+    /// Starts ZooKeeper server `id` (if not running) without waiting for it to serve, e.g. when
+    /// it can only serve once other servers are restarted with a new configuration.
+    pub fn start_zk_nowait(&mut self, id: u32) -> io::Result<()> {
+        self.reload()?;
+        let z = self.zk_view(self.state.zk(id)?);
+        if z.running {
+            return Ok(());
+        }
+        self.spawn_zk(id)
+    }
+
     /// Stops (gracefully) and starts ZooKeeper server `id`.
     pub fn restart_zk(&mut self, id: u32) -> io::Result<()> {
         self.stop_zk(id)?;
@@ -1050,6 +901,17 @@ impl Cluster {
             }
         }
         self.wait_brokers(&pending, false, deadline)
+    }
+
+    /// Starts broker `id` (if not running) without waiting for it to serve.
+    pub fn start_broker_nowait(&mut self, id: i32) -> io::Result<()> {
+        self.reload()?;
+        let b = self.broker_view(self.state.broker(id)?);
+        if b.running {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.timeout;
+        self.spawn_broker(id, deadline).map(|_| ())
     }
 
     /// Stops (gracefully) and starts broker `id`.
@@ -1345,26 +1207,64 @@ impl Cluster {
         self.wait_brokers(&pending, true, deadline)
     }
 
-    /// Gracefully stops every node (brokers first); the directory stays.
+    /// Gracefully stops every node (brokers first, all at once, SIGKILL after 10 s: a KRaft
+    /// node can hang in controlled shutdown once the controller quorum is gone); the directory
+    /// stays.
     pub fn stop_all(&mut self) -> io::Result<()> {
         self.reload()?;
-        let ids: Vec<i32> = self.state.brokers.iter().map(|b| b.id).collect();
-        // Send every broker SIGTERM first so their shutdowns overlap.
-        for &id in &ids {
-            let b = self.broker_view(self.state.broker(id)?);
-            if let Some(pid) = b.pid {
-                let _ = process::signal(pid, process::SIGTERM);
-                if b.paused {
-                    let _ = process::signal(pid, process::SIGCONT);
-                }
+        let brokers: Vec<(Option<u32>, PathBuf)> = self
+            .state
+            .brokers
+            .iter()
+            .map(|b| (b.pid, self.broker_dir(b.id)))
+            .collect();
+        self.end_many(&brokers, STOP_ALL_GRACE)?;
+        for b in &mut self.state.brokers {
+            b.pid = None;
+        }
+        self.save()?;
+        let zks: Vec<(Option<u32>, PathBuf)> = self
+            .state
+            .zk
+            .iter()
+            .map(|z| (z.pid, self.zk_dir(z.id)))
+            .collect();
+        self.end_many(&zks, STOP_ALL_GRACE)?;
+        for z in &mut self.state.zk {
+            z.pid = None;
+        }
+        self.save()
+    }
+
+    /// SIGTERM to every process, then SIGKILL to those still there after `grace`.
+    fn end_many(&mut self, victims: &[(Option<u32>, PathBuf)], grace: Duration) -> io::Result<()> {
+        let live: Vec<(u32, &Path)> = victims
+            .iter()
+            .filter_map(|(pid, dir)| pid.map(|p| (p, dir.as_path())))
+            .filter(|(pid, dir)| process::proc_state(*pid, dir) != ProcState::Gone)
+            .collect();
+        for &(pid, dir) in &live {
+            let paused = process::proc_state(pid, dir) == ProcState::Paused;
+            let _ = process::signal(pid, process::SIGTERM);
+            if paused {
+                let _ = process::signal(pid, process::SIGCONT);
             }
         }
-        for id in ids {
-            self.stop_broker(id)?;
-        }
-        let zk_ids: Vec<u32> = self.state.zk.iter().map(|z| z.id).collect();
-        for id in zk_ids {
-            self.stop_zk(id)?;
+        let deadline = Instant::now() + grace;
+        for &(pid, dir) in &live {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !process::wait_gone(pid, dir, left) {
+                let _ = process::signal(pid, process::SIGKILL);
+                if !process::wait_gone(pid, dir, Duration::from_secs(10)) {
+                    return Err(io::Error::other(format!(
+                        "process {pid} of {} did not die",
+                        dir.display()
+                    )));
+                }
+            }
+            if let Some(mut child) = self.children.remove(&pid) {
+                let _ = child.wait();
+            }
         }
         Ok(())
     }
@@ -1585,29 +1485,6 @@ mod tests {
         let id = new_cluster_id();
         assert_eq!(id.len(), 22);
         assert!(!id.starts_with('-'));
-    }
-
-    #[test]
-    fn spec_validation() {
-        assert!(ClusterSpec::zookeeper().validate().is_ok());
-        assert!(ClusterSpec::kraft().validate().is_ok());
-        assert!(ClusterSpec::zk_only(1).validate().is_ok());
-        assert!(ClusterSpec::zookeeper()
-            .chroot(Some("kafka"))
-            .validate()
-            .is_err());
-        assert_eq!(ClusterSpec::zookeeper().chroot(Some("/")).chroot, None);
-        assert!(ClusterSpec::zookeeper()
-            .racks(["a", "b"])
-            .validate()
-            .is_err());
-        assert!(ClusterSpec::zookeeper()
-            .racks(["a", "b", "c"])
-            .validate()
-            .is_ok());
-        assert!(ClusterSpec::kraft().zk_servers(3).validate().is_err());
-        assert_eq!("kraft".parse::<Flavor>(), Ok(Flavor::KRaft));
-        assert_eq!("ZooKeeper".parse::<Flavor>(), Ok(Flavor::ZooKeeper));
     }
 
     #[test]

@@ -168,7 +168,8 @@ pub(crate) fn log4j1_server(node_dir: &Path) -> String {
          log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n\
          log4j.logger.kafka.request.logger=WARN\n\
          log4j.logger.kafka.network.RequestChannel$=WARN\n\
-         log4j.logger.org.apache.zookeeper=INFO\n"
+         log4j.logger.org.apache.zookeeper=INFO\n\
+         log4j.logger.org.apache.zookeeper.server.NIOServerCnxn=WARN\n"
     )
 }
 

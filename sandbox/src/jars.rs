@@ -74,7 +74,8 @@ pub fn cache_base() -> PathBuf {
 
 /// The jar directory of `flavor`, fetched first when missing. The classpath is `<dir>/*`.
 pub fn ensure(flavor: Flavor) -> io::Result<PathBuf> {
-    ensure_in(&cache_base(), flavor)
+    let dir = ensure_in(&cache_base(), flavor)?;
+    Ok(dir.canonicalize().unwrap_or(dir))
 }
 
 fn is_complete(dir: &Path) -> bool {

@@ -10,7 +10,8 @@
 //! cluster with [`Cluster::open`].
 //!
 //! Modules:
-//! - [`cluster`]: the [`Cluster`] handle, [`ClusterSpec`] and the node views.
+//! - [`cluster`]: the [`Cluster`] handle and the node views ([`ZkNode`], [`BrokerNode`]).
+//! - [`spec`]: [`Flavor`] and [`ClusterSpec`], what to start.
 //! - [`jars`]: fetching and caching the Kafka/ZooKeeper jars.
 //! - [`probe`]: tiny clients for readiness checks (ZooKeeper four-letter words, a Kafka
 //!   Metadata request).
@@ -23,6 +24,7 @@ mod config;
 pub mod jars;
 pub mod probe;
 mod process;
+pub mod spec;
 mod state;
 
 pub use cluster::{BrokerNode, Cluster, ClusterSpec, Flavor, ZkNode};

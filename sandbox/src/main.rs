@@ -23,7 +23,7 @@ USAGE:
   kafsh-sandbox env [--dir D]
   kafsh-sandbox start|stop|kill|restart|pause|resume zk|broker ID [--dir D]
       stop = SIGTERM (SIGKILL after 30 s), kill = SIGKILL, pause/resume = SIGSTOP/SIGCONT;
-      start and restart wait until the node serves again.
+      start and restart wait until the node serves again (start --no-wait does not).
   kafsh-sandbox add broker [--rack R] [--dir D]
       Add a broker (KRaft: a broker-only node), start it and wait until it is registered.
   kafsh-sandbox add zk [--id N] [--start] [--dir D]
@@ -71,6 +71,7 @@ struct Opts {
     id: Option<u32>,
     start: bool,
     keep_data: bool,
+    no_wait: bool,
     /// `tool` only: the class and its arguments, passed through untouched.
     passthrough: Vec<String>,
 }
@@ -105,7 +106,10 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts> {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (a.clone(), None),
         };
-        let flag = matches!(name.as_str(), "--start" | "--keep-data" | "--help");
+        let flag = matches!(
+            name.as_str(),
+            "--start" | "--keep-data" | "--no-wait" | "--help"
+        );
         let value = if flag {
             None
         } else if let Some(v) = inline {
@@ -130,6 +134,7 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts> {
             "--id" => o.id = Some(parse_num(&name, v)?),
             "--start" => o.start = true,
             "--keep-data" => o.keep_data = true,
+            "--no-wait" => o.no_wait = true,
             "--help" => o.positional.insert(0, "help".into()),
             _ => return Err(format!("unknown option {name} (see kafsh-sandbox help)")),
         }
@@ -349,6 +354,7 @@ fn node_command(cmd: &str, o: &Opts) -> Result<()> {
         "zk" | "zookeeper" => {
             let id: u32 = parse_num("ID", id)?;
             match cmd {
+                "start" if o.no_wait => c.start_zk_nowait(id),
                 "start" => c.start_zk(id),
                 "stop" => c.stop_zk(id),
                 "kill" => c.kill_zk(id),
@@ -360,6 +366,7 @@ fn node_command(cmd: &str, o: &Opts) -> Result<()> {
         "broker" => {
             let id: i32 = parse_num("ID", id)?;
             match cmd {
+                "start" if o.no_wait => c.start_broker_nowait(id),
                 "start" => c.start_broker(id),
                 "stop" => c.stop_broker(id),
                 "kill" => c.kill_broker(id),

@@ -168,11 +168,11 @@ mod tests {
         b.extend_from_slice(&7i32.to_be_bytes());
         b.extend_from_slice(&0i32.to_be_bytes());
         b.extend_from_slice(&2i32.to_be_bytes());
-        for (id, rack) in [(2, None), (1, Some("r"))] {
-            b.extend_from_slice(&(id as i32).to_be_bytes());
+        for (id, rack) in [(2i32, None), (1, Some("r"))] {
+            b.extend_from_slice(&id.to_be_bytes());
             b.extend_from_slice(&9i16.to_be_bytes());
             b.extend_from_slice(b"127.0.0.1");
-            b.extend_from_slice(&(9090 + id as i32).to_be_bytes());
+            b.extend_from_slice(&(9090 + id).to_be_bytes());
             match rack {
                 None => b.extend_from_slice(&(-1i16).to_be_bytes()),
                 Some(r) => {

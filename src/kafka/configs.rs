@@ -152,6 +152,9 @@ pub struct ConfigChange {
     pub dry_run: bool,
     /// One line per changed key.
     pub changes: Vec<ConfigChangeLine>,
+    /// Whether a describe after the change showed it in effect (KRaft applies config
+    /// changes asynchronously; kafsh waits up to 10 s for them).
+    pub in_effect: bool,
 }
 
 /// One key's change.
@@ -243,11 +246,51 @@ pub async fn alter_config(
     for r in &response.responses {
         check_code(r.error_code, r.error_message.as_ref(), &entity.describe())?;
     }
+    let in_effect = !dry_run && wait_in_effect(client, entity, set, delete).await;
     Ok(ConfigChange {
         entity: entity.describe(),
         dry_run,
         changes,
+        in_effect,
     })
+}
+
+/// Polls until a describe shows every set value and no deleted key at the entity's own
+/// level; false when that did not happen within 10 s (the change may still be applying).
+async fn wait_in_effect(
+    client: &KafkaClient,
+    entity: &Entity,
+    set: &IndexMap<String, String>,
+    delete: &[String],
+) -> bool {
+    let own_source = match entity {
+        Entity::Topic(_) => "dynamic_topic",
+        Entity::Broker(_) => "dynamic_broker",
+        Entity::BrokerDefault => "dynamic_default_broker",
+    };
+    let deadline =
+        tokio::time::Instant::now() + client.timeout().min(std::time::Duration::from_secs(10));
+    loop {
+        if let Ok(now) = describe_config(client, entity).await {
+            let set_ok = set.iter().all(|(k, v)| {
+                now.iter()
+                    .find(|c| &c.name == k)
+                    .is_none_or(|c| c.sensitive || c.value.as_deref() == Some(v.as_str()))
+            });
+            let delete_ok = delete.iter().all(|k| {
+                now.iter()
+                    .find(|c| &c.name == k)
+                    .is_none_or(|c| c.source != own_source)
+            });
+            if set_ok && delete_ok {
+                return true;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// Names that hold secrets, whatever Kafka says about them.

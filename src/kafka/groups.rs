@@ -341,3 +341,169 @@ pub async fn groups_reading(client: &KafkaClient, topic: &str) -> Result<Vec<Top
     }
     Ok(out)
 }
+
+/// One row of `kafka-consumer-groups.sh --describe`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OffsetRow {
+    /// TOPIC.
+    pub topic: String,
+    /// PARTITION.
+    pub partition: i32,
+    /// CURRENT-OFFSET: the committed offset, none when the group never committed one.
+    pub current_offset: Option<i64>,
+    /// LOG-END-OFFSET, none when it could not be read.
+    pub log_end_offset: Option<i64>,
+    /// LAG = LOG-END-OFFSET − CURRENT-OFFSET, none when either is unknown (never zero
+    /// for an uncommitted partition).
+    pub lag: Option<i64>,
+    /// CONSUMER-ID, none for partitions no member is assigned.
+    pub consumer_id: Option<String>,
+    /// HOST.
+    pub host: Option<String>,
+    /// CLIENT-ID.
+    pub client_id: Option<String>,
+}
+
+/// A group with its offsets and lag.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GroupLag {
+    /// Group id.
+    pub group: String,
+    /// Group state.
+    pub state: String,
+    /// Coordinator broker id.
+    pub coordinator: i32,
+    /// Members with their assignments.
+    pub members: Vec<GroupMember>,
+    /// One row per assigned or committed partition, sorted by topic and partition.
+    pub partitions: Vec<OffsetRow>,
+    /// Sum of the known lags.
+    pub total_lag: i64,
+    /// Lag per topic.
+    pub lag_per_topic: BTreeMap<String, i64>,
+    /// "Consumer group 'g' has no active members." when it has none.
+    pub note: Option<String>,
+}
+
+/// Describes groups with exact lag, computed as ConsumerGroupCommand does: rows for every
+/// partition assigned to a member, plus committed partitions no member holds; LAG is
+/// log-end offset minus committed offset, unknown without a commit. Requests: one
+/// FindCoordinator, one DescribeGroups and one OffsetFetch per coordinator, one Metadata,
+/// one ListOffsets per partition leader.
+pub async fn group_lags(
+    client: &KafkaClient,
+    groups: &[String],
+    topics: &[String],
+) -> Result<Vec<GroupLag>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let described = describe_groups(client, groups).await?;
+    let offsets = committed_offsets(client, groups).await?;
+    let wanted = |t: &str| topics.is_empty() || topics.iter().any(|x| x == t);
+    let mut partitions: Vec<(String, i32)> = Vec::new();
+    for d in &described {
+        for m in &d.members {
+            for (t, ps) in &m.assignment {
+                if wanted(t) {
+                    partitions.extend(ps.iter().map(|p| (t.clone(), *p)));
+                }
+            }
+        }
+        if let Some(committed) = offsets.get(&d.group) {
+            for (t, ps) in committed {
+                if wanted(t) {
+                    partitions.extend(ps.keys().map(|p| (t.clone(), *p)));
+                }
+            }
+        }
+    }
+    partitions.sort();
+    partitions.dedup();
+    let ends =
+        super::offsets::list_offsets(client, &partitions, super::offsets::OffsetSpec::Latest)
+            .await?;
+    let mut out = Vec::new();
+    for d in described {
+        let committed = offsets.get(&d.group).cloned().unwrap_or_default();
+        if d.state == "Dead" && committed.is_empty() {
+            return Err(Error::NotFound(format!(
+                "consumer group {:?} does not exist",
+                d.group
+            )));
+        }
+        let mut rows = Vec::new();
+        let mut assigned = std::collections::BTreeSet::new();
+        for m in &d.members {
+            for (t, ps) in &m.assignment {
+                if !wanted(t) {
+                    continue;
+                }
+                for p in ps {
+                    assigned.insert((t.clone(), *p));
+                    rows.push(row(t, *p, &committed, &ends, Some(m)));
+                }
+            }
+        }
+        for (t, ps) in &committed {
+            if !wanted(t) {
+                continue;
+            }
+            for p in ps.keys() {
+                if !assigned.contains(&(t.clone(), *p)) {
+                    rows.push(row(t, *p, &committed, &ends, None));
+                }
+            }
+        }
+        rows.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        let mut lag_per_topic: BTreeMap<String, i64> = BTreeMap::new();
+        for r in &rows {
+            *lag_per_topic.entry(r.topic.clone()).or_default() += r.lag.unwrap_or(0);
+        }
+        let note = d
+            .members
+            .is_empty()
+            .then(|| format!("Consumer group '{}' has no active members.", d.group));
+        out.push(GroupLag {
+            group: d.group,
+            state: d.state,
+            coordinator: d.coordinator,
+            members: d.members,
+            total_lag: lag_per_topic.values().sum(),
+            lag_per_topic,
+            partitions: rows,
+            note,
+        });
+    }
+    Ok(out)
+}
+
+fn row(
+    topic: &str,
+    partition: i32,
+    committed: &BTreeMap<String, BTreeMap<i32, i64>>,
+    ends: &BTreeMap<(String, i32), std::result::Result<i64, String>>,
+    member: Option<&GroupMember>,
+) -> OffsetRow {
+    let current = committed
+        .get(topic)
+        .and_then(|ps| ps.get(&partition))
+        .copied();
+    let end = ends
+        .get(&(topic.to_string(), partition))
+        .and_then(|r| r.as_ref().ok())
+        .copied();
+    OffsetRow {
+        topic: topic.to_string(),
+        partition,
+        current_offset: current,
+        log_end_offset: end,
+        lag: match (current, end) {
+            (Some(c), Some(e)) => Some(e - c),
+            _ => None,
+        },
+        consumer_id: member.map(|m| m.consumer_id.clone()),
+        host: member.map(|m| m.host.clone()),
+        client_id: member.map(|m| m.client_id.clone()),
+    }
+}

@@ -169,27 +169,10 @@ pub fn assert_describe_matches(kafsh: &serde_json::Value, tool: &str) {
     }
 }
 
-/// Starts a cluster shared by the tests of one binary. A `static` is never dropped, so a
-/// watchdog process kills the cluster's processes and removes its directory when this test
-/// process exits (pass or fail, even on a panic that aborts).
+/// Starts a cluster shared by the tests of one binary. A `static` is never dropped; the
+/// harness's watchdog kills the cluster's processes when this test process exits.
 pub fn shared_cluster(spec: kafsh_sandbox::ClusterSpec) -> kafsh_sandbox::Cluster {
-    let mut cluster = kafsh_sandbox::Cluster::start(spec).expect("start the sandbox cluster");
-    cluster.keep();
-    let dir = cluster.dir().display().to_string();
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; pkill -9 -f '{dir}/' ; sleep 1; \
-         if [ -z \"$KAFSH_KEEP_SANDBOX\" ]; then rm -rf '{dir}'; fi",
-        pid = std::process::id()
-    );
-    // The watchdog must outlive this process, so it is deliberately never waited for.
-    #[allow(clippy::zombie_processes)]
-    let _watchdog = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the cluster watchdog");
-    eprintln!("sandbox cluster in {dir} (set KAFSH_KEEP_SANDBOX=1 to keep it after the tests)");
+    let cluster = kafsh_sandbox::Cluster::start(spec).expect("start the sandbox cluster");
+    eprintln!("sandbox cluster in {}", cluster.dir().display());
     cluster
 }

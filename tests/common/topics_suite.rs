@@ -422,18 +422,19 @@ pub fn dry_run_changes_nothing(c: &Cluster, topic: &str) {
 /// Broker configs: describe with sources, alter incrementally, delete back to static.
 pub fn broker_configs(c: &Cluster) {
     let bs = c.bootstrap_servers();
-    let b = c.brokers()[0].id;
+    // The last broker: the dry-run test watches the first one.
+    let b = c.brokers().last().expect("a broker").id;
     kafsh_json(
         &bs,
         None,
         &format!(
-            r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.threads": 2, "log.cleaner.io.buffer.load.factor": 0.8}}}})"#
+            r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.backoff.ms": 20000, "log.cleaner.io.buffer.load.factor": 0.8}}}})"#
         ),
     );
     kafsh_json(
         &bs,
         None,
-        &format!(r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.threads": 3}}}})"#),
+        &format!(r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.backoff.ms": 25000}}}})"#),
     );
     let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
     let get = |name: &str| {
@@ -444,8 +445,8 @@ pub fn broker_configs(c: &Cluster) {
             .cloned()
             .expect("entry")
     };
-    assert_eq!(get("log.cleaner.threads")["value"], "3");
-    assert_eq!(get("log.cleaner.threads")["source"], "dynamic_broker");
+    assert_eq!(get("log.cleaner.backoff.ms")["value"], "25000");
+    assert_eq!(get("log.cleaner.backoff.ms")["source"], "dynamic_broker");
     assert_eq!(
         get("log.cleaner.io.buffer.load.factor")["value"],
         "0.8",
@@ -455,18 +456,18 @@ pub fn broker_configs(c: &Cluster) {
         &bs,
         None,
         &format!(
-            r#"alter_config("broker", {b}, #{{delete: ["log.cleaner.threads", "log.cleaner.io.buffer.load.factor"]}})"#
+            r#"alter_config("broker", {b}, #{{delete: ["log.cleaner.backoff.ms", "log.cleaner.io.buffer.load.factor"]}})"#
         ),
     );
     let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
-    let threads = all
+    let backoff = all
         .as_array()
         .expect("array")
         .iter()
-        .find(|e| e["name"] == "log.cleaner.threads")
+        .find(|e| e["name"] == "log.cleaner.backoff.ms")
         .cloned()
         .expect("entry");
-    assert_ne!(threads["source"], "dynamic_broker");
+    assert_ne!(backoff["source"], "dynamic_broker");
     // Sensitive values never show.
     assert!(all
         .as_array()

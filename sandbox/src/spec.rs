@@ -1,0 +1,205 @@
+//! What to run: the cluster [`Flavor`] and the [`ClusterSpec`] given to
+//! [`crate::Cluster::start`], with its defaults, setters and validation.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind of cluster to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// A ZooKeeper 3.8 ensemble plus ZooKeeper-mode Kafka 3.9 brokers.
+    ZooKeeper,
+    /// Kafka 4.2 in KRaft mode (combined broker+controller nodes, broker-only nodes added).
+    KRaft,
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Flavor::ZooKeeper => "zookeeper",
+            Flavor::KRaft => "kraft",
+        })
+    }
+}
+
+impl FromStr for Flavor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "zookeeper" | "zk" => Ok(Flavor::ZooKeeper),
+            "kraft" => Ok(Flavor::KRaft),
+            other => Err(format!(
+                "unknown cluster kind {other:?} (want zookeeper or kraft)"
+            )),
+        }
+    }
+}
+
+/// What to start. Build one with [`ClusterSpec::zookeeper`], [`ClusterSpec::kraft`] or
+/// [`ClusterSpec::zk_only`] and adjust it with the setters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSpec {
+    pub flavor: Flavor,
+    /// Size of the ZooKeeper ensemble (ZooKeeper flavor only).
+    pub zk_servers: usize,
+    /// Number of Kafka brokers. In KRaft the first three are combined broker+controller nodes,
+    /// the rest broker-only.
+    pub brokers: usize,
+    /// ZooKeeper chroot of the brokers, e.g. `/kafka` (ZooKeeper flavor only).
+    pub chroot: Option<String>,
+    /// `broker.rack` of each broker, in id order (length must equal `brokers`).
+    pub racks: Option<Vec<String>>,
+    /// Cluster directory; `None` makes a fresh one under the temp dir.
+    pub dir: Option<PathBuf>,
+}
+
+impl ClusterSpec {
+    /// Three ZooKeeper servers and three ZooKeeper-mode Kafka 3.9 brokers under `/kafka`.
+    pub fn zookeeper() -> Self {
+        ClusterSpec {
+            flavor: Flavor::ZooKeeper,
+            zk_servers: 3,
+            brokers: 3,
+            chroot: Some("/kafka".into()),
+            racks: None,
+            dir: None,
+        }
+    }
+
+    /// Three combined broker+controller Kafka 4.2 KRaft nodes.
+    pub fn kraft() -> Self {
+        ClusterSpec {
+            flavor: Flavor::KRaft,
+            zk_servers: 0,
+            brokers: 3,
+            chroot: None,
+            racks: None,
+            dir: None,
+        }
+    }
+
+    /// A ZooKeeper ensemble of `n` servers and no brokers.
+    pub fn zk_only(n: usize) -> Self {
+        ClusterSpec {
+            flavor: Flavor::ZooKeeper,
+            zk_servers: n,
+            brokers: 0,
+            chroot: None,
+            racks: None,
+            dir: None,
+        }
+    }
+
+    /// The spec of `flavor` with its defaults.
+    pub fn of(flavor: Flavor) -> Self {
+        match flavor {
+            Flavor::ZooKeeper => Self::zookeeper(),
+            Flavor::KRaft => Self::kraft(),
+        }
+    }
+
+    pub fn brokers(mut self, n: usize) -> Self {
+        self.brokers = n;
+        self
+    }
+
+    pub fn zk_servers(mut self, n: usize) -> Self {
+        self.zk_servers = n;
+        self
+    }
+
+    /// Sets the brokers' ZooKeeper chroot; `None` (or `"/"`) for none.
+    pub fn chroot(mut self, chroot: Option<&str>) -> Self {
+        self.chroot = chroot.filter(|c| *c != "/").map(str::to_string);
+        self
+    }
+
+    pub fn racks<I, S>(mut self, racks: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.racks = Some(racks.into_iter().map(Into::into).collect());
+        self
+    }
+
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Checks the spec for contradictions (sizes, chroot form, rack count).
+    pub fn validate(&self) -> io::Result<()> {
+        let bad = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
+        match self.flavor {
+            Flavor::ZooKeeper => {
+                if self.zk_servers == 0 {
+                    return bad(
+                        "a ZooKeeper-flavor cluster needs at least one ZooKeeper server".into(),
+                    );
+                }
+            }
+            Flavor::KRaft => {
+                if self.brokers == 0 {
+                    return bad("a KRaft cluster needs at least one node".into());
+                }
+                if self.zk_servers != 0 {
+                    return bad("a KRaft cluster has no ZooKeeper servers".into());
+                }
+            }
+        }
+        if let Some(c) = &self.chroot {
+            if self.flavor == Flavor::KRaft {
+                return bad("a KRaft cluster has no ZooKeeper chroot".into());
+            }
+            if !c.starts_with('/') || c.ends_with('/') || c.contains("//") || c.contains(',') {
+                return bad(format!(
+                    "bad chroot {c:?}: want an absolute ZooKeeper path like /kafka"
+                ));
+            }
+        }
+        if let Some(r) = &self.racks {
+            if r.len() != self.brokers {
+                return bad(format!(
+                    "{} racks given for {} brokers",
+                    r.len(),
+                    self.brokers
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_validation() {
+        assert!(ClusterSpec::zookeeper().validate().is_ok());
+        assert!(ClusterSpec::kraft().validate().is_ok());
+        assert!(ClusterSpec::zk_only(1).validate().is_ok());
+        assert!(ClusterSpec::zookeeper()
+            .chroot(Some("kafka"))
+            .validate()
+            .is_err());
+        assert_eq!(ClusterSpec::zookeeper().chroot(Some("/")).chroot, None);
+        assert!(ClusterSpec::zookeeper()
+            .racks(["a", "b"])
+            .validate()
+            .is_err());
+        assert!(ClusterSpec::zookeeper()
+            .racks(["a", "b", "c"])
+            .validate()
+            .is_ok());
+        assert!(ClusterSpec::kraft().zk_servers(3).validate().is_err());
+        assert_eq!("kraft".parse::<Flavor>(), Ok(Flavor::KRaft));
+        assert_eq!("ZooKeeper".parse::<Flavor>(), Ok(Flavor::ZooKeeper));
+    }
+}
