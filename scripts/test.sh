@@ -15,4 +15,4 @@ cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== tests"
-cargo test --workspace
+cargo test --workspace --no-fail-fast

@@ -258,3 +258,13 @@ fn broker_configs_are_incremental() {
 fn health_and_log_dirs_match_kafka_tools() {
     common::topics_suite::health_and_log_dirs(cluster(), "zk-health");
 }
+
+#[test]
+fn describe_group_matches_consumer_group_command() {
+    common::groups_suite::describe_matches_consumer_group_command(cluster(), "zk-g");
+}
+
+#[test]
+fn reset_offsets_and_delete_group() {
+    common::groups_suite::reset_and_delete(cluster(), "zk-r");
+}

@@ -72,6 +72,15 @@ pub(crate) fn proc_state(pid: u32, node_dir: &Path) -> ProcState {
         let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
             return ProcState::Gone;
         };
+        // Right after spawn the new image's arguments may not be mapped yet (the exec is
+        // still setting up), and the kernel shows an empty command line: still starting.
+        if cmdline.is_empty() {
+            return if matches!(state, 'T' | 't') {
+                ProcState::Paused
+            } else {
+                ProcState::Running
+            };
+        }
         let mut want = marker(node_dir).into_bytes();
         want.push(0);
         if !cmdline.windows(want.len()).any(|w| w == want.as_slice()) {

@@ -161,6 +161,12 @@ pub async fn describe_groups(
     for (coordinator, answer) in answers {
         for g in answer?.groups {
             let name = g.group_id.0.as_str().to_string();
+            if g.error_code == 69 {
+                // GROUP_ID_NOT_FOUND: Kafka 4 says so; older brokers answer state "Dead".
+                return Err(Error::NotFound(format!(
+                    "consumer group {name:?} does not exist"
+                )));
+            }
             check_code(
                 g.error_code,
                 g.error_message.as_ref(),
@@ -172,7 +178,7 @@ pub async fn describe_groups(
                 .iter()
                 .map(|m| GroupMember {
                     consumer_id: m.member_id.as_str().to_string(),
-                    host: m.client_host.as_str().trim_start_matches('/').to_string(),
+                    host: m.client_host.as_str().to_string(),
                     client_id: m.client_id.as_str().to_string(),
                     group_instance_id: m.group_instance_id.as_ref().map(|i| i.as_str().to_string()),
                     assignment: if consumer {
@@ -506,4 +512,307 @@ fn row(
         host: member.map(|m| m.host.clone()),
         client_id: member.map(|m| m.client_id.clone()),
     }
+}
+
+/// Where `reset_offsets` moves a group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResetTarget {
+    /// The log start.
+    Earliest,
+    /// The log end.
+    Latest,
+    /// An absolute offset (clamped to the log's range, as Kafka does).
+    Offset(i64),
+    /// The first offset at or after a time (ms since the epoch).
+    Timestamp(i64),
+    /// The committed offset moved by n (clamped).
+    Shift(i64),
+}
+
+/// One partition of a reset plan.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ResetRow {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Committed offset before, none when there was none.
+    pub old_offset: Option<i64>,
+    /// The offset the group will read next.
+    pub new_offset: i64,
+    /// Why the requested offset was changed (clamped into the log's range), if it was.
+    pub note: Option<String>,
+}
+
+/// A reset plan, and whether it was committed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ResetPlan {
+    /// Group id.
+    pub group: String,
+    /// Whether the new offsets were committed.
+    pub executed: bool,
+    /// The plan, per partition.
+    pub partitions: Vec<ResetRow>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// Plans (and with `execute`, commits) new offsets for `group` on `partitions` (all
+/// partitions of `topics` when `partitions` is empty). Refused while the group has members.
+pub async fn reset_offsets(
+    client: &KafkaClient,
+    group: &str,
+    topics: &[String],
+    only_partitions: &[i32],
+    target: &ResetTarget,
+    execute: bool,
+) -> Result<ResetPlan> {
+    use super::offsets::{list_offsets, OffsetSpec};
+    if topics.is_empty() {
+        return Err(Error::InvalidInput(
+            "name the topic(s) to reset: #{topic: \"name\"}".into(),
+        ));
+    }
+    let described = describe_groups(client, &[group.to_string()]).await?;
+    let d = described
+        .first()
+        .ok_or_else(|| Error::NotFound(format!("consumer group {group:?} does not exist")))?;
+    if !d.members.is_empty() {
+        let names: Vec<String> = d
+            .members
+            .iter()
+            .map(|m| format!("{} ({} on {})", m.consumer_id, m.client_id, m.host))
+            .collect();
+        return Err(Error::Refused(format!(
+            "consumer group {group:?} has {} active member(s): {}; stop them first (offsets can only be reset while the group is empty)",
+            d.members.len(),
+            names.join(", ")
+        )));
+    }
+    let meta = client.metadata(Some(topics)).await?;
+    let mut partitions: Vec<(String, i32)> = Vec::new();
+    for t in &meta.topics {
+        let name = t
+            .name
+            .as_ref()
+            .map(|n| n.0.as_str().to_string())
+            .unwrap_or_default();
+        if t.error_code != 0 {
+            return Err(Error::NotFound(format!("topic {name:?} does not exist")));
+        }
+        for p in &t.partitions {
+            if only_partitions.is_empty() || only_partitions.contains(&p.partition_index) {
+                partitions.push((name.clone(), p.partition_index));
+            }
+        }
+    }
+    for p in only_partitions {
+        if !partitions.iter().any(|(_, x)| x == p) {
+            return Err(Error::NotFound(format!(
+                "partition {p} does not exist in {}",
+                topics.join(", ")
+            )));
+        }
+    }
+    partitions.sort();
+    let committed = committed_offsets(client, &[group.to_string()]).await?;
+    let committed = committed.get(group).cloned().unwrap_or_default();
+    let earliest = list_offsets(client, &partitions, OffsetSpec::Earliest).await?;
+    let latest = list_offsets(client, &partitions, OffsetSpec::Latest).await?;
+    let by_time = match target {
+        ResetTarget::Timestamp(ts) => {
+            Some(list_offsets(client, &partitions, OffsetSpec::Timestamp(*ts)).await?)
+        }
+        _ => None,
+    };
+    let mut rows = Vec::new();
+    for tp in &partitions {
+        let lo = offset_of(&earliest, tp)?;
+        let hi = offset_of(&latest, tp)?;
+        let old = committed.get(&tp.0).and_then(|m| m.get(&tp.1)).copied();
+        let (wanted, mut note) = match target {
+            ResetTarget::Earliest => (lo, None),
+            ResetTarget::Latest => (hi, None),
+            ResetTarget::Offset(o) => (*o, None),
+            ResetTarget::Shift(n) => match old {
+                Some(o) => (o.saturating_add(*n), None),
+                None => {
+                    return Err(Error::InvalidInput(format!(
+                        "cannot shift {}-{}: the group has no committed offset there",
+                        tp.0, tp.1
+                    )))
+                }
+            },
+            ResetTarget::Timestamp(_) => {
+                let found = by_time
+                    .as_ref()
+                    .map(|m| offset_of(m, tp))
+                    .transpose()?
+                    .unwrap_or(-1);
+                if found < 0 {
+                    (
+                        hi,
+                        Some("no message at or after that time: the log end".to_string()),
+                    )
+                } else {
+                    (found, None)
+                }
+            }
+        };
+        let new = wanted.clamp(lo, hi);
+        if new != wanted {
+            note = Some(format!(
+                "{wanted} is outside the log's range {lo}..{hi}; clamped to {new}"
+            ));
+        }
+        rows.push(ResetRow {
+            topic: tp.0.clone(),
+            partition: tp.1,
+            old_offset: old,
+            new_offset: new,
+            note,
+        });
+    }
+    if execute {
+        commit_offsets(client, group, d.coordinator, &rows).await?;
+    }
+    Ok(ResetPlan {
+        group: group.to_string(),
+        executed: execute,
+        message: if execute {
+            format!(
+                "committed new offsets for {} partition(s) of group {group:?}",
+                rows.len()
+            )
+        } else {
+            "plan only: nothing committed (run with --yes or #{execute: true} to commit)"
+                .to_string()
+        },
+        partitions: rows,
+    })
+}
+
+fn offset_of(
+    m: &BTreeMap<(String, i32), std::result::Result<i64, String>>,
+    tp: &(String, i32),
+) -> Result<i64> {
+    match m.get(tp) {
+        Some(Ok(o)) => Ok(*o),
+        Some(Err(e)) => Err(Error::Cluster(e.clone())),
+        None => Err(Error::Cluster(format!("no offset for {}-{}", tp.0, tp.1))),
+    }
+}
+
+async fn commit_offsets(
+    client: &KafkaClient,
+    group: &str,
+    coordinator: i32,
+    rows: &[ResetRow],
+) -> Result<()> {
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::{OffsetCommitRequest, TopicName};
+    let mut by_topic: BTreeMap<&str, Vec<&ResetRow>> = BTreeMap::new();
+    for r in rows {
+        by_topic.entry(r.topic.as_str()).or_default().push(r);
+    }
+    let request = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_generation_id_or_member_epoch(-1)
+        .with_member_id(StrBytes::from_static_str(""))
+        .with_retention_time_ms(-1)
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(t, rows)| {
+                    OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                        .with_partitions(
+                            rows.iter()
+                                .map(|r| {
+                                    OffsetCommitRequestPartition::default()
+                                        .with_partition_index(r.partition)
+                                        .with_committed_offset(r.new_offset)
+                                        .with_committed_leader_epoch(-1)
+                                        .with_committed_metadata(Some(StrBytes::from_static_str(
+                                            "",
+                                        )))
+                                })
+                                .collect(),
+                        )
+                })
+                .collect(),
+        );
+    let conn = client.broker(coordinator).await?;
+    // v10 names topics by id; kafsh speaks names.
+    let version = conn
+        .lock()
+        .await
+        .version_of_capped::<OffsetCommitRequest>(9)?;
+    let response = conn.lock().await.send_version(&request, version).await?;
+    for t in response.topics {
+        for p in t.partitions {
+            check_code(
+                p.error_code,
+                None,
+                &format!(
+                    "group {group:?} offset of {}-{}",
+                    t.name.0.as_str(),
+                    p.partition_index
+                ),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// What `delete_group` did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeletedGroup {
+    /// Group id.
+    pub group: String,
+    /// Whether it was deleted now.
+    pub deleted: bool,
+    /// True when nothing was changed.
+    pub dry_run: bool,
+}
+
+/// Deletes a group and its committed offsets; refused while it has members.
+pub async fn delete_group(
+    client: &KafkaClient,
+    group: &str,
+    dry_run: bool,
+) -> Result<DeletedGroup> {
+    use kafka_protocol::messages::DeleteGroupsRequest;
+    let described = describe_groups(client, &[group.to_string()]).await?;
+    let d = described
+        .first()
+        .ok_or_else(|| Error::NotFound(format!("consumer group {group:?} does not exist")))?;
+    if d.state == "Dead" {
+        return Err(Error::NotFound(format!(
+            "consumer group {group:?} does not exist"
+        )));
+    }
+    if !d.members.is_empty() {
+        let names: Vec<&str> = d.members.iter().map(|m| m.consumer_id.as_str()).collect();
+        return Err(Error::Refused(format!(
+            "consumer group {group:?} has {} active member(s): {}",
+            d.members.len(),
+            names.join(", ")
+        )));
+    }
+    if !dry_run {
+        let request = DeleteGroupsRequest::default()
+            .with_groups_names(vec![GroupId(StrBytes::from_string(group.to_string()))]);
+        let response = client.send_to(d.coordinator, &request).await?;
+        for r in response.results {
+            check_code(r.error_code, None, &format!("group {group:?}"))?;
+        }
+    }
+    Ok(DeletedGroup {
+        group: group.to_string(),
+        deleted: !dry_run,
+        dry_run,
+    })
 }

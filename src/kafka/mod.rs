@@ -12,6 +12,7 @@ pub mod conn;
 pub mod groups;
 pub mod log_dirs;
 pub mod offsets;
+pub mod time;
 pub mod topics;
 
 pub use client::KafkaClient;

@@ -16,20 +16,25 @@ const COLUMN_ORDER: &[&str] = &[
     "server",
     "id",
     "mode",
-    "host",
-    "port",
-    "rack",
-    "controller",
     "leader",
     "replicas",
     "isr",
     "offline_replicas",
+    "old_offset",
+    "new_offset",
     "current_offset",
     "log_end_offset",
     "lag",
     "consumer_id",
+    "host",
+    "port",
+    "rack",
+    "controller",
     "client_id",
     "state",
+    "protocol_type",
+    "members",
+    "total_lag",
     "name",
     "action",
     "old",
@@ -163,6 +168,7 @@ fn cell_text(v: &Value) -> String {
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             items.iter().map(cell_text).collect::<Vec<_>>().join(",")
         }
+        Value::Array(items) => format!("[{} items]", items.len()),
         Value::Object(m) if m.values().all(|i| !i.is_object() && !i.is_array()) => m
             .iter()
             .map(|(k, v)| format!("{k}={}", cell_text(v)))

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod configs;
+pub mod groups;
 pub mod shell;
 pub mod topics;
 pub mod zookeeper;
@@ -20,6 +21,7 @@ pub fn modules() -> Vec<(&'static str, Module)> {
         ("Topics", rhai::exported_module!(topics::api)),
         ("Configs", rhai::exported_module!(configs::api)),
         ("Cluster and brokers", rhai::exported_module!(cluster::api)),
+        ("Consumer groups", rhai::exported_module!(groups::api)),
         ("ZooKeeper", rhai::exported_module!(zookeeper::api)),
         ("Shell and runbooks", rhai::exported_module!(shell::api)),
     ]

@@ -1,0 +1,185 @@
+//! Rhai functions for consumer groups: list, describe with lag, lag of many groups, reset
+//! offsets, delete.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod api {
+    use crate::kafka::groups::{self, ResetTarget};
+    use crate::script::convert::{to_array, to_map, Options};
+    use crate::script::{kafka_call as call, script_error, session_of};
+    use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+
+    /// List consumer groups with their state and protocol type, like
+    /// `kafka-consumer-groups.sh --list`. Option `state` keeps only groups in that state
+    /// ("Stable", "Empty", ...).
+    ///
+    /// ```rhai
+    /// let all = list_groups();
+    /// let idle = list_groups(#{state: "Empty"});
+    /// ```
+    #[rhai_fn(return_raw, name = "list_groups")]
+    pub fn list_groups_with(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let opts = Options::new("list_groups", &options, &["state"])?;
+        let state = opts.string("state")?;
+        let mut result = call(&session, "list_groups", |k| async move {
+            groups::list_groups(&k).await
+        })?;
+        if let Some(state) = state {
+            result.retain(|g| g.state.eq_ignore_ascii_case(&state));
+        }
+        to_array(&result)
+    }
+
+    /// List every consumer group.
+    #[rhai_fn(return_raw, name = "list_groups")]
+    pub fn list_groups(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        list_groups_with(ctx, Map::new())
+    }
+
+    /// Describe a consumer group: state, coordinator, members, and per partition TOPIC,
+    /// PARTITION, CURRENT-OFFSET, LOG-END-OFFSET, LAG, CONSUMER-ID, HOST, CLIENT-ID computed
+    /// as `kafka-consumer-groups.sh --describe` does (a partition without a committed offset
+    /// has no current offset and an unknown lag), plus `total_lag` and `lag_per_topic`.
+    ///
+    /// ```rhai
+    /// let g = describe_group("peter-consumer-group");
+    /// print(`lag ${g.total_lag}`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn describe_group(ctx: NativeCallContext, name: &str) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let names = vec![name.to_string()];
+        let mut result = call(&session, "describe_group", |k| async move {
+            groups::group_lags(&k, &names, &[]).await
+        })?;
+        let one = result
+            .pop()
+            .ok_or_else(|| format!("describe_group: consumer group {name:?} does not exist"))?;
+        to_map(&one)
+    }
+
+    /// Lag of many groups at once (default: every group), optionally only on `topics`.
+    /// Batched: one FindCoordinator, one DescribeGroups and one OffsetFetch per
+    /// coordinator, and one ListOffsets per partition leader — never one request per
+    /// partition.
+    ///
+    /// ```rhai
+    /// for g in lag() { if g.total_lag > 1000 { warn(`${g.group} lags ${g.total_lag}`); } }
+    /// let some = lag(#{groups: ["peter-consumer-group"], topics: ["peter-topic"]});
+    /// ```
+    #[rhai_fn(return_raw, name = "lag")]
+    pub fn lag_with(ctx: NativeCallContext, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let opts = Options::new("lag", &options, &["groups", "topics"])?;
+        let wanted = opts.string_list("groups")?;
+        let topics = opts.string_list("topics")?;
+        let result = call(&session, "lag", |k| async move {
+            let names = if wanted.is_empty() {
+                groups::list_groups(&k)
+                    .await?
+                    .into_iter()
+                    .map(|g| g.group)
+                    .collect()
+            } else {
+                wanted
+            };
+            groups::group_lags(&k, &names, &topics).await
+        })?;
+        to_array(&result)
+    }
+
+    /// Lag of every group.
+    #[rhai_fn(return_raw, name = "lag")]
+    pub fn lag(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        lag_with(ctx, Map::new())
+    }
+
+    /// Reset a group's committed offsets. Options: `topic` (a name or a list), `partitions`
+    /// (default: all), `to`: "earliest", "latest", an offset, an RFC 3339 time
+    /// ("2026-11-24T03:00:00Z") or `#{shift: -100}`. Shows the plan (old and new offset per
+    /// partition) and commits it only with `execute: true` or --yes (never with --dry-run).
+    /// Refused while the group has active members, naming them. Offsets outside the log
+    /// are clamped to it and the plan says so.
+    ///
+    /// ```rhai
+    /// let plan = reset_offsets("peter-consumer-group", #{topic: "peter-topic", to: "earliest"});
+    /// reset_offsets("peter-consumer-group", #{topic: "peter-topic", to: #{shift: -10}, execute: true});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn reset_offsets(
+        ctx: NativeCallContext,
+        group: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "reset_offsets";
+        let opts = Options::new(f, &options, &["topic", "partitions", "to", "execute"])?;
+        let topics = opts.string_list("topic")?;
+        let partitions: Vec<i32> = opts
+            .int_list("partitions")?
+            .into_iter()
+            .map(|p| p as i32)
+            .collect();
+        let target = parse_target(options.get("to")).map_err(|e| script_error(&session, f, e))?;
+        let execute = (opts.bool("execute")?.unwrap_or(false) || session.options.yes)
+            && !session.options.dry_run;
+        let group = group.to_string();
+        let result = call(&session, f, |k| async move {
+            groups::reset_offsets(&k, &group, &topics, &partitions, &target, execute).await
+        })?;
+        to_map(&result)
+    }
+
+    /// Delete a consumer group and its committed offsets; refused while it has members.
+    ///
+    /// ```rhai
+    /// delete_group("old-group");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_group(ctx: NativeCallContext, name: &str) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let name = name.to_string();
+        let dry_run = session.options.dry_run;
+        let result = call(&session, "delete_group", |k| async move {
+            groups::delete_group(&k, &name, dry_run).await
+        })?;
+        to_map(&result)
+    }
+
+    #[rhai_fn(skip)]
+    pub fn parse_target(to: Option<&Dynamic>) -> crate::error::Result<ResetTarget> {
+        use crate::error::Error;
+        let Some(to) = to else {
+            return Err(Error::InvalidInput(
+                "say where to: #{to: \"earliest\"}, \"latest\", an offset, a time or #{shift: n}"
+                    .into(),
+            ));
+        };
+        if let Ok(n) = to.as_int() {
+            return Ok(ResetTarget::Offset(n));
+        }
+        if let Some(map) = to.clone().try_cast::<Map>() {
+            if let Some(n) = map.get("shift").and_then(|v| v.as_int().ok()) {
+                return Ok(ResetTarget::Shift(n));
+            }
+            return Err(Error::InvalidInput(
+                "`to` as a map must be #{shift: n}".into(),
+            ));
+        }
+        let text = to.to_string();
+        match text.as_str() {
+            "earliest" => Ok(ResetTarget::Earliest),
+            "latest" => Ok(ResetTarget::Latest),
+            other => crate::kafka::time::parse_rfc3339_ms(other).map(ResetTarget::Timestamp).map_err(|e| {
+                Error::InvalidInput(format!(
+                    "`to` {other:?} is not \"earliest\", \"latest\", an offset, #{{shift: n}} or an RFC 3339 time: {e}"
+                ))
+            }),
+        }
+    }
+}

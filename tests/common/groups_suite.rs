@@ -1,0 +1,365 @@
+//! The consumer-group checks, run on both cluster kinds with real consumers (Kafka's own
+//! console consumer) and compared with Kafka's ConsumerGroupCommand at the same moment, on
+//! quiesced topics so the numbers cannot drift.
+
+use super::*;
+use kafsh_sandbox::Cluster;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const GROUP_COMMAND: &str = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+const CONSOLE_CONSUMER: &str = "org.apache.kafka.tools.consumer.ConsoleConsumer";
+
+/// Produces `n` records of 10 bytes to `topic`.
+pub fn produce(c: &Cluster, topic: &str, n: u32) {
+    let props = format!("bootstrap.servers={}", c.bootstrap_servers());
+    let n = n.to_string();
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.ProducerPerformance",
+            &[
+                "--topic",
+                topic,
+                "--num-records",
+                &n,
+                "--record-size",
+                "10",
+                "--throughput",
+                "-1",
+                "--producer-props",
+                &props,
+                "acks=all",
+            ],
+        ),
+        "ProducerPerformance",
+    );
+}
+
+/// Consumes up to `max` messages in `group` and exits (committing); returns how many it read.
+pub fn consume(c: &Cluster, topic: &str, group: &str, max: u32) -> usize {
+    let bs = c.bootstrap_servers();
+    let max = max.to_string();
+    let out = c
+        .kafka_tool(
+            CONSOLE_CONSUMER,
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--topic",
+                topic,
+                "--group",
+                group,
+                "--from-beginning",
+                "--max-messages",
+                &max,
+                "--timeout-ms",
+                "8000",
+            ],
+        )
+        .expect("console consumer");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// A console consumer running in the background until killed.
+pub fn start_consumer(c: &Cluster, topic: &str, group: &str, auto_commit: bool) -> Child {
+    let args: Vec<String> = [
+        "--bootstrap-server",
+        &c.bootstrap_servers(),
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--consumer-property",
+        &format!("enable.auto.commit={auto_commit}"),
+        "--consumer-property",
+        "client.id=kafsh-test-client",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    c.kafka_tool_command(CONSOLE_CONSUMER, &args)
+        .expect("command")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn consumer")
+}
+
+/// ConsumerGroupCommand --describe rows: (topic, partition) → columns.
+pub fn tool_rows(c: &Cluster, group: &str) -> (String, Vec<Vec<String>>) {
+    let bs = c.bootstrap_servers();
+    let out = c
+        .kafka_tool(
+            GROUP_COMMAND,
+            &["--bootstrap-server", &bs, "--describe", "--group", group],
+        )
+        .expect("run");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let mut rows: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| l.starts_with(group) && l.split_whitespace().count() == 9)
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect();
+    rows.sort_by_key(|r| (r[1].clone(), r[2].parse::<i32>().unwrap_or(-1)));
+    (text, rows)
+}
+
+fn dash(v: &serde_json::Value) -> String {
+    if v.is_null() {
+        "-".into()
+    } else {
+        v.as_str()
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string())
+    }
+}
+
+/// kafsh's describe_group rows in the tool's column order.
+pub fn kafsh_rows(bs: &str, group: &str) -> (serde_json::Value, Vec<Vec<String>>) {
+    let g = kafsh_json(bs, None, &format!(r#"describe_group("{group}")"#));
+    let rows = g["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|r| {
+            vec![
+                group.to_string(),
+                dash(&r["topic"]),
+                dash(&r["partition"]),
+                dash(&r["current_offset"]),
+                dash(&r["log_end_offset"]),
+                dash(&r["lag"]),
+                dash(&r["consumer_id"]),
+                dash(&r["host"]),
+                dash(&r["client_id"]),
+            ]
+        })
+        .collect();
+    (g, rows)
+}
+
+fn wait_for_state(bs: &str, group: &str, state: &str, members: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = kafsh_eval(bs, None, &format!(r#"describe_group("{group}")"#));
+        if out.status.success() {
+            let g: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let assigned = g["members"].as_array().map(|m| {
+                m.iter()
+                    .filter(|x| x["assignment"].as_object().is_some_and(|a| !a.is_empty()))
+                    .count()
+            });
+            if g["state"] == state && assigned == Some(members) {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {group} never reached {state} with {members} members"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Empty, active and uncommitted groups, and a topic that grew after the commit: kafsh's
+/// rows equal ConsumerGroupCommand's, field by field.
+pub fn describe_matches_consumer_group_command(c: &Cluster, prefix: &str) {
+    let bs = c.bootstrap_servers();
+    let topic = format!("{prefix}-orders");
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 3, replication_factor: 2}})"#),
+    );
+    produce(c, &topic, 300);
+
+    // An empty group with committed offsets.
+    let empty = format!("{prefix}-empty");
+    assert_eq!(consume(c, &topic, &empty, 120), 120);
+    let (g, ours) = kafsh_rows(&bs, &empty);
+    let (text, theirs) = tool_rows(c, &empty);
+    assert_eq!(ours, theirs, "{text}");
+    assert!(
+        text.contains(&format!("Consumer group '{empty}' has no active members.")),
+        "{text}"
+    );
+    assert_eq!(
+        g["note"],
+        format!("Consumer group '{empty}' has no active members.")
+    );
+    let lag: i64 = ours.iter().map(|r| r[5].parse::<i64>().unwrap_or(0)).sum();
+    assert_eq!(g["total_lag"].as_i64(), Some(lag));
+    assert_eq!(lag, 180);
+
+    // The topic grows after the commit: both tools still show the committed partitions only.
+    kafsh_json(&bs, None, &format!(r#"add_partitions("{topic}", 4)"#));
+    let (_, ours) = kafsh_rows(&bs, &empty);
+    let (text, theirs) = tool_rows(c, &empty);
+    assert_eq!(ours, theirs, "{text}");
+
+    // An active group that never commits: every partition is assigned, none has an offset,
+    // so CURRENT-OFFSET and LAG are unknown, not zero.
+    let active = format!("{prefix}-active");
+    let mut consumer = start_consumer(c, &topic, &active, false);
+    wait_for_state(&bs, &active, "Stable", 1);
+    let (g, ours) = kafsh_rows(&bs, &active);
+    let (text, theirs) = tool_rows(c, &active);
+    let _ = consumer.kill();
+    let _ = consumer.wait();
+    assert_eq!(ours, theirs, "{text}");
+    assert_eq!(ours.len(), 4, "all four partitions are assigned: {g}");
+    assert!(ours.iter().all(|r| r[3] == "-" && r[5] == "-"), "{ours:?}");
+    assert!(ours.iter().all(|r| r[8] == "kafsh-test-client"), "{ours:?}");
+    assert_eq!(g["state"], "Stable");
+
+    // lag() over many groups agrees with describe_group.
+    let all = kafsh_json(&bs, None, &format!(r#"lag(#{{groups: ["{empty}"]}})"#));
+    assert_eq!(all[0]["total_lag"].as_i64(), Some(180));
+}
+
+/// Resets: the plan, the refusal while members are active, execution, and consuming again
+/// sees exactly the expected messages; bad input changes nothing.
+pub fn reset_and_delete(c: &Cluster, prefix: &str) {
+    let bs = c.bootstrap_servers();
+    let topic = format!("{prefix}-reset");
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1}})"#),
+    );
+    produce(c, &topic, 100);
+    let group = format!("{prefix}-resetter");
+    assert_eq!(consume(c, &topic, &group, 100), 100);
+    let committed =
+        |g: &str| -> Vec<String> { kafsh_rows(&bs, g).1.iter().map(|r| r[3].clone()).collect() };
+    let before = committed(&group);
+
+    // Bad input: clear errors, nothing committed.
+    for (expr, message) in [
+        (
+            format!(
+                r#"reset_offsets("{group}", #{{topic: "no-such-topic", to: "earliest", execute: true}})"#
+            ),
+            "topic \"no-such-topic\" does not exist",
+        ),
+        (
+            format!(
+                r#"reset_offsets("{group}", #{{topic: "{topic}", to: "last tuesday", execute: true}})"#
+            ),
+            "RFC 3339",
+        ),
+        (
+            format!(r#"reset_offsets("{group}", #{{topic: "{topic}", execute: true}})"#),
+            "say where to",
+        ),
+        (
+            r#"describe_group("no-such-group")"#.to_string(),
+            "consumer group \"no-such-group\" does not exist",
+        ),
+    ] {
+        let out = kafsh_eval(&bs, None, &expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expr}: {err}");
+        assert!(err.contains(message), "{expr}: {err}");
+    }
+    assert_eq!(committed(&group), before);
+
+    // The plan alone commits nothing; an out-of-range offset is clamped and said so.
+    let plan = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"reset_offsets("{group}", #{{topic: "{topic}", to: 1000000}})"#),
+    );
+    assert_eq!(plan["executed"], false);
+    assert!(
+        plan["partitions"][0]["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("clamped"),
+        "{plan}"
+    );
+    assert_eq!(committed(&group), before);
+
+    // Refused while a member is active, naming it.
+    let mut consumer = start_consumer(c, &topic, &group, false);
+    wait_for_state(&bs, &group, "Stable", 1);
+    let out = kafsh_eval(
+        &bs,
+        None,
+        &format!(
+            r#"reset_offsets("{group}", #{{topic: "{topic}", to: "earliest", execute: true}})"#
+        ),
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let _ = consumer.kill();
+    let _ = consumer.wait();
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("active member") && err.contains("kafsh-test-client"),
+        "{err}"
+    );
+    let out = kafsh_eval(&bs, None, &format!(r#"delete_group("{group}")"#));
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "delete refused while members are active"
+    );
+    wait_for_state(&bs, &group, "Empty", 0);
+
+    // Shift back by 10 on every partition, execute, and consume exactly those 20 again.
+    let done = kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"reset_offsets("{group}", #{{topic: "{topic}", to: #{{shift: -10}}, execute: true}})"#
+        ),
+    );
+    assert_eq!(done["executed"], true, "{done}");
+    let (text, theirs) = tool_rows(c, &group);
+    for (row, planned) in theirs
+        .iter()
+        .zip(done["partitions"].as_array().expect("rows"))
+    {
+        assert_eq!(row[3], planned["new_offset"].to_string(), "{text}");
+    }
+    // Shifts below the log start are clamped, so count what the plan rewound.
+    let rewound: i64 = done["partitions"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["old_offset"].as_i64().unwrap_or(0) - r["new_offset"].as_i64().unwrap_or(0))
+        .sum();
+    assert!(rewound >= 10, "{done}");
+    assert_eq!(
+        consume(c, &topic, &group, 1000) as i64,
+        rewound,
+        "exactly the rewound messages"
+    );
+
+    // To earliest with --yes on the command line.
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .args([
+            "--yes",
+            "--json",
+            "--bootstrap-server",
+            &bs,
+            "-e",
+            &format!(r#"reset_offsets("{group}", #{{topic: "{topic}", to: "earliest"}})"#),
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(consume(c, &topic, &group, 1000), 100, "all 100 again");
+
+    // Delete the (empty) group.
+    let deleted = kafsh_json(&bs, None, &format!(r#"delete_group("{group}")"#));
+    assert_eq!(deleted["deleted"], true);
+    let out = kafsh_eval(&bs, None, &format!(r#"describe_group("{group}")"#));
+    assert_eq!(out.status.code(), Some(1));
+}
