@@ -28,13 +28,18 @@ pub enum Error {
     /// Configuration (config.toml, properties file) is malformed.
     #[error("{0}")]
     Config(String),
+    /// A step of the script failed (a command exited non-zero).
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl Error {
     /// The exit status a run ends with when this error escapes the script.
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::InvalidInput(_) | Error::NotFound(_) => ExitStatus::ScriptError,
+            Error::InvalidInput(_) | Error::NotFound(_) | Error::Failed(_) => {
+                ExitStatus::ScriptError
+            }
             Error::Cluster(_) | Error::Unsupported(_) => ExitStatus::ClusterError,
             Error::Timeout(_) => ExitStatus::Timeout,
             Error::Refused(_) => ExitStatus::Refused,
@@ -52,6 +57,7 @@ impl Error {
             Error::Refused(m) => Error::Refused(f(m)),
             Error::Unsupported(m) => Error::Unsupported(f(m)),
             Error::Config(m) => Error::Config(f(m)),
+            Error::Failed(m) => Error::Failed(f(m)),
         }
     }
 }

@@ -12,4 +12,5 @@ pub mod kafka;
 pub mod output;
 pub mod repl;
 pub mod script;
+pub mod shell;
 pub mod zk;

@@ -73,6 +73,9 @@ pub struct Context {
     /// Default time limit of one network call, e.g. "30s".
     #[serde(default)]
     pub timeout: Option<String>,
+    /// ZooKeeper digest auth `user:password` (also `KAFSH_ZOOKEEPER_AUTH`).
+    #[serde(default)]
+    pub zookeeper_auth: Option<String>,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
@@ -169,6 +172,8 @@ pub struct Settings {
     pub call_timeout: Duration,
     /// ZooKeeper servers and brokers with their commands.
     pub inventory: Inventory,
+    /// ZooKeeper digest auth `user:password`, if any.
+    pub zookeeper_auth: Option<String>,
 }
 
 impl Settings {
@@ -181,6 +186,7 @@ impl Settings {
             properties: BTreeMap::new(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
             inventory: Inventory::default(),
+            zookeeper_auth: None,
         })
     }
 }
@@ -433,6 +439,10 @@ pub fn resolve_with(
                 zookeeper_servers: context.zookeeper_servers.clone(),
                 brokers: context.brokers.clone(),
             },
+            zookeeper_auth: std::env::var("KAFSH_ZOOKEEPER_AUTH")
+                .ok()
+                .filter(|a| !a.is_empty())
+                .or_else(|| context.zookeeper_auth.clone()),
         },
         notes,
     })

@@ -80,3 +80,29 @@ pub fn print_text(text: &str) {
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
 }
+
+/// Asks a yes/no question on the terminal. Without a terminal it never waits: it answers
+/// `assume_yes` and says so on stderr.
+pub fn confirm(question: &str, assume_yes: bool) -> bool {
+    use std::io::IsTerminal;
+    if assume_yes {
+        log_line("info", &format!("{question} — yes (--yes)"));
+        return true;
+    }
+    if !std::io::stdin().is_terminal() {
+        log_line(
+            "warn",
+            &format!("{question} — no (no terminal to ask; pass --yes to agree)"),
+        );
+        return false;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}

@@ -38,6 +38,7 @@ pub struct Session {
     pub options: SessionOptions,
     bridge: Bridge,
     kafka: OnceLock<std::result::Result<Arc<KafkaClient>, Error>>,
+    zookeeper: Mutex<Option<Arc<crate::zk::znodes::ZkSession>>>,
     last_error: Mutex<Option<(String, ExitStatus)>>,
 }
 
@@ -58,6 +59,7 @@ impl Session {
             options,
             bridge,
             kafka: OnceLock::new(),
+            zookeeper: Mutex::new(None),
             last_error: Mutex::new(None),
         }))
     }
@@ -72,6 +74,24 @@ impl Session {
         self.kafka
             .get_or_init(|| KafkaClient::new(&self.settings).map(Arc::new))
             .clone()
+    }
+
+    /// The ZooKeeper session (connected on first use).
+    pub fn zookeeper(&self) -> Result<Arc<crate::zk::znodes::ZkSession>> {
+        if let Some(z) = self.zookeeper.lock().ok().and_then(|z| z.clone()) {
+            return Ok(z);
+        }
+        let connect = self.settings.zookeeper.clone();
+        let auth = self.settings.zookeeper_auth.clone();
+        let timeout = self.settings.call_timeout;
+        let session = self.block_on("connecting to ZooKeeper", async move {
+            crate::zk::znodes::ZkSession::connect(&connect, auth.as_deref(), timeout).await
+        })?;
+        let session = Arc::new(session);
+        if let Ok(mut slot) = self.zookeeper.lock() {
+            *slot = Some(session.clone());
+        }
+        Ok(session)
     }
 
     /// Runs async domain work through the bridge under the call timeout.
@@ -148,6 +168,22 @@ where
     session
         .kafka()
         .and_then(|k| session.block_on(fn_name, work(k)))
+        .map_err(|e| script_error(session, fn_name, e))
+}
+
+/// Runs one ZooKeeper domain call through the session's bridge, naming `fn_name` in errors.
+pub fn zk_call<T, F, Fut>(
+    session: &Session,
+    fn_name: &str,
+    work: F,
+) -> std::result::Result<T, Box<EvalAltResult>>
+where
+    F: FnOnce(Arc<crate::zk::znodes::ZkSession>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    session
+        .zookeeper()
+        .and_then(|z| session.block_on(fn_name, work(z)))
         .map_err(|e| script_error(session, fn_name, e))
 }
 

@@ -2,11 +2,11 @@
 //! and on the leader its followers and synced followers, from `srvr` and `mntr`.
 
 use super::four_letter::{four_letter, parse_mntr, parse_srvr, whitelist_hint, FourLetterError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The status of one ZooKeeper server.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ZkServerStatus {
     /// `host:port` (client port).
     pub server: String,

@@ -4,8 +4,11 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod api {
-    use crate::script::help;
-    use rhai::{EvalAltResult, NativeCallContext};
+    use super::{run_command, run_inventory_command};
+    use crate::script::convert::Options;
+    use crate::script::{help, script_error, session_of};
+    use rhai::{Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext};
+    use std::time::Duration;
 
     /// List every function by area with its one-line summary.
     ///
@@ -59,4 +62,330 @@ pub mod api {
     pub fn fail(message: &str) -> Result<(), Box<EvalAltResult>> {
         Err(message.into())
     }
+
+    /// Run a shell command (`sh -c`) with captured output: `#{timeout: "60s", check: true,
+    /// env: #{..}, read_only: false}`. A non-zero exit fails the script unless `check:
+    /// false`. With --dry-run it is only reported, unless marked `read_only: true`.
+    ///
+    /// ```rhai
+    /// let r = sh("uptime", #{read_only: true});
+    /// print(r.stdout);
+    /// ```
+    #[rhai_fn(return_raw, name = "sh")]
+    pub fn sh_with(
+        ctx: NativeCallContext,
+        command: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let opts = Options::new("sh", &options, &["timeout", "check", "env", "read_only"])?;
+        let timeout = match opts.string("timeout")? {
+            Some(t) => {
+                crate::config::parse_duration(&t).map_err(|e| format!("sh: timeout {t:?}: {e}"))?
+            }
+            None => match opts.int("timeout")? {
+                Some(secs) => Duration::from_secs(secs.max(0) as u64),
+                None => Duration::from_secs(300),
+            },
+        };
+        let env: std::collections::BTreeMap<String, String> =
+            opts.string_map("env")?.into_iter().collect();
+        let check = opts.bool("check")?.unwrap_or(true);
+        let read_only = opts.bool("read_only")?.unwrap_or(false);
+        run_command(&session, "sh", command, &env, timeout, check, read_only)
+    }
+
+    /// Run a shell command with the defaults (5 minute limit, non-zero exit fails).
+    #[rhai_fn(return_raw, name = "sh")]
+    pub fn sh(ctx: NativeCallContext, command: &str) -> Result<Map, Box<EvalAltResult>> {
+        sh_with(ctx, command, Map::new())
+    }
+
+    /// Pause for a number of seconds (Ctrl-C and --timeout still stop the script).
+    ///
+    /// ```rhai
+    /// sleep(5);
+    /// ```
+    #[rhai_fn(return_raw, name = "sleep")]
+    pub fn sleep(ctx: NativeCallContext, seconds: i64) -> Result<(), Box<EvalAltResult>> {
+        sleep_float(ctx, seconds as f64)
+    }
+
+    /// Pause for a fractional number of seconds.
+    #[rhai_fn(return_raw, name = "sleep")]
+    pub fn sleep_float(ctx: NativeCallContext, seconds: f64) -> Result<(), Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let d = Duration::from_secs_f64(seconds.max(0.0));
+        session
+            .bridge()
+            .call("sleep", d + Duration::from_secs(1), async move {
+                tokio::time::sleep(d).await;
+                Ok(())
+            })
+            .map_err(|e| script_error(&session, "sleep", e))
+    }
+
+    /// Call `condition` every `interval` until it returns true; fail after `timeout`.
+    /// Options: `timeout` (default "5m"), `interval` (default "2s"), `message`.
+    ///
+    /// ```rhai
+    /// wait_until(|| under_replicated().len() == 0, #{timeout: "10m", interval: "5s"});
+    /// ```
+    #[rhai_fn(return_raw, name = "wait_until")]
+    pub fn wait_until_with(
+        ctx: NativeCallContext,
+        condition: FnPtr,
+        options: Map,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let opts = Options::new("wait_until", &options, &["timeout", "interval", "message"])?;
+        let parse = |key: &str, default: &str| -> Result<Duration, Box<EvalAltResult>> {
+            let text = opts.string(key)?.unwrap_or_else(|| default.to_string());
+            crate::config::parse_duration(&text)
+                .map_err(|e| format!("wait_until: {key} {text:?}: {e}").into())
+        };
+        let timeout = parse("timeout", "5m")?;
+        let interval = parse("interval", "2s")?;
+        let message = opts
+            .string("message")?
+            .unwrap_or_else(|| "the condition".to_string());
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let done: bool = condition.call_within_context(&ctx, ())?;
+            if done {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(script_error(
+                    &session,
+                    "wait_until",
+                    crate::error::Error::Timeout(format!(
+                        "{message} did not hold within {}",
+                        crate::kafka::conn::human(timeout)
+                    )),
+                ));
+            }
+            session
+                .bridge()
+                .call(
+                    "wait_until",
+                    interval + Duration::from_secs(1),
+                    async move {
+                        tokio::time::sleep(interval).await;
+                        Ok(())
+                    },
+                )
+                .map_err(|e| script_error(&session, "wait_until", e))?;
+        }
+    }
+
+    /// Wait until `condition` returns true, checking every 2 s for up to 5 minutes.
+    #[rhai_fn(return_raw, name = "wait_until")]
+    pub fn wait_until(ctx: NativeCallContext, condition: FnPtr) -> Result<(), Box<EvalAltResult>> {
+        wait_until_with(ctx, condition, Map::new())
+    }
+
+    /// Ask a yes/no question on the terminal. Without a terminal (cron) it never waits:
+    /// it answers yes with --yes and no otherwise, and says so on stderr.
+    ///
+    /// ```rhai
+    /// if !confirm("Restart the ZooKeeper leader now?") { fail("stopped by the operator"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn confirm(ctx: NativeCallContext, question: &str) -> Result<bool, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        Ok(crate::output::confirm(question, session.options.yes))
+    }
+
+    /// An environment variable's value, or unit when it is not set.
+    ///
+    /// ```rhai
+    /// let who = env("USER");
+    /// ```
+    pub fn env(name: &str) -> Dynamic {
+        std::env::var(name)
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT)
+    }
+
+    /// Restart ZooKeeper server `id` with the command the inventory names for it (output
+    /// captured; a failure or a timeout fails the script). Honours --dry-run.
+    ///
+    /// ```rhai
+    /// restart_zk(2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn restart_zk(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
+        run_inventory_command(&*session_of(&ctx)?, "restart_zk", "zk", id, "restart")
+    }
+
+    /// Start ZooKeeper server `id` with the inventory's start command.
+    ///
+    /// ```rhai
+    /// start_zk(4);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn start_zk(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
+        run_inventory_command(&*session_of(&ctx)?, "start_zk", "zk", id, "start")
+    }
+
+    /// Stop ZooKeeper server `id` with the inventory's stop command.
+    ///
+    /// ```rhai
+    /// stop_zk(4);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn stop_zk(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
+        run_inventory_command(&*session_of(&ctx)?, "stop_zk", "zk", id, "stop")
+    }
+
+    /// Restart broker `id` with the command the inventory names for it. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// restart_broker(3);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn restart_broker(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
+        run_inventory_command(
+            &*session_of(&ctx)?,
+            "restart_broker",
+            "broker",
+            id,
+            "restart",
+        )
+    }
+}
+
+use crate::script::convert::to_map;
+use crate::script::{script_error, Session};
+use rhai::{EvalAltResult, Map};
+
+fn run_command(
+    session: &Session,
+    f: &str,
+    command: &str,
+    env: &std::collections::BTreeMap<String, String>,
+    timeout: std::time::Duration,
+    check: bool,
+    read_only: bool,
+) -> Result<Map, Box<EvalAltResult>> {
+    if session.options.dry_run && !read_only {
+        let mut m = Map::new();
+        m.insert("command".into(), command.into());
+        m.insert("dry_run".into(), rhai::Dynamic::TRUE);
+        crate::output::log_line("dry-run", &format!("{f}: would run {command:?}"));
+        return Ok(m);
+    }
+    crate::output::log_line("info", &format!("{f}: running {command:?}"));
+    let cmd = command.to_string();
+    let env = env.clone();
+    let result = session
+        .bridge()
+        .call(f, timeout + std::time::Duration::from_secs(1), async move {
+            crate::shell::run(&cmd, &env, timeout).await
+        })
+        .map_err(|e| script_error(session, f, e))?;
+    if check && result.code != Some(0) {
+        let detail = result
+            .stderr
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        return Err(script_error(
+            session,
+            f,
+            crate::error::Error::Failed(format!(
+                "{command:?} exited with {}{}",
+                result
+                    .code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "a signal".into()),
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                }
+            )),
+        ));
+    }
+    to_map(&result)
+}
+
+fn run_inventory_command(
+    session: &Session,
+    f: &str,
+    kind: &str,
+    id: i64,
+    action: &str,
+) -> Result<Map, Box<EvalAltResult>> {
+    let inv = &session.settings.inventory;
+    let command = if kind == "zk" {
+        let server = inv
+            .zookeeper_servers
+            .iter()
+            .find(|z| i64::from(z.id) == id)
+            .ok_or_else(|| {
+                let known: Vec<String> = inv
+                    .zookeeper_servers
+                    .iter()
+                    .map(|z| z.id.to_string())
+                    .collect();
+                script_error(
+                    session,
+                    f,
+                    crate::error::Error::InvalidInput(format!(
+                        "ZooKeeper server {id} is not in the inventory (known: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )),
+                )
+            })?;
+        match action {
+            "restart" => server.restart.clone(),
+            "start" => server.start.clone(),
+            _ => server.stop.clone(),
+        }
+    } else {
+        let broker = inv
+            .brokers
+            .iter()
+            .find(|b| i64::from(b.id) == id)
+            .ok_or_else(|| {
+                script_error(
+                    session,
+                    f,
+                    crate::error::Error::InvalidInput(format!(
+                        "broker {id} is not in the inventory"
+                    )),
+                )
+            })?;
+        match action {
+            "restart" => broker.restart.clone(),
+            "start" => broker.start.clone(),
+            _ => broker.stop.clone(),
+        }
+    };
+    let command = command.ok_or_else(|| {
+        script_error(
+            session,
+            f,
+            crate::error::Error::InvalidInput(format!(
+                "the inventory has no {action} command for {kind} {id}"
+            )),
+        )
+    })?;
+    run_command(
+        session,
+        f,
+        &command,
+        &Default::default(),
+        std::time::Duration::from_secs(600),
+        true,
+        false,
+    )
 }

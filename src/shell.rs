@@ -1,0 +1,66 @@
+//! Shell commands for runbooks (`sh`, inventory restart commands): run with `sh -c`, a
+//! time limit, captured output, and the process group killed when the limit passes.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The outcome of one command.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommandResult {
+    /// The command line.
+    pub command: String,
+    /// Exit code (none when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Wall time in ms.
+    pub duration_ms: u64,
+}
+
+/// Runs `command` with `sh -c`, extra `env`, no stdin, within `timeout`.
+pub async fn run(
+    command: &str,
+    env: &BTreeMap<String, String>,
+    timeout: Duration,
+) -> Result<CommandResult> {
+    let started = Instant::now();
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let child = cmd
+        .spawn()
+        .map_err(|e| Error::Cluster(format!("cannot run {command:?}: {e}")))?;
+    let pid = child.id();
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok(CommandResult {
+            command: command.to_string(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        }),
+        Ok(Err(e)) => Err(Error::Cluster(format!("{command:?} failed: {e}"))),
+        Err(_) => {
+            if let Some(pid) = pid {
+                // The whole process group: `sh -c` children too.
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &format!("-{pid}")])
+                    .status();
+            }
+            Err(Error::Timeout(format!(
+                "{command:?} did not finish within {}",
+                crate::kafka::conn::human(timeout)
+            )))
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Znodes through a ZooKeeper session: list, read (text or JSON, with the stat), tree, and
+//! guarded writes that refuse Kafka's own paths unless forced; plus the brokers Kafka
+//! registered under `<chroot>/brokers/ids`.
+
+use crate::config::ZkConnect;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::time::Duration;
+use zookeeper_client as zk;
+
+/// Paths (under the chroot) that Kafka owns; writes there need `force`.
+pub const KAFKA_PATHS: &[&str] = &[
+    "/brokers",
+    "/controller",
+    "/controller_epoch",
+    "/admin",
+    "/config",
+    "/cluster",
+    "/feature",
+    "/isr_change_notification",
+    "/latest_producer_id_block",
+    "/log_dir_event_notification",
+    "/kafka-acl",
+    "/kafka-acl-changes",
+    "/kafka-acl-extended",
+    "/kafka-acl-extended-changes",
+    "/migration",
+    "/zookeeper",
+];
+
+/// A connected ZooKeeper session, rooted at the connect string's chroot.
+pub struct ZkSession {
+    client: zk::Client,
+    chroot: String,
+}
+
+impl ZkSession {
+    /// Connects (with optional digest auth `user:password`) within `timeout`.
+    pub async fn connect(
+        connect: &ZkConnect,
+        digest: Option<&str>,
+        timeout: Duration,
+    ) -> Result<ZkSession> {
+        let hosts = connect.servers.join(",");
+        let mut connector = zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(10))
+            .with_connection_timeout(timeout.min(Duration::from_secs(10)));
+        if let Some(auth) = digest {
+            connector = connector.with_auth("digest", auth.as_bytes());
+        }
+        let client = tokio::time::timeout(timeout, connector.connect(&hosts))
+            .await
+            .map_err(|_| {
+                Error::Timeout(format!(
+                    "no ZooKeeper server of {hosts} answered within {}",
+                    crate::kafka::conn::human(timeout)
+                ))
+            })?
+            .map_err(|e| Error::Cluster(format!("cannot connect to ZooKeeper {hosts}: {e}")))?;
+        Ok(ZkSession {
+            client,
+            chroot: connect.chroot.clone(),
+        })
+    }
+
+    /// The absolute path of `path` under the chroot.
+    pub fn full_path(&self, path: &str) -> Result<String> {
+        if !path.starts_with('/') {
+            return Err(Error::InvalidInput(format!(
+                "znode path {path:?} must start with '/'"
+            )));
+        }
+        if path.len() > 1 && path.ends_with('/') {
+            return Err(Error::InvalidInput(format!(
+                "znode path {path:?} must not end with '/'"
+            )));
+        }
+        if path == "/" {
+            return Ok(if self.chroot.is_empty() {
+                "/".into()
+            } else {
+                self.chroot.clone()
+            });
+        }
+        Ok(format!("{}{}", self.chroot, path))
+    }
+
+    /// Children of `path`, sorted (numerically when they are all numbers, like broker ids).
+    pub async fn ls(&self, path: &str) -> Result<Vec<String>> {
+        let full = self.full_path(path)?;
+        let mut children = self
+            .client
+            .list_children(&full)
+            .await
+            .map_err(|e| zk_error(e, path))?;
+        sort_children(&mut children);
+        Ok(children)
+    }
+
+    /// Data and stat of `path`.
+    pub async fn get(&self, path: &str) -> Result<Znode> {
+        let full = self.full_path(path)?;
+        let (data, stat) = self
+            .client
+            .get_data(&full)
+            .await
+            .map_err(|e| zk_error(e, path))?;
+        Ok(Znode::new(path, &data, &stat))
+    }
+
+    /// Whether `path` exists.
+    pub async fn exists(&self, path: &str) -> Result<bool> {
+        let full = self.full_path(path)?;
+        Ok(self
+            .client
+            .check_stat(&full)
+            .await
+            .map_err(|e| zk_error(e, path))?
+            .is_some())
+    }
+
+    /// `path` and its descendants down to `depth` levels, depth-first.
+    pub async fn tree(&self, path: &str, depth: usize) -> Result<Vec<TreeEntry>> {
+        let mut out = Vec::new();
+        let mut stack = vec![(path.to_string(), 0usize)];
+        while let Some((p, level)) = stack.pop() {
+            let full = self.full_path(&p)?;
+            let (children, stat) = match self.client.get_children(&full).await {
+                Ok(r) => r,
+                Err(zk::Error::NoNode) if level > 0 => continue,
+                Err(e) => return Err(zk_error(e, &p)),
+            };
+            let mut children = children;
+            sort_children(&mut children);
+            out.push(TreeEntry {
+                path: p.clone(),
+                depth: level,
+                children: children.len(),
+                data_length: stat.data_length,
+            });
+            if level < depth {
+                for c in children.iter().rev() {
+                    let child = if p == "/" {
+                        format!("/{c}")
+                    } else {
+                        format!("{p}/{c}")
+                    };
+                    stack.push((child, level + 1));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the data of an existing znode (optionally only at `version`).
+    pub async fn set(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Znode> {
+        let full = self.full_path(path)?;
+        self.client
+            .set_data(&full, data, version)
+            .await
+            .map_err(|e| zk_error(e, path))?;
+        self.get(path).await
+    }
+
+    /// Creates a znode (persistent, or ephemeral for this session), parents too when asked.
+    pub async fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        ephemeral: bool,
+        parents: bool,
+    ) -> Result<Znode> {
+        let full = self.full_path(path)?;
+        let acls = zk::Acls::anyone_all();
+        let mode = if ephemeral {
+            zk::CreateMode::Ephemeral
+        } else {
+            zk::CreateMode::Persistent
+        };
+        if parents {
+            if let Some((parent, _)) = full.rsplit_once('/') {
+                if !parent.is_empty() {
+                    let opts = zk::CreateMode::Persistent.with_acls(acls);
+                    match self.client.mkdir(parent, &opts).await {
+                        Ok(()) | Err(zk::Error::NodeExists) => {}
+                        Err(e) => return Err(zk_error(e, path)),
+                    }
+                }
+            }
+        }
+        let opts = mode.with_acls(acls);
+        self.client
+            .create(&full, data, &opts)
+            .await
+            .map_err(|e| zk_error(e, path))?;
+        self.get(path).await
+    }
+
+    /// Deletes a znode; with `recursive`, its descendants first.
+    pub async fn delete(&self, path: &str, recursive: bool) -> Result<usize> {
+        let mut order = Vec::new();
+        if recursive {
+            let all = self.tree(path, usize::MAX).await?;
+            order.extend(all.into_iter().map(|e| e.path).rev());
+        } else {
+            order.push(path.to_string());
+        }
+        let count = order.len();
+        for p in order {
+            let full = self.full_path(&p)?;
+            self.client
+                .delete(&full, None)
+                .await
+                .map_err(|e| zk_error(e, &p))?;
+        }
+        Ok(count)
+    }
+}
+
+/// Whether `path` is Kafka's (or ZooKeeper's) own.
+pub fn is_protected(path: &str) -> bool {
+    path == "/"
+        || KAFKA_PATHS
+            .iter()
+            .any(|k| path == *k || path.starts_with(&format!("{k}/")))
+}
+
+fn sort_children(children: &mut [String]) {
+    if children.iter().all(|c| c.parse::<i64>().is_ok()) {
+        children.sort_by_key(|c| c.parse::<i64>().unwrap_or(0));
+    } else {
+        children.sort();
+    }
+}
+
+/// A ZooKeeper error as a domain error naming the path.
+pub fn zk_error(e: zk::Error, path: &str) -> Error {
+    match e {
+        zk::Error::NoNode => Error::NotFound(format!("znode {path:?} does not exist")),
+        zk::Error::NodeExists => Error::InvalidInput(format!("znode {path:?} already exists")),
+        zk::Error::NotEmpty => Error::Refused(format!(
+            "znode {path:?} has children (use #{{recursive: true}})"
+        )),
+        zk::Error::BadVersion => Error::Refused(format!(
+            "znode {path:?} changed meanwhile (version mismatch)"
+        )),
+        zk::Error::NoAuth => Error::Refused(format!(
+            "not authorized for znode {path:?} (check the context's ZooKeeper digest auth)"
+        )),
+        zk::Error::Timeout => Error::Timeout(format!("ZooKeeper timed out on {path:?}")),
+        other => Error::Cluster(format!("ZooKeeper error on {path:?}: {other}")),
+    }
+}
+
+/// A znode's data and stat.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Znode {
+    /// Path (relative to the chroot).
+    pub path: String,
+    /// Data as text (none when it is not UTF-8).
+    pub data: Option<String>,
+    /// Data parsed as JSON, when it is JSON.
+    pub json: Option<serde_json::Value>,
+    /// Data version.
+    pub version: i32,
+    /// Children count.
+    pub num_children: i32,
+    /// Data size in bytes.
+    pub data_length: i32,
+    /// Creation time, ms since the epoch.
+    pub ctime: i64,
+    /// Last modification time, ms since the epoch.
+    pub mtime: i64,
+    /// Session id of the owner when ephemeral, else 0.
+    pub ephemeral_owner: i64,
+    /// Creation zxid, hex.
+    pub czxid: String,
+    /// Last modification zxid, hex.
+    pub mzxid: String,
+}
+
+impl Znode {
+    fn new(path: &str, data: &[u8], stat: &zk::Stat) -> Znode {
+        let text = String::from_utf8(data.to_vec()).ok();
+        let json = text
+            .as_deref()
+            .filter(|t| t.trim_start().starts_with('{') || t.trim_start().starts_with('['))
+            .and_then(|t| serde_json::from_str(t).ok());
+        Znode {
+            path: path.to_string(),
+            data: text,
+            json,
+            version: stat.version,
+            num_children: stat.num_children,
+            data_length: stat.data_length,
+            ctime: stat.ctime,
+            mtime: stat.mtime,
+            ephemeral_owner: stat.ephemeral_owner,
+            czxid: format!("0x{:x}", stat.czxid),
+            mzxid: format!("0x{:x}", stat.mzxid),
+        }
+    }
+}
+
+/// One node of `zk_tree`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// Path (relative to the chroot).
+    pub path: String,
+    /// Depth below the start.
+    pub depth: usize,
+    /// Children count.
+    pub children: usize,
+    /// Data size in bytes.
+    pub data_length: i32,
+}
+
+/// A broker registration under `/brokers/ids`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ZkBroker {
+    /// Broker id.
+    pub id: i32,
+    /// Host of the first endpoint.
+    pub host: Option<String>,
+    /// Port of the first endpoint.
+    pub port: Option<i64>,
+    /// Rack, when set.
+    pub rack: Option<String>,
+    /// Every listener endpoint.
+    pub endpoints: Vec<String>,
+    /// Registration time, ms since the epoch.
+    pub timestamp: Option<String>,
+    /// The whole registration.
+    pub registration: serde_json::Value,
+}
+
+/// Brokers registered in ZooKeeper (the seed's `ls /peter-kafka/brokers/ids`).
+pub async fn zk_brokers(session: &ZkSession) -> Result<Vec<ZkBroker>> {
+    let ids = match session.ls("/brokers/ids").await {
+        Ok(ids) => ids,
+        Err(Error::NotFound(_)) => {
+            return Err(Error::NotFound(format!(
+                "no /brokers/ids under {:?}: is the chroot right, and is this a ZooKeeper-mode Kafka cluster?",
+                if session.chroot.is_empty() { "/" } else { &session.chroot }
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let node = match session.get(&format!("/brokers/ids/{id}")).await {
+            Ok(n) => n,
+            Err(Error::NotFound(_)) => continue, // went away meanwhile
+            Err(e) => return Err(e),
+        };
+        let reg = node.json.clone().unwrap_or(serde_json::Value::Null);
+        let endpoints: Vec<String> = reg["endpoints"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (mut host, mut port) = (reg["host"].as_str().map(String::from), reg["port"].as_i64());
+        if host.is_none() || port.is_none() || port == Some(-1) {
+            if let Some(first) = endpoints.first() {
+                if let Some((h, p)) = first
+                    .rsplit_once("://")
+                    .map(|(_, hp)| hp)
+                    .and_then(|hp| hp.rsplit_once(':'))
+                {
+                    host = Some(h.to_string());
+                    port = p.parse().ok();
+                }
+            }
+        }
+        out.push(ZkBroker {
+            id: id.parse().unwrap_or(-1),
+            host,
+            port,
+            rack: reg["rack"].as_str().map(String::from),
+            endpoints,
+            timestamp: reg["timestamp"].as_str().map(String::from),
+            registration: reg,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_paths_are_protected() {
+        assert!(is_protected("/brokers/ids/1"));
+        assert!(is_protected("/admin/reassign_partitions"));
+        assert!(is_protected("/"));
+        assert!(!is_protected("/consumers/g/offsets/t/0"));
+        assert!(!is_protected("/brokersx"));
+    }
+
+    #[test]
+    fn children_sort_numerically() {
+        let mut c = vec!["10".to_string(), "2".into(), "1".into()];
+        sort_children(&mut c);
+        assert_eq!(c, vec!["1", "2", "10"]);
+    }
+}
