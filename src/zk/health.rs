@@ -63,11 +63,21 @@ pub fn judge(statuses: &[ZkServerStatus]) -> ZkHealth {
             None => reasons.push(format!("the leader {} did not report zk_synced_followers (is mntr whitelisted?)", leader.server)),
         }
     }
-    let epochs: HashSet<u64> = serving.iter().filter_map(|s| s.epoch).collect();
-    if epochs.len() > 1 {
-        let mut e: Vec<u64> = epochs.into_iter().collect();
-        e.sort();
-        reasons.push(format!("servers disagree on the epoch: {e:?}"));
+    // Followers report the last zxid they applied, which stays in the previous epoch until
+    // the new leader's first write; only a server *ahead* of the leader's epoch is wrong.
+    if let [leader] = leaders.as_slice() {
+        if let Some(leader_epoch) = leader.epoch {
+            for s in serving
+                .iter()
+                .filter(|s| s.epoch.is_some_and(|e| e > leader_epoch))
+            {
+                reasons.push(format!(
+                    "{} is at epoch {} ahead of the leader's {leader_epoch}",
+                    s.server,
+                    s.epoch.unwrap_or_default()
+                ));
+            }
+        }
     }
     ZkHealth {
         healthy: reasons.is_empty(),
@@ -197,6 +207,21 @@ mod tests {
             .reasons
             .iter()
             .any(|r| r.contains("1 synced followers of 2")));
+        let behind = [
+            st("a", "leader", Some(2), 4),
+            st("b", "follower", None, 3),
+            st("c", "follower", None, 3),
+        ];
+        assert!(
+            judge(&behind).healthy,
+            "followers lag an epoch until the first write"
+        );
+        let ahead = [
+            st("a", "leader", Some(2), 3),
+            st("b", "follower", None, 4),
+            st("c", "follower", None, 3),
+        ];
+        assert!(judge(&ahead).reasons.iter().any(|r| r.contains("ahead")));
         let no_quorum = [
             st("a", "not_serving", None, 0),
             st("b", "down", None, 0),

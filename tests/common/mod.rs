@@ -177,3 +177,63 @@ pub fn shared_cluster(spec: kafsh_sandbox::ClusterSpec) -> kafsh_sandbox::Cluste
     eprintln!("sandbox cluster in {}", cluster.dir().display());
     cluster
 }
+
+/// The `kafsh-sandbox` binary (built on demand: it is another package of the workspace).
+pub fn sandbox_bin() -> PathBuf {
+    let bin = kafsh_bin().with_file_name("kafsh-sandbox");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "kafsh-sandbox",
+                "--bin",
+                "kafsh-sandbox",
+            ])
+            .status()
+            .expect("build kafsh-sandbox");
+        assert!(status.success(), "cannot build kafsh-sandbox");
+    }
+    bin
+}
+
+/// A config.toml context "t" for a ZooKeeper-only sandbox whose inventory restarts servers
+/// through `kafsh-sandbox`, logging each restarted id to `<dir>/order.log`. `overrides`
+/// replaces the restart command of some ids.
+pub fn zk_context(
+    cluster: &kafsh_sandbox::Cluster,
+    config: &std::path::Path,
+    overrides: &[(u32, String)],
+) {
+    let sb = sandbox_bin();
+    let dir = cluster.dir().display().to_string();
+    let mut text = format!(
+        "current_context = \"t\"\n[contexts.t]\nbootstrap_servers = \"127.0.0.1:1\"\nzookeeper = \"{}\"\ntimeout = \"10s\"\n",
+        cluster.zk_connect().expect("zk")
+    );
+    for z in cluster.zk_servers() {
+        let restart = overrides
+            .iter()
+            .find(|(id, _)| *id == z.id)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "echo {} >> {dir}/order.log && {} restart zk {} --dir {dir}",
+                    z.id,
+                    sb.display(),
+                    z.id
+                )
+            });
+        text.push_str(&format!(
+            "\n[[contexts.t.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\nrestart = \"{}\"\n",
+            z.id,
+            z.client_port,
+            z.peer_port,
+            z.election_port,
+            restart.replace('"', "\\\"")
+        ));
+    }
+    std::fs::write(config, text).expect("write config");
+}

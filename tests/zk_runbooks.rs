@@ -1,0 +1,204 @@
+//! The ZooKeeper runbooks on a real 3-server ensemble; the harness's restart commands stand
+//! in for ssh/systemctl. A client keeps incrementing a counter znode throughout.
+
+mod common;
+
+use common::*;
+use kafsh_sandbox::{Cluster, ClusterSpec};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const RUNBOOK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scripts/zk_rolling_restart.rhai"
+);
+
+fn run(state: &tempfile::TempDir, extra: &[&str]) -> std::process::Output {
+    kafsh(state)
+        .arg("run")
+        .arg(RUNBOOK)
+        .args(extra)
+        .env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .output()
+        .expect("run the runbook")
+}
+
+fn order(c: &Cluster) -> Vec<u32> {
+    std::fs::read_to_string(c.dir().join("order.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Increments /counter as fast as it can (retrying through leader changes within the
+/// session timeout) until stopped; returns (increments, failures, session expired).
+fn counter_client(
+    connect: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(u64, Vec<String>, bool)> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let client = zookeeper_client::Client::connector()
+                .with_session_timeout(Duration::from_secs(20))
+                .connect(&connect)
+                .await
+                .expect("connect");
+            let opts = zookeeper_client::CreateMode::Persistent
+                .with_acls(zookeeper_client::Acls::anyone_all());
+            let _ = client.create("/counter", b"0", &opts).await;
+            let mut done = 0u64;
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                loop {
+                    let attempt = async {
+                        let (data, stat) = client.get_data("/counter").await?;
+                        let n: u64 = String::from_utf8_lossy(&data).parse().unwrap_or(0);
+                        client
+                            .set_data(
+                                "/counter",
+                                (n + 1).to_string().as_bytes(),
+                                Some(stat.version),
+                            )
+                            .await?;
+                        Ok::<_, zookeeper_client::Error>(())
+                    };
+                    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+                        Ok(Ok(())) => {
+                            done += 1;
+                            break;
+                        }
+                        Ok(Err(zookeeper_client::Error::SessionExpired)) => {
+                            return (done, failures, true)
+                        }
+                        Ok(Err(e)) if started.elapsed() > Duration::from_secs(20) => {
+                            failures.push(e.to_string());
+                            break;
+                        }
+                        _ if started.elapsed() > Duration::from_secs(20) => {
+                            failures.push("timed out".into());
+                            break;
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let (data, _) = client.get_data("/counter").await.expect("final read");
+            let value: u64 = String::from_utf8_lossy(&data).parse().unwrap_or(0);
+            assert_eq!(
+                value, done,
+                "every acknowledged increment is in the counter"
+            );
+            (done, failures, false)
+        })
+    })
+}
+
+#[test]
+fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy() {
+    let mut c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
+    let state = tempfile::tempdir().expect("tmp");
+    let config = state.path().join("config.toml");
+    zk_context(&c, &config, &[]);
+    let leader = c.zk_leader().expect("a leader");
+
+    // 1. The rolling restart under a writing client.
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = counter_client(c.zk_connect().expect("zk"), stop.clone());
+    std::thread::sleep(Duration::from_secs(1));
+    let out = run(&state, &[]);
+    stop.store(true, Ordering::SeqCst);
+    let (done, failures, expired) = client.join().expect("client");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let restarted = order(&c);
+    assert_eq!(restarted.len(), 3, "{restarted:?}");
+    assert_eq!(
+        *restarted.last().expect("last"),
+        leader,
+        "the leader goes last: {restarted:?}\n{err}"
+    );
+    assert!(!expired, "the client's session expired");
+    assert!(failures.is_empty(), "writes failed: {failures:?}");
+    assert!(done > 20, "the client kept writing: {done}");
+    let health = kafsh_json_ctx(&state, "zk_healthy()");
+    assert_eq!(health["healthy"], true, "{health}");
+
+    // 2. Refuses to start while a server is down; restarts nothing.
+    std::fs::remove_file(c.dir().join("order.log")).expect("reset log");
+    let victim = c
+        .zk_servers()
+        .iter()
+        .map(|z| z.id)
+        .find(|id| Some(*id) != c.zk_leader())
+        .expect("a follower");
+    c.kill_zk(victim).expect("kill");
+    let out = run(&state, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to start"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(order(&c).is_empty(), "nothing restarted");
+    c.start_zk(victim).expect("bring it back");
+    c.wait_zk_leader(Duration::from_secs(30)).expect("leader");
+
+    // 3. Stops at the first server that does not come back, leaving the rest untouched.
+    let follower = c
+        .zk_servers()
+        .iter()
+        .map(|z| z.id)
+        .find(|id| Some(*id) != c.zk_leader())
+        .expect("a follower");
+    let sb = sandbox_bin();
+    let breaker = format!(
+        "echo {follower} >> {dir}/order.log && {} stop zk {follower} --dir {dir}",
+        sb.display(),
+        dir = c.dir().display()
+    );
+    zk_context(&c, &config, &[(follower, breaker)]);
+    wait_healthy(&state);
+    let out = run(&state, &["--arg", "timeout=8s"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("ZooKeeper {follower} serving again")),
+        "{err}"
+    );
+    assert_eq!(
+        order(&c),
+        vec![follower],
+        "stopped after the broken server: {err}"
+    );
+}
+
+fn kafsh_json_ctx(state: &tempfile::TempDir, expr: &str) -> serde_json::Value {
+    let out = kafsh(state)
+        .env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .args(["--json", "-e", expr])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn wait_healthy(state: &tempfile::TempDir) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kafsh_json_ctx(state, "zk_healthy()")["healthy"] != true {
+        assert!(Instant::now() < deadline, "never healthy");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
