@@ -268,3 +268,13 @@ fn describe_group_matches_consumer_group_command() {
 fn reset_offsets_and_delete_group() {
     common::groups_suite::reset_and_delete(cluster(), "zk-r");
 }
+
+#[test]
+fn legacy_zookeeper_groups_with_lag() {
+    common::groups_suite::legacy_zookeeper_groups(cluster(), "zk-l");
+}
+
+#[test]
+fn lag_check_runbook_for_cron() {
+    common::groups_suite::lag_check_runbook(cluster(), "zk-c");
+}

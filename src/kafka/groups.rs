@@ -816,3 +816,90 @@ pub async fn delete_group(
         dry_run,
     })
 }
+
+/// An old ZooKeeper-based group with lag against the brokers' log-end offsets, in the same
+/// shape as a modern group's (`state` is "Stable" with members, else "Empty").
+pub async fn legacy_group_lag(
+    client: &KafkaClient,
+    zk: &crate::zk::znodes::ZkSession,
+    group: &str,
+) -> Result<GroupLag> {
+    let legacy = crate::zk::legacy::read(zk, group).await?;
+    let mut partitions: Vec<(String, i32)> = Vec::new();
+    for (t, ps) in &legacy.offsets {
+        partitions.extend(ps.keys().map(|p| (t.clone(), *p)));
+    }
+    for (t, ps) in &legacy.owners {
+        partitions.extend(ps.keys().map(|p| (t.clone(), *p)));
+    }
+    partitions.sort();
+    partitions.dedup();
+    let ends =
+        super::offsets::list_offsets(client, &partitions, super::offsets::OffsetSpec::Latest)
+            .await?;
+    let members: Vec<GroupMember> = legacy
+        .members
+        .iter()
+        .map(|id| GroupMember {
+            consumer_id: id.clone(),
+            host: String::new(),
+            client_id: String::new(),
+            group_instance_id: None,
+            assignment: legacy
+                .owners
+                .iter()
+                .filter_map(|(t, ps)| {
+                    let mine: Vec<i32> = ps
+                        .iter()
+                        .filter(|(_, o)| o.starts_with(id.as_str()))
+                        .map(|(p, _)| *p)
+                        .collect();
+                    (!mine.is_empty()).then(|| (t.clone(), mine))
+                })
+                .collect(),
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (t, p) in &partitions {
+        let owner = legacy.owners.get(t).and_then(|o| o.get(p)).cloned();
+        let current = legacy.offsets.get(t).and_then(|o| o.get(p)).copied();
+        let end = ends
+            .get(&(t.clone(), *p))
+            .and_then(|r| r.as_ref().ok())
+            .copied();
+        rows.push(OffsetRow {
+            topic: t.clone(),
+            partition: *p,
+            current_offset: current,
+            log_end_offset: end,
+            lag: match (current, end) {
+                (Some(c), Some(e)) => Some(e - c),
+                _ => None,
+            },
+            consumer_id: owner,
+            host: None,
+            client_id: None,
+        });
+    }
+    let mut lag_per_topic: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &rows {
+        *lag_per_topic.entry(r.topic.clone()).or_default() += r.lag.unwrap_or(0);
+    }
+    Ok(GroupLag {
+        group: group.to_string(),
+        state: if members.is_empty() {
+            "Empty"
+        } else {
+            "Stable"
+        }
+        .to_string(),
+        coordinator: -1,
+        note: members
+            .is_empty()
+            .then(|| format!("Consumer group '{group}' has no active members.")),
+        members,
+        total_lag: lag_per_topic.values().sum(),
+        lag_per_topic,
+        partitions: rows,
+    })
+}

@@ -4,5 +4,6 @@
 
 pub mod four_letter;
 pub mod health;
+pub mod legacy;
 pub mod status;
 pub mod znodes;

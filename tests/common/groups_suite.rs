@@ -363,3 +363,145 @@ pub fn reset_and_delete(c: &Cluster, prefix: &str) {
     let out = kafsh_eval(&bs, None, &format!(r#"describe_group("{group}")"#));
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Old consumers' groups whose offsets live in ZooKeeper (written here with ZooKeeper's
+/// own CLI): listed and described with lag against the log-end offsets GetOffsetShell reports.
+pub fn legacy_zookeeper_groups(c: &Cluster, prefix: &str) {
+    let bs = c.bootstrap_servers();
+    let zk = c.zk_connect().expect("ZooKeeper-mode cluster");
+    let topic = format!("{prefix}-old");
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1}})"#),
+    );
+    produce(c, &topic, 50);
+    let chroot = c.chroot().unwrap_or_default();
+    let group = format!("{prefix}-old-group");
+    let base = format!("{chroot}/consumers/{group}/offsets/{topic}");
+    for (path, data) in [
+        (format!("{chroot}/consumers"), ""),
+        (format!("{chroot}/consumers/{group}"), ""),
+        (format!("{chroot}/consumers/{group}/offsets"), ""),
+        (base.clone(), ""),
+        (format!("{base}/0"), "3"),
+    ] {
+        let _ = c.zk_cli(&["create", &path, data]);
+    }
+    let listed = kafsh_json(&bs, Some(&zk), "list_groups(#{zookeeper: true})");
+    assert!(
+        listed
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|g| g["group"] == group.as_str()),
+        "{listed}"
+    );
+    let g = kafsh_json(
+        &bs,
+        Some(&zk),
+        &format!(r#"describe_group("{group}", #{{zookeeper: true}})"#),
+    );
+    let rows = g["partitions"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "only the committed partition: {g}");
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.GetOffsetShell",
+            &["--bootstrap-server", &bs, "--topic", &topic],
+        ),
+        "GetOffsetShell",
+    );
+    let end: i64 = tool
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{topic}:0:")))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("log end of partition 0");
+    assert_eq!(rows[0]["log_end_offset"].as_i64(), Some(end));
+    assert_eq!(rows[0]["current_offset"], 3);
+    assert_eq!(rows[0]["lag"].as_i64(), Some(end - 3));
+    assert_eq!(g["total_lag"].as_i64(), Some(end - 3));
+    let out = kafsh_eval(
+        &bs,
+        Some(&zk),
+        r#"describe_group("no-such-old-group", #{zookeeper: true})"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The cron lag check: a non-zero exit naming the groups over their threshold, and a
+/// Prometheus text file.
+pub fn lag_check_runbook(c: &Cluster, prefix: &str) {
+    let bs = c.bootstrap_servers();
+    let topic = format!("{prefix}-lagging");
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 1, replication_factor: 1}})"#),
+    );
+    produce(c, &topic, 100);
+    let group = format!("{prefix}-slow");
+    assert_eq!(consume(c, &topic, &group, 40), 40);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/lag_check.rhai");
+    let state = tempfile::tempdir().expect("tmp");
+    let prom = state.path().join("lag.prom");
+    let prom_arg = format!("prometheus={}", prom.display());
+    let groups_arg = format!("groups={group}");
+    let out = kafsh(&state)
+        .args([
+            "--bootstrap-server",
+            &bs,
+            "run",
+            script,
+            "--arg",
+            "max_lag=10",
+            "--arg",
+            &groups_arg,
+            "--arg",
+            &prom_arg,
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("over threshold: {group} (lag 60 > 10)")),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&prom).expect("prometheus file");
+    assert!(
+        text.contains(&format!("kafka_consumergroup_lag{{group=\"{group}\"}} 60")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "kafka_consumergroup_lag_over_threshold{{group=\"{group}\"}} 1"
+        )),
+        "{text}"
+    );
+    let thresholds = format!("thresholds={group}:100");
+    let out = kafsh(&state)
+        .args([
+            "--json",
+            "--bootstrap-server",
+            &bs,
+            "run",
+            script,
+            "--arg",
+            "max_lag=10",
+            "--arg",
+            &groups_arg,
+            "--arg",
+            &thresholds,
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json[0]["total_lag"], 60);
+    assert_eq!(json[0]["status"], "ok");
+}

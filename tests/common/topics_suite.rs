@@ -364,6 +364,7 @@ pub fn bad_input_changes_nothing(c: &Cluster, topic: &str) {
             "{expr}: expected {message:?} in {err}"
         );
         assert_eq!(err.trim().lines().count(), 1, "{expr}: {err}");
+        assert_eq!(before, snapshot(&bs, topic), "{expr} changed the cluster");
     }
     assert_eq!(
         before,

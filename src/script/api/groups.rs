@@ -12,7 +12,8 @@ pub mod api {
 
     /// List consumer groups with their state and protocol type, like
     /// `kafka-consumer-groups.sh --list`. Option `state` keeps only groups in that state
-    /// ("Stable", "Empty", ...).
+    /// ("Stable", "Empty", ...); `zookeeper: true` lists the old consumers' groups whose
+    /// offsets live in ZooKeeper under `<chroot>/consumers`.
     ///
     /// ```rhai
     /// let all = list_groups();
@@ -24,8 +25,22 @@ pub mod api {
         options: Map,
     ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let opts = Options::new("list_groups", &options, &["state"])?;
+        let opts = Options::new("list_groups", &options, &["state", "zookeeper"])?;
         let state = opts.string("state")?;
+        if opts.bool("zookeeper")?.unwrap_or(false) {
+            let names = crate::script::zk_call(&session, "list_groups", |z| async move {
+                crate::zk::legacy::list(&z).await
+            })?;
+            let listed: Vec<groups::GroupListing> = names
+                .into_iter()
+                .map(|g| groups::GroupListing {
+                    group: g,
+                    state: "ZooKeeper".into(),
+                    protocol_type: "zookeeper".into(),
+                })
+                .collect();
+            return to_array(&listed);
+        }
         let mut result = call(&session, "list_groups", |k| async move {
             groups::list_groups(&k).await
         })?;
@@ -50,7 +65,7 @@ pub mod api {
     /// let g = describe_group("peter-consumer-group");
     /// print(`lag ${g.total_lag}`);
     /// ```
-    #[rhai_fn(return_raw)]
+    #[rhai_fn(return_raw, name = "describe_group")]
     pub fn describe_group(ctx: NativeCallContext, name: &str) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let names = vec![name.to_string()];
@@ -61,6 +76,34 @@ pub mod api {
             .pop()
             .ok_or_else(|| format!("describe_group: consumer group {name:?} does not exist"))?;
         to_map(&one)
+    }
+
+    /// Describe a group with options: `zookeeper: true` reads an old consumer's group from
+    /// ZooKeeper (`<chroot>/consumers/<group>/offsets/<topic>/<partition>`, owners and
+    /// ids), with lag against the brokers' log-end offsets.
+    ///
+    /// ```rhai
+    /// let old = describe_group("legacy-group", #{zookeeper: true});
+    /// ```
+    #[rhai_fn(return_raw, name = "describe_group")]
+    pub fn describe_group_with(
+        ctx: NativeCallContext,
+        name: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let opts = Options::new("describe_group", &options, &["zookeeper"])?;
+        if !opts.bool("zookeeper")?.unwrap_or(false) {
+            return describe_group(ctx, name);
+        }
+        let zk = session
+            .zookeeper()
+            .map_err(|e| script_error(&session, "describe_group", e))?;
+        let name = name.to_string();
+        let result = call(&session, "describe_group", |k| async move {
+            groups::legacy_group_lag(&k, &zk, &name).await
+        })?;
+        to_map(&result)
     }
 
     /// Lag of many groups at once (default: every group), optionally only on `topics`.

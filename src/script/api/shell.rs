@@ -197,6 +197,83 @@ pub mod api {
         Ok(crate::output::confirm(question, session.options.yes))
     }
 
+    /// Write text to a file atomically (a temporary file in the same directory, then a
+    /// rename), so readers such as node_exporter never see half a file. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// write_file("/tmp/kafsh-example.txt", "hello\n");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_file(
+        ctx: NativeCallContext,
+        path: &str,
+        text: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        if session.options.dry_run {
+            crate::output::log_line(
+                "dry-run",
+                &format!("write_file: would write {} bytes to {path}", text.len()),
+            );
+            return Ok(());
+        }
+        let target = std::path::Path::new(path);
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.kafsh-{}", std::process::id()));
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, target))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                script_error(
+                    &session,
+                    "write_file",
+                    crate::error::Error::Failed(format!("cannot write {path}: {e}")),
+                )
+            })
+    }
+
+    /// Read a text file.
+    ///
+    /// ```rhai
+    /// let plan = read_file("/etc/hostname");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_file(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        std::fs::read_to_string(path).map_err(|e| {
+            script_error(
+                &session,
+                "read_file",
+                crate::error::Error::InvalidInput(format!("cannot read {path}: {e}")),
+            )
+        })
+    }
+
+    /// Print a value the way results are printed: a table, or JSON with --json.
+    ///
+    /// ```rhai
+    /// print_result(brokers());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn print_result(ctx: NativeCallContext, value: Dynamic) -> Result<(), Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let format = if session.options.json {
+            crate::output::Format::Json
+        } else {
+            crate::output::Format::Table
+        };
+        let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
+        crate::output::print_result(&json, format);
+        Ok(())
+    }
+
     /// An environment variable's value, or unit when it is not set.
     ///
     /// ```rhai
