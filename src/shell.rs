@@ -21,10 +21,11 @@ pub struct CommandResult {
     pub duration_ms: u64,
 }
 
-/// Runs `command` with `sh -c`, extra `env`, no stdin, within `timeout`.
+/// Runs `command` with `sh -c`, extra `env`, `stdin` (or none), within `timeout`.
 pub async fn run(
     command: &str,
     env: &BTreeMap<String, String>,
+    stdin: Option<&str>,
     timeout: Duration,
 ) -> Result<CommandResult> {
     let started = Instant::now();
@@ -32,15 +33,27 @@ pub async fn run(
     cmd.arg("-c")
         .arg(command)
         .envs(env)
-        .stdin(std::process::Stdio::null())
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .map_err(|e| Error::Cluster(format!("cannot run {command:?}: {e}")))?;
     let pid = child.id();
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use tokio::io::AsyncWriteExt;
+        let text = text.as_bytes().to_vec();
+        // Written concurrently: a command that does not read stdin must not block us.
+        tokio::spawn(async move {
+            let _ = pipe.write_all(&text).await;
+        });
+    }
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => Ok(CommandResult {
             command: command.to_string(),

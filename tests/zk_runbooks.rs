@@ -202,3 +202,73 @@ fn wait_healthy(state: &tempfile::TempDir) {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+#[test]
+fn scale_out_from_three_to_five_servers() {
+    let mut c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
+    let old_connect = c.zk_connect().expect("zk");
+    c.add_zk(Some(4)).expect("add 4");
+    c.add_zk(Some(5)).expect("add 5");
+    let sb = sandbox_bin();
+    let dir = c.dir().display().to_string();
+    let state = tempfile::tempdir().expect("tmp");
+    let base = state.path().join("zoo.base.cfg");
+    std::fs::write(&base, "tickTime=500\ninitLimit=20\nsyncLimit=5\n").expect("base");
+    let mut text = format!(
+        "current_context = \"t\"\n[contexts.t]\nbootstrap_servers = \"127.0.0.1:1\"\nzookeeper = \"{old_connect}\"\ntimeout = \"10s\"\n"
+    );
+    for z in c.zk_servers() {
+        let id = z.id;
+        text.push_str(&format!(
+            "\n[[contexts.t.zookeeper_servers]]\nid = {id}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\n\
+             restart = \"{sb} restart zk {id} --dir {dir}\"\nstart = \"{sb} start zk {id} --no-wait --dir {dir}\"\n\
+             write_config = \"{sb} zk-servers {id} - --dir {dir}\"\nwrite_myid = \"cat > {}/data/myid\"\n",
+            z.client_port,
+            z.peer_port,
+            z.election_port,
+            c.zk_dir(id).display(),
+            sb = sb.display(),
+        ));
+    }
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = counter_client(old_connect, stop.clone());
+    std::thread::sleep(Duration::from_secs(1));
+    let out = kafsh(&state)
+        .env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .arg("run")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/zk_scale_out.rhai"
+        ))
+        .args([
+            "--arg",
+            "new_servers=4,5",
+            "--arg",
+            &format!("base={}", base.display()),
+            "--arg",
+            "timeout=90s",
+        ])
+        .output()
+        .expect("run");
+    stop.store(true, Ordering::SeqCst);
+    let (done, failures, expired) = client.join().expect("client");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let status = kafsh_json_ctx(&state, "zk_status()");
+    let servers = status.as_array().expect("array");
+    assert_eq!(servers.len(), 5);
+    let leaders: Vec<&serde_json::Value> =
+        servers.iter().filter(|s| s["mode"] == "leader").collect();
+    assert_eq!(leaders.len(), 1, "{status}");
+    assert_eq!(leaders[0]["synced_followers"], 4, "{status}");
+    assert_eq!(
+        servers.iter().filter(|s| s["mode"] == "follower").count(),
+        4,
+        "{status}"
+    );
+    assert!(!expired, "the client's session expired");
+    assert!(failures.is_empty(), "writes failed: {failures:?}");
+    assert!(done > 10, "{done}");
+}

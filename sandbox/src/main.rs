@@ -30,8 +30,9 @@ USAGE:
       Add a ZooKeeper server whose zoo.cfg lists the current servers plus itself; the other
       servers' configs are left alone. Started only with --start.
   kafsh-sandbox zk-servers ID SERVER_IDS [--dir D]
-      Rewrite the zoo.cfg of ZooKeeper server ID to list the servers SERVER_IDS (e.g. 1,2,3,4);
-      it takes effect when ID next (re)starts.
+      Rewrite the zoo.cfg of ZooKeeper server ID to list the servers SERVER_IDS (e.g. 1,2,3,4,
+      or - to take them from the server.N= lines of a zoo.cfg on stdin); it takes effect when
+      ID next (re)starts.
   kafsh-sandbox tool [--dir D] CLASS [ARGS...]
       Run a Kafka/ZooKeeper command-line class with the cluster's jars, e.g.
       `tool org.apache.kafka.tools.TopicCommand --bootstrap-server @bootstrap --list`.
@@ -422,6 +423,24 @@ fn zk_servers(o: &Opts) -> Result<()> {
     let mut c = open(o)?;
     let all = c.zk_servers();
     let mut servers = Vec::new();
+    // "-": the ids of the `server.N=` lines of a zoo.cfg on stdin (what a runbook renders).
+    let list: String = if list.as_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| e.to_string())?;
+        let ids: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("server."))
+            .filter_map(|l| l.split_once('=').map(|(id, _)| id.trim().to_string()))
+            .collect();
+        if ids.is_empty() {
+            return Err("zk-servers ID -: no server.N= lines on stdin".into());
+        }
+        ids.join(",")
+    } else {
+        list.clone()
+    };
+    let list = &list;
     for s in list.split(',') {
         let sid: u32 = parse_num("SERVER_IDS", s.trim())?;
         let z = all

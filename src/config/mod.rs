@@ -110,6 +110,14 @@ pub struct ZkServer {
     /// Shell command that stops this server.
     #[serde(default)]
     pub stop: Option<String>,
+    /// Shell command that installs a new zoo.cfg, given on its stdin
+    /// (e.g. `ssh zk1 sudo tee /etc/zookeeper/zoo.cfg`).
+    #[serde(default)]
+    pub write_config: Option<String>,
+    /// Shell command that writes this server's myid, given on its stdin
+    /// (e.g. `ssh zk4 sudo tee /data/myid`).
+    #[serde(default)]
+    pub write_myid: Option<String>,
 }
 
 /// A Kafka broker of the inventory.

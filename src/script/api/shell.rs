@@ -64,7 +64,7 @@ pub mod api {
     }
 
     /// Run a shell command (`sh -c`) with captured output: `#{timeout: "60s", check: true,
-    /// env: #{..}, read_only: false}`. A non-zero exit fails the script unless `check:
+    /// env: #{..}, stdin: "text", read_only: false}`. A non-zero exit fails the script unless `check:
     /// false`. With --dry-run it is only reported, unless marked `read_only: true`.
     ///
     /// ```rhai
@@ -78,7 +78,12 @@ pub mod api {
         options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let opts = Options::new("sh", &options, &["timeout", "check", "env", "read_only"])?;
+        let opts = Options::new(
+            "sh",
+            &options,
+            &["timeout", "check", "env", "read_only", "stdin"],
+        )?;
+        let stdin = opts.string("stdin")?;
         let timeout = match opts.string("timeout")? {
             Some(t) => {
                 crate::config::parse_duration(&t).map_err(|e| format!("sh: timeout {t:?}: {e}"))?
@@ -92,7 +97,18 @@ pub mod api {
             opts.string_map("env")?.into_iter().collect();
         let check = opts.bool("check")?.unwrap_or(true);
         let read_only = opts.bool("read_only")?.unwrap_or(false);
-        run_command(&session, "sh", command, &env, timeout, check, read_only)
+        run_command(
+            &session,
+            "sh",
+            CommandSpec {
+                command,
+                env,
+                stdin,
+                timeout,
+                check,
+                read_only,
+            },
+        )
     }
 
     /// Run a shell command with the defaults (5 minute limit, non-zero exit fails).
@@ -337,15 +353,27 @@ use crate::script::convert::to_map;
 use crate::script::{script_error, Session};
 use rhai::{EvalAltResult, Map};
 
-fn run_command(
-    session: &Session,
-    f: &str,
-    command: &str,
-    env: &std::collections::BTreeMap<String, String>,
+/// How `sh` and the inventory commands run a command.
+struct CommandSpec<'a> {
+    command: &'a str,
+    env: std::collections::BTreeMap<String, String>,
+    stdin: Option<String>,
     timeout: std::time::Duration,
+    /// A non-zero exit fails the script.
     check: bool,
+    /// Runs even in a dry run (it changes nothing).
     read_only: bool,
-) -> Result<Map, Box<EvalAltResult>> {
+}
+
+fn run_command(session: &Session, f: &str, spec: CommandSpec) -> Result<Map, Box<EvalAltResult>> {
+    let CommandSpec {
+        command,
+        env,
+        stdin,
+        timeout,
+        check,
+        read_only,
+    } = spec;
     if session.options.dry_run && !read_only {
         let mut m = Map::new();
         m.insert("command".into(), command.into());
@@ -355,11 +383,10 @@ fn run_command(
     }
     crate::output::log_line("info", &format!("{f}: running {command:?}"));
     let cmd = command.to_string();
-    let env = env.clone();
     let result = session
         .bridge()
         .call(f, timeout + std::time::Duration::from_secs(1), async move {
-            crate::shell::run(&cmd, &env, timeout).await
+            crate::shell::run(&cmd, &env, stdin.as_deref(), timeout).await
         })
         .map_err(|e| script_error(session, f, e))?;
     if check && result.code != Some(0) {
@@ -459,10 +486,13 @@ fn run_inventory_command(
     run_command(
         session,
         f,
-        &command,
-        &Default::default(),
-        std::time::Duration::from_secs(600),
-        true,
-        false,
+        CommandSpec {
+            command: &command,
+            env: Default::default(),
+            stdin: None,
+            timeout: std::time::Duration::from_secs(600),
+            check: true,
+            read_only: false,
+        },
     )
 }

@@ -108,10 +108,44 @@ pub mod api {
     /// let h = zk_healthy();
     /// if !h.healthy { fail(`ZooKeeper is unhealthy: ${h.reasons}`); }
     /// ```
-    #[rhai_fn(return_raw)]
+    #[rhai_fn(return_raw, name = "zk_healthy")]
     pub fn zk_healthy(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let statuses = ensemble(&session);
+        to_map(&health::judge(&statuses))
+    }
+
+    /// Health of some servers of the inventory only: `#{servers: [1, 2, 3]}` (ids) — e.g.
+    /// the old ensemble before a scale-out adds servers 4 and 5.
+    ///
+    /// ```rhai
+    /// let old = zk_healthy(#{servers: [1, 2, 3]});
+    /// ```
+    #[rhai_fn(return_raw, name = "zk_healthy")]
+    pub fn zk_healthy_of(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let opts = Options::new("zk_healthy", &options, &["servers"])?;
+        let ids = opts.int_list("servers")?;
+        let known: Vec<i64> = session
+            .settings
+            .inventory
+            .zookeeper_servers
+            .iter()
+            .map(|z| i64::from(z.id))
+            .collect();
+        if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
+            return Err(script_error(
+                &session,
+                "zk_healthy",
+                crate::error::Error::InvalidInput(format!(
+                    "ZooKeeper server {missing} is not in the inventory"
+                )),
+            ));
+        }
+        let statuses: Vec<status::ZkServerStatus> = ensemble(&session)
+            .into_iter()
+            .filter(|s| s.id.is_some_and(|id| ids.contains(&i64::from(id))))
+            .collect();
         to_map(&health::judge(&statuses))
     }
 
