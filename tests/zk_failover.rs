@@ -58,3 +58,87 @@ fn zk_status_follows_a_leader_change_and_reports_the_dead_server_as_down() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+#[test]
+fn refused_four_letter_words_and_digest_acls_are_reported_clearly() {
+    let mut c = Cluster::start(ClusterSpec::zk_only(1)).expect("standalone ZooKeeper");
+    let zk = c.zk_connect().expect("connect string");
+
+    // A znode only user "ops" may read (digest ACL), created by a real client.
+    let hosts = zk.split('/').next().unwrap_or_default().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let client = zookeeper_client::Client::connector()
+            .with_auth("digest", b"ops:s3cret")
+            .connect(&hosts)
+            .await
+            .expect("connect");
+        let opts = zookeeper_client::CreateMode::Persistent
+            .with_acls(zookeeper_client::Acls::creator_all());
+        client
+            .create("/secured", b"for ops only", &opts)
+            .await
+            .expect("create");
+    });
+    let out = kafsh_eval("127.0.0.1:1", Some(&hosts), r#"zk_get("/secured")"#);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("not authorized for znode \"/secured\""),
+        "{err}"
+    );
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .env("KAFSH_ZOOKEEPER_AUTH", "ops:s3cret")
+        .args([
+            "--json",
+            "--zookeeper",
+            &hosts,
+            "-e",
+            r#"zk_get("/secured").data"#,
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"for ops only\""
+    );
+
+    // Four-letter words not whitelisted: reported as refused, with the fix.
+    let node = c.zk_servers()[0].clone();
+    c.stop_zk(node.id).expect("stop");
+    let cfg = node.dir.join("zoo.cfg");
+    let text = std::fs::read_to_string(&cfg).expect("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        text.replace("4lw.commands.whitelist=*", "4lw.commands.whitelist=ruok"),
+    )
+    .expect("write");
+    c.start_zk_nowait(node.id).expect("start");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = kafsh_json("127.0.0.1:1", Some(&hosts), "zk_status()");
+        let s = &status[0];
+        // ZooKeeper always answers srvr (zkServer.sh needs it); mntr is refused.
+        let error = s["error"].as_str().unwrap_or("");
+        if s["mode"] == "standalone" && error.contains("refuses the four-letter word \"mntr\"") {
+            assert!(
+                error.contains("4lw.commands.whitelist=srvr,mntr,ruok"),
+                "{error}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refused: {status}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    c.kill_zk(node.id).expect("cleanup");
+}

@@ -278,3 +278,129 @@ fn legacy_zookeeper_groups_with_lag() {
 fn lag_check_runbook_for_cron() {
     common::groups_suite::lag_check_runbook(cluster(), "zk-c");
 }
+
+#[test]
+fn znodes_and_registered_brokers_match_zookeeper_cli() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let zk = c.zk_connect().expect("zk");
+    // zk_brokers and zk_ls agree with ZooKeeper's own CLI (under the chroot).
+    let chroot = c.chroot().unwrap_or_default();
+    let cli = tool_stdout(
+        c.zk_cli(&["ls", &format!("{chroot}/brokers/ids")]),
+        "zkCli ls",
+    );
+    let listed = cli
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .unwrap_or("")
+        .to_string();
+    let ids = kafsh_json(&bs, Some(&zk), r#"zk_ls("/brokers/ids")"#);
+    let ids: Vec<String> = ids
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(format!("[{}]", ids.join(", ")), listed.trim());
+    let regs = kafsh_json(&bs, Some(&zk), "zk_brokers()");
+    for (reg, broker) in regs.as_array().expect("array").iter().zip(c.brokers()) {
+        assert_eq!(reg["id"], broker.id);
+        assert_eq!(reg["port"], i64::from(broker.port));
+        assert_eq!(reg["host"], "127.0.0.1");
+    }
+    let get = kafsh_json(&bs, Some(&zk), r#"zk_get("/brokers/ids/1")"#);
+    assert_eq!(get["json"]["port"], i64::from(c.brokers()[0].port));
+    assert!(
+        get["ephemeral_owner"].as_i64().unwrap_or(0) != 0,
+        "broker registrations are ephemeral"
+    );
+    let tree = kafsh_json(&bs, Some(&zk), r#"zk_tree("/brokers", #{depth: 1})"#);
+    assert!(tree
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|e| e["path"] == "/brokers/ids"));
+
+    // Guarded writes: own paths work, Kafka's paths are refused without force.
+    kafsh_json(
+        &bs,
+        Some(&zk),
+        r#"zk_create("/kafsh-test/a", "one", #{parents: true})"#,
+    );
+    let set = kafsh_json(
+        &bs,
+        Some(&zk),
+        r#"zk_set("/kafsh-test/a", #{k: 2}, #{version: 0})"#,
+    );
+    assert_eq!(set["json"]["k"], 2);
+    assert_eq!(set["version"], 1);
+    let cli = tool_stdout(
+        c.zk_cli(&["get", &format!("{chroot}/kafsh-test/a")]),
+        "zkCli get",
+    );
+    assert!(cli.contains(r#"{"k":2}"#), "{cli}");
+    for (expr, code, message) in [
+        (
+            r#"zk_set("/brokers/ids/1", "x", #{})"#,
+            5,
+            "belongs to Kafka",
+        ),
+        (r#"zk_delete("/controller")"#, 5, "belongs to Kafka"),
+        (
+            r#"zk_set("/kafsh-test/a", "x", #{version: 7})"#,
+            5,
+            "version mismatch",
+        ),
+        (
+            r#"zk_get("/no/such/node")"#,
+            1,
+            "znode \"/no/such/node\" does not exist",
+        ),
+        (r#"zk_delete("/kafsh-test")"#, 5, "has children"),
+        (r#"zk_ls("relative")"#, 1, "must start with '/'"),
+    ] {
+        let out = kafsh_eval(&bs, Some(&zk), expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{expr}: {err}");
+        assert!(err.contains(message), "{expr}: {err}");
+    }
+    // Dry runs change nothing.
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .args([
+            "--dry-run",
+            "--json",
+            "--bootstrap-server",
+            &bs,
+            "--zookeeper",
+            &zk,
+            "-e",
+            r#"zk_delete("/kafsh-test", #{recursive: true})"#,
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        kafsh_json(&bs, Some(&zk), r#"zk_ls("/kafsh-test")"#),
+        serde_json::json!(["a"])
+    );
+    let deleted = kafsh_json(
+        &bs,
+        Some(&zk),
+        r#"zk_delete("/kafsh-test", #{recursive: true})"#,
+    );
+    assert_eq!(deleted["deleted"], 2);
+    // The registered brokers are untouched by all of that.
+    assert_eq!(
+        kafsh_json(&bs, Some(&zk), "zk_brokers()")
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+}

@@ -60,7 +60,13 @@ pub fn judge(statuses: &[ZkServerStatus]) -> ZkHealth {
                 "the leader {} reports {synced} synced followers of {expected} ({followers} following)",
                 leader.server
             )),
-            None => reasons.push(format!("the leader {} did not report zk_synced_followers (is mntr whitelisted?)", leader.server)),
+None => reasons.push(
+                leader
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("the leader {} did not report zk_synced_followers", leader.server)),
+            ),
+
         }
     }
     // Followers report the last zxid they applied, which stays in the previous epoch until

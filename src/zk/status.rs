@@ -99,7 +99,16 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
             )
         }
     };
-    let mntr = mntr.map(|t| parse_mntr(&t)).unwrap_or_default();
+    // ZooKeeper always answers srvr (zkServer.sh needs it); mntr may be refused.
+    let mut mntr_error = None;
+    let mntr = match mntr {
+        Ok(text) => parse_mntr(&text),
+        Err(FourLetterError::NotWhitelisted(word)) => {
+            mntr_error = Some(whitelist_hint(server, &word));
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    };
     let get = |k: &str| {
         srvr.iter()
             .find(|(key, _)| key == k)
@@ -110,7 +119,7 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
-    let mut status = ZkServerStatus::empty(server, id, "unknown", None);
+    let mut status = ZkServerStatus::empty(server, id, "unknown", mntr_error);
     status.mode = get("Mode").unwrap_or_else(|| "unknown".into());
     status.version = get("Zookeeper version").map(|v| short_version(&v));
     status.zxid = get("Zxid");
