@@ -235,3 +235,8 @@ fn describe_group_matches_consumer_group_command() {
 fn reset_offsets_and_delete_group() {
     common::groups_suite::reset_and_delete(cluster(), "kr-r");
 }
+
+#[test]
+fn rebalancing_group_matches_consumer_group_command() {
+    common::groups_suite::rebalancing_group_matches(cluster(), "kr-b");
+}

@@ -404,3 +404,8 @@ fn znodes_and_registered_brokers_match_zookeeper_cli() {
         Some(3)
     );
 }
+
+#[test]
+fn rebalancing_group_matches_consumer_group_command() {
+    common::groups_suite::rebalancing_group_matches(cluster(), "zk-b");
+}

@@ -152,7 +152,8 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
     c.start_zk(victim).expect("bring it back");
     c.wait_zk_leader(Duration::from_secs(30)).expect("leader");
 
-    // 3. Stops at the first server that does not come back, leaving the rest untouched.
+    // 3. Stops at the first server that does not come back (its config is broken before
+    // the restart), leaving the remaining servers untouched.
     let follower = c
         .zk_servers()
         .iter()
@@ -161,9 +162,10 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
         .expect("a follower");
     let sb = sandbox_bin();
     let breaker = format!(
-        "echo {follower} >> {dir}/order.log && {} stop zk {follower} --dir {dir}",
+        "echo {follower} >> {dir}/order.log && echo 'server.{follower}=not a valid line' >> {cfg} && {} restart zk {follower} --dir {dir}",
         sb.display(),
-        dir = c.dir().display()
+        dir = c.dir().display(),
+        cfg = c.zk_dir(follower).join("zoo.cfg").display()
     );
     zk_context(&c, &config, &[(follower, breaker)]);
     wait_healthy(&state);
@@ -171,7 +173,8 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains(&format!("ZooKeeper {follower} serving again")),
+        err.contains(&format!("restart_zk: "))
+            || err.contains(&format!("ZooKeeper {follower} serving again")),
         "{err}"
     );
     assert_eq!(
@@ -179,6 +182,20 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
         vec![follower],
         "stopped after the broken server: {err}"
     );
+
+    // Bad input: an unknown server id restarts nothing.
+    let out = kafsh(&state)
+        .env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .args(["-e", "restart_zk(9)"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("ZooKeeper server 9 is not in the inventory"),
+        "{err}"
+    );
+    assert_eq!(order(&c), vec![follower]);
 }
 
 fn kafsh_json_ctx(state: &tempfile::TempDir, expr: &str) -> serde_json::Value {

@@ -466,10 +466,16 @@ pub async fn group_lags(
         for r in &rows {
             *lag_per_topic.entry(r.topic.clone()).or_default() += r.lag.unwrap_or(0);
         }
-        let note = d
-            .members
-            .is_empty()
-            .then(|| format!("Consumer group '{}' has no active members.", d.group));
+        let note = if d.members.is_empty() {
+            Some(format!(
+                "Consumer group '{}' has no active members.",
+                d.group
+            ))
+        } else if d.state.contains("Rebalance") {
+            Some(format!("Consumer group '{}' is rebalancing.", d.group))
+        } else {
+            None
+        };
         out.push(GroupLag {
             group: d.group,
             state: d.state,

@@ -357,6 +357,41 @@ pub fn reset_and_delete(c: &Cluster, prefix: &str) {
     );
     assert_eq!(consume(c, &topic, &group, 1000), 100, "all 100 again");
 
+    // By time: before every message is the log start; after the last is the log end.
+    let plan = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"reset_offsets("{group}", #{{topic: "{topic}", to: "2000-01-01T00:00:00Z"}})"#),
+    );
+    assert!(
+        plan["partitions"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["new_offset"] == 0),
+        "{plan}"
+    );
+    let plan = kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"reset_offsets("{group}", #{{topic: "{topic}", to: "2100-01-01T00:00:00+09:00"}})"#
+        ),
+    );
+    for r in plan["partitions"].as_array().expect("rows") {
+        assert_eq!(
+            r["new_offset"], r["old_offset"],
+            "already at the end: {plan}"
+        );
+        assert!(
+            r["note"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no message at or after that time"),
+            "{plan}"
+        );
+    }
+
     // Delete the (empty) group.
     let deleted = kafsh_json(&bs, None, &format!(r#"delete_group("{group}")"#));
     assert_eq!(deleted["deleted"], true);
@@ -504,4 +539,57 @@ pub fn lag_check_runbook(c: &Cluster, prefix: &str) {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json[0]["total_lag"], 60);
     assert_eq!(json[0]["status"], "ok");
+}
+
+/// A group caught mid-rebalance (one member frozen with SIGSTOP while another joins): both
+/// tools see the same rows, and kafsh says it is rebalancing.
+pub fn rebalancing_group_matches(c: &Cluster, prefix: &str) {
+    let bs = c.bootstrap_servers();
+    let topic = format!("{prefix}-rebal");
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1}})"#),
+    );
+    produce(c, &topic, 50);
+    let group = format!("{prefix}-rebalancing");
+    let mut first = start_consumer(c, &topic, &group, true);
+    wait_for_state(&bs, &group, "Stable", 1);
+    std::thread::sleep(Duration::from_secs(6)); // an auto-commit
+    let pid = first.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .expect("SIGSTOP");
+    let mut second = start_consumer(c, &topic, &group, true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let result = loop {
+        let (g, ours) = kafsh_rows(&bs, &group);
+        if g["state"].as_str().unwrap_or("").contains("Rebalance") {
+            let (text, theirs) = tool_rows(c, &group);
+            let (g2, ours2) = kafsh_rows(&bs, &group);
+            if g2["state"] == g["state"] && ours2 == ours {
+                break Some((g2, ours2, text, theirs));
+            }
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .expect("SIGCONT");
+    let _ = first.kill();
+    let _ = second.kill();
+    let _ = first.wait();
+    let _ = second.wait();
+    let (g, ours, text, theirs) = result.expect("the group never showed as rebalancing");
+    assert_eq!(ours, theirs, "{text}");
+    assert!(text.contains("is rebalancing"), "{text}");
+    assert_eq!(
+        g["note"],
+        format!("Consumer group '{group}' is rebalancing.")
+    );
 }
