@@ -173,7 +173,7 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains(&format!("restart_zk: "))
+        err.contains("restart_zk: ")
             || err.contains(&format!("ZooKeeper {follower} serving again")),
         "{err}"
     );
