@@ -51,6 +51,28 @@ pub async fn list_groups(client: &KafkaClient) -> Result<Vec<GroupListing>> {
 
 /// The coordinator broker of each group (FindCoordinator, batched on Kafka ≥ 3.0).
 pub async fn coordinators(client: &KafkaClient, groups: &[String]) -> Result<HashMap<String, i32>> {
+    // A fresh cluster creates __consumer_offsets on the first FindCoordinator and answers
+    // COORDINATOR_NOT_AVAILABLE / LOAD_IN_PROGRESS meanwhile: retry those, as Kafka's
+    // clients do, until the call's time limit.
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match find_coordinators(client, groups).await {
+            Err(Error::Cluster(m))
+                if m.contains("COORDINATOR_NOT_AVAILABLE")
+                    || m.contains("COORDINATOR_LOAD_IN_PROGRESS") =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn find_coordinators(
+    client: &KafkaClient,
+    groups: &[String],
+) -> Result<HashMap<String, i32>> {
     let mut out = HashMap::new();
     if groups.is_empty() {
         return Ok(out);
@@ -579,19 +601,29 @@ pub async fn reset_offsets(
             "name the topic(s) to reset: #{topic: \"name\"}".into(),
         ));
     }
-    let described = describe_groups(client, &[group.to_string()]).await?;
-    let d = described
-        .first()
-        .ok_or_else(|| Error::NotFound(format!("consumer group {group:?} does not exist")))?;
-    if !d.members.is_empty() {
-        let names: Vec<String> = d
-            .members
+    // A group that does not exist yet gets its first offsets (Kafka 4 says
+    // GROUP_ID_NOT_FOUND, older brokers "Dead").
+    let (members, coordinator) = match describe_groups(client, &[group.to_string()]).await {
+        Ok(described) => {
+            let d = described.into_iter().next().ok_or_else(|| {
+                Error::NotFound(format!("consumer group {group:?} does not exist"))
+            })?;
+            (d.members, d.coordinator)
+        }
+        Err(Error::NotFound(_)) => {
+            let c = coordinators(client, &[group.to_string()]).await?;
+            (Vec::new(), c.get(group).copied().unwrap_or(-1))
+        }
+        Err(e) => return Err(e),
+    };
+    if !members.is_empty() {
+        let names: Vec<String> = members
             .iter()
             .map(|m| format!("{} ({} on {})", m.consumer_id, m.client_id, m.host))
             .collect();
         return Err(Error::Refused(format!(
             "consumer group {group:?} has {} active member(s): {}; stop them first (offsets can only be reset while the group is empty)",
-            d.members.len(),
+            members.len(),
             names.join(", ")
         )));
     }
@@ -680,7 +712,7 @@ pub async fn reset_offsets(
         });
     }
     if execute {
-        commit_offsets(client, group, d.coordinator, &rows).await?;
+        commit_offsets(client, group, coordinator, &rows).await?;
     }
     Ok(ResetPlan {
         group: group.to_string(),

@@ -22,31 +22,7 @@ pub mod api {
     #[rhai_fn(return_raw, name = "zk_status")]
     pub fn zk_status(ctx: NativeCallContext) -> Result<rhai::Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let inventory = &session.settings.inventory.zookeeper_servers;
-        let servers: Vec<(String, Option<u32>)> = if inventory.is_empty() {
-            session
-                .settings
-                .zookeeper
-                .servers
-                .iter()
-                .map(|s| (s.clone(), None))
-                .collect()
-        } else {
-            inventory
-                .iter()
-                .map(|z| (format!("{}:{}", z.host, z.client_port), Some(z.id)))
-                .collect()
-        };
-        let timeout = session
-            .settings
-            .call_timeout
-            .min(std::time::Duration::from_secs(5));
-        let result = session
-            .block_on("zk_status", async move {
-                Ok(status::ensemble_status(&servers, timeout).await)
-            })
-            .unwrap_or_default();
-        to_array(&result)
+        to_array(&ensemble(&session))
     }
 
     /// Status of one ZooKeeper server given as `host:port`.
