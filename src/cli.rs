@@ -52,6 +52,12 @@ pub struct GlobalArgs {
     /// Stop the whole run after this long (e.g. 90s, 10m, 1h).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
+    /// Stop a script after this many operations (a runaway loop in a cron script).
+    #[arg(long = "max-operations", global = true, value_name = "N")]
+    pub max_operations: Option<u64>,
+    /// Also append log lines (info, warnings, errors) to this file.
+    #[arg(long = "log-file", global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -64,6 +70,12 @@ pub enum Command {
         /// Script argument k=v, available as args.k (numbers, bools and lists like 4,5 are typed).
         #[arg(long = "arg", value_name = "K=V")]
         args: Vec<String>,
+        /// Skip the step() blocks an interrupted earlier run (same script, same arguments) finished.
+        #[arg(long)]
+        resume: bool,
+        /// Hold this exclusive lock for the whole run; exit at once (code 6) if another run holds it.
+        #[arg(long, value_name = "NAME")]
+        lock: Option<String>,
     },
     /// Compile scripts without touching a cluster.
     Check {
@@ -104,6 +116,16 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
     } else {
         Format::Table
     };
+    if let Some(path) = &cli.global.log_file {
+        if let Err(e) = output::set_log_file(path) {
+            output::print_error(
+                &format!("cannot open the log file {}: {e}", path.display()),
+                None,
+                None,
+            );
+            return ExitStatus::Usage;
+        }
+    }
     let interactive = cli.eval.is_none() && cli.command.is_none();
 
     // Commands that need no cluster and no config.
@@ -151,13 +173,35 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         }
     };
 
-    if let Some(expr) = &cli.eval {
-        return eval_expr(session, expr, format);
+    let status = if let Some(expr) = &cli.eval {
+        eval_expr(session.clone(), expr, format)
+    } else {
+        match cli.command {
+            Some(Command::Run {
+                file,
+                args,
+                resume,
+                lock,
+            }) => {
+                let run = RunOptions {
+                    resume,
+                    lock,
+                    max_operations: cli.global.max_operations,
+                };
+                run_file(session.clone(), &file, &args, &run, format)
+            }
+            _ => crate::repl::run(session.clone(), format),
+        }
+    };
+    if session.options.dry_run {
+        let planned: Vec<(String, String, String)> = session
+            .planned_changes()
+            .into_iter()
+            .map(|c| (c.function, c.target, c.summary))
+            .collect();
+        output::print_plan(&planned, format);
     }
-    match cli.command {
-        Some(Command::Run { file, args }) => run_file(session, &file, &args, format),
-        _ => crate::repl::run(session, format),
-    }
+    status
 }
 
 /// Prints the defaults note only the first time on this machine (cron runs stay quiet).
@@ -187,6 +231,17 @@ fn install_sigint(interrupt: &Interrupt) {
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, flag);
 }
 
+/// Options of `run` beyond the script's arguments.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Skip finished steps of an interrupted run.
+    pub resume: bool,
+    /// Hold this lock for the whole run.
+    pub lock: Option<String>,
+    /// Operation limit of the engine.
+    pub max_operations: Option<u64>,
+}
+
 /// `-e EXPR`.
 pub fn eval_expr(session: SessionRef, expr: &str, format: Format) -> ExitStatus {
     let engine = script::engine(session.clone());
@@ -206,9 +261,9 @@ pub fn run_file(
     session: SessionRef,
     file: &std::path::Path,
     args: &[String],
+    run: &RunOptions,
     format: Format,
 ) -> ExitStatus {
-    let engine = script::engine(session.clone());
     let map = match parse_script_args(args) {
         Ok(m) => m,
         Err(e) => {
@@ -217,20 +272,62 @@ pub fn run_file(
         }
     };
     let name = file.display().to_string();
-    let ast = match script::compile_file(&engine, file) {
-        Ok(ast) => ast,
-        Err(err) => {
-            if matches!(*err, rhai::EvalAltResult::ErrorSystem(..)) {
-                output::print_error(&format!("cannot read {name}: {err}"), None, None);
+    let source = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) => {
+            output::print_error(&format!("cannot read {name}: {e}"), None, None);
+            return ExitStatus::Usage;
+        }
+    };
+    // The lock is taken before anything else and held until the run ends.
+    let _lock = match run
+        .lock
+        .clone()
+        .or_else(|| crate::runlock::directive(&source))
+    {
+        Some(lock) => match crate::runlock::RunLock::acquire(&lock) {
+            Ok(l) => Some(l),
+            Err(crate::runlock::LockError::Held(who)) => {
+                output::print_error(&format!("{name}: not started: {who}"), None, None);
+                return ExitStatus::Locked;
+            }
+            Err(crate::runlock::LockError::Io(e)) => {
+                output::print_error(&e, None, None);
                 return ExitStatus::Usage;
             }
-            return report(&session, &engine, &err, Some(&name));
-        }
+        },
+        None => None,
+    };
+    match crate::journal::Journal::open(file, args, run.resume) {
+        Ok(j) => session.set_journal(j),
+        Err(e) => output::log_line(
+            "warn",
+            &format!("no step journal ({e}); --resume will redo every step"),
+        ),
+    }
+    session.set_args(map.clone());
+    let mut engine = script::engine(session.clone());
+    if let Some(n) = run.max_operations {
+        engine.set_max_operations(n);
+    }
+    let base = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
+        base,
+    ));
+    let ast = match engine.compile(&source) {
+        Ok(ast) => ast,
+        Err(err) => return report(&session, &engine, &err.into(), Some(&name)),
     };
     let mut scope = Scope::new();
     scope.push_constant("args", map);
     match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
         Ok(value) => {
+            if let Some(journal) = session.take_journal() {
+                journal.complete();
+            }
             if !value.is_unit() {
                 print_value(&value, format);
             }

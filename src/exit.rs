@@ -16,6 +16,8 @@ pub enum ExitStatus {
     Timeout = 4,
     /// Refused by a safety rule, declined at a confirmation, or interrupted (Ctrl-C).
     Refused = 5,
+    /// Another run holds the lock (`--lock`), so this one did nothing.
+    Locked = 6,
 }
 
 impl ExitStatus {

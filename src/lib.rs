@@ -4,13 +4,16 @@
 //! functions, no printing, no rhai); `script` is the only code that knows rhai; `output` and
 //! `repl` are the only terminal writers; `config` resolves contexts; `cli` picks a surface.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod journal;
 pub mod kafka;
 pub mod output;
 pub mod repl;
+pub mod runlock;
 pub mod script;
 pub mod shell;
 pub mod zk;

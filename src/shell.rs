@@ -64,11 +64,13 @@ pub async fn run(
         }),
         Ok(Err(e)) => Err(Error::Cluster(format!("{command:?} failed: {e}"))),
         Err(_) => {
-            if let Some(pid) = pid {
-                // The whole process group: `sh -c` children too.
-                let _ = std::process::Command::new("kill")
-                    .args(["-9", &format!("-{pid}")])
-                    .status();
+            // The whole process group the command leads (`sh -c` and its children); never
+            // any other group.
+            if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+                // SAFETY: killpg only sends a signal; the group was created for this command.
+                unsafe {
+                    libc::killpg(pgid, libc::SIGKILL);
+                }
             }
             Err(Error::Timeout(format!(
                 "{command:?} did not finish within {}",

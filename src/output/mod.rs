@@ -45,6 +45,7 @@ pub fn print_error(message: &str, position: Option<(usize, usize)>, source_name:
         _ => String::new(),
     };
     let _ = writeln!(std::io::stderr().lock(), "error: {message}{location}");
+    to_log_file("error", &format!("{message}{location}"));
 }
 
 /// Prints a note on stderr.
@@ -69,9 +70,34 @@ pub fn script_debug(text: &str, source: Option<&str>, line: Option<usize>, col: 
     let _ = writeln!(std::io::stderr().lock(), "[debug {at}] {text}");
 }
 
-/// `log()` / `warn()` from a script: stderr, one line with a level.
+static LOG_FILE: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> = std::sync::OnceLock::new();
+
+/// Also appends log lines and errors to `path` (`--log-file`), created with mode 0600.
+pub fn set_log_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    let _ = LOG_FILE.set(std::sync::Mutex::new(file));
+    Ok(())
+}
+
+fn to_log_file(level: &str, message: &str) {
+    if let Some(file) = LOG_FILE.get() {
+        if let Ok(mut f) = file.lock() {
+            let _ = writeln!(f, "{} {level} {message}", crate::audit::now_rfc3339());
+        }
+    }
+}
+
+/// `log()` / `warn()` from a script: stderr, one line with a level (and the log file).
 pub fn log_line(level: &str, message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "[{level}] {message}");
+    to_log_file(level, message);
 }
 
 /// Plain text on stdout (help, docs).
@@ -105,4 +131,35 @@ pub fn confirm(question: &str, assume_yes: bool) -> bool {
         return false;
     }
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Prints the numbered list of changes a dry run planned, on stderr (stdout keeps the
+/// script's own result): a list for people, or one JSON document with `--json`.
+pub fn print_plan(changes: &[(String, String, String)], format: Format) {
+    let mut err = std::io::stderr().lock();
+    if format == Format::Json {
+        let list: Vec<serde_json::Value> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, (f, target, summary))| serde_json::json!({"step": i + 1, "function": f, "target": target, "change": summary}))
+            .collect();
+        let _ = writeln!(
+            err,
+            "{}",
+            serde_json::json!({"dry_run": true, "planned_changes": list})
+        );
+        return;
+    }
+    if changes.is_empty() {
+        let _ = writeln!(err, "dry run: no changes planned");
+        return;
+    }
+    let _ = writeln!(
+        err,
+        "dry run: {} planned change(s), none made:",
+        changes.len()
+    );
+    for (i, (f, target, summary)) in changes.iter().enumerate() {
+        let _ = writeln!(err, "  {:>3}. {f} {target}: {summary}", i + 1);
+    }
 }

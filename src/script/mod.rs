@@ -40,6 +40,20 @@ pub struct Session {
     kafka: OnceLock<std::result::Result<Arc<KafkaClient>, Error>>,
     zookeeper: Mutex<Option<Arc<crate::zk::znodes::ZkSession>>>,
     last_error: Mutex<Option<(String, ExitStatus)>>,
+    planned: Mutex<Vec<PlannedChange>>,
+    journal: Mutex<Option<crate::journal::Journal>>,
+    args: Mutex<rhai::Map>,
+}
+
+/// A change a dry run would have made.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlannedChange {
+    /// The function.
+    pub function: String,
+    /// What it would change.
+    pub target: String,
+    /// What it would do.
+    pub summary: String,
 }
 
 /// A shared session, stored as the engine's tag so registered functions can reach it.
@@ -61,6 +75,9 @@ impl Session {
             kafka: OnceLock::new(),
             zookeeper: Mutex::new(None),
             last_error: Mutex::new(None),
+            planned: Mutex::new(Vec::new()),
+            journal: Mutex::new(None),
+            args: Mutex::new(rhai::Map::new()),
         }))
     }
 
@@ -74,6 +91,83 @@ impl Session {
         self.kafka
             .get_or_init(|| KafkaClient::new(&self.settings).map(Arc::new))
             .clone()
+    }
+
+    /// Records a mutation: in a dry run it joins the plan printed at the end; otherwise it
+    /// is appended to the audit log (secrets masked).
+    pub fn mutation(
+        &self,
+        function: &str,
+        target: &str,
+        summary: &str,
+        arguments: serde_json::Value,
+    ) {
+        if self.options.dry_run {
+            if let Ok(mut planned) = self.planned.lock() {
+                planned.push(PlannedChange {
+                    function: function.to_string(),
+                    target: target.to_string(),
+                    summary: summary.to_string(),
+                });
+            }
+        } else if let Err(e) = crate::audit::append(
+            self.settings.context_name.as_deref(),
+            function,
+            target,
+            &arguments,
+            summary,
+        ) {
+            crate::output::log_line("warn", &format!("cannot write the audit log: {e}"));
+        }
+    }
+
+    /// Sets the script arguments (`--arg k=v`) that `arg()` reads.
+    pub fn set_args(&self, args: rhai::Map) {
+        if let Ok(mut a) = self.args.lock() {
+            *a = args;
+        }
+    }
+
+    /// One script argument.
+    pub fn arg(&self, name: &str) -> Option<Dynamic> {
+        self.args.lock().ok().and_then(|a| a.get(name).cloned())
+    }
+
+    /// Uses `journal` for `step()` (runs of a script file).
+    pub fn set_journal(&self, journal: crate::journal::Journal) {
+        if let Ok(mut j) = self.journal.lock() {
+            *j = Some(journal);
+        }
+    }
+
+    /// Takes the journal back (to complete it at the end of a successful run).
+    pub fn take_journal(&self) -> Option<crate::journal::Journal> {
+        self.journal.lock().ok().and_then(|mut j| j.take())
+    }
+
+    /// Whether step `name` finished in an interrupted earlier run.
+    pub fn step_finished(&self, name: &str) -> bool {
+        self.journal
+            .lock()
+            .ok()
+            .and_then(|j| j.as_ref().map(|j| j.is_finished(name)))
+            .unwrap_or(false)
+    }
+
+    /// Records step `name` as finished.
+    pub fn finish_step(&self, name: &str) -> Result<()> {
+        if let Ok(mut guard) = self.journal.lock() {
+            if let Some(j) = guard.as_mut() {
+                j.finish(name)
+                    .map_err(|e| Error::Failed(format!("cannot write the step journal: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The changes a dry run planned, in order.
+    pub fn planned_changes(&self) -> Vec<PlannedChange> {
+        self.planned.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// The ZooKeeper session (connected on first use).

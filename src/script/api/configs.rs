@@ -63,6 +63,7 @@ pub mod api {
         let result = call(&session, f, |k| async move {
             configs::alter_config(&k, &entity, &set, &delete, dry_run).await
         })?;
+        super::record_config_change(&session, &result);
         to_map(&result)
     }
 
@@ -91,6 +92,7 @@ pub mod api {
         let result = call(&session, "set_config", |k| async move {
             configs::alter_config(&k, &entity, &set, &[], dry_run).await
         })?;
+        super::record_config_change(&session, &result);
         to_map(&result)
     }
 
@@ -113,6 +115,28 @@ pub mod api {
         let result = call(&session, "delete_config", |k| async move {
             configs::alter_config(&k, &entity, &IndexMap::new(), &delete, dry_run).await
         })?;
+        super::record_config_change(&session, &result);
         to_map(&result)
     }
+}
+
+/// Records a config change for the dry-run plan or the audit log.
+fn record_config_change(
+    session: &crate::script::Session,
+    change: &crate::kafka::configs::ConfigChange,
+) {
+    let lines: Vec<String> = change
+        .changes
+        .iter()
+        .map(|c| match &c.new {
+            Some(v) => format!("set {}={v}", c.name),
+            None => format!("delete {}", c.name),
+        })
+        .collect();
+    session.mutation(
+        "alter_config",
+        &change.entity,
+        &lines.join(", "),
+        serde_json::to_value(&change.changes).unwrap_or_default(),
+    );
 }

@@ -169,12 +169,25 @@ pub mod api {
             .map(|p| p as i32)
             .collect();
         let target = parse_target(options.get("to")).map_err(|e| script_error(&session, f, e))?;
-        let execute = (opts.bool("execute")?.unwrap_or(false) || session.options.yes)
-            && !session.options.dry_run;
+        let wanted = opts.bool("execute")?.unwrap_or(false) || session.options.yes;
+        let execute = wanted && !session.options.dry_run;
         let group = group.to_string();
         let result = call(&session, f, |k| async move {
             groups::reset_offsets(&k, &group, &topics, &partitions, &target, execute).await
         })?;
+        if wanted {
+            let offsets: Vec<String> = result
+                .partitions
+                .iter()
+                .map(|r| format!("{}-{}={}", r.topic, r.partition, r.new_offset))
+                .collect();
+            session.mutation(
+                f,
+                &result.group,
+                &format!("commit offsets {}", offsets.join(", ")),
+                serde_json::json!({"offsets": offsets}),
+            );
+        }
         to_map(&result)
     }
 
@@ -191,6 +204,12 @@ pub mod api {
         let result = call(&session, "delete_group", |k| async move {
             groups::delete_group(&k, &name, dry_run).await
         })?;
+        session.mutation(
+            "delete_group",
+            &result.group,
+            "delete the group and its offsets",
+            serde_json::json!({}),
+        );
         to_map(&result)
     }
 

@@ -117,6 +117,72 @@ pub mod api {
         sh_with(ctx, command, Map::new())
     }
 
+    /// A journaled step of a runbook: runs `body` unless an interrupted earlier run of the
+    /// same script with the same arguments finished it and this run has `--resume`; records
+    /// the step as finished when `body` returns. Returns what `body` returns (unit when
+    /// skipped).
+    ///
+    /// ```rhai
+    /// step("lower retention", || set_config("peter-topic", "retention.ms", 3600000));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn step(
+        ctx: NativeCallContext,
+        name: &str,
+        body: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        if session.step_finished(name) {
+            crate::output::log_line(
+                "info",
+                &format!("step {name:?}: finished in an earlier run, skipped (--resume)"),
+            );
+            return Ok(Dynamic::UNIT);
+        }
+        crate::output::log_line("info", &format!("step {name:?}: started"));
+        let value: Dynamic = body.call_within_context(&ctx, ())?;
+        session
+            .finish_step(name)
+            .map_err(|e| script_error(&session, "step", e))?;
+        crate::output::log_line("info", &format!("step {name:?}: finished"));
+        Ok(value)
+    }
+
+    /// A required script argument (`--arg name=value`): fails with a clear message naming
+    /// it when it is missing.
+    ///
+    /// ```rhai
+    /// let new_brokers = arg("new_brokers");
+    /// ```
+    #[rhai_fn(return_raw, name = "arg")]
+    pub fn arg_required(ctx: NativeCallContext, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        session.arg(name).ok_or_else(|| {
+            script_error(
+                &session,
+                "arg",
+                crate::error::Error::Config(format!(
+                    "missing required argument {name:?}: pass --arg {name}=VALUE"
+                )),
+            )
+        })
+    }
+
+    /// A script argument with a default.
+    ///
+    /// ```rhai
+    /// let rate = arg("throttle", 50000000);
+    /// ```
+    #[rhai_fn(return_raw, name = "arg")]
+    pub fn arg_or(
+        ctx: NativeCallContext,
+        name: &str,
+        default: Dynamic,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        Ok(session.arg(name).unwrap_or(default))
+    }
+
     /// Pause for a number of seconds (Ctrl-C and --timeout still stop the script).
     ///
     /// ```rhai
@@ -226,6 +292,12 @@ pub mod api {
         text: &str,
     ) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        session.mutation(
+            "write_file",
+            path,
+            &format!("write {} bytes", text.len()),
+            serde_json::json!({}),
+        );
         if session.options.dry_run {
             crate::output::log_line(
                 "dry-run",
@@ -374,6 +446,9 @@ fn run_command(session: &Session, f: &str, spec: CommandSpec) -> Result<Map, Box
         check,
         read_only,
     } = spec;
+    if !read_only {
+        session.mutation(f, command, "run", serde_json::json!({"env": env}));
+    }
     if session.options.dry_run && !read_only {
         let mut m = Map::new();
         m.insert("command".into(), command.into());

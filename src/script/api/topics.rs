@@ -152,6 +152,19 @@ pub mod api {
         let result = call(&session, f, |k| async move {
             topics::create_topic(&k, &new_topic, dry_run).await
         })?;
+        if result.created || (result.dry_run && result.message.starts_with("would")) {
+            session.mutation(
+                "create_topic",
+                &result.topic,
+                &result.message,
+                serde_json::json!({
+                    "partitions": result.partitions,
+                    "replication_factor": result.replication_factor,
+                    "config": result.config,
+                    "assignment": result.assignment,
+                }),
+            );
+        }
         to_map(&result)
     }
 
@@ -175,6 +188,12 @@ pub mod api {
         let result = call(&session, "delete_topic", |k| async move {
             topics::delete_topic(&k, &name, dry_run).await
         })?;
+        session.mutation(
+            "delete_topic",
+            &result.topic,
+            &result.message,
+            serde_json::json!({}),
+        );
         to_map(&result)
     }
 
@@ -200,6 +219,15 @@ pub mod api {
             topics::validate_topic_name(&name)?;
             topics::add_partitions(&k, &name, total, dry_run).await
         })?;
+        session.mutation(
+            "add_partitions",
+            &result.topic,
+            &format!(
+                "{} -> {} partitions",
+                result.old_partitions, result.new_partitions
+            ),
+            serde_json::json!({"total": result.new_partitions}),
+        );
         to_map(&result)
     }
 }

@@ -203,6 +203,7 @@ pub mod api {
         if session.options.dry_run {
             let exists = zk_call(&session, f, |z| async move { z.get(&path).await })?;
             return dry_run_map(
+                &session,
                 f,
                 &exists.path,
                 &format!(
@@ -215,6 +216,12 @@ pub mod api {
         let result = zk_call(&session, f, |z| async move {
             z.set(&path, &data, version).await
         })?;
+        session.mutation(
+            "zk_set",
+            &result.path,
+            &format!("set (now version {})", result.version),
+            serde_json::json!({}),
+        );
         to_map(&result)
     }
 
@@ -250,6 +257,7 @@ pub mod api {
                 ));
             }
             return dry_run_map(
+                &session,
                 f,
                 &path,
                 &format!("would create it with {} bytes", data.len()),
@@ -258,6 +266,12 @@ pub mod api {
         let result = zk_call(&session, f, |z| async move {
             z.create(&path, &data, ephemeral, parents).await
         })?;
+        session.mutation(
+            "zk_create",
+            &result.path,
+            "create",
+            serde_json::json!({"ephemeral": ephemeral}),
+        );
         to_map(&result)
     }
 
@@ -284,7 +298,12 @@ pub mod api {
             let tree = zk_call(&session, f, |z| async move {
                 z.tree(&p, if recursive { usize::MAX } else { 0 }).await
             })?;
-            return dry_run_map(f, &path, &format!("would delete {} znode(s)", tree.len()));
+            return dry_run_map(
+                &session,
+                f,
+                &path,
+                &format!("would delete {} znode(s)", tree.len()),
+            );
         }
         let p = path.clone();
         let count = zk_call(
@@ -292,6 +311,12 @@ pub mod api {
             f,
             |z| async move { z.delete(&p, recursive).await },
         )?;
+        session.mutation(
+            f,
+            &path,
+            &format!("delete {count} znode(s)"),
+            serde_json::json!({"recursive": recursive}),
+        );
         let mut m = Map::new();
         m.insert("path".into(), path.into());
         m.insert("deleted".into(), Dynamic::from_int(count as i64));
@@ -444,7 +469,13 @@ fn data_bytes(f: &str, data: &Dynamic) -> Result<Vec<u8>, Box<EvalAltResult>> {
     Err(format!("{f}: data must be a string, number, map or array").into())
 }
 
-fn dry_run_map(f: &str, path: &str, what: &str) -> Result<Map, Box<EvalAltResult>> {
+fn dry_run_map(
+    session: &Session,
+    f: &str,
+    path: &str,
+    what: &str,
+) -> Result<Map, Box<EvalAltResult>> {
+    session.mutation(f, path, what, serde_json::json!({}));
     let mut m = Map::new();
     m.insert("path".into(), path.into());
     m.insert("dry_run".into(), Dynamic::TRUE);
