@@ -305,7 +305,7 @@ pub fn run_file(
             &format!("no step journal ({e}); --resume will redo every step"),
         ),
     }
-    session.set_args(map.clone());
+    session.set_args(&map);
     let mut engine = script::engine(session.clone());
     if let Some(n) = run.max_operations {
         engine.set_max_operations(n);

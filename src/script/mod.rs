@@ -42,7 +42,8 @@ pub struct Session {
     last_error: Mutex<Option<(String, ExitStatus)>>,
     planned: Mutex<Vec<PlannedChange>>,
     journal: Mutex<Option<crate::journal::Journal>>,
-    args: Mutex<rhai::Map>,
+    /// Script arguments, kept as JSON so the session stays `Send + Sync`.
+    args: Mutex<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A change a dry run would have made.
@@ -77,7 +78,7 @@ impl Session {
             last_error: Mutex::new(None),
             planned: Mutex::new(Vec::new()),
             journal: Mutex::new(None),
-            args: Mutex::new(rhai::Map::new()),
+            args: Mutex::new(serde_json::Map::new()),
         }))
     }
 
@@ -122,15 +123,24 @@ impl Session {
     }
 
     /// Sets the script arguments (`--arg k=v`) that `arg()` reads.
-    pub fn set_args(&self, args: rhai::Map) {
+    pub fn set_args(&self, args: &rhai::Map) {
+        let json: serde_json::Map<String, serde_json::Value> = args
+            .iter()
+            .filter_map(|(k, v)| {
+                rhai::serde::from_dynamic(v)
+                    .ok()
+                    .map(|v| (k.to_string(), v))
+            })
+            .collect();
         if let Ok(mut a) = self.args.lock() {
-            *a = args;
+            *a = json;
         }
     }
 
     /// One script argument.
     pub fn arg(&self, name: &str) -> Option<Dynamic> {
-        self.args.lock().ok().and_then(|a| a.get(name).cloned())
+        let value = self.args.lock().ok().and_then(|a| a.get(name).cloned())?;
+        rhai::serde::to_dynamic(&value).ok()
     }
 
     /// Uses `journal` for `step()` (runs of a script file).
