@@ -52,6 +52,9 @@ pub struct GlobalArgs {
     /// Stop the whole run after this long (e.g. 90s, 10m, 1h).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
+    /// Time limit of every network call (default: the context's `timeout`, else 30s).
+    #[arg(long = "call-timeout", global = true, env = "KAFSH_CALL_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub call_timeout: Option<Duration>,
     /// Stop a script after this many operations (a runaway loop in a cron script).
     #[arg(long = "max-operations", global = true, value_name = "N")]
     pub max_operations: Option<u64>,
@@ -140,7 +143,7 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         bootstrap_servers: cli.global.bootstrap_server.clone(),
         zookeeper: cli.global.zookeeper.clone(),
         command_config: cli.global.command_config.clone(),
-        call_timeout: None,
+        call_timeout: cli.global.call_timeout,
     };
     let resolved = match config::resolve(&overrides) {
         Ok(r) => r,

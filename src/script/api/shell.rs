@@ -208,7 +208,8 @@ pub mod api {
     }
 
     /// Call `condition` every `interval` until it returns true; fail after `timeout`.
-    /// Options: `timeout` (default "5m"), `interval` (default "2s"), `message`.
+    /// Options: `timeout` (default "5m"), `interval` (default "2s"), `message`. In a dry
+    /// run it checks once and goes on (nothing changed, so there is nothing to wait for).
     ///
     /// ```rhai
     /// wait_until(|| under_replicated().len() == 0, #{timeout: "10m", interval: "5s"});
@@ -235,6 +236,14 @@ pub mod api {
         loop {
             let done: bool = condition.call_within_context(&ctx, ())?;
             if done {
+                return Ok(());
+            }
+            if session.options.dry_run {
+                // Nothing was changed, so waiting for the change's effect would never end.
+                crate::output::log_line(
+                    "dry-run",
+                    &format!("wait_until: would wait for {message}"),
+                );
                 return Ok(());
             }
             if std::time::Instant::now() >= deadline {
@@ -360,6 +369,17 @@ pub mod api {
         let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
         crate::output::print_result(&json, format);
         Ok(())
+    }
+
+    /// Whether this run is a dry run (--dry-run): runbooks skip checks of effects that
+    /// cannot have happened.
+    ///
+    /// ```rhai
+    /// if !dry_run() { wait_until(|| zk_healthy().healthy); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn dry_run(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
+        Ok(session_of(&ctx)?.options.dry_run)
     }
 
     /// An environment variable's value, or unit when it is not set.
