@@ -76,12 +76,29 @@ pub struct Context {
     /// ZooKeeper digest auth `user:password` (also `KAFSH_ZOOKEEPER_AUTH`).
     #[serde(default)]
     pub zookeeper_auth: Option<String>,
+    /// Script limits, so a runaway cron script is stopped with a clear error.
+    #[serde(default)]
+    pub limits: Limits,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
     /// The Kafka brokers (the inventory).
     #[serde(default)]
     pub brokers: Vec<BrokerEntry>,
+}
+
+/// Limits of the script engine (each optional; kafsh's defaults apply otherwise).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Operations one run may perform (unlimited by default).
+    pub max_operations: Option<u64>,
+    /// Depth of nested function calls (default 64).
+    pub max_call_levels: Option<usize>,
+    /// Length of one string in bytes (default 64 MiB).
+    pub max_string_size: Option<usize>,
+    /// Items of one array or map (default 10,000,000).
+    pub max_array_size: Option<usize>,
 }
 
 /// A ZooKeeper server of the inventory.
@@ -182,6 +199,8 @@ pub struct Settings {
     pub inventory: Inventory,
     /// ZooKeeper digest auth `user:password`, if any.
     pub zookeeper_auth: Option<String>,
+    /// Script engine limits.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -195,6 +214,7 @@ impl Settings {
             call_timeout: DEFAULT_CALL_TIMEOUT,
             inventory: Inventory::default(),
             zookeeper_auth: None,
+            limits: Limits::default(),
         })
     }
 }
@@ -451,6 +471,7 @@ pub fn resolve_with(
                 .ok()
                 .filter(|a| !a.is_empty())
                 .or_else(|| context.zookeeper_auth.clone()),
+            limits: context.limits,
         },
         notes,
     })

@@ -304,11 +304,15 @@ pub fn session_of(
 pub fn engine(session: SessionRef) -> Engine {
     let mut engine = Engine::new();
     engine.set_default_tag(Dynamic::from(session.clone()));
-    engine.set_max_call_levels(64);
+    let limits = session.settings.limits;
+    engine.set_max_call_levels(limits.max_call_levels.unwrap_or(64));
     engine.set_max_expr_depths(128, 64);
-    engine.set_max_string_size(64 * 1024 * 1024);
-    engine.set_max_array_size(10_000_000);
-    engine.set_max_map_size(10_000_000);
+    engine.set_max_string_size(limits.max_string_size.unwrap_or(64 * 1024 * 1024));
+    engine.set_max_array_size(limits.max_array_size.unwrap_or(10_000_000));
+    engine.set_max_map_size(limits.max_array_size.unwrap_or(10_000_000));
+    if let Some(n) = limits.max_operations {
+        engine.set_max_operations(n);
+    }
     let interrupt = session.bridge().interrupt().clone();
     engine.on_progress(move |_| {
         if interrupt.is_set() {
