@@ -234,6 +234,30 @@ pub fn lifecycle_matches_kafka_tools(c: &Cluster, topic: &str) {
     );
     assert_eq!(again["created"], false);
 
+    // Several at once, by list and by pattern, in one answer each.
+    let by_list = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_topics(["{topic}", "{placed}"])"#),
+    );
+    let names: Vec<&str> = by_list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t["topic"].as_str())
+        .collect();
+    assert_eq!(names, vec![topic, placed.as_str()]);
+    assert_describe_matches(&by_list[1], &tool_describe(c, &placed));
+    let by_pattern = kafsh_json(&bs, None, &format!(r#"describe_topics("{topic}.*")"#));
+    let mut names: Vec<&str> = by_pattern
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t["topic"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec![topic, placed.as_str()]);
+
     // Delete.
     kafsh_json(&bs, None, &format!(r#"delete_topic("{placed}")"#));
     let listed = kafsh_json(&bs, None, "list_topics()");
