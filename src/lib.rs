@@ -12,6 +12,7 @@ pub mod exit;
 pub mod journal;
 pub mod kafka;
 pub mod output;
+pub mod plan;
 pub mod repl;
 pub mod runlock;
 pub mod script;

@@ -409,3 +409,74 @@ fn znodes_and_registered_brokers_match_zookeeper_cli() {
 fn rebalancing_group_matches_consumer_group_command() {
     common::groups_suite::rebalancing_group_matches(cluster(), "zk-b");
 }
+
+#[test]
+fn plans_are_balanced_minimal_and_readable_by_kafka_reassign_partitions() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    // The seed's peter5, all on brokers 1 and 2 to begin with.
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("plan-peter5", #{assignment: [[1, 2], [2, 1], [1, 2], [2, 1], [1, 2], [2, 1]]})"#,
+    );
+    let now = kafsh_json(&bs, None, r#"assignment(["plan-peter5"])"#);
+    assert_eq!(now["version"], 1);
+    assert_eq!(now["partitions"].as_array().map(Vec::len), Some(6));
+    let p = kafsh_json(
+        &bs,
+        None,
+        r#"plan_reassignment(#{topics: ["plan-peter5"], brokers: [1, 2, 3]})"#,
+    );
+    assert_eq!(p["moves"], p["lower_bound"], "{p}");
+    assert_eq!(p["moves"], 4, "{p}");
+    let mut per_broker = std::collections::HashMap::new();
+    let mut leaders = std::collections::HashMap::new();
+    for part in p["partitions"].as_array().expect("partitions") {
+        for b in part["replicas"].as_array().expect("replicas") {
+            *per_broker.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
+        }
+        *leaders
+            .entry(part["replicas"][0].as_i64().unwrap_or(0))
+            .or_insert(0) += 1;
+    }
+    assert!(per_broker.values().all(|n| *n == 4), "{per_broker:?}");
+    assert!(leaders.values().all(|n| *n == 2), "{leaders:?}");
+    // The seed's rt.json, computed: RF 3, leaders kept first.
+    let rt = kafsh_json(&bs, None, r#"plan_replication_factor("plan-peter5", 3)"#);
+    for (a, b) in rt["partitions"]
+        .as_array()
+        .expect("rt")
+        .iter()
+        .zip(now["partitions"].as_array().expect("now"))
+    {
+        assert_eq!(a["replicas"].as_array().map(Vec::len), Some(3));
+        assert_eq!(a["replicas"][0], b["replicas"][0], "leader kept first");
+    }
+    // Kafka's own tool reads kafsh's JSON: verifying the current assignment says complete.
+    let state = tempfile::tempdir().expect("tmp");
+    let file = state.path().join("now.json");
+    let out = kafsh_eval(&bs, None, r#"plan_json(assignment(["plan-peter5"]))"#);
+    let text: String = serde_json::from_slice(&out.stdout).expect("json string");
+    std::fs::write(&file, &text).expect("write");
+    let verify = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--reassignment-json-file",
+                &file.display().to_string(),
+                "--verify",
+            ],
+        ),
+        "ReassignPartitionsCommand --verify",
+    );
+    assert!(
+        verify.contains("Reassignment of partition plan-peter5-0 is completed")
+            || verify.contains("is complete"),
+        "{verify}"
+    );
+    let parsed = kafsh_json(&bs, None, &format!("parse_plan({text:?})"));
+    assert_eq!(parsed["partitions"], now["partitions"]);
+}

@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod configs;
 pub mod groups;
+pub mod reassign;
 pub mod shell;
 pub mod topics;
 pub mod zookeeper;
@@ -22,6 +23,7 @@ pub fn modules() -> Vec<(&'static str, Module)> {
         ("Configs", rhai::exported_module!(configs::api)),
         ("Cluster and brokers", rhai::exported_module!(cluster::api)),
         ("Consumer groups", rhai::exported_module!(groups::api)),
+        ("Reassignment", rhai::exported_module!(reassign::api)),
         ("ZooKeeper", rhai::exported_module!(zookeeper::api)),
         ("Shell and runbooks", rhai::exported_module!(shell::api)),
     ]
