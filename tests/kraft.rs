@@ -240,3 +240,8 @@ fn reset_offsets_and_delete_group() {
 fn rebalancing_group_matches_consumer_group_command() {
     common::groups_suite::rebalancing_group_matches(cluster(), "kr-b");
 }
+
+#[test]
+fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
+    common::topics_suite::reassign_with_throttle(cluster(), "kr-move");
+}

@@ -480,3 +480,8 @@ fn plans_are_balanced_minimal_and_readable_by_kafka_reassign_partitions() {
     let parsed = kafsh_json(&bs, None, &format!("parse_plan({text:?})"));
     assert_eq!(parsed["partitions"], now["partitions"]);
 }
+
+#[test]
+fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
+    common::topics_suite::reassign_with_throttle(cluster(), "zk-move");
+}

@@ -12,6 +12,7 @@ pub mod conn;
 pub mod groups;
 pub mod log_dirs;
 pub mod offsets;
+pub mod reassign;
 pub mod time;
 pub mod topics;
 

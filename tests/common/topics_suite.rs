@@ -586,3 +586,95 @@ pub fn health_and_log_dirs(c: &Cluster, topic: &str) {
     }
     assert_eq!(their_total, total);
 }
+
+/// Reassign with a throttle, wait, elect leaders: bad plans are refused first, the replicas
+/// end where the plan put them, every throttle config is gone, every message is still there.
+pub fn reassign_with_throttle(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    let t = |s: &str| s.replace("TOPIC", topic);
+    kafsh_json(
+        &bs,
+        None,
+        &t(r#"create_topic("TOPIC", #{assignment: [[1, 2], [2, 1], [1, 2], [2, 1]]})"#),
+    );
+    super::groups_suite::produce(c, topic, 2000);
+    for (expr, message) in [
+        (
+            r#"reassign(parse_plan(`{"version":1,"partitions":[{"topic":"TOPIC","partition":0,"replicas":[1,9]}]}`))"#,
+            "broker 9, which is not alive",
+        ),
+        (
+            r#"reassign(parse_plan(`{"version":1,"partitions":[{"topic":"TOPIC","partition":7,"replicas":[1,2]}]}`))"#,
+            "TOPIC-7 does not exist",
+        ),
+        (
+            r#"reassign(parse_plan(`{"version":1,"partitions":[{"topic":"TOPIC","partition":0,"replicas":[1,2]},{"topic":"TOPIC","partition":1,"replicas":[1,2,3]}]}`))"#,
+            "same count",
+        ),
+    ] {
+        let out = kafsh_eval(&bs, None, &t(expr));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expr}: {err}");
+        assert!(err.contains(&t(message)), "{expr}: {err}");
+    }
+    let before = kafsh_json(&bs, None, &t(r#"describe_topic("TOPIC")"#));
+    let script = t(r#"
+        let p = plan_reassignment(#{topics: ["TOPIC"], brokers: [1, 2, 3]});
+        let started = reassign(p, #{throttle: 10000000});
+        let done = wait_reassignment(p, #{timeout: "2m", interval: "1s"});
+        #{plan: p, started: started, done: done, after: describe_topic("TOPIC")}
+    "#);
+    let r = kafsh_json(&bs, None, &script);
+    assert_ne!(before, r["after"]);
+    assert!(
+        r["started"]["moving_replicas"].as_i64().unwrap_or(0) >= 2,
+        "{r}"
+    );
+    for (planned, now) in r["plan"]["partitions"]
+        .as_array()
+        .expect("plan")
+        .iter()
+        .zip(r["after"]["partitions"].as_array().expect("after"))
+    {
+        assert_eq!(planned["replicas"], now["replicas"], "{r}");
+        assert_eq!(
+            now["leader"], now["replicas"][0],
+            "preferred leader elected: {now}"
+        );
+    }
+    let removed = r["done"]["throttles_removed"].as_array().expect("removed");
+    assert!(
+        removed.iter().any(|x| x
+            .as_str()
+            .unwrap_or("")
+            .contains("leader.replication.throttled.rate")),
+        "{r}"
+    );
+    for b in c.brokers() {
+        let cfg = kafsh_json(
+            &bs,
+            None,
+            &format!(r#"describe_config("broker", {})"#, b.id),
+        );
+        assert!(
+            !cfg.as_array().expect("array").iter().any(|e| e["name"]
+                .as_str()
+                .unwrap_or("")
+                .contains("throttled")
+                && e["source"] == "dynamic_broker"),
+            "broker {} keeps a throttle",
+            b.id
+        );
+    }
+    let topic_cfg = kafsh_json(&bs, None, &t(r#"describe_config("topic", "TOPIC")"#));
+    assert!(!topic_cfg
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|e| e["name"].as_str().unwrap_or("").contains("throttled")
+            && e["source"] == "dynamic_topic"));
+    assert_eq!(
+        super::groups_suite::consume(c, topic, &format!("{topic}-check"), 5000),
+        2000
+    );
+}

@@ -5,7 +5,7 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod api {
-    use super::{current, topic_names};
+    use super::{current, plan_parts, topic_names};
     use crate::plan::{self, Plan, PlanOptions};
     use crate::script::convert::{to_map, Options};
     use crate::script::{kafka_call as call, script_error, session_of};
@@ -180,6 +180,273 @@ pub mod api {
         let plan = Plan::from_json(text).map_err(|e| format!("parse_plan: {e}"))?;
         to_map(&plan)
     }
+
+    /// Start a reassignment (AlterPartitionReassignments). Checked first — every partition
+    /// exists, every broker is alive, no broker twice, one replica count per topic — and
+    /// nothing changes when a check fails. Option `throttle` (bytes/s) sets the replication
+    /// rate on the brokers involved and throttles exactly the moving replicas. Honours
+    /// --dry-run.
+    ///
+    /// ```rhai
+    /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
+    /// reassign(p, #{throttle: 50000000});
+    /// ```
+    #[rhai_fn(return_raw, name = "reassign")]
+    pub fn reassign_with(
+        ctx: NativeCallContext,
+        plan: Map,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "reassign";
+        let opts = Options::new(f, &options, &["throttle"])?;
+        let throttle = opts.int("throttle")?;
+        let parts = plan_parts(f, &plan)?;
+        let dry_run = session.options.dry_run;
+        let p2 = parts.clone();
+        let result = call(&session, f, |k| async move {
+            crate::kafka::reassign::reassign(&k, &p2, throttle, dry_run).await
+        })?;
+        if !result.started.is_empty() {
+            session.mutation(
+                f,
+                &format!("{} partition(s)", result.started.len()),
+                &format!(
+                    "move {} replica(s){}",
+                    result.moving_replicas,
+                    throttle
+                        .map(|t| format!(" throttled at {t} B/s"))
+                        .unwrap_or_default()
+                ),
+                serde_json::json!({"partitions": parts, "throttle": throttle}),
+            );
+        }
+        to_map(&result)
+    }
+
+    /// Start a reassignment without a throttle.
+    #[rhai_fn(return_raw, name = "reassign")]
+    pub fn reassign(ctx: NativeCallContext, plan: Map) -> Result<Map, Box<EvalAltResult>> {
+        reassign_with(ctx, plan, Map::new())
+    }
+
+    /// Progress of a plan: per partition the target and current replicas, the replicas
+    /// still being added or removed, and whether it is done; plus the totals.
+    ///
+    /// ```rhai
+    /// let s = reassignment_status(plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3]}));
+    /// print(`${s.done} of ${s.total} partitions done`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn reassignment_status(
+        ctx: NativeCallContext,
+        plan: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let parts = plan_parts("reassignment_status", &plan)?;
+        let progress = call(&session, "reassignment_status", |k| async move {
+            crate::kafka::reassign::status(&k, &parts).await
+        })?;
+        let done = progress.iter().filter(|p| p.done).count();
+        let mut out = Map::new();
+        out.insert("total".into(), Dynamic::from_int(progress.len() as i64));
+        out.insert("done".into(), Dynamic::from_int(done as i64));
+        out.insert(
+            "complete".into(),
+            Dynamic::from_bool(done == progress.len()),
+        );
+        out.insert("partitions".into(), rhai::serde::to_dynamic(&progress)?);
+        Ok(out)
+    }
+
+    /// Wait until a plan's reassignment completes, logging progress every `interval`
+    /// (default "5s"), then remove the replication throttles (from the plan's topics and
+    /// every broker, as Kafka's tool does) and elect preferred leaders unless
+    /// `elect: false`. Fails after `timeout` (default "1h"), leaving the reassignment
+    /// running and its throttles in place.
+    ///
+    /// ```rhai
+    /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
+    /// reassign(p, #{throttle: 50000000});
+    /// wait_reassignment(p, #{timeout: "2h"});
+    /// ```
+    #[rhai_fn(return_raw, name = "wait_reassignment")]
+    pub fn wait_reassignment_with(
+        ctx: NativeCallContext,
+        plan: Map,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "wait_reassignment";
+        let opts = Options::new(f, &options, &["timeout", "interval", "elect"])?;
+        let parse = |key: &str, default: &str| -> Result<std::time::Duration, Box<EvalAltResult>> {
+            let text = opts.string(key)?.unwrap_or_else(|| default.to_string());
+            crate::config::parse_duration(&text)
+                .map_err(|e| format!("{f}: {key} {text:?}: {e}").into())
+        };
+        let timeout = parse("timeout", "1h")?;
+        let interval = parse("interval", "5s")?;
+        let elect = opts.bool("elect")?.unwrap_or(true);
+        let parts = plan_parts(f, &plan)?;
+        let started = std::time::Instant::now();
+        loop {
+            let p2 = parts.clone();
+            let progress = call(&session, f, |k| async move {
+                crate::kafka::reassign::status(&k, &p2).await
+            })?;
+            let done = progress.iter().filter(|p| p.done).count();
+            if done == progress.len() || session.options.dry_run {
+                break;
+            }
+            crate::output::log_line(
+                "info",
+                &format!(
+                    "reassignment: {done} of {} partitions done ({}s)",
+                    progress.len(),
+                    started.elapsed().as_secs()
+                ),
+            );
+            if started.elapsed() >= timeout {
+                return Err(script_error(
+                    &session,
+                    f,
+                    crate::error::Error::Timeout(format!(
+                        "{done} of {} partitions done after {}; the reassignment goes on, throttles stay",
+                        progress.len(),
+                        crate::kafka::conn::human(timeout)
+                    )),
+                ));
+            }
+            session
+                .bridge()
+                .call(
+                    f,
+                    interval + std::time::Duration::from_secs(1),
+                    async move {
+                        tokio::time::sleep(interval).await;
+                        Ok(())
+                    },
+                )
+                .map_err(|e| script_error(&session, f, e))?;
+        }
+        let dry_run = session.options.dry_run;
+        let p2 = parts.clone();
+        let (removed, elected) = call(&session, f, |k| async move {
+            if dry_run {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let removed = crate::kafka::reassign::remove_throttles(&k, &p2).await?;
+            let topics: Vec<String> = p2
+                .iter()
+                .map(|p| p.topic.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let elected = if elect {
+                crate::kafka::reassign::elect_leaders(&k, &topics).await?
+            } else {
+                Vec::new()
+            };
+            Ok((removed, elected))
+        })?;
+        if !removed.is_empty() {
+            session.mutation(
+                f,
+                "throttles",
+                &format!("removed {}", removed.join(", ")),
+                serde_json::json!({}),
+            );
+        }
+        let mut out = Map::new();
+        out.insert("complete".into(), Dynamic::TRUE);
+        out.insert(
+            "seconds".into(),
+            Dynamic::from_int(started.elapsed().as_secs() as i64),
+        );
+        out.insert(
+            "throttles_removed".into(),
+            rhai::serde::to_dynamic(&removed)?,
+        );
+        out.insert("leaders_elected".into(), rhai::serde::to_dynamic(&elected)?);
+        Ok(out)
+    }
+
+    /// Wait up to an hour for a plan's reassignment, then remove throttles and elect leaders.
+    #[rhai_fn(return_raw, name = "wait_reassignment")]
+    pub fn wait_reassignment(ctx: NativeCallContext, plan: Map) -> Result<Map, Box<EvalAltResult>> {
+        wait_reassignment_with(ctx, plan, Map::new())
+    }
+
+    /// Cancel a plan's in-flight reassignments (replicas return where they were) and remove
+    /// the throttles. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// cancel_reassignment(parse_plan(read_file("/tmp/plan.json")));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn cancel_reassignment(
+        ctx: NativeCallContext,
+        plan: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "cancel_reassignment";
+        let parts = plan_parts(f, &plan)?;
+        let dry_run = session.options.dry_run;
+        let (cancelled, removed) = call(&session, f, |k| async move {
+            if dry_run {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let c = crate::kafka::reassign::cancel(&k, &parts).await?;
+            let r = crate::kafka::reassign::remove_throttles(&k, &parts).await?;
+            Ok((c, r))
+        })?;
+        session.mutation(
+            f,
+            &format!("{} partition(s)", cancelled.len()),
+            "cancel",
+            serde_json::json!({}),
+        );
+        let mut out = Map::new();
+        out.insert("cancelled".into(), rhai::serde::to_dynamic(&cancelled)?);
+        out.insert(
+            "throttles_removed".into(),
+            rhai::serde::to_dynamic(&removed)?,
+        );
+        out.insert("dry_run".into(), Dynamic::from_bool(dry_run));
+        Ok(out)
+    }
+
+    /// Preferred leader election: every partition led again by the first broker of its
+    /// replica list. Option `topics` (default all). Returns the partitions whose leader
+    /// changed. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// elect_leaders(#{topics: ["peter5"]});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn elect_leaders(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<rhai::Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "elect_leaders";
+        let opts = Options::new(f, &options, &["topics"])?;
+        let topics = opts.string_list("topics")?;
+        let dry_run = session.options.dry_run;
+        let elected = call(&session, f, |k| async move {
+            if dry_run {
+                return Ok(Vec::new());
+            }
+            crate::kafka::reassign::elect_leaders(&k, &topics).await
+        })?;
+        session.mutation(
+            f,
+            "preferred leaders",
+            &format!("{} leader(s) changed", elected.len()),
+            serde_json::json!({}),
+        );
+        crate::script::convert::to_array(&elected)
+    }
 }
 
 use crate::plan::{PartitionAssignment, Plan};
@@ -232,4 +499,13 @@ async fn current(
         .filter_map(|b| b.rack.map(|r| (b.id, r)))
         .collect();
     Ok((Plan::new(partitions), racks))
+}
+
+/// The partitions of a plan map.
+fn plan_parts(f: &str, plan: &rhai::Map) -> Result<Vec<PartitionAssignment>, Box<EvalAltResult>> {
+    let json: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(plan.clone()))?;
+    let partitions = json.get("partitions").cloned().ok_or_else(|| {
+        format!("{f}: the plan has no partitions (use plan_reassignment, assignment or parse_plan)")
+    })?;
+    serde_json::from_value(partitions).map_err(|e| format!("{f}: not a plan: {e}").into())
 }
