@@ -92,6 +92,12 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
             .to_string();
         let extra: Vec<String> = match name.as_str() {
             "zk_scale_out.rhai" => vec!["--arg".into(), "new_servers=4".into()],
+            "kafka_scale_out.rhai" => vec![
+                "--arg".into(),
+                "new_brokers=1,2,3".into(),
+                "--arg".into(),
+                "shrink_retention=1000".into(),
+            ],
             "lag_check.rhai" => vec![
                 "--arg".into(),
                 format!("prometheus={}", prom.display()),

@@ -132,6 +132,10 @@ pub mod api {
         body: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        if session.options.dry_run {
+            // A dry run finishes nothing: it neither skips nor records steps.
+            return body.call_within_context(&ctx, ());
+        }
         if session.step_finished(name) {
             crate::output::log_line(
                 "info",

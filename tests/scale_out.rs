@@ -1,0 +1,155 @@
+//! The broker scale-out runbook on a real ZooKeeper-mode cluster: 3 brokers with 50
+//! partitions (RF 2) of data, brokers 4 and 5 added, the runbook run while Kafka's
+//! VerifiableProducer writes with acks=all; afterwards every acknowledged message is
+//! consumed exactly once, replicas and leaders are balanced over 5 brokers, and no
+//! throttle config remains.
+
+mod common;
+
+use common::*;
+use kafsh_sandbox::{Cluster, ClusterSpec};
+use std::collections::{BTreeSet, HashMap};
+use std::process::Stdio;
+
+#[test]
+fn scale_out_from_three_to_five_brokers_loses_nothing() {
+    let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("so-a", #{partitions: 30, replication_factor: 2})"#,
+    );
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("so-b", #{partitions: 20, replication_factor: 2})"#,
+    );
+    common::groups_suite::produce(&c, "so-b", 20000);
+
+    let args: Vec<String> = [
+        "--bootstrap-server",
+        &bs,
+        "--topic",
+        "so-a",
+        "--max-messages",
+        "3000",
+        "--throughput",
+        "150",
+        "--acks",
+        "-1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let producer = c
+        .kafka_tool_command("org.apache.kafka.tools.VerifiableProducer", &args)
+        .expect("command")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("producer");
+
+    let four = c.add_broker(None).expect("broker 4");
+    let five = c.add_broker(None).expect("broker 5");
+    let bs_all = c.bootstrap_servers();
+    let state = tempfile::tempdir().expect("tmp");
+    let zk = c.zk_connect().expect("zk");
+    let out = kafsh(&state)
+        .args([
+            "--bootstrap-server",
+            &bs_all,
+            "--zookeeper",
+            &zk,
+            "--json",
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka_scale_out.rhai"),
+        ])
+        .args([
+            "--arg",
+            &format!("new_brokers={four},{five}"),
+            "--arg",
+            "throttle=20000000",
+            "--arg",
+            "batch=20",
+            "--arg",
+            "timeout=5m",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["moves"], report["lower_bound"], "{report}");
+
+    // The producer's acknowledged values.
+    let produced = producer.wait_with_output().expect("producer output");
+    let acked: BTreeSet<String> = String::from_utf8_lossy(&produced.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["name"] == "producer_send_success")
+        .filter_map(|v| v["value"].as_str().map(String::from))
+        .collect();
+    assert!(
+        acked.len() > 1000,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    let consumed = c
+        .kafka_tool(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server",
+                &bs_all,
+                "--topic",
+                "so-a",
+                "--from-beginning",
+                "--timeout-ms",
+                "15000",
+            ],
+        )
+        .expect("consumer");
+    let values: Vec<String> = String::from_utf8_lossy(&consumed.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    let unique: BTreeSet<String> = values.iter().cloned().collect();
+    assert_eq!(unique.len(), values.len(), "a message was consumed twice");
+    let lost: Vec<&String> = acked.difference(&unique).take(5).collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged messages lost: {lost:?} of {}",
+        acked.len()
+    );
+
+    // Balanced over five brokers, preferred leaders leading, no throttle left.
+    let mut replicas: HashMap<i64, usize> = HashMap::new();
+    let mut leaders: HashMap<i64, usize> = HashMap::new();
+    for topic in ["so-a", "so-b"] {
+        let d = kafsh_json(&bs_all, None, &format!(r#"describe_topic("{topic}")"#));
+        for p in d["partitions"].as_array().expect("partitions") {
+            for b in p["replicas"].as_array().expect("replicas") {
+                *replicas.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
+            }
+            *leaders
+                .entry(p["leader"].as_i64().unwrap_or(0))
+                .or_insert(0) += 1;
+            assert_eq!(p["leader"], p["replicas"][0], "{p}");
+        }
+    }
+    assert_eq!(replicas.len(), 5, "{replicas:?}");
+    assert!(replicas.values().all(|n| *n == 20), "{replicas:?}");
+    assert!(leaders.values().all(|n| *n == 10), "{leaders:?}");
+    for b in c.brokers() {
+        let cfg = kafsh_json(
+            &bs_all,
+            None,
+            &format!(r#"describe_config("broker", {})"#, b.id),
+        );
+        assert!(!cfg.as_array().expect("array").iter().any(|e| e["name"]
+            .as_str()
+            .unwrap_or("")
+            .contains("throttled")
+            && e["source"] == "dynamic_broker"));
+    }
+}
