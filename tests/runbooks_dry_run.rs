@@ -67,6 +67,14 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
                 log("write_myid"),
             ));
         }
+        for b in c.brokers() {
+            text.push_str(&format!(
+                "\n[[contexts.t.brokers]]\nid = {}\nrestart = \"echo restart broker {} >> {}\"\n",
+                b.id,
+                b.id,
+                ran.display()
+            ));
+        }
         std::fs::write(path, text).expect("config");
     };
     let config = state.path().join("config.toml");
@@ -92,6 +100,12 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
             .to_string();
         let extra: Vec<String> = match name.as_str() {
             "zk_scale_out.rhai" => vec!["--arg".into(), "new_servers=4".into()],
+            "increase_replication_factor.rhai" => vec![
+                "--arg".into(),
+                "topic=dry-orders".into(),
+                "--arg".into(),
+                "rf=3".into(),
+            ],
             "kafka_scale_out.rhai" => vec![
                 "--arg".into(),
                 "new_brokers=1,2,3".into(),

@@ -11,8 +11,12 @@ use kafsh_sandbox::{Cluster, ClusterSpec};
 use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 
+/// One cluster at a time: two starting at once on 2 cores only slow each other down.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn scale_out_from_three_to_five_brokers_loses_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
     let bs = c.bootstrap_servers();
     kafsh_json(
@@ -152,4 +156,116 @@ fn scale_out_from_three_to_five_brokers_loses_nothing() {
             .contains("throttled")
             && e["source"] == "dynamic_broker"));
     }
+}
+
+#[test]
+fn rolling_restart_of_brokers_restarts_the_controller_last_and_loses_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("rr", #{partitions: 6, replication_factor: 3, config: #{"min.insync.replicas": 2}})"#,
+    );
+    let sb = sandbox_bin();
+    let dir = c.dir().display().to_string();
+    let state = tempfile::tempdir().expect("tmp");
+    let mut text = format!(
+        "current_context = \"t\"\n[contexts.t]\nbootstrap_servers = \"{bs}\"\nzookeeper = \"{}\"\n",
+        c.zk_connect().expect("zk")
+    );
+    for b in c.brokers() {
+        text.push_str(&format!(
+            "\n[[contexts.t.brokers]]\nid = {id}\nrestart = \"echo {id} >> {dir}/order.log && {sb} restart broker {id} --dir {dir}\"\n",
+            id = b.id,
+            sb = sb.display()
+        ));
+    }
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+    let controller = kafsh_json(&bs, None, "cluster().controller")
+        .as_i64()
+        .expect("controller");
+
+    let args: Vec<String> = [
+        "--bootstrap-server",
+        &bs,
+        "--topic",
+        "rr",
+        "--max-messages",
+        "2500",
+        "--throughput",
+        "100",
+        "--acks",
+        "-1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let producer = c
+        .kafka_tool_command("org.apache.kafka.tools.VerifiableProducer", &args)
+        .expect("command")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("producer");
+    let out = kafsh(&state)
+        .env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .args([
+            "run",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/kafka_rolling_restart.rhai"
+            ),
+            "--arg",
+            "timeout=3m",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let order: Vec<i64> = std::fs::read_to_string(c.dir().join("order.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert_eq!(order.len(), 3, "{order:?}");
+    assert_eq!(
+        *order.last().expect("last"),
+        controller,
+        "the controller goes last: {order:?}"
+    );
+    assert_eq!(
+        kafsh_json(&bs, None, "under_replicated()"),
+        serde_json::json!([])
+    );
+
+    let produced = producer.wait_with_output().expect("producer output");
+    let acked: BTreeSet<String> = String::from_utf8_lossy(&produced.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["name"] == "producer_send_success")
+        .filter_map(|v| v["value"].as_str().map(String::from))
+        .collect();
+    let consumed = c
+        .kafka_tool(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--topic",
+                "rr",
+                "--from-beginning",
+                "--timeout-ms",
+                "15000",
+            ],
+        )
+        .expect("consumer");
+    let values: BTreeSet<String> = String::from_utf8_lossy(&consumed.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    let lost: Vec<&String> = acked.difference(&values).take(5).collect();
+    assert!(acked.len() > 100, "{}", acked.len());
+    assert!(lost.is_empty(), "acknowledged messages lost: {lost:?}");
 }

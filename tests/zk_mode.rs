@@ -485,3 +485,55 @@ fn plans_are_balanced_minimal_and_readable_by_kafka_reassign_partitions() {
 fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
     common::topics_suite::reassign_with_throttle(cluster(), "zk-move");
 }
+
+#[test]
+fn increase_replication_factor_runbook() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("rf-up", #{partitions: 3, replication_factor: 1})"#,
+    );
+    common::groups_suite::produce(c, "rf-up", 1000);
+    let before = kafsh_json(&bs, None, r#"describe_topic("rf-up")"#);
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .args([
+            "--bootstrap-server",
+            &bs,
+            "--json",
+            "run",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/increase_replication_factor.rhai"
+            ),
+        ])
+        .args([
+            "--arg",
+            "topic=rf-up",
+            "--arg",
+            "rf=3",
+            "--arg",
+            "timeout=2m",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = kafsh_json(&bs, None, r#"describe_topic("rf-up")"#);
+    assert_eq!(after["replication_factor"], 3);
+    for (a, b) in after["partitions"]
+        .as_array()
+        .expect("after")
+        .iter()
+        .zip(before["partitions"].as_array().expect("before"))
+    {
+        assert_eq!(a["replicas"][0], b["replicas"][0], "leader kept first");
+        assert_eq!(a["isr"].as_array().map(Vec::len), Some(3), "{a}");
+    }
+    assert_describe_matches(&after, &common::topics_suite::tool_describe(c, "rf-up"));
+}

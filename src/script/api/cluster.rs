@@ -113,4 +113,118 @@ pub mod api {
     pub fn log_dirs_all(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         log_dirs_with(ctx, Map::new())
     }
+
+    /// Broker ids nobody uses yet: not in the cluster metadata, not registered in ZooKeeper
+    /// (when the context has it) and not in the inventory — the seed's "broker.id must not
+    /// collide". Returns the `n` ids after the highest one in use.
+    ///
+    /// ```rhai
+    /// let ids = free_broker_ids(2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn free_broker_ids(ctx: NativeCallContext, n: i64) -> Result<Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let mut used: std::collections::BTreeSet<i64> =
+            call(&session, "free_broker_ids", |k| async move {
+                Ok(brokers::brokers(&k)
+                    .await?
+                    .into_iter()
+                    .map(|b| i64::from(b.id))
+                    .collect())
+            })?;
+        used.extend(
+            session
+                .settings
+                .inventory
+                .brokers
+                .iter()
+                .map(|b| i64::from(b.id)),
+        );
+        if let Ok(zk) = session.zookeeper() {
+            if let Ok(ids) =
+                session.block_on(
+                    "free_broker_ids",
+                    async move { zk.ls("/brokers/ids").await },
+                )
+            {
+                used.extend(ids.iter().filter_map(|i| i.parse::<i64>().ok()));
+            }
+        }
+        let next = used.iter().max().copied().unwrap_or(0) + 1;
+        Ok((next..next + n.max(0))
+            .map(rhai::Dynamic::from_int)
+            .collect())
+    }
+
+    /// The server.properties settings of a new broker: `broker_id` (required), `host`,
+    /// `port` (9092), `log_dirs`, `rack`, `zookeeper` (default: the context's connect
+    /// string), or `kraft: true` with `controller_quorum_voters` for a KRaft broker. Refuses
+    /// an id that a broker already uses.
+    ///
+    /// ```rhai
+    /// let text = server_properties(#{broker_id: 4, host: "peter-kafka004", log_dirs: "/data/kafka"});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn server_properties(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "server_properties";
+        let opts = Options::new(
+            f,
+            &options,
+            &[
+                "broker_id",
+                "host",
+                "port",
+                "log_dirs",
+                "rack",
+                "zookeeper",
+                "kraft",
+                "controller_quorum_voters",
+                "check",
+            ],
+        )?;
+        let id = opts
+            .int("broker_id")?
+            .ok_or_else(|| format!("{f}: give #{{broker_id: N}}"))?;
+        if opts.bool("check")?.unwrap_or(true) {
+            let live = call(&session, f, |k| async move { brokers::brokers(&k).await })?;
+            if live.iter().any(|b| i64::from(b.id) == id) {
+                return Err(crate::script::script_error(
+                    &session,
+                    f,
+                    crate::error::Error::InvalidInput(format!("broker id {id} is already in use; free_broker_ids(1) gives one that is not")),
+                ));
+            }
+        }
+        let host = opts.string("host")?.unwrap_or_else(|| "localhost".into());
+        let port = opts.int("port")?.unwrap_or(9092);
+        let mut lines = Vec::new();
+        if opts.bool("kraft")?.unwrap_or(false) {
+            lines.push(format!("node.id={id}"));
+            lines.push("process.roles=broker".into());
+            let voters = opts
+                .string("controller_quorum_voters")?
+                .ok_or_else(|| format!("{f}: a KRaft broker needs controller_quorum_voters"))?;
+            lines.push(format!("controller.quorum.voters={voters}"));
+            lines.push("controller.listener.names=CONTROLLER".into());
+        } else {
+            lines.push(format!("broker.id={id}"));
+            let zk = opts
+                .string("zookeeper")?
+                .unwrap_or_else(|| session.settings.zookeeper.to_string());
+            lines.push(format!("zookeeper.connect={zk}"));
+        }
+        lines.push(format!("listeners=PLAINTEXT://0.0.0.0:{port}"));
+        lines.push(format!("advertised.listeners=PLAINTEXT://{host}:{port}"));
+        if let Some(dirs) = opts.string("log_dirs")? {
+            lines.push(format!("log.dirs={dirs}"));
+        }
+        if let Some(rack) = opts.string("rack")? {
+            lines.push(format!("broker.rack={rack}"));
+        }
+        Ok(lines.join("\n") + "\n")
+    }
 }
