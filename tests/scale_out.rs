@@ -15,9 +15,18 @@ use std::process::Stdio;
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
-fn scale_out_from_three_to_five_brokers_loses_nothing() {
+fn scale_out_from_three_to_five_brokers_loses_nothing_zookeeper_mode() {
+    scale_out(ClusterSpec::zookeeper());
+}
+
+#[test]
+fn scale_out_from_three_to_five_brokers_loses_nothing_kraft() {
+    scale_out(ClusterSpec::kraft());
+}
+
+fn scale_out(spec: ClusterSpec) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
+    let mut c = Cluster::start(spec).expect("cluster");
     let bs = c.bootstrap_servers();
     kafsh_json(
         &bs,
@@ -58,7 +67,7 @@ fn scale_out_from_three_to_five_brokers_loses_nothing() {
     let five = c.add_broker(None).expect("broker 5");
     let bs_all = c.bootstrap_servers();
     let state = tempfile::tempdir().expect("tmp");
-    let zk = c.zk_connect().expect("zk");
+    let zk = c.zk_connect().unwrap_or_else(|| "127.0.0.1:1".into());
     let out = kafsh(&state)
         .args([
             "--bootstrap-server",
