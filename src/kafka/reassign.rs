@@ -383,39 +383,53 @@ pub async fn remove_throttles(
     let topics: BTreeSet<&str> = plan.iter().map(|p| p.topic.as_str()).collect();
     for t in topics {
         let entity = Entity::Topic(t.to_string());
-        let configs = super::configs::describe_config(client, &entity).await?;
-        let keys: Vec<String> = [LEADER_REPLICAS, FOLLOWER_REPLICAS]
-            .iter()
-            .filter(|k| {
-                configs
-                    .iter()
-                    .any(|c| c.name == **k && c.source == "dynamic_topic")
-            })
-            .map(|k| k.to_string())
-            .collect();
-        if !keys.is_empty() {
-            alter_config(client, &entity, &IndexMap::new(), &keys, false).await?;
-            removed.extend(keys.iter().map(|k| format!("topic {t}: {k}")));
-        }
+        removed.extend(
+            delete_own(
+                client,
+                &entity,
+                &[LEADER_REPLICAS, FOLLOWER_REPLICAS],
+                "dynamic_topic",
+            )
+            .await?,
+        );
     }
     for b in super::brokers::brokers(client).await? {
         let entity = Entity::Broker(b.id);
-        let configs = super::configs::describe_config(client, &entity).await?;
-        let keys: Vec<String> = [LEADER_RATE, FOLLOWER_RATE]
-            .iter()
-            .filter(|k| {
-                configs
-                    .iter()
-                    .any(|c| c.name == **k && c.source == "dynamic_broker")
-            })
-            .map(|k| k.to_string())
-            .collect();
-        if !keys.is_empty() {
-            alter_config(client, &entity, &IndexMap::new(), &keys, false).await?;
-            removed.extend(keys.iter().map(|k| format!("broker {}: {k}", b.id)));
-        }
+        removed.extend(
+            delete_own(
+                client,
+                &entity,
+                &[LEADER_RATE, FOLLOWER_RATE],
+                "dynamic_broker",
+            )
+            .await?,
+        );
     }
     Ok(removed)
+}
+
+/// Deletes those of `keys` that `entity` sets at its own level (`source`); returns
+/// "entity: key" for each one removed.
+async fn delete_own(
+    client: &KafkaClient,
+    entity: &Entity,
+    keys: &[&str],
+    source: &str,
+) -> Result<Vec<String>> {
+    let configs = super::configs::describe_config(client, entity).await?;
+    let keys: Vec<String> = keys
+        .iter()
+        .filter(|k| configs.iter().any(|c| c.name == **k && c.source == source))
+        .map(|k| k.to_string())
+        .collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    alter_config(client, entity, &IndexMap::new(), &keys, false).await?;
+    Ok(keys
+        .iter()
+        .map(|k| format!("{}: {k}", entity.describe()))
+        .collect())
 }
 
 /// Preferred leader election for every partition of `topics` (all topics when empty).
