@@ -245,3 +245,8 @@ fn rebalancing_group_matches_consumer_group_command() {
 fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
     common::topics_suite::reassign_with_throttle(cluster(), "kr-move");
 }
+
+#[test]
+fn cancel_reassignment_returns_replicas_and_removes_throttles() {
+    common::topics_suite::cancel_reassignment_restores(cluster(), "kr-cancel");
+}

@@ -27,6 +27,100 @@ fn scale_out_from_three_to_five_brokers_loses_nothing_kraft() {
 fn scale_out(spec: ClusterSpec) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut c = Cluster::start(spec).expect("cluster");
+    create_topics(&c);
+    let producer = start_producer(&c, "so-a", 3000, 150);
+
+    let four = c.add_broker(None).expect("broker 4");
+    let five = c.add_broker(None).expect("broker 5");
+    let state = tempfile::tempdir().expect("tmp");
+    let out = scale_out_run(&c, &state, four, five, "5m")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["moves"], report["lower_bound"], "{report}");
+
+    let acked = acked_values(producer);
+    assert!(
+        acked.len() > 1000,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    assert_consumed_exactly_once(&c, "so-a", &acked);
+    assert_balanced_without_throttles(&c);
+}
+
+/// The fault case: a broker dies while the first batch moves, so the run fails (its batch
+/// times out); the broker comes back and the same run, resumed, finishes the job.
+#[test]
+fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
+    use std::io::BufRead;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
+    create_topics(&c);
+    let producer = start_producer(&c, "so-a", 4000, 100);
+    let four = c.add_broker(None).expect("broker 4");
+    let five = c.add_broker(None).expect("broker 5");
+    let state = tempfile::tempdir().expect("tmp");
+
+    let mut run = scale_out_run(&c, &state, four, five, "30s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut log = Vec::new();
+    let mut lines = std::io::BufReader::new(run.stderr.take().expect("stderr")).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        let moving = line.contains("batch 1: moving");
+        log.push(line);
+        if moving {
+            break;
+        }
+    }
+    assert!(
+        log.last().is_some_and(|l| l.contains("batch 1: moving")),
+        "{log:?}"
+    );
+    c.kill_broker(four).expect("kill broker 4");
+    log.extend(lines.map_while(Result::ok));
+    let status = run.wait().expect("run ends");
+    assert_eq!(status.code(), Some(4), "the batch times out: {log:?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("the reassignment goes on, throttles stay")),
+        "{log:?}"
+    );
+
+    c.start_broker(four).expect("restart broker 4");
+    let out = scale_out_run(&c, &state, four, five, "30s")
+        .arg("--resume")
+        .output()
+        .expect("resumed run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("step \"wait for the new brokers\": finished in an earlier run, skipped"),
+        "{err}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["moves"], report["lower_bound"], "{report}");
+
+    // Sends to partitions stuck behind the dead broker fail (not acknowledged, so not
+    // owed); the rest must all be there.
+    let acked = acked_values(producer);
+    assert!(
+        acked.len() > 200,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    assert_consumed_exactly_once(&c, "so-a", &acked);
+    assert_balanced_without_throttles(&c);
+}
+
+/// so-a (30 partitions) and so-b (20, with data), RF 2, on the first three brokers.
+fn create_topics(c: &Cluster) {
     let bs = c.bootstrap_servers();
     kafsh_json(
         &bs,
@@ -38,84 +132,95 @@ fn scale_out(spec: ClusterSpec) {
         None,
         r#"create_topic("so-b", #{partitions: 20, replication_factor: 2})"#,
     );
-    common::groups_suite::produce(&c, "so-b", 20000);
+    common::groups_suite::produce(c, "so-b", 20000);
+}
 
+/// Kafka's VerifiableProducer writing `count` values at `rate`/s with acks=all.
+fn start_producer(c: &Cluster, topic: &str, count: u32, rate: u32) -> std::process::Child {
     let args: Vec<String> = [
         "--bootstrap-server",
-        &bs,
+        &c.bootstrap_servers(),
         "--topic",
-        "so-a",
+        topic,
         "--max-messages",
-        "3000",
+        &count.to_string(),
         "--throughput",
-        "150",
+        &rate.to_string(),
         "--acks",
         "-1",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let producer = c
-        .kafka_tool_command("org.apache.kafka.tools.VerifiableProducer", &args)
+    c.kafka_tool_command("org.apache.kafka.tools.VerifiableProducer", &args)
         .expect("command")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("producer");
+        .expect("producer")
+}
 
-    let four = c.add_broker(None).expect("broker 4");
-    let five = c.add_broker(None).expect("broker 5");
-    let bs_all = c.bootstrap_servers();
-    let state = tempfile::tempdir().expect("tmp");
+/// The scale-out runbook onto brokers `four` and `five`, 20-partition batches.
+fn scale_out_run(
+    c: &Cluster,
+    state: &tempfile::TempDir,
+    four: i32,
+    five: i32,
+    timeout: &str,
+) -> std::process::Command {
     let zk = c.zk_connect().unwrap_or_else(|| "127.0.0.1:1".into());
-    let out = kafsh(&state)
-        .args([
-            "--bootstrap-server",
-            &bs_all,
-            "--zookeeper",
-            &zk,
-            "--json",
-            "run",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka_scale_out.rhai"),
-        ])
-        .args([
-            "--arg",
-            &format!("new_brokers={four},{five}"),
-            "--arg",
-            "throttle=20000000",
-            "--arg",
-            "batch=20",
-            "--arg",
-            "timeout=5m",
-        ])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
-    assert_eq!(report["moves"], report["lower_bound"], "{report}");
+    let endpoints: Vec<String> = c
+        .brokers()
+        .iter()
+        .filter(|b| b.id == four || b.id == five)
+        .map(|b| format!("127.0.0.1:{}", b.port))
+        .collect();
+    let mut cmd = kafsh(state);
+    cmd.args([
+        "--bootstrap-server",
+        &c.bootstrap_servers(),
+        "--zookeeper",
+        &zk,
+        "--json",
+        "run",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka_scale_out.rhai"),
+    ])
+    .args([
+        "--arg",
+        &format!("new_brokers={four},{five}"),
+        "--arg",
+        &format!("new_endpoints={}", endpoints.join(",")),
+        "--arg",
+        "throttle=20000000",
+        "--arg",
+        "batch=20",
+        "--arg",
+        &format!("timeout={timeout}"),
+    ]);
+    cmd
+}
 
-    // The producer's acknowledged values.
+/// The values the producer had acknowledged when it finished.
+fn acked_values(producer: std::process::Child) -> BTreeSet<String> {
     let produced = producer.wait_with_output().expect("producer output");
-    let acked: BTreeSet<String> = String::from_utf8_lossy(&produced.stdout)
+    String::from_utf8_lossy(&produced.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["name"] == "producer_send_success")
         .filter_map(|v| v["value"].as_str().map(String::from))
-        .collect();
-    assert!(
-        acked.len() > 1000,
-        "the producer kept writing: {}",
-        acked.len()
-    );
+        .collect()
+}
+
+/// Every acknowledged value of `topic` is there, and none twice.
+fn assert_consumed_exactly_once(c: &Cluster, topic: &str, acked: &BTreeSet<String>) {
     let consumed = c
         .kafka_tool(
             "org.apache.kafka.tools.consumer.ConsoleConsumer",
             &[
                 "--bootstrap-server",
-                &bs_all,
+                &c.bootstrap_servers(),
                 "--topic",
-                "so-a",
+                topic,
                 "--from-beginning",
                 "--timeout-ms",
                 "15000",
@@ -134,8 +239,12 @@ fn scale_out(spec: ClusterSpec) {
         "acknowledged messages lost: {lost:?} of {}",
         acked.len()
     );
+}
 
-    // Balanced over five brokers, preferred leaders leading, no throttle left.
+/// so-a and so-b spread evenly over five brokers, preferred leaders leading, and no
+/// throttle config left on any broker or topic.
+fn assert_balanced_without_throttles(c: &Cluster) {
+    let bs_all = c.bootstrap_servers();
     let mut replicas: HashMap<i64, usize> = HashMap::new();
     let mut leaders: HashMap<i64, usize> = HashMap::new();
     for topic in ["so-a", "so-b"] {
@@ -149,22 +258,11 @@ fn scale_out(spec: ClusterSpec) {
                 .or_insert(0) += 1;
             assert_eq!(p["leader"], p["replicas"][0], "{p}");
         }
+        common::topics_suite::assert_no_throttle_left(c, topic);
     }
     assert_eq!(replicas.len(), 5, "{replicas:?}");
     assert!(replicas.values().all(|n| *n == 20), "{replicas:?}");
     assert!(leaders.values().all(|n| *n == 10), "{leaders:?}");
-    for b in c.brokers() {
-        let cfg = kafsh_json(
-            &bs_all,
-            None,
-            &format!(r#"describe_config("broker", {})"#, b.id),
-        );
-        assert!(!cfg.as_array().expect("array").iter().any(|e| e["name"]
-            .as_str()
-            .unwrap_or("")
-            .contains("throttled")
-            && e["source"] == "dynamic_broker"));
-    }
 }
 
 #[test]

@@ -537,3 +537,92 @@ fn increase_replication_factor_runbook() {
     }
     assert_describe_matches(&after, &common::topics_suite::tool_describe(c, "rf-up"));
 }
+
+#[test]
+fn cancel_reassignment_returns_replicas_and_removes_throttles() {
+    common::topics_suite::cancel_reassignment_restores(cluster(), "zk-cancel");
+}
+
+/// The pre-2.4 way, which 3.9's ZooKeeper-mode controller still honours: the plan written
+/// to /admin/reassign_partitions, one at a time, the controller deleting it when done.
+#[test]
+fn reassignment_through_the_zookeeper_znode() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let zk = c.zk_connect().expect("zk");
+    common::topics_suite::create_heavy_topic(c, "zk-znode");
+    let started = kafsh_json(
+        &bs,
+        Some(&zk),
+        r#"
+        let p = plan_reassignment(#{topics: ["zk-znode"], brokers: [2, 3]});
+        let started = reassign(p, #{throttle: 1, via: "zookeeper"});
+        #{started: started, znode: zk_get("/admin/reassign_partitions").json, listed: list_reassignments()}
+        "#,
+    );
+    assert_eq!(started["started"]["via"], "zookeeper", "{started}");
+    let written = started["znode"]["partitions"]
+        .as_array()
+        .expect("znode plan");
+    assert_eq!(written.len(), 4, "{started}");
+    assert_eq!(
+        started["listed"].as_array().map(Vec::len),
+        Some(4),
+        "{started}"
+    );
+    // A second plan while the first is pending is refused before anything changes.
+    let out = kafsh_eval(
+        &bs,
+        Some(&zk),
+        r#"reassign(parse_plan(`{"version":1,"partitions":[{"topic":"zk-znode","partition":0,"replicas":[3]}]}`), #{via: "zookeeper"})"#,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("still in progress"), "{err}");
+    // Lift the throttle; the controller completes the moves and deletes the znode.
+    let done = kafsh_json(
+        &bs,
+        Some(&zk),
+        r#"
+        let pending = #{version: 1, partitions: zk_get("/admin/reassign_partitions").json.partitions};
+        remove_throttles("zk-znode");
+        let done = wait_reassignment(pending, #{timeout: "2m", interval: "1s"});
+        wait_until(|| !zk_ls("/admin").contains("reassign_partitions"), #{timeout: "1m", interval: "1s"});
+        #{done: done, after: describe_topic("zk-znode").partitions.map(|p| p.replicas)}
+        "#,
+    );
+    assert_eq!(done["done"]["complete"], true, "{done}");
+    for replicas in done["after"].as_array().expect("after") {
+        let b = replicas[0].as_i64().unwrap_or(0);
+        assert!(b == 2 || b == 3, "{done}");
+    }
+    common::topics_suite::assert_no_throttle_left(c, "zk-znode");
+}
+
+/// A new broker given an id another broker already registered cannot register itself; the
+/// scale-out runbook reports that at once instead of waiting for it.
+#[test]
+fn scale_out_reports_a_duplicate_broker_id() {
+    let c = cluster();
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .args([
+            "--bootstrap-server",
+            &c.bootstrap_servers(),
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka_scale_out.rhai"),
+            "--arg",
+            "new_brokers=2",
+            "--arg",
+            "new_endpoints=127.0.0.1:1",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("broker id 2 is already registered by 127.0.0.1:")
+            && err.contains("duplicate broker.id"),
+        "{err}"
+    );
+}

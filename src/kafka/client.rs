@@ -149,6 +149,20 @@ impl KafkaClient {
         self.send_any(request).await
     }
 
+    /// Whether the active controller (any broker when there is none) supports the API of
+    /// `R`, to choose between a modern API and an older cluster's way.
+    pub async fn controller_supports<R: Request>(&self) -> Result<bool> {
+        let meta = self.metadata(Some(&[])).await?;
+        let controller = meta.controller_id.0;
+        let conn = if controller >= 0 {
+            self.broker(controller).await?
+        } else {
+            self.any().await?
+        };
+        let supported = conn.lock().await.supports::<R>();
+        Ok(supported)
+    }
+
     /// Cluster metadata. `topics`: `None` = all topics, `Some(&[])` = brokers only.
     pub async fn metadata(&self, topics: Option<&[String]>) -> Result<MetadataResponse> {
         let request = MetadataRequest::default()

@@ -24,6 +24,9 @@ const FOLLOWER_RATE: &str = "follower.replication.throttled.rate";
 const LEADER_REPLICAS: &str = "leader.replication.throttled.replicas";
 const FOLLOWER_REPLICAS: &str = "follower.replication.throttled.replicas";
 
+/// Partitions in flight → (replicas being added, replicas being removed).
+type Ongoing = HashMap<(String, i32), (Vec<i32>, Vec<i32>)>;
+
 /// What `reassign` started.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReassignStarted {
@@ -124,20 +127,44 @@ pub fn validate(
     Ok(())
 }
 
-/// Starts a reassignment (validated first; with `dry_run` only validated). With a
-/// throttle, sets the replication rate on every broker involved and the throttled-replica
-/// lists on the topics for exactly the moving replicas.
+/// Starts a reassignment through AlterPartitionReassignments: [`prepare`], then
+/// [`submit`].
 pub async fn reassign(
     client: &KafkaClient,
     plan: &[PartitionAssignment],
     throttle: Option<i64>,
     dry_run: bool,
 ) -> Result<ReassignStarted> {
+    let (result, moving) = prepare(client, plan, throttle, dry_run).await?;
+    if !dry_run && !moving.is_empty() {
+        submit(client, &moving).await?;
+    }
+    Ok(result)
+}
+
+/// Validates a plan against the cluster and, unless `dry_run`, sets the throttles: the
+/// replication rate on every broker involved and the throttled-replica lists on the topics
+/// for exactly the moving replicas. Returns what will start and the partitions that move
+/// (those not already where the plan puts them); nothing is submitted yet.
+pub async fn prepare(
+    client: &KafkaClient,
+    plan: &[PartitionAssignment],
+    throttle: Option<i64>,
+    dry_run: bool,
+) -> Result<(ReassignStarted, Vec<PartitionAssignment>)> {
+    if let Some(rate) = throttle {
+        if rate <= 0 {
+            return Err(Error::InvalidInput(format!(
+                "throttle must be a positive number of bytes/s, not {rate}"
+            )));
+        }
+    }
     let (current, live) = current_replicas(client, plan).await?;
     validate(plan, &current, &live)?;
-    let moving: Vec<&PartitionAssignment> = plan
+    let moving: Vec<PartitionAssignment> = plan
         .iter()
         .filter(|p| current.get(&(p.topic.clone(), p.partition)) != Some(&p.replicas))
+        .cloned()
         .collect();
     let moving_replicas: usize = moving
         .iter()
@@ -157,14 +184,9 @@ pub async fn reassign(
         dry_run,
     };
     if dry_run || moving.is_empty() {
-        return Ok(result);
+        return Ok((result, moving));
     }
     if let Some(rate) = throttle {
-        if rate <= 0 {
-            return Err(Error::InvalidInput(format!(
-                "throttle must be a positive number of bytes/s, not {rate}"
-            )));
-        }
         let mut leader_lists: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut follower_lists: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut involved = BTreeSet::new();
@@ -200,8 +222,21 @@ pub async fn reassign(
             alter_config(client, &Entity::Topic(topic.to_string()), &set, &[], false).await?;
         }
     }
+    Ok((result, moving))
+}
+
+/// Whether the cluster's controller takes reassignments through the API (Kafka 2.4+);
+/// older ZooKeeper-based clusters take them through the `/admin/reassign_partitions` znode.
+pub async fn api_supported(client: &KafkaClient) -> Result<bool> {
+    client
+        .controller_supports::<AlterPartitionReassignmentsRequest>()
+        .await
+}
+
+/// Submits the moving partitions through AlterPartitionReassignments.
+pub async fn submit(client: &KafkaClient, moving: &[PartitionAssignment]) -> Result<()> {
     let mut by_topic: BTreeMap<&str, Vec<&PartitionAssignment>> = BTreeMap::new();
-    for p in &moving {
+    for p in moving {
         by_topic.entry(&p.topic).or_default().push(p);
     }
     let request = AlterPartitionReassignmentsRequest::default()
@@ -243,7 +278,7 @@ pub async fn reassign(
             )?;
         }
     }
-    Ok(result)
+    Ok(())
 }
 
 /// One partition's progress.
@@ -293,7 +328,7 @@ pub async fn status(
         response.error_message.as_ref(),
         "ListPartitionReassignments",
     )?;
-    let mut ongoing: HashMap<(String, i32), (Vec<i32>, Vec<i32>)> = HashMap::new();
+    let mut ongoing: Ongoing = HashMap::new();
     for t in response.topics {
         for p in t.partitions {
             ongoing.insert(
@@ -305,8 +340,91 @@ pub async fn status(
             );
         }
     }
-    Ok(plan
+    Ok(progress(plan, &current, &ongoing))
+}
+
+/// One partition being reassigned right now.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InFlight {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The replicas now (old and new while the move runs).
+    pub replicas: Vec<i32>,
+    /// Replicas being added.
+    pub adding: Vec<i32>,
+    /// Replicas to be removed.
+    pub removing: Vec<i32>,
+}
+
+/// Every reassignment in flight in the cluster, whoever started it.
+pub async fn in_flight(client: &KafkaClient) -> Result<Vec<InFlight>> {
+    let request = ListPartitionReassignmentsRequest::default()
+        .with_timeout_ms(client.timeout().as_millis().min(i32::MAX as u128) as i32)
+        .with_topics(None);
+    let response = client.send_to_controller(&request).await?;
+    check_code(
+        response.error_code,
+        response.error_message.as_ref(),
+        "ListPartitionReassignments",
+    )?;
+    let mut out: Vec<InFlight> = response
+        .topics
+        .into_iter()
+        .flat_map(|t| {
+            let topic = t.name.0.as_str().to_string();
+            t.partitions.into_iter().map(move |p| InFlight {
+                topic: topic.clone(),
+                partition: p.partition_index,
+                replicas: p.replicas.iter().map(|b| b.0).collect(),
+                adding: p.adding_replicas.iter().map(|b| b.0).collect(),
+                removing: p.removing_replicas.iter().map(|b| b.0).collect(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(out)
+}
+
+/// Progress of the plan's partitions on a cluster that takes reassignments through the
+/// `/admin/reassign_partitions` znode: `pending` are the partitions still in that znode
+/// (the controller removes each one when its move completes).
+pub async fn status_from_znode(
+    client: &KafkaClient,
+    plan: &[PartitionAssignment],
+    pending: &BTreeSet<(String, i32)>,
+) -> Result<Vec<PartitionProgress>> {
+    let (current, _) = current_replicas(client, plan).await?;
+    let ongoing = plan
         .iter()
+        .filter(|p| pending.contains(&(p.topic.clone(), p.partition)))
+        .map(|p| {
+            let key = (p.topic.clone(), p.partition);
+            let now = current.get(&key).cloned().unwrap_or_default();
+            let adding = p
+                .replicas
+                .iter()
+                .filter(|b| !now.contains(b))
+                .copied()
+                .collect();
+            let removing = now
+                .iter()
+                .filter(|b| !p.replicas.contains(b))
+                .copied()
+                .collect();
+            (key, (adding, removing))
+        })
+        .collect();
+    Ok(progress(plan, &current, &ongoing))
+}
+
+fn progress(
+    plan: &[PartitionAssignment],
+    current: &HashMap<(String, i32), Vec<i32>>,
+    ongoing: &Ongoing,
+) -> Vec<PartitionProgress> {
+    plan.iter()
         .map(|p| {
             let key = (p.topic.clone(), p.partition);
             let now = current.get(&key).cloned().unwrap_or_default();
@@ -323,7 +441,39 @@ pub async fn status(
                 removing,
             }
         })
-        .collect())
+        .collect()
+}
+
+/// Bytes still to copy for the in-flight partitions of `progress`: for every replica being
+/// added, what the partition holds on its existing replicas minus what the new replica has
+/// so far (from DescribeLogDirs sizes).
+pub fn bytes_left(progress: &[PartitionProgress], sizes: &[super::log_dirs::ReplicaSize]) -> i64 {
+    let mut size: HashMap<(i32, &str, i32), i64> = HashMap::new();
+    for r in sizes {
+        let slot = size
+            .entry((r.broker, r.topic.as_str(), r.partition))
+            .or_default();
+        *slot = (*slot).max(r.size);
+    }
+    let mut left = 0;
+    for p in progress.iter().filter(|p| !p.done && !p.adding.is_empty()) {
+        let source = p
+            .replicas
+            .iter()
+            .filter(|b| !p.adding.contains(b))
+            .filter_map(|b| size.get(&(*b, p.topic.as_str(), p.partition)))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        for b in &p.adding {
+            let copied = size
+                .get(&(*b, p.topic.as_str(), p.partition))
+                .copied()
+                .unwrap_or(0);
+            left += (source - copied).max(0);
+        }
+    }
+    left
 }
 
 /// Cancels the plan's in-flight reassignments (replicas go back where they were).
@@ -379,8 +529,13 @@ pub async fn remove_throttles(
     client: &KafkaClient,
     plan: &[PartitionAssignment],
 ) -> Result<Vec<String>> {
+    let topics: BTreeSet<String> = plan.iter().map(|p| p.topic.clone()).collect();
+    remove_throttles_of(client, &topics.into_iter().collect::<Vec<_>>()).await
+}
+
+/// Removes the replication throttles from `topics` and from every live broker.
+pub async fn remove_throttles_of(client: &KafkaClient, topics: &[String]) -> Result<Vec<String>> {
     let mut removed = Vec::new();
-    let topics: BTreeSet<&str> = plan.iter().map(|p| p.topic.as_str()).collect();
     for t in topics {
         let entity = Entity::Topic(t.to_string());
         removed.extend(
@@ -473,4 +628,61 @@ pub async fn elect_leaders(client: &KafkaClient, topics: &[String]) -> Result<Ve
         }
     }
     Ok(elected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::log_dirs::ReplicaSize;
+
+    fn size(broker: i32, partition: i32, size: i64) -> ReplicaSize {
+        ReplicaSize {
+            broker,
+            log_dir: "/data".into(),
+            topic: "t".into(),
+            partition,
+            size,
+            offset_lag: 0,
+            future: false,
+        }
+    }
+
+    fn part(partition: i32, target: &[i32]) -> PartitionAssignment {
+        PartitionAssignment {
+            topic: "t".into(),
+            partition,
+            replicas: target.to_vec(),
+            log_dirs: None,
+        }
+    }
+
+    #[test]
+    fn bytes_left_counts_what_new_replicas_still_miss() {
+        let plan = vec![part(0, &[1, 4]), part(1, &[2, 3])];
+        let current: HashMap<(String, i32), Vec<i32>> = [
+            (("t".to_string(), 0), vec![1, 2, 4]),
+            (("t".to_string(), 1), vec![2, 3]),
+        ]
+        .into_iter()
+        .collect();
+        let ongoing: Ongoing =
+            [(("t".to_string(), 0), (vec![4], vec![2]))]
+                .into_iter()
+                .collect();
+        let progress = progress(&plan, &current, &ongoing);
+        assert!(!progress[0].done);
+        assert!(progress[1].done);
+        let sizes = vec![
+            size(1, 0, 1000),
+            size(2, 0, 990),
+            size(4, 0, 300),
+            size(2, 1, 50),
+        ];
+        assert_eq!(bytes_left(&progress, &sizes), 700);
+        // Nothing copied yet: the whole partition is left.
+        assert_eq!(bytes_left(&progress, &sizes[..2]), 1000);
+        // A new replica that already has more than the source (it caught up) counts 0.
+        let caught_up = vec![size(1, 0, 1000), size(4, 0, 1200)];
+        assert_eq!(bytes_left(&progress, &caught_up), 0);
+    }
 }

@@ -1,6 +1,7 @@
 //! Rendering of results as tables or JSON, and every write to the terminal outside the REPL
 //! editor itself. Rendering is pure (`render`); the `print_*` functions do the writing.
 
+pub mod progress;
 mod table;
 
 pub use table::render_table;

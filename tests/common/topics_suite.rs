@@ -678,3 +678,114 @@ pub fn reassign_with_throttle(c: &Cluster, topic: &str) {
         2000
     );
 }
+
+/// No throttle config left on `topic` or any broker.
+pub fn assert_no_throttle_left(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    for b in c.brokers() {
+        let cfg = kafsh_json(
+            &bs,
+            None,
+            &format!(r#"describe_config("broker", {})"#, b.id),
+        );
+        let left: Vec<&serde_json::Value> = cfg
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|e| {
+                e["name"].as_str().unwrap_or("").contains("throttled")
+                    && e["source"] == "dynamic_broker"
+            })
+            .collect();
+        assert!(left.is_empty(), "broker {} keeps {left:?}", b.id);
+    }
+    let cfg = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("topic", "{topic}")"#),
+    );
+    let left: Vec<&serde_json::Value> = cfg
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| {
+            e["name"].as_str().unwrap_or("").contains("throttled") && e["source"] == "dynamic_topic"
+        })
+        .collect();
+    assert!(left.is_empty(), "topic {topic} keeps {left:?}");
+}
+
+/// A topic on broker 1 only (4 partitions, RF 1) holding about 3 MB per partition: more
+/// than one replica fetch, so a 1 B/s throttle keeps its reassignment in flight.
+pub fn create_heavy_topic(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{assignment: [[1], [1], [1], [1]]}})"#),
+    );
+    let props = format!("bootstrap.servers={bs}");
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.ProducerPerformance",
+            &[
+                "--topic",
+                topic,
+                "--num-records",
+                "12000",
+                "--record-size",
+                "1000",
+                "--throughput",
+                "-1",
+                "--producer-props",
+                &props,
+                "acks=all",
+                "compression.type=none",
+            ],
+        ),
+        "ProducerPerformance",
+    );
+}
+
+/// A reassignment held in flight by a 1 B/s throttle is listed, then cancelled: the
+/// replicas return where they were and no throttle is left.
+pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    create_heavy_topic(c, topic);
+    let script = r#"
+        let p = plan_reassignment(#{topics: ["TOPIC"], brokers: [2, 3]});
+        let started = reassign(p, #{throttle: 1});
+        let busy = list_reassignments().filter(|r| r.topic == "TOPIC");
+        let status = reassignment_status(p);
+        let cancelled = cancel_reassignment(p);
+        wait_until(|| list_reassignments().filter(|r| r.topic == "TOPIC").is_empty(),
+            #{timeout: "1m", interval: "1s"});
+        wait_until(|| describe_topic("TOPIC").partitions.all(|x| x.replicas == [1]),
+            #{timeout: "1m", interval: "1s"});
+        #{started: started, busy: busy, status: status, cancelled: cancelled}
+    "#
+    .replace("TOPIC", topic);
+    let r = kafsh_json(&bs, None, &script);
+    assert_eq!(r["started"]["moving_replicas"], 4, "{r}");
+    let busy = r["busy"].as_array().expect("busy");
+    assert_eq!(busy.len(), 4, "{r}");
+    assert!(
+        busy.iter()
+            .all(|b| b["adding"].as_array().is_some_and(|a| !a.is_empty())),
+        "{r}"
+    );
+    assert_eq!(r["status"]["done"], 0, "{r}");
+    assert_eq!(
+        r["cancelled"]["cancelled"].as_array().map(Vec::len),
+        Some(4),
+        "{r}"
+    );
+    assert!(
+        !r["cancelled"]["throttles_removed"]
+            .as_array()
+            .expect("removed")
+            .is_empty(),
+        "{r}"
+    );
+    assert_no_throttle_left(c, topic);
+}

@@ -5,10 +5,10 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod api {
-    use super::{current, plan_parts, topic_names};
+    use super::{bytes_left, current, plan_parts, plan_progress, route, topic_names, Route};
     use crate::plan::{self, Plan, PlanOptions};
     use crate::script::convert::{to_map, Options};
-    use crate::script::{kafka_call as call, script_error, session_of};
+    use crate::script::{kafka_call as call, script_error, session_of, zk_call};
     use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
 
     /// The current assignment of topics (a name, a list of names, or all non-internal
@@ -22,7 +22,7 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn assignment(ctx: NativeCallContext, topics: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let names = topic_names(&topics)?;
+        let names = topic_names("assignment", &topics)?;
         let result = call(&session, "assignment", |k| async move {
             current(&k, &names).await.map(|(p, _)| p)
         })?;
@@ -184,7 +184,9 @@ pub mod api {
     /// Start a reassignment (AlterPartitionReassignments). Checked first — every partition
     /// exists, every broker is alive, no broker twice, one replica count per topic — and
     /// nothing changes when a check fails. Option `throttle` (bytes/s) sets the replication
-    /// rate on the brokers involved and throttles exactly the moving replicas. Honours
+    /// rate on the brokers involved and throttles exactly the moving replicas. Kafka before
+    /// 2.4 takes the plan through ZooKeeper's `/admin/reassign_partitions` (needs
+    /// `--zookeeper`); option `via` ("auto", "api" or "zookeeper") chooses. Honours
     /// --dry-run.
     ///
     /// ```rhai
@@ -199,14 +201,43 @@ pub mod api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "reassign";
-        let opts = Options::new(f, &options, &["throttle"])?;
+        let opts = Options::new(f, &options, &["throttle", "via"])?;
         let throttle = opts.int("throttle")?;
+        let via = opts.string("via")?;
         let parts = plan_parts(f, &plan)?;
         let dry_run = session.options.dry_run;
+        let route = route(&session, f, via.as_deref())?;
+        if route == Route::Znode && !dry_run {
+            // Before any throttle is set: the controller ignores a second znode plan.
+            let pending = zk_call(&session, f, |z| async move {
+                crate::zk::reassign::pending(&z).await
+            })?;
+            if !pending.is_empty() {
+                return Err(script_error(
+                    &session,
+                    f,
+                    crate::error::Error::Refused(format!(
+                        "a reassignment of {} partition(s) is still in progress ({} exists); wait for it first",
+                        pending.len(),
+                        crate::zk::reassign::REASSIGN_ZNODE
+                    )),
+                ));
+            }
+        }
         let p2 = parts.clone();
-        let result = call(&session, f, |k| async move {
-            crate::kafka::reassign::reassign(&k, &p2, throttle, dry_run).await
+        let (result, moving) = call(&session, f, |k| async move {
+            crate::kafka::reassign::prepare(&k, &p2, throttle, dry_run).await
         })?;
+        if !dry_run && !moving.is_empty() {
+            match route {
+                Route::Api => call(&session, f, |k| async move {
+                    crate::kafka::reassign::submit(&k, &moving).await
+                })?,
+                Route::Znode => zk_call(&session, f, |z| async move {
+                    crate::zk::reassign::submit(&z, &moving).await
+                })?,
+            }
+        }
         if !result.started.is_empty() {
             session.mutation(
                 f,
@@ -221,7 +252,9 @@ pub mod api {
                 serde_json::json!({"partitions": parts, "throttle": throttle}),
             );
         }
-        to_map(&result)
+        let mut out = to_map(&result)?;
+        out.insert("via".into(), Dynamic::from(route.name().to_string()));
+        Ok(out)
     }
 
     /// Start a reassignment without a throttle.
@@ -244,9 +277,7 @@ pub mod api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let parts = plan_parts("reassignment_status", &plan)?;
-        let progress = call(&session, "reassignment_status", |k| async move {
-            crate::kafka::reassign::status(&k, &parts).await
-        })?;
+        let progress = plan_progress(&session, "reassignment_status", &parts)?;
         let done = progress.iter().filter(|p| p.done).count();
         let mut out = Map::new();
         out.insert("total".into(), Dynamic::from_int(progress.len() as i64));
@@ -289,24 +320,19 @@ pub mod api {
         let elect = opts.bool("elect")?.unwrap_or(true);
         let parts = plan_parts(f, &plan)?;
         let started = std::time::Instant::now();
+        let bar = crate::output::progress::Progress::new("reassignment", parts.len() as u64);
         loop {
-            let p2 = parts.clone();
-            let progress = call(&session, f, |k| async move {
-                crate::kafka::reassign::status(&k, &p2).await
-            })?;
+            let progress = plan_progress(&session, f, &parts)?;
             let done = progress.iter().filter(|p| p.done).count();
             if done == progress.len() || session.options.dry_run {
                 break;
             }
-            crate::output::log_line(
-                "info",
-                &format!(
-                    "reassignment: {done} of {} partitions done ({}s)",
-                    progress.len(),
-                    started.elapsed().as_secs()
-                ),
-            );
+            let left = bytes_left(&session, &progress)
+                .map(|b| format!("{} left to copy", crate::output::progress::human_bytes(b)))
+                .unwrap_or_else(|| "bytes left unknown".into());
+            bar.update(done as u64, &left);
             if started.elapsed() >= timeout {
+                bar.finish();
                 return Err(script_error(
                     &session,
                     f,
@@ -327,8 +353,10 @@ pub mod api {
                         Ok(())
                     },
                 )
-                .map_err(|e| script_error(&session, f, e))?;
+                .map_err(|e| script_error(&session, f, e))
+                .inspect_err(|_| bar.finish())?;
         }
+        bar.finish();
         let dry_run = session.options.dry_run;
         let p2 = parts.clone();
         let (removed, elected) = call(&session, f, |k| async move {
@@ -392,6 +420,15 @@ pub mod api {
         let f = "cancel_reassignment";
         let parts = plan_parts(f, &plan)?;
         let dry_run = session.options.dry_run;
+        if route(&session, f, None)? == Route::Znode {
+            return Err(script_error(
+                &session,
+                f,
+                crate::error::Error::Unsupported(
+                    "this cluster (Kafka before 2.4) cannot cancel a reassignment; wait for it to complete".into(),
+                ),
+            ));
+        }
         let (cancelled, removed) = call(&session, f, |k| async move {
             if dry_run {
                 return Ok((Vec::new(), Vec::new()));
@@ -414,6 +451,82 @@ pub mod api {
         );
         out.insert("dry_run".into(), Dynamic::from_bool(dry_run));
         Ok(out)
+    }
+
+    /// Every reassignment in flight in the cluster, whoever started it (kafsh, Kafka's
+    /// tool, Cruise Control): topic, partition, replicas, adding, removing. On Kafka before
+    /// 2.4, the partitions still pending in `/admin/reassign_partitions` (needs
+    /// `--zookeeper`).
+    ///
+    /// ```rhai
+    /// let busy = list_reassignments();
+    /// if !busy.is_empty() { log(`${busy.len()} partition(s) still moving`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn list_reassignments(ctx: NativeCallContext) -> Result<rhai::Array, Box<EvalAltResult>> {
+        use kafka_protocol::messages::ListPartitionReassignmentsRequest;
+        let session = session_of(&ctx)?;
+        let f = "list_reassignments";
+        let listed = call(&session, f, |k| async move {
+            if k.controller_supports::<ListPartitionReassignmentsRequest>()
+                .await?
+            {
+                Ok(Some(crate::kafka::reassign::in_flight(&k).await?))
+            } else {
+                Ok(None)
+            }
+        })?;
+        if let Some(listed) = listed {
+            return crate::script::convert::to_array(&listed);
+        }
+        let pending = zk_call(&session, f, |z| async move {
+            crate::zk::reassign::pending(&z).await
+        })?;
+        Ok(pending
+            .into_iter()
+            .map(|(topic, partition)| {
+                let mut m = Map::new();
+                m.insert("topic".into(), Dynamic::from(topic));
+                m.insert("partition".into(), Dynamic::from_int(partition as i64));
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    /// Remove the replication throttles a reassignment set: the throttled-replica lists of
+    /// `topics` (a name or a list) and the throttle rates of every live broker. For a run
+    /// that failed and left them behind; `wait_reassignment` and `cancel_reassignment` do
+    /// this themselves. Returns what it removed. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// remove_throttles(["peter5", "orders"]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn remove_throttles(
+        ctx: NativeCallContext,
+        topics: Dynamic,
+    ) -> Result<rhai::Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "remove_throttles";
+        let topics = topic_names(f, &topics)?;
+        let dry_run = session.options.dry_run;
+        let removed = call(&session, f, |k| async move {
+            if dry_run {
+                return Ok(Vec::new());
+            }
+            crate::kafka::reassign::remove_throttles_of(&k, &topics).await
+        })?;
+        session.mutation(
+            f,
+            "throttles",
+            &if dry_run {
+                "remove replication throttles".to_string()
+            } else {
+                format!("removed {}", removed.len())
+            },
+            serde_json::json!({}),
+        );
+        crate::script::convert::to_array(&removed)
     }
 
     /// Preferred leader election: every partition led again by the first broker of its
@@ -449,10 +562,104 @@ pub mod api {
     }
 }
 
+use crate::kafka::reassign::PartitionProgress;
 use crate::plan::{PartitionAssignment, Plan};
+use crate::script::{kafka_call as call, zk_call, Session};
 use rhai::{Dynamic, EvalAltResult};
 
-fn topic_names(topics: &Dynamic) -> Result<Vec<String>, Box<EvalAltResult>> {
+/// How the cluster takes a reassignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// AlterPartitionReassignments (Kafka 2.4 and later).
+    Api,
+    /// The `/admin/reassign_partitions` znode (ZooKeeper-based Kafka before 2.4).
+    Znode,
+}
+
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Route::Api => "api",
+            Route::Znode => "zookeeper",
+        }
+    }
+}
+
+/// The route `via` asks for; "auto" (or none) asks the controller what it supports.
+fn route(session: &Session, f: &str, via: Option<&str>) -> Result<Route, Box<EvalAltResult>> {
+    match via {
+        Some("api") => Ok(Route::Api),
+        Some("zookeeper") => Ok(Route::Znode),
+        None | Some("auto") => {
+            let api = call(session, f, |k| async move {
+                crate::kafka::reassign::api_supported(&k).await
+            })?;
+            Ok(if api { Route::Api } else { Route::Znode })
+        }
+        Some(other) => Err(format!(
+            "{f}: via must be \"auto\", \"api\" or \"zookeeper\", not {other:?}"
+        )
+        .into()),
+    }
+}
+
+/// Progress of a plan: ListPartitionReassignments where the controller has it, else the
+/// partitions still pending in the reassignment znode.
+fn plan_progress(
+    session: &Session,
+    f: &str,
+    parts: &[PartitionAssignment],
+) -> Result<Vec<PartitionProgress>, Box<EvalAltResult>> {
+    use kafka_protocol::messages::ListPartitionReassignmentsRequest;
+    let p = parts.to_vec();
+    let listed = call(session, f, |k| async move {
+        if k.controller_supports::<ListPartitionReassignmentsRequest>()
+            .await?
+        {
+            Ok(Some(crate::kafka::reassign::status(&k, &p).await?))
+        } else {
+            Ok(None)
+        }
+    })?;
+    if let Some(progress) = listed {
+        return Ok(progress);
+    }
+    let pending = zk_call(session, f, |z| async move {
+        crate::zk::reassign::pending(&z).await
+    })?;
+    let p = parts.to_vec();
+    call(session, f, |k| async move {
+        crate::kafka::reassign::status_from_znode(&k, &p, &pending).await
+    })
+}
+
+/// Bytes the new replicas of in-flight partitions still have to copy; `None` when the
+/// brokers cannot tell (a progress display must not fail the wait).
+fn bytes_left(session: &Session, progress: &[PartitionProgress]) -> Option<i64> {
+    let in_flight: Vec<&PartitionProgress> = progress.iter().filter(|p| !p.done).collect();
+    let brokers: Vec<i32> = in_flight
+        .iter()
+        .flat_map(|p| p.replicas.iter().chain(&p.adding).copied())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let topics: Vec<String> = in_flight
+        .iter()
+        .map(|p| p.topic.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let sizes = call(session, "wait_reassignment", |k| async move {
+        crate::kafka::log_dirs::log_dirs(&k, &brokers, &topics).await
+    })
+    .ok()?;
+    Some(crate::kafka::reassign::bytes_left(
+        progress,
+        &sizes.replicas,
+    ))
+}
+
+fn topic_names(f: &str, topics: &Dynamic) -> Result<Vec<String>, Box<EvalAltResult>> {
     if topics.is_unit() {
         return Ok(Vec::new());
     }
@@ -462,11 +669,11 @@ fn topic_names(topics: &Dynamic) -> Result<Vec<String>, Box<EvalAltResult>> {
     topics
         .clone()
         .into_array()
-        .map_err(|t| format!("assignment: expects a topic name or a list of names, not {t}"))?
+        .map_err(|t| format!("{f}: expects a topic name or a list of names, not {t}"))?
         .into_iter()
         .map(|t| {
             t.into_string()
-                .map_err(|t| format!("assignment: topic names must be strings, not {t}").into())
+                .map_err(|t| format!("{f}: topic names must be strings, not {t}").into())
         })
         .collect()
 }

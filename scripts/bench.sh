@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): kafsh against Kafka's own command-line classes from the same jars,
+# on one sandbox cluster (ZooKeeper mode, 5 brokers), alternating runs; prints medians and
+# ratios. Sections (default: all):
+#   startup   `kafsh -e` list_topics / describe_topic / describe_group vs kafka-topics and
+#             kafka-consumer-groups, plus kafsh's peak memory
+#   describe  describe_topics of 10,000 partitions in 500 topics vs TopicCommand --describe
+#   lag       lag() of 200 groups over 2,000 partitions vs ConsumerGroupCommand --all-groups
+#   reassign  replica moves of kafsh's plan vs ReassignPartitionsCommand --generate and the
+#             lower bound, for 300 partitions going from 3 to 5 brokers; and the planner's
+#             time for 100,000 partitions over 50 -> 60 brokers
+#
+#   scripts/bench.sh [--runs N] [section...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=5
+if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
+sections=("$@")
+[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag reassign)
+scripts/install-deps.sh
+command -v /usr/bin/time >/dev/null 2>&1 || {
+    echo "bench: /usr/bin/time is needed for peak memory (apt-get install time)" >&2
+    exit 2
+}
+cargo build --release --quiet --workspace
+sandbox=target/release/kafsh-sandbox
+kafsh=target/release/kafsh
+dir="$(mktemp -d)/bench"
+export KAFSH_CONFIG=/nonexistent KAFSH_STATE_DIR="$dir-state"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+tool() { "$sandbox" tool --dir "$dir" "$@"; }
+k() { "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" "$@"; }
+# compare LABEL_OURS LABEL_THEIRS "kafsh command" "tool command": alternating runs, medians.
+compare() {
+    local ours=() theirs=() t0 t1 t2
+    for _ in $(seq "$runs"); do
+        t0=$(now); eval "$3" >/dev/null 2>&1; t1=$(now)
+        eval "$4" >/dev/null 2>&1; t2=$(now)
+        ours+=($(( (t1 - t0) / 1000000 ))); theirs+=($(( (t2 - t1) / 1000000 )))
+    done
+    local mo mt
+    mo=$(printf '%s\n' "${ours[@]}" | median); mt=$(printf '%s\n' "${theirs[@]}" | median)
+    printf '  %-44s median %6s ms  (%s)\n' "$1" "$mo" "${ours[*]}"
+    printf '  %-44s median %6s ms  (%s)\n' "$2" "$mt" "${theirs[*]}"
+    awk -v a="$mt" -v b="$mo" 'BEGIN { printf "  ratio: kafsh %.1fx faster\n", a / (b > 0 ? b : 1) }'
+}
+peak_kib() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
+
+"$sandbox" up --kind zookeeper --brokers 5 --dir "$dir" >/dev/null
+trap '"$sandbox" down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir-state"' EXIT
+eval "$("$sandbox" env --dir "$dir")"
+echo "kafsh bench: ZooKeeper-mode Kafka, 5 brokers on 127.0.0.1, $runs alternating runs, $(nproc) cores"
+
+for section in "${sections[@]}"; do
+case "$section" in
+startup)
+    echo "== start-up and one admin call"
+    k -e 'create_topic("bench-one", #{partitions: 6, replication_factor: 2, if_not_exists: true})' >/dev/null
+    k -e 'reset_offsets("bench-one-g", #{topic: "bench-one", to: "earliest", execute: true})' >/dev/null
+    compare "kafsh -e 'list_topics()'" "TopicCommand --list" \
+        "k -e 'list_topics()'" "tool org.apache.kafka.tools.TopicCommand --bootstrap-server @bootstrap --list"
+    compare "kafsh -e 'describe_topic(\"bench-one\")'" "TopicCommand --describe --topic" \
+        "k -e 'describe_topic(\"bench-one\")'" \
+        "tool org.apache.kafka.tools.TopicCommand --bootstrap-server @bootstrap --describe --topic bench-one"
+    compare "kafsh -e 'describe_group(\"bench-one-g\")'" "ConsumerGroupCommand --describe --group" \
+        "k -e 'describe_group(\"bench-one-g\")'" \
+        "tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server @bootstrap --describe --group bench-one-g"
+    echo "  kafsh peak memory: list_topics $(peak_kib "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" -e 'list_topics()') KiB," \
+        "describe_group $(peak_kib "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" -e 'describe_group("bench-one-g")') KiB"
+    ;;
+describe)
+    echo "== describe 10,000 partitions in 500 topics"
+    k run scripts/bench/describe_setup.rhai --arg topics=500 --arg partitions=20 2>&1 | grep -v '^note' || true
+    n=$(k -e 'describe_topics("bench-d.*").len()')
+    echo "  topics described: $n"
+    compare "kafsh describe_topics(\"bench-d.*\")" "TopicCommand --describe --topic 'bench-d.*'" \
+        "k -e 'describe_topics(\"bench-d.*\")'" \
+        "tool org.apache.kafka.tools.TopicCommand --bootstrap-server @bootstrap --describe --topic 'bench-d.*'"
+    echo "  kafsh peak memory: $(peak_kib "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" -e 'describe_topics("bench-d.*")') KiB"
+    ;;
+lag)
+    echo "== lag of 200 groups over 2,000 partitions"
+    k run scripts/bench/lag_setup.rhai --arg topics=20 --arg partitions=100 --arg groups=200 2>&1 | grep -v '^note' || true
+    echo "  groups: $(k -e 'lag().len()')"
+    compare "kafsh lag()" "ConsumerGroupCommand --all-groups --describe" \
+        "k -e 'lag()'" \
+        "tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server @bootstrap --all-groups --describe"
+    ;;
+reassign)
+    echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5"
+    k run scripts/bench/reassign_setup.rhai --arg topics=10 --arg partitions=30 2>&1 | grep -v '^note' || true
+    ours=$(k -e 'let t = list_topics().filter(|n| n.starts_with("bench-r")); let p = plan_reassignment(#{topics: t, brokers: [1, 2, 3, 4, 5]}); `${p.moves} ${p.lower_bound}`')
+    topics_json="$dir/topics.json"
+    k -e 'let t = list_topics().filter(|n| n.starts_with("bench-r")).map(|n| #{topic: n}); #{version: 1, topics: t}' --json > "$topics_json"
+    tool org.apache.kafka.tools.reassign.ReassignPartitionsCommand --bootstrap-server @bootstrap \
+        --topics-to-move-json-file "$topics_json" --broker-list 1,2,3,4,5 --generate \
+        | sed -n '/Proposed partition reassignment configuration/{n;p}' > "$dir/generated.json"
+    theirs=$(k run scripts/bench/count_moves.rhai --arg plan="$dir/generated.json")
+    echo "  lower bound                      ${ours#* } replica moves"
+    echo "  kafsh plan_reassignment          ${ours% *} replica moves"
+    echo "  ReassignPartitionsCommand --generate  $theirs replica moves"
+    echo "== planner: 100,000 partitions (RF 3) from 50 onto 60 brokers"
+    "$kafsh" --json run scripts/bench/planner_scale.rhai
+    echo
+    ;;
+*) echo "bench: unknown section $section (startup, describe, lag, reassign)" >&2; exit 2 ;;
+esac
+done
