@@ -150,8 +150,45 @@ pub struct GroupDescription {
     pub members: Vec<GroupMember>,
 }
 
+/// Retries `op` while a group coordinator is moving or still loading its groups (a fresh
+/// cluster, a broker restart), as Kafka's own clients do; the call's time limit bounds it.
+async fn while_coordinator_moves<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delay = std::time::Duration::from_millis(100);
+    let mut attempts = 0;
+    loop {
+        match op().await {
+            Err(Error::Cluster(m))
+                if attempts < 30
+                    && [
+                        "NOT_COORDINATOR",
+                        "COORDINATOR_NOT_AVAILABLE",
+                        "COORDINATOR_LOAD_IN_PROGRESS",
+                    ]
+                    .iter()
+                    .any(|code| m.contains(code)) =>
+            {
+                attempts += 1;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Describes groups, one DescribeGroups request per coordinator.
 pub async fn describe_groups(
+    client: &KafkaClient,
+    groups: &[String],
+) -> Result<Vec<GroupDescription>> {
+    while_coordinator_moves(|| describe_groups_once(client, groups)).await
+}
+
+async fn describe_groups_once(
     client: &KafkaClient,
     groups: &[String],
 ) -> Result<Vec<GroupDescription>> {
@@ -248,6 +285,13 @@ pub fn decode_assignment(bytes: &bytes::Bytes) -> BTreeMap<String, Vec<i32>> {
 /// Committed offsets of groups: group → topic → partition → offset. Partitions without a
 /// committed offset are absent.
 pub async fn committed_offsets(
+    client: &KafkaClient,
+    groups: &[String],
+) -> Result<BTreeMap<String, BTreeMap<String, BTreeMap<i32, i64>>>> {
+    while_coordinator_moves(|| committed_offsets_once(client, groups)).await
+}
+
+async fn committed_offsets_once(
     client: &KafkaClient,
     groups: &[String],
 ) -> Result<BTreeMap<String, BTreeMap<String, BTreeMap<i32, i64>>>> {
@@ -712,7 +756,13 @@ pub async fn reset_offsets(
         });
     }
     if execute {
-        commit_offsets(client, group, coordinator, &rows).await?;
+        while_coordinator_moves(|| async {
+            // The coordinator may have moved since the group was described.
+            let now = coordinators(client, &[group.to_string()]).await?;
+            let at = now.get(group).copied().unwrap_or(coordinator);
+            commit_offsets(client, group, at, &rows).await
+        })
+        .await?;
     }
     Ok(ResetPlan {
         group: group.to_string(),
