@@ -76,6 +76,15 @@ pub struct Context {
     /// ZooKeeper digest auth `user:password` (also `KAFSH_ZOOKEEPER_AUTH`).
     #[serde(default)]
     pub zookeeper_auth: Option<String>,
+    /// A file holding the ZooKeeper digest auth `user:password`, so it need not be here.
+    #[serde(default)]
+    pub zookeeper_auth_file: Option<PathBuf>,
+    /// A file holding the SASL password (`sasl.password`), so it need not be here.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the SASL password.
+    #[serde(default)]
+    pub password_env: Option<String>,
     /// Script limits, so a runaway cron script is stopped with a clear error.
     #[serde(default)]
     pub limits: Limits,
@@ -444,6 +453,25 @@ pub fn resolve_with(
         properties.extend(parse_properties(&text));
     }
     properties.extend(context.properties.clone());
+    if let Some(password) = secret_from(
+        context.password_file.as_deref(),
+        context.password_env.as_deref(),
+        "password",
+    )? {
+        properties.insert("sasl.password".into(), password);
+    }
+    let zookeeper_auth = match std::env::var("KAFSH_ZOOKEEPER_AUTH")
+        .ok()
+        .filter(|a| !a.is_empty())
+    {
+        Some(auth) => Some(auth),
+        None => secret_from(
+            context.zookeeper_auth_file.as_deref(),
+            None,
+            "zookeeper_auth",
+        )?
+        .or_else(|| context.zookeeper_auth.clone()),
+    };
 
     let call_timeout = match (&overrides.call_timeout, &context.timeout) {
         (Some(t), _) => *t,
@@ -467,14 +495,37 @@ pub fn resolve_with(
                 zookeeper_servers: context.zookeeper_servers.clone(),
                 brokers: context.brokers.clone(),
             },
-            zookeeper_auth: std::env::var("KAFSH_ZOOKEEPER_AUTH")
-                .ok()
-                .filter(|a| !a.is_empty())
-                .or_else(|| context.zookeeper_auth.clone()),
+            zookeeper_auth,
             limits: context.limits,
         },
         notes,
     })
+}
+
+/// A secret from a file (first line, trimmed; the file should be mode 0600) or an
+/// environment variable. Errors name the file or variable, never the content.
+fn secret_from(file: Option<&Path>, env: Option<&str>, what: &str) -> Result<Option<String>> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(Some(value)),
+            _ => Err(Error::Config(format!(
+                "{what}_env names the environment variable {var}, which is not set"
+            ))),
+        };
+    }
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("cannot read {what}_file {}: {e}", path.display())))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_string();
+    if secret.is_empty() {
+        return Err(Error::Config(format!(
+            "{what}_file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Some(secret))
 }
 
 /// Parses a duration: "30s", "5m", "1h30m", "250ms", or plain seconds ("30").

@@ -2,6 +2,7 @@
 //! broker, and routes requests to any broker, a specific broker, or the controller.
 
 use super::conn::{human, BrokerConnection};
+use super::security::Security;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use kafka_protocol::error::ResponseError;
@@ -20,6 +21,8 @@ pub type Conn = Arc<Mutex<BrokerConnection>>;
 pub struct KafkaClient {
     bootstrap: Vec<String>,
     client_id: String,
+    /// TLS and SASL settings every connection uses (no connection goes without them).
+    security: Arc<Security>,
     timeout: Duration,
     /// Connections by broker id; the bootstrap connection is kept under its address.
     by_id: Mutex<HashMap<i32, Conn>>,
@@ -36,7 +39,7 @@ impl KafkaClient {
                 "no Kafka bootstrap servers configured".into(),
             ));
         }
-        check_security(settings)?;
+        let security = Arc::new(Security::from_properties(&settings.properties)?);
         let client_id = settings
             .properties
             .get("client.id")
@@ -45,6 +48,7 @@ impl KafkaClient {
         Ok(KafkaClient {
             bootstrap: settings.bootstrap_servers.clone(),
             client_id,
+            security,
             timeout: settings.call_timeout,
             by_id: Mutex::new(HashMap::new()),
             bootstrap_conn: Mutex::new(None),
@@ -73,7 +77,9 @@ impl KafkaClient {
             }
         }
         for address in candidates {
-            match BrokerConnection::connect(&address, &self.client_id, self.timeout).await {
+            match BrokerConnection::connect(&address, &self.client_id, self.timeout, &self.security)
+                .await
+            {
                 Ok(conn) => {
                     let conn = Arc::new(Mutex::new(conn));
                     *slot = Some(conn.clone());
@@ -103,7 +109,8 @@ impl KafkaClient {
             Error::NotFound(format!("broker {id} is not in the cluster metadata"))
         })?;
         let conn = Arc::new(Mutex::new(
-            BrokerConnection::connect(&address, &self.client_id, self.timeout).await?,
+            BrokerConnection::connect(&address, &self.client_id, self.timeout, &self.security)
+                .await?,
         ));
         self.by_id.lock().await.insert(id, conn.clone());
         Ok(conn)
@@ -191,19 +198,6 @@ impl KafkaClient {
     {
         futures::future::join_all(futures).await
     }
-}
-
-/// Refuses security settings this client cannot honour yet, instead of silently falling
-/// back to PLAINTEXT.
-fn check_security(settings: &Settings) -> Result<()> {
-    if let Some(protocol) = settings.properties.get("security.protocol") {
-        if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
-            return Err(Error::Unsupported(format!(
-                "security.protocol={protocol} is not supported yet; kafsh speaks PLAINTEXT only and will not fall back to it silently"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Turns a Kafka error code into a domain error naming `what`, or `Ok` for code 0.

@@ -1,24 +1,32 @@
-//! One connection to one broker: Kafka's size-prefixed framing, request headers, API version
-//! negotiation (ApiVersions), and typed request/response exchange through the `kafka-protocol`
-//! crate's generated messages.
+//! One connection to one broker: TCP or TLS, API version negotiation (ApiVersions), SASL
+//! authentication, Kafka's size-prefixed framing and request headers, and typed
+//! request/response exchange through the `kafka-protocol` crate's generated messages.
 
+use super::security::{SaslCredentials, Security};
 use crate::error::{Error, Result};
 use bytes::{Buf, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslHandshakeRequest,
+};
 use kafka_protocol::protocol::{
     encode_request_header_into_buffer, Decodable, HeaderVersion, Request, StrBytes,
 };
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// A byte stream to a broker: plain TCP or TLS over it.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
 
 /// Largest response accepted (guards against talking to something that is not Kafka).
 const MAX_RESPONSE_BYTES: usize = 512 * 1024 * 1024;
 
 /// An open, version-negotiated connection to one broker.
 pub struct BrokerConnection {
-    stream: TcpStream,
+    stream: Box<dyn Transport>,
     address: String,
     correlation_id: i32,
     client_id: StrBytes,
@@ -28,18 +36,53 @@ pub struct BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Connects to `address` and negotiates API versions, all within `timeout`.
-    pub async fn connect(address: &str, client_id: &str, timeout: Duration) -> Result<Self> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
+    /// Connects to `address`, with TLS and SASL as `security` says, and negotiates API
+    /// versions, all within `timeout`.
+    pub async fn connect(
+        address: &str,
+        client_id: &str,
+        timeout: Duration,
+        security: &Security,
+    ) -> Result<Self> {
+        tokio::time::timeout(timeout, Self::open(address, client_id, timeout, security))
             .await
             .map_err(|_| {
                 Error::Timeout(format!(
-                    "connecting to broker {address} timed out after {}",
+                    "connecting to broker {address} ({}) timed out after {}",
+                    security.protocol(),
                     human(timeout)
                 ))
             })?
+    }
+
+    async fn open(
+        address: &str,
+        client_id: &str,
+        timeout: Duration,
+        security: &Security,
+    ) -> Result<Self> {
+        let tcp = TcpStream::connect(address)
+            .await
             .map_err(|e| Error::Cluster(format!("cannot connect to broker {address}: {e}")))?;
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Transport> = match &security.tls {
+            None => Box::new(tcp),
+            Some(config) => {
+                let host = address
+                    .rsplit_once(':')
+                    .map(|(h, _)| h)
+                    .unwrap_or(address)
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|e| Error::Config(format!("broker address {address}: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| tls_error(address, host, &e, security))?;
+                Box::new(tls)
+            }
+        };
         let mut conn = BrokerConnection {
             stream,
             address: address.to_string(),
@@ -49,7 +92,75 @@ impl BrokerConnection {
             timeout,
         };
         conn.negotiate().await?;
+        if let Some(credentials) = &security.sasl {
+            conn.authenticate(credentials).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake (v1), then the mechanism's messages in SaslAuthenticate requests.
+    async fn authenticate(&mut self, credentials: &SaslCredentials) -> Result<()> {
+        use super::security::Mechanism;
+        let mechanism = credentials.mechanism.name();
+        let handshake = self
+            .send_version(
+                &SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism)),
+                1,
+            )
+            .await?;
+        if handshake.error_code != 0 {
+            let offered: Vec<&str> = handshake.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(Error::Config(format!(
+                "broker {} does not accept SASL {mechanism} on this listener (it offers {}): check sasl.mechanism and security.protocol",
+                self.address,
+                if offered.is_empty() { "none".to_string() } else { offered.join(", ") }
+            )));
+        }
+        match credentials.mechanism {
+            Mechanism::Plain => {
+                self.sasl_round(credentials, super::sasl::plain_message(credentials))
+                    .await?;
+            }
+            Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
+                let mut scram = super::sasl::Scram::new(credentials, super::sasl::random_nonce()?)?;
+                let first = self
+                    .sasl_round(credentials, scram.client_first().into_bytes())
+                    .await?;
+                let reply = scram.client_final(&String::from_utf8_lossy(&first))?;
+                let last = self.sasl_round(credentials, reply.into_bytes()).await?;
+                scram.verify_server_final(&String::from_utf8_lossy(&last))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sasl_round(
+        &mut self,
+        credentials: &SaslCredentials,
+        message: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let version = self.version_of::<SaslAuthenticateRequest>()?;
+        let response = self
+            .send_version(
+                &SaslAuthenticateRequest::default().with_auth_bytes(message.into()),
+                version,
+            )
+            .await?;
+        if response.error_code != 0 {
+            let detail = response
+                .error_message
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| format!("error {}", response.error_code));
+            return Err(Error::Config(format!(
+                "broker {} refused SASL {} authentication of user {:?}: {detail}",
+                self.address,
+                credentials.mechanism.name(),
+                credentials.username
+            )));
+        }
+        Ok(response.auth_bytes.to_vec())
     }
 
     /// The `host:port` this connection talks to.
@@ -204,6 +315,34 @@ impl BrokerConnection {
             api_name(key),
             self.address
         ))
+    }
+}
+
+/// A failed TLS handshake, saying what to fix.
+fn tls_error(address: &str, host: &str, e: &std::io::Error, security: &Security) -> Error {
+    use rustls::CertificateError;
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    match inner {
+        Some(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer | CertificateError::BadSignature,
+        )) => Error::Config(format!(
+            "broker {address}: its TLS certificate is not signed by a CA kafsh trusts ({})",
+            security.ca_source
+        )),
+        Some(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => Error::Config(format!(
+            "broker {address}: its TLS certificate does not name {host}; fix the certificate, or set ssl.endpoint.identification.algorithm=none to check only the chain"
+        )),
+        Some(rustls::Error::InvalidCertificate(other)) => Error::Config(format!(
+            "broker {address}: its TLS certificate is not acceptable: {other:?}"
+        )),
+        Some(other) => Error::Cluster(format!(
+            "TLS handshake with broker {address} failed: {other}"
+        )),
+        None => Error::Cluster(format!(
+            "TLS handshake with broker {address} failed: {e} (is this a TLS listener? check security.protocol)"
+        )),
     }
 }
 

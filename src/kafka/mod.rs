@@ -13,6 +13,8 @@ pub mod groups;
 pub mod log_dirs;
 pub mod offsets;
 pub mod reassign;
+pub mod sasl;
+pub mod security;
 pub mod time;
 pub mod topics;
 

@@ -665,10 +665,9 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let ongoing: Ongoing =
-            [(("t".to_string(), 0), (vec![4], vec![2]))]
-                .into_iter()
-                .collect();
+        let ongoing: Ongoing = [(("t".to_string(), 0), (vec![4], vec![2]))]
+            .into_iter()
+            .collect();
         let progress = progress(&plan, &current, &ongoing);
         assert!(!progress[0].done);
         assert!(progress[1].done);

@@ -42,7 +42,13 @@ pub async fn submit(session: &ZkSession, moving: &[PartitionAssignment]) -> Resu
     }
     let text = Plan::new(moving.to_vec()).to_json();
     match session
-        .create(REASSIGN_ZNODE, text.as_bytes(), false, true)
+        .create(
+            REASSIGN_ZNODE,
+            text.as_bytes(),
+            false,
+            true,
+            super::znodes::ZkAcl::Open,
+        )
         .await
     {
         Ok(_) => Ok(()),

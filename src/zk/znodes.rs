@@ -28,6 +28,45 @@ pub const KAFKA_PATHS: &[&str] = &[
     "/zookeeper",
 ];
 
+/// Who may touch a znode kafsh creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ZkAcl {
+    /// Anyone may do anything (ZooKeeper's `world:anyone:cdrwa`).
+    #[default]
+    Open,
+    /// Only sessions with the creator's digest auth.
+    Creator,
+    /// The creator's auth may do anything; anyone may read.
+    CreatorWorldRead,
+}
+
+static CREATOR_WORLD_READ: [zk::Acl; 2] = [
+    zk::Acl::new_const(zk::Permission::ALL, "auth", ""),
+    zk::Acl::new_const(zk::Permission::READ, "world", "anyone"),
+];
+
+impl ZkAcl {
+    /// From the `acl` option's text: "open", "creator" or "read".
+    pub fn parse(text: &str) -> Result<ZkAcl> {
+        match text {
+            "open" => Ok(ZkAcl::Open),
+            "creator" => Ok(ZkAcl::Creator),
+            "read" => Ok(ZkAcl::CreatorWorldRead),
+            other => Err(Error::InvalidInput(format!(
+                "acl must be \"open\", \"creator\" or \"read\", not {other:?}"
+            ))),
+        }
+    }
+
+    fn acls(self) -> zk::Acls<'static> {
+        match self {
+            ZkAcl::Open => zk::Acls::anyone_all(),
+            ZkAcl::Creator => zk::Acls::creator_all(),
+            ZkAcl::CreatorWorldRead => zk::Acls::new(&CREATOR_WORLD_READ),
+        }
+    }
+}
+
 /// A connected ZooKeeper session, rooted at the connect string's chroot.
 pub struct ZkSession {
     client: zk::Client,
@@ -162,13 +201,15 @@ impl ZkSession {
         self.get(path).await
     }
 
-    /// Creates a znode (persistent, or ephemeral for this session), parents too when asked.
+    /// Creates a znode (persistent, or ephemeral for this session), parents too when asked
+    /// (parents are open to anyone; `acl` applies to the znode itself).
     pub async fn create(
         &self,
         path: &str,
         data: &[u8],
         ephemeral: bool,
         parents: bool,
+        acl: ZkAcl,
     ) -> Result<Znode> {
         let full = self.full_path(path)?;
         let acls = zk::Acls::anyone_all();
@@ -188,7 +229,7 @@ impl ZkSession {
                 }
             }
         }
-        let opts = mode.with_acls(acls);
+        let opts = mode.with_acls(acl.acls());
         self.client
             .create(&full, data, &opts)
             .await
@@ -245,7 +286,10 @@ pub fn zk_error(e: zk::Error, path: &str) -> Error {
             "znode {path:?} changed meanwhile (version mismatch)"
         )),
         zk::Error::NoAuth => Error::Refused(format!(
-            "not authorized for znode {path:?} (check the context's ZooKeeper digest auth)"
+            "znode {path:?} is protected by an ACL this session does not satisfy: give the context zookeeper_auth = \"user:password\" (or zookeeper_auth_file, or KAFSH_ZOOKEEPER_AUTH)"
+        )),
+        zk::Error::InvalidAcl => Error::InvalidInput(format!(
+            "znode {path:?}: a creator-only ACL needs digest auth in this session (zookeeper_auth)"
         )),
         zk::Error::Timeout => Error::Timeout(format!("ZooKeeper timed out on {path:?}")),
         other => Error::Cluster(format!("ZooKeeper error on {path:?}: {other}")),

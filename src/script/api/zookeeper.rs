@@ -226,10 +226,13 @@ pub mod api {
     }
 
     /// Create a znode. Options: `ephemeral` (lives as long as this session), `parents`
-    /// (create missing parents), `force` (allow Kafka's own paths). Honours --dry-run.
+    /// (create missing parents), `force` (allow Kafka's own paths), `acl`: "open" (default,
+    /// anyone), "creator" (only sessions with the same digest auth) or "read" (creator may
+    /// write, anyone may read). Honours --dry-run.
     ///
     /// ```rhai
     /// zk_create("/kafsh/runbooks/last-run", "2026-11-24", #{parents: true});
+    /// zk_create("/kafsh/secrets", "x", #{acl: "creator"});
     /// ```
     #[rhai_fn(return_raw, name = "zk_create")]
     pub fn zk_create(
@@ -240,7 +243,13 @@ pub mod api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "zk_create";
-        let opts = Options::new(f, &options, &["ephemeral", "parents", "force"])?;
+        let opts = Options::new(f, &options, &["ephemeral", "parents", "force", "acl"])?;
+        let acl = match opts.string("acl")? {
+            Some(text) => {
+                crate::zk::znodes::ZkAcl::parse(&text).map_err(|e| script_error(&session, f, e))?
+            }
+            None => crate::zk::znodes::ZkAcl::Open,
+        };
         guard(&session, f, path, opts.bool("force")?.unwrap_or(false))?;
         let data = data_bytes(f, &data)?;
         let ephemeral = opts.bool("ephemeral")?.unwrap_or(false);
@@ -264,7 +273,7 @@ pub mod api {
             );
         }
         let result = zk_call(&session, f, |z| async move {
-            z.create(&path, &data, ephemeral, parents).await
+            z.create(&path, &data, ephemeral, parents, acl).await
         })?;
         session.mutation(
             "zk_create",

@@ -1,0 +1,505 @@
+//! How kafsh reaches a secured Kafka listener: the client properties (librdkafka names, and
+//! the Java names Kafka's own tools take, translated or refused with the librdkafka name to
+//! use) resolved into one [`Security`] that every connection uses — TLS through rustls,
+//! SASL PLAIN or SCRAM-SHA-256/512. Nothing here falls back to PLAINTEXT: a setting kafsh
+//! cannot honour is an error.
+
+use crate::error::{Error, Result};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The system CA bundle, used for TLS when `ssl.ca.location` is not given (as librdkafka
+/// probes for it).
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// A SASL mechanism kafsh speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// PLAIN (RFC 4616): the password itself, so only over TLS in practice.
+    Plain,
+    /// SCRAM-SHA-256 (RFC 7677).
+    ScramSha256,
+    /// SCRAM-SHA-512.
+    ScramSha512,
+}
+
+impl Mechanism {
+    /// The name brokers use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Mechanism> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "PLAIN" => Ok(Mechanism::Plain),
+            "SCRAM-SHA-256" => Ok(Mechanism::ScramSha256),
+            "SCRAM-SHA-512" => Ok(Mechanism::ScramSha512),
+            other => Err(Error::Unsupported(format!(
+                "sasl.mechanism {other} is not supported; kafsh speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"
+            ))),
+        }
+    }
+}
+
+/// SASL credentials. The password never appears in `Debug` output.
+#[derive(Clone)]
+pub struct SaslCredentials {
+    /// The mechanism.
+    pub mechanism: Mechanism,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for SaslCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaslCredentials")
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .field("password", &"****")
+            .finish()
+    }
+}
+
+/// Everything a connection needs to reach a listener.
+#[derive(Clone, Default)]
+pub struct Security {
+    /// TLS, when the protocol is SSL or SASL_SSL.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// SASL, when the protocol is SASL_PLAINTEXT or SASL_SSL.
+    pub sasl: Option<SaslCredentials>,
+    /// Where the trusted CAs came from, for error messages.
+    pub ca_source: String,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("tls", &self.tls.is_some())
+            .field("sasl", &self.sasl)
+            .finish()
+    }
+}
+
+impl Security {
+    /// The protocol name, as `security.protocol` spells it.
+    pub fn protocol(&self) -> &'static str {
+        match (self.tls.is_some(), self.sasl.is_some()) {
+            (false, false) => "PLAINTEXT",
+            (true, false) => "SSL",
+            (false, true) => "SASL_PLAINTEXT",
+            (true, true) => "SASL_SSL",
+        }
+    }
+
+    /// Resolves client properties (already merged from the command config and the context).
+    pub fn from_properties(properties: &BTreeMap<String, String>) -> Result<Security> {
+        let props = translate_java_names(properties)?;
+        let protocol = props
+            .get("security.protocol")
+            .map(|p| p.trim().to_ascii_uppercase())
+            .unwrap_or_else(|| "PLAINTEXT".into());
+        let (tls, sasl) = match protocol.as_str() {
+            "PLAINTEXT" => (false, false),
+            "SSL" => (true, false),
+            "SASL_PLAINTEXT" => (false, true),
+            "SASL_SSL" => (true, true),
+            other => return Err(Error::Config(format!(
+                "security.protocol {other} is unknown (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)"
+            ))),
+        };
+        let mut security = Security::default();
+        if sasl {
+            security.sasl = Some(sasl_credentials(&props)?);
+        }
+        if tls {
+            let (config, source) = tls_config(&props)?;
+            security.tls = Some(Arc::new(config));
+            security.ca_source = source;
+        }
+        Ok(security)
+    }
+}
+
+fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials> {
+    let mechanism = props
+        .get("sasl.mechanisms")
+        .or_else(|| props.get("sasl.mechanism"))
+        .map(|m| Mechanism::parse(m))
+        .transpose()?
+        .unwrap_or(Mechanism::Plain);
+    let username = props
+        .get("sasl.username")
+        .cloned()
+        .ok_or_else(|| Error::Config("SASL needs sasl.username".into()))?;
+    let password = props.get("sasl.password").cloned().ok_or_else(|| {
+        Error::Config(
+            "SASL needs a password: sasl.password, or password_file / password_env in the context"
+                .into(),
+        )
+    })?;
+    Ok(SaslCredentials {
+        mechanism,
+        username,
+        password,
+    })
+}
+
+/// Java client property names → librdkafka names, or a refusal naming the one to use.
+fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    let mut props = properties.clone();
+    if let Some(jaas) = properties.get("sasl.jaas.config") {
+        let module = jaas.split_whitespace().next().unwrap_or("");
+        if !(module.ends_with("ScramLoginModule") || module.ends_with("PlainLoginModule")) {
+            return Err(Error::Unsupported(format!(
+                "sasl.jaas.config with {module} is not supported; kafsh speaks PLAIN and SCRAM (set sasl.mechanism, sasl.username and sasl.password)"
+            )));
+        }
+        for (java, ours) in [("username", "sasl.username"), ("password", "sasl.password")] {
+            if !props.contains_key(ours) {
+                match jaas_option(jaas, java) {
+                    Some(value) => {
+                        props.insert(ours.into(), value);
+                    }
+                    None => {
+                        return Err(Error::Config(format!(
+                            "sasl.jaas.config has no {java}=\"...\"; set {ours} instead"
+                        )))
+                    }
+                }
+            }
+        }
+        props.remove("sasl.jaas.config");
+    }
+    for kerberos in ["sasl.kerberos.service.name", "sasl.oauthbearer.config"] {
+        if props.contains_key(kerberos) {
+            return Err(Error::Unsupported(format!(
+                "{kerberos}: GSSAPI and OAUTHBEARER are not supported; kafsh speaks PLAIN and SCRAM"
+            )));
+        }
+    }
+    if let Some(location) = properties.get("ssl.truststore.location") {
+        let kind = properties
+            .get("ssl.truststore.type")
+            .map(|t| t.to_ascii_uppercase())
+            .unwrap_or_else(|| "JKS".into());
+        if kind != "PEM" {
+            return Err(Error::Unsupported(format!(
+                "ssl.truststore.location is a {kind} truststore, which kafsh cannot read; export its CA as PEM (keytool -exportcert -rfc -keystore {location} -alias <alias> -file ca.pem) and set ssl.ca.location"
+            )));
+        }
+        props
+            .entry("ssl.ca.location".into())
+            .or_insert_with(|| location.clone());
+    }
+    if let Some(location) = properties.get("ssl.keystore.location") {
+        let kind = properties
+            .get("ssl.keystore.type")
+            .map(|t| t.to_ascii_uppercase())
+            .unwrap_or_else(|| "JKS".into());
+        if kind != "PEM" {
+            return Err(Error::Unsupported(format!(
+                "ssl.keystore.location is a {kind} keystore, which kafsh cannot read; export the certificate and key as PEM and set ssl.certificate.location and ssl.key.location"
+            )));
+        }
+        // A PEM keystore holds the key and the certificate chain in one file.
+        props
+            .entry("ssl.certificate.location".into())
+            .or_insert_with(|| location.clone());
+        props
+            .entry("ssl.key.location".into())
+            .or_insert_with(|| location.clone());
+    }
+    for (java, ours) in [
+        ("sasl.mechanism", "sasl.mechanisms"),
+        (
+            "ssl.endpoint.identification.algorithm",
+            "ssl.endpoint.identification.algorithm",
+        ),
+    ] {
+        if let Some(v) = properties.get(java) {
+            props.entry(ours.into()).or_insert_with(|| v.clone());
+        }
+    }
+    Ok(props)
+}
+
+/// `key="value"` (or `key=value`) from a JAAS line.
+fn jaas_option(jaas: &str, key: &str) -> Option<String> {
+    let mut rest = jaas;
+    while let Some(at) = rest.find(key) {
+        let before_ok = at == 0
+            || rest[..at]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_whitespace() || c == ';');
+        let after = rest[at + key.len()..].trim_start();
+        if before_ok {
+            if let Some(value) = after.strip_prefix('=') {
+                let value = value.trim_start();
+                if let Some(quoted) = value.strip_prefix('"') {
+                    return quoted.find('"').map(|end| quoted[..end].to_string());
+                }
+                let end = value
+                    .find(|c: char| c.is_whitespace() || c == ';')
+                    .unwrap_or(value.len());
+                return Some(value[..end].to_string());
+            }
+        }
+        rest = &rest[at + key.len()..];
+    }
+    None
+}
+
+fn tls_config(props: &BTreeMap<String, String>) -> Result<(rustls::ClientConfig, String)> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_source = match props.get("ssl.ca.location") {
+        Some(path) => {
+            let added = add_pem_certs(&mut roots, Path::new(path), "ssl.ca.location")?;
+            if added == 0 {
+                return Err(Error::Config(format!(
+                    "ssl.ca.location {path} holds no PEM certificate"
+                )));
+            }
+            format!("ssl.ca.location {path}")
+        }
+        None => {
+            let bundle = SYSTEM_CA_BUNDLES
+                .iter()
+                .find(|p| Path::new(p).exists())
+                .ok_or_else(|| {
+                    Error::Config(
+                        "TLS needs trusted CAs: set ssl.ca.location (no system CA bundle found)"
+                            .into(),
+                    )
+                })?;
+            add_pem_certs(&mut roots, Path::new(bundle), "the system CA bundle")?;
+            format!("the system CA bundle {bundle}")
+        }
+    };
+    let roots = Arc::new(roots);
+    let verify_names = !matches!(
+        props
+            .get("ssl.endpoint.identification.algorithm")
+            .map(|a| a.trim().to_ascii_lowercase())
+            .as_deref(),
+        Some("") | Some("none")
+    );
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("TLS: {e}")))?;
+    let builder = if verify_names {
+        builder.with_root_certificates(roots)
+    } else {
+        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .map_err(|e| Error::Config(format!("TLS: {e}")))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier(inner)))
+    };
+    let config = match props.get("ssl.certificate.location") {
+        Some(cert_path) => {
+            let key_path = props.get("ssl.key.location").ok_or_else(|| {
+                Error::Config("ssl.certificate.location needs ssl.key.location".into())
+            })?;
+            let certs = read_certs(Path::new(cert_path), "ssl.certificate.location")?;
+            let key = read_key(Path::new(key_path), props.contains_key("ssl.key.password"))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| Error::Config(format!("ssl.certificate.location {cert_path}: {e}")))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok((config, ca_source))
+}
+
+fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: std::result::Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| Error::Config(format!("{what} {}: {e}", path.display())))?
+        .collect();
+    let certs = certs.map_err(|e| Error::Config(format!("{what} {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Config(format!(
+            "{what} {} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn add_pem_certs(roots: &mut rustls::RootCertStore, path: &Path, what: &str) -> Result<usize> {
+    let certs = read_certs(path, what)?;
+    let (added, _ignored) = roots.add_parsable_certificates(certs);
+    Ok(added)
+}
+
+fn read_key(path: &Path, has_password: bool) -> Result<PrivateKeyDer<'static>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("ssl.key.location {}: {e}", path.display())))?;
+    if text.contains("ENCRYPTED") {
+        return Err(Error::Unsupported(format!(
+            "ssl.key.location {} is an encrypted key{}; kafsh reads unencrypted PEM keys (decrypt it into a 0600 file: openssl pkcs8 -in {} -out key.pem)",
+            path.display(),
+            if has_password { " (ssl.key.password)" } else { "" },
+            path.display()
+        )));
+    }
+    PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| {
+        Error::Config(format!(
+            "ssl.key.location {} holds no PEM private key: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// `ssl.endpoint.identification.algorithm=none`: the chain must still lead to a trusted
+/// CA, but the certificate need not name the host.
+#[derive(Debug)]
+struct ChainOnlyVerifier(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for ChainOnlyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plaintext_by_default() {
+        let s = Security::from_properties(&BTreeMap::new()).expect("plain");
+        assert_eq!(s.protocol(), "PLAINTEXT");
+    }
+
+    #[test]
+    fn scram_from_a_java_jaas_line() {
+        let s = Security::from_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="s3cr=t;x";"#,
+            ),
+        ]))
+        .expect("scram");
+        let sasl = s.sasl.expect("sasl");
+        assert_eq!(sasl.mechanism, Mechanism::ScramSha512);
+        assert_eq!(sasl.username, "alice");
+        assert_eq!(sasl.password, "s3cr=t;x");
+        assert!(!format!("{sasl:?}").contains("s3cr"));
+    }
+
+    #[test]
+    fn unsupported_java_settings_name_the_librdkafka_property() {
+        for (pairs, hint) in [
+            (
+                vec![("ssl.truststore.location", "/etc/kafka/truststore.jks")],
+                "ssl.ca.location",
+            ),
+            (
+                vec![
+                    ("ssl.keystore.location", "/etc/kafka/keystore.p12"),
+                    ("ssl.keystore.type", "PKCS12"),
+                ],
+                "ssl.certificate.location and ssl.key.location",
+            ),
+            (
+                vec![(
+                    "sasl.jaas.config",
+                    "com.sun.security.auth.module.Krb5LoginModule required;",
+                )],
+                "sasl.mechanism, sasl.username and sasl.password",
+            ),
+            (
+                vec![
+                    ("sasl.mechanism", "GSSAPI"),
+                    ("security.protocol", "SASL_SSL"),
+                    ("sasl.username", "u"),
+                    ("sasl.password", "p"),
+                ],
+                "SCRAM-SHA-512",
+            ),
+        ] {
+            let err = Security::from_properties(&props(&pairs)).expect_err("refused");
+            assert!(err.to_string().contains(hint), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_password_says_where_to_put_it() {
+        let err = Security::from_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.username", "alice"),
+        ]))
+        .expect_err("no password");
+        assert!(err.to_string().contains("password_file"), "{err}");
+    }
+
+    #[test]
+    fn jaas_options_quoted_or_bare() {
+        let line = r#"x.PlainLoginModule required username=bob password="a b";"#;
+        assert_eq!(jaas_option(line, "username").as_deref(), Some("bob"));
+        assert_eq!(jaas_option(line, "password").as_deref(), Some("a b"));
+    }
+}
