@@ -2,7 +2,7 @@
 //! ```rhai example, and every example compiles with the real engine. Needs no cluster.
 
 use kafsh::config::Settings;
-use kafsh::script::{self, bridge::Interrupt, help, Session, SessionOptions};
+use kafsh::script::{self, api, bridge::Interrupt, help, Session, SessionOptions};
 
 fn engine() -> rhai::Engine {
     let settings = Settings::for_servers("127.0.0.1:1", None).expect("settings");
@@ -57,6 +57,23 @@ fn help_lists_every_function_by_area_and_explains_one() {
         "{one}"
     );
     assert!(one.contains("Example:"), "{one}");
+}
+
+#[test]
+fn every_area_has_a_title_and_an_introduction() {
+    let areas = api::areas();
+    assert!(areas.len() >= 7, "expected every API module, got {areas:?}");
+    for area in areas {
+        assert!(
+            !area.title.is_empty() && !area.introduction.is_empty(),
+            "an API module lacks its `///` title line and introduction above `pub mod api`: {area:?}"
+        );
+        assert!(
+            !area.functions.is_empty(),
+            "{} has no functions",
+            area.title
+        );
+    }
 }
 
 #[test]
