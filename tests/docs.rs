@@ -86,6 +86,21 @@ fn docs_markdown_covers_every_function() {
 }
 
 #[test]
+fn every_overload_keeps_its_documentation() {
+    let engine = engine();
+    let create = help::function(&engine, "create_topic").expect("create_topic documented");
+    assert!(
+        create.contains("if_not_exists") && create.contains("broker's default partitions"),
+        "{create}"
+    );
+    let help_doc = help::function(&engine, "help").expect("help documented");
+    assert!(
+        help_doc.contains("List every function") && help_doc.contains("Show one function"),
+        "{help_doc}"
+    );
+}
+
+#[test]
 fn check_compiles_without_a_cluster_and_reports_syntax_errors_with_position() {
     let dir = tempfile::tempdir().expect("tmp");
     let good = dir.path().join("good.rhai");

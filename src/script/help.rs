@@ -15,8 +15,8 @@ pub struct FunctionDoc {
     pub area: String,
     /// One signature per overload, Rhai-style: `describe_topic(name: &str) -> Dynamic`.
     pub signatures: Vec<String>,
-    /// Documentation text (Markdown), from the first overload that has it, plus the
-    /// summaries of the others.
+    /// Documentation text (Markdown): the prose of every overload that has its own, the
+    /// overload with the fewest parameters first.
     pub doc: String,
     /// The ```rhai examples.
     pub examples: Vec<String>,
@@ -84,10 +84,11 @@ pub fn functions(engine: &Engine) -> BTreeMap<String, FunctionDoc> {
             );
         }
     }
+    let mut overloads: BTreeMap<String, Vec<Overload>> = BTreeMap::new();
     for f in meta.functions {
-        let Some(doc) = out.get_mut(&f.name) else {
+        if !out.contains_key(&f.name) {
             continue;
-        };
+        }
         let params: Vec<String> = f
             .params
             .iter()
@@ -106,21 +107,51 @@ pub fn functions(engine: &Engine) -> BTreeMap<String, FunctionDoc> {
         } else {
             format!("{}({}) -> {ret}", f.name, params.join(", "))
         };
-        doc.signatures.push(signature);
-        let text = comment_text(&f.doc_comments);
-        if !text.is_empty() {
-            let (prose, examples) = split_examples(&text);
-            if doc.doc.is_empty() {
-                doc.doc = prose;
-            }
-            doc.examples.extend(examples);
-        }
+        let (prose, examples) = split_examples(&comment_text(&f.doc_comments));
+        overloads.entry(f.name).or_default().push(Overload {
+            parameters: params.len(),
+            signature,
+            prose,
+            examples,
+        });
     }
-    for doc in out.values_mut() {
-        doc.signatures.sort_by_key(|s| s.len());
-        doc.signatures.dedup();
+    for (name, mut overloads) in overloads {
+        let Some(doc) = out.get_mut(&name) else {
+            continue;
+        };
+        overloads.sort_by(|a, b| {
+            (a.parameters, a.signature.len(), &a.signature).cmp(&(
+                b.parameters,
+                b.signature.len(),
+                &b.signature,
+            ))
+        });
+        let mut paragraphs: Vec<String> = Vec::new();
+        for overload in overloads {
+            if !doc.signatures.contains(&overload.signature) {
+                doc.signatures.push(overload.signature);
+            }
+            if !overload.prose.is_empty() && !paragraphs.contains(&overload.prose) {
+                paragraphs.push(overload.prose);
+            }
+            for example in overload.examples {
+                if !doc.examples.contains(&example) {
+                    doc.examples.push(example);
+                }
+            }
+        }
+        doc.doc = paragraphs.join("\n\n");
     }
     out
+}
+
+/// One overload of a function, as its metadata describes it.
+struct Overload {
+    /// Parameters a script passes (without the native call context).
+    parameters: usize,
+    signature: String,
+    prose: String,
+    examples: Vec<String>,
 }
 
 /// Rhai's names for the Rust types in signatures.
