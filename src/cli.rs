@@ -86,7 +86,7 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the Markdown reference of every function.
+    /// Print the Markdown reference of every function (docs/functions.md).
     Docs,
 }
 
@@ -449,7 +449,7 @@ fn docs() -> ExitStatus {
     match offline_session() {
         Ok(session) => {
             let engine = script::engine(session);
-            output::print_text(&script::help::markdown(&engine));
+            output::print_text(script::help::markdown(&engine).trim_end());
             ExitStatus::Ok
         }
         Err(status) => status,

@@ -1,8 +1,12 @@
 //! Every registered function documents itself: a doc comment with a summary and at least one
-//! ```rhai example, and every example compiles with the real engine. Needs no cluster.
+//! ```rhai example, and every example compiles with the real engine. The committed reference
+//! (docs/functions.md) is what `kafsh docs` prints. Needs no cluster.
+
+mod common;
 
 use kafsh::config::Settings;
 use kafsh::script::{self, api, bridge::Interrupt, help, Session, SessionOptions};
+use std::path::Path;
 
 fn engine() -> rhai::Engine {
     let settings = Settings::for_servers("127.0.0.1:1", None).expect("settings");
@@ -77,11 +81,37 @@ fn every_area_has_a_title_and_an_introduction() {
 }
 
 #[test]
-fn docs_markdown_covers_every_function() {
+fn docs_markdown_lists_every_function_in_the_contents_and_under_its_area() {
     let engine = engine();
     let md = help::markdown(&engine);
-    for name in help::functions(&engine).keys() {
-        assert!(md.contains(&format!("### `{name}`")), "docs miss {name}");
+    let sections: Vec<&str> = md.split("\n## ").collect();
+    let section = |title: &str| {
+        sections
+            .iter()
+            .find(|s| s.starts_with(&format!("{title}\n")))
+            .copied()
+            .unwrap_or_else(|| panic!("no section {title:?} in\n{md}"))
+    };
+    let contents = section("Contents");
+    assert!(contents.contains("- [Cluster and brokers](#cluster-and-brokers)"));
+    for area in api::areas() {
+        let body = section(&area.title);
+        assert!(
+            body.contains(&area.introduction),
+            "{} lacks its introduction",
+            area.title
+        );
+        for name in &area.functions {
+            assert!(
+                contents.contains(&format!("[`{name}`](#{name})")),
+                "the contents miss {name}"
+            );
+            assert!(
+                body.contains(&format!("### `{name}`")),
+                "{name} is not under {}",
+                area.title
+            );
+        }
     }
 }
 
@@ -98,6 +128,37 @@ fn every_overload_keeps_its_documentation() {
         help_doc.contains("List every function") && help_doc.contains("Show one function"),
         "{help_doc}"
     );
+}
+
+#[test]
+fn docs_functions_md_is_what_kafsh_docs_prints() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let out = common::kafsh(&state)
+        .arg("docs")
+        .output()
+        .expect("run kafsh docs");
+    assert!(
+        out.status.success(),
+        "kafsh docs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/functions.md");
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    if printed != committed {
+        let first_difference = printed
+            .lines()
+            .zip(committed.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| printed.lines().count().min(committed.lines().count()));
+        panic!(
+            "docs/functions.md is not what `kafsh docs` prints (first difference at line {}). \
+             Regenerate it with\n\n    cargo run -q -- docs > docs/functions.md\n",
+            first_difference + 1
+        );
+    }
 }
 
 #[test]
