@@ -1,6 +1,7 @@
 //! Every registered function documents itself: a doc comment with a summary and at least one
 //! ```rhai example, and every example compiles with the real engine. The committed reference
-//! (docs/functions.md) is what `kafsh docs` prints. Needs no cluster.
+//! (docs/functions.md) is what `kafsh docs` prints, and `kafsh docs --definitions` writes
+//! editor definitions of every function. Needs no cluster.
 
 mod common;
 
@@ -159,6 +160,63 @@ fn docs_functions_md_is_what_kafsh_docs_prints() {
             first_difference + 1
         );
     }
+}
+
+#[test]
+fn docs_definitions_declare_every_function_with_its_doc_comment() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let dir = state.path().join("definitions");
+    let out = common::kafsh(&state)
+        .args(["docs", "--definitions"])
+        .arg(&dir)
+        .output()
+        .expect("run kafsh docs --definitions");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut definitions = String::new();
+    for entry in std::fs::read_dir(&dir).expect("the definitions directory") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".d.rhai") {
+            definitions.push_str(&std::fs::read_to_string(&path).expect("read"));
+        }
+    }
+    let kafsh =
+        std::fs::read_to_string(dir.join(help::KAFSH_DEFINITIONS_FILE)).expect("kafsh.d.rhai");
+    assert!(
+        kafsh.contains("fn create_topic(name: string, options: map) -> map;"),
+        "{kafsh}"
+    );
+    assert!(kafsh.contains("fn zk_status() -> array;"), "{kafsh}");
+    assert!(kafsh.contains("/// Create a topic."), "{kafsh}");
+    assert!(!kafsh.contains("EvalAltResult"), "Rust types leak: {kafsh}");
+    for name in help::functions(&engine()).keys() {
+        assert!(
+            kafsh.contains(&format!("fn {name}(")),
+            "kafsh.d.rhai misses {name}"
+        );
+    }
+    assert!(
+        definitions.contains("fn len(") && definitions.contains("fn zk_status("),
+        "expected the standard library next to the kafsh functions"
+    );
+}
+
+#[test]
+fn docs_definitions_into_an_unusable_directory_is_a_usage_error() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let file = state.path().join("a-file");
+    std::fs::write(&file, "not a directory").expect("write");
+    let out = common::kafsh(&state)
+        .args(["docs", "--definitions"])
+        .arg(file.join("definitions"))
+        .output()
+        .expect("run kafsh docs --definitions");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the definitions"), "{err}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use super::api;
 use rhai::Engine;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// One registered function (all its overloads).
 #[derive(Debug, Clone, Default)]
@@ -337,4 +338,78 @@ fn github_anchor(heading: &str) -> String {
             _ => None,
         })
         .collect()
+}
+
+/// The definition file holding the kafsh functions.
+pub const KAFSH_DEFINITIONS_FILE: &str = "kafsh.d.rhai";
+
+/// `kafsh docs --definitions DIR`: writes Rhai definition files for editors (the Rhai
+/// language server) into `dir`, creating it: [`KAFSH_DEFINITIONS_FILE`] with every kafsh
+/// function, its signatures and doc comments, next to the files of Rhai's built-ins and
+/// standard library. Returns the paths written.
+pub fn write_definitions(engine: &Engine, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let kafsh_functions = engine
+        .definitions()
+        .include_standard_packages(false)
+        .static_module();
+    let kafsh = format!(
+        "module static;\n\n{}\n",
+        with_rhai_return_types(kafsh_functions.trim())
+    );
+    let standard_library = Engine::new();
+    let mut files: Vec<(String, String)> = standard_library.definitions().iter_files().collect();
+    files.push((KAFSH_DEFINITIONS_FILE.to_string(), kafsh));
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, content)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Rhai's definitions keep a fallible function's Rust return type
+/// (`-> Result<Map, Box<EvalAltResult>>`, or `-> Array, Box<EvalAltResult>>` when the Rust
+/// type was written with a path such as `rhai::Array`); editors want the Rhai type
+/// (`-> map`), as in the standard library's definitions.
+fn with_rhai_return_types(definitions: &str) -> String {
+    definitions
+        .lines()
+        .map(|line| {
+            let declaration = line
+                .strip_prefix("fn ")
+                .and_then(|_| line.strip_suffix(';'))
+                .and_then(|l| l.rsplit_once(") -> "));
+            let Some((head, returns)) = declaration else {
+                return line.to_string();
+            };
+            let returns = returns.strip_prefix("Result<").unwrap_or(returns);
+            let returns = returns
+                .strip_suffix(", Box<EvalAltResult>>")
+                .unwrap_or(returns);
+            format!("{head}) -> {};", definition_type(returns))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The short type names Rhai's definition files use (`string`, `map`, `?` for any value).
+fn definition_type(rust_type: &str) -> &str {
+    match rust_type
+        .trim()
+        .rsplit("::")
+        .next()
+        .unwrap_or(rust_type)
+        .trim()
+    {
+        "String" | "ImmutableString" | "&str" | "str" => "string",
+        "Array" => "array",
+        "Map" => "map",
+        "Dynamic" | "?" => "?",
+        "INT" | "i64" => "int",
+        "FLOAT" | "f64" => "float",
+        "FnPtr" => "Fn",
+        other => other,
+    }
 }
