@@ -86,8 +86,12 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the Markdown reference of every function.
-    Docs,
+    /// Print the Markdown reference of every function (docs/functions.md).
+    Docs {
+        /// Write Rhai definition files (*.d.rhai) for editors into DIR instead of printing.
+        #[arg(long, value_name = "DIR")]
+        definitions: Option<PathBuf>,
+    },
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -134,7 +138,7 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
     // Commands that need no cluster and no config.
     match &cli.command {
         Some(Command::Check { files }) => return check(files),
-        Some(Command::Docs) => return docs(),
+        Some(Command::Docs { definitions }) => return docs(definitions.as_deref()),
         _ => {}
     }
 
@@ -444,15 +448,32 @@ fn check(files: &[PathBuf]) -> ExitStatus {
     status
 }
 
-/// `docs`: the Markdown reference.
-fn docs() -> ExitStatus {
-    match offline_session() {
-        Ok(session) => {
-            let engine = script::engine(session);
-            output::print_text(&script::help::markdown(&engine));
+/// `docs`: the Markdown reference on stdout, or with `--definitions DIR` the editor
+/// definition files written into DIR.
+fn docs(definitions_dir: Option<&std::path::Path>) -> ExitStatus {
+    let engine = match offline_session() {
+        Ok(session) => script::engine(session),
+        Err(status) => return status,
+    };
+    let Some(dir) = definitions_dir else {
+        output::print_text(script::help::markdown(&engine).trim_end());
+        return ExitStatus::Ok;
+    };
+    match script::help::write_definitions(&engine, dir) {
+        Ok(written) => {
+            for path in written {
+                output::print_text(&format!("wrote {}", path.display()));
+            }
             ExitStatus::Ok
         }
-        Err(status) => status,
+        Err(e) => {
+            output::print_error(
+                &format!("cannot write the definitions to {}: {e}", dir.display()),
+                None,
+                None,
+            );
+            ExitStatus::Usage
+        }
     }
 }
 

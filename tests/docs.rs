@@ -1,8 +1,13 @@
 //! Every registered function documents itself: a doc comment with a summary and at least one
-//! ```rhai example, and every example compiles with the real engine. Needs no cluster.
+//! ```rhai example, and every example compiles with the real engine. The committed reference
+//! (docs/functions.md) is what `kafsh docs` prints, and `kafsh docs --definitions` writes
+//! editor definitions of every function. Needs no cluster.
+
+mod common;
 
 use kafsh::config::Settings;
-use kafsh::script::{self, bridge::Interrupt, help, Session, SessionOptions};
+use kafsh::script::{self, api, bridge::Interrupt, help, Session, SessionOptions};
+use std::path::Path;
 
 fn engine() -> rhai::Engine {
     let settings = Settings::for_servers("127.0.0.1:1", None).expect("settings");
@@ -60,12 +65,158 @@ fn help_lists_every_function_by_area_and_explains_one() {
 }
 
 #[test]
-fn docs_markdown_covers_every_function() {
+fn every_area_has_a_title_and_an_introduction() {
+    let areas = api::areas();
+    assert!(areas.len() >= 7, "expected every API module, got {areas:?}");
+    for area in areas {
+        assert!(
+            !area.title.is_empty() && !area.introduction.is_empty(),
+            "an API module lacks its `///` title line and introduction above `pub mod api`: {area:?}"
+        );
+        assert!(
+            !area.functions.is_empty(),
+            "{} has no functions",
+            area.title
+        );
+    }
+}
+
+#[test]
+fn docs_markdown_lists_every_function_in_the_contents_and_under_its_area() {
     let engine = engine();
     let md = help::markdown(&engine);
-    for name in help::functions(&engine).keys() {
-        assert!(md.contains(&format!("### `{name}`")), "docs miss {name}");
+    let sections: Vec<&str> = md.split("\n## ").collect();
+    let section = |title: &str| {
+        sections
+            .iter()
+            .find(|s| s.starts_with(&format!("{title}\n")))
+            .copied()
+            .unwrap_or_else(|| panic!("no section {title:?} in\n{md}"))
+    };
+    let contents = section("Contents");
+    assert!(contents.contains("- [Cluster and brokers](#cluster-and-brokers)"));
+    for area in api::areas() {
+        let body = section(&area.title);
+        assert!(
+            body.contains(&area.introduction),
+            "{} lacks its introduction",
+            area.title
+        );
+        for name in &area.functions {
+            assert!(
+                contents.contains(&format!("[`{name}`](#{name})")),
+                "the contents miss {name}"
+            );
+            assert!(
+                body.contains(&format!("### `{name}`")),
+                "{name} is not under {}",
+                area.title
+            );
+        }
     }
+}
+
+#[test]
+fn every_overload_keeps_its_documentation() {
+    let engine = engine();
+    let create = help::function(&engine, "create_topic").expect("create_topic documented");
+    assert!(
+        create.contains("if_not_exists") && create.contains("broker's default partitions"),
+        "{create}"
+    );
+    let help_doc = help::function(&engine, "help").expect("help documented");
+    assert!(
+        help_doc.contains("List every function") && help_doc.contains("Show one function"),
+        "{help_doc}"
+    );
+}
+
+#[test]
+fn docs_functions_md_is_what_kafsh_docs_prints() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let out = common::kafsh(&state)
+        .arg("docs")
+        .output()
+        .expect("run kafsh docs");
+    assert!(
+        out.status.success(),
+        "kafsh docs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/functions.md");
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    if printed != committed {
+        let first_difference = printed
+            .lines()
+            .zip(committed.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| printed.lines().count().min(committed.lines().count()));
+        panic!(
+            "docs/functions.md is not what `kafsh docs` prints (first difference at line {}). \
+             Regenerate it with\n\n    cargo run -q -- docs > docs/functions.md\n",
+            first_difference + 1
+        );
+    }
+}
+
+#[test]
+fn docs_definitions_declare_every_function_with_its_doc_comment() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let dir = state.path().join("definitions");
+    let out = common::kafsh(&state)
+        .args(["docs", "--definitions"])
+        .arg(&dir)
+        .output()
+        .expect("run kafsh docs --definitions");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut definitions = String::new();
+    for entry in std::fs::read_dir(&dir).expect("the definitions directory") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".d.rhai") {
+            definitions.push_str(&std::fs::read_to_string(&path).expect("read"));
+        }
+    }
+    let kafsh =
+        std::fs::read_to_string(dir.join(help::KAFSH_DEFINITIONS_FILE)).expect("kafsh.d.rhai");
+    assert!(
+        kafsh.contains("fn create_topic(name: string, options: map) -> map;"),
+        "{kafsh}"
+    );
+    assert!(kafsh.contains("fn zk_status() -> array;"), "{kafsh}");
+    assert!(kafsh.contains("/// Create a topic."), "{kafsh}");
+    assert!(!kafsh.contains("EvalAltResult"), "Rust types leak: {kafsh}");
+    for name in help::functions(&engine()).keys() {
+        assert!(
+            kafsh.contains(&format!("fn {name}(")),
+            "kafsh.d.rhai misses {name}"
+        );
+    }
+    assert!(
+        definitions.contains("fn len(") && definitions.contains("fn zk_status("),
+        "expected the standard library next to the kafsh functions"
+    );
+}
+
+#[test]
+fn docs_definitions_into_an_unusable_directory_is_a_usage_error() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let file = state.path().join("a-file");
+    std::fs::write(&file, "not a directory").expect("write");
+    let out = common::kafsh(&state)
+        .args(["docs", "--definitions"])
+        .arg(file.join("definitions"))
+        .output()
+        .expect("run kafsh docs --definitions");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the definitions"), "{err}");
 }
 
 #[test]

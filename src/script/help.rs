@@ -5,6 +5,7 @@ use super::api;
 use rhai::Engine;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// One registered function (all its overloads).
 #[derive(Debug, Clone, Default)]
@@ -15,8 +16,8 @@ pub struct FunctionDoc {
     pub area: String,
     /// One signature per overload, Rhai-style: `describe_topic(name: &str) -> Dynamic`.
     pub signatures: Vec<String>,
-    /// Documentation text (Markdown), from the first overload that has it, plus the
-    /// summaries of the others.
+    /// Documentation text (Markdown): the prose of every overload that has its own, the
+    /// overload with the fewest parameters first.
     pub doc: String,
     /// The ```rhai examples.
     pub examples: Vec<String>,
@@ -72,22 +73,23 @@ pub fn functions(engine: &Engine) -> BTreeMap<String, FunctionDoc> {
         functions: Vec::new(),
     });
     let mut out: BTreeMap<String, FunctionDoc> = BTreeMap::new();
-    for (area, names) in api::areas() {
-        for name in names {
+    for area in api::areas() {
+        for name in &area.functions {
             out.insert(
                 name.clone(),
                 FunctionDoc {
                     name: name.clone(),
-                    area: area.to_string(),
+                    area: area.title.clone(),
                     ..Default::default()
                 },
             );
         }
     }
+    let mut overloads: BTreeMap<String, Vec<Overload>> = BTreeMap::new();
     for f in meta.functions {
-        let Some(doc) = out.get_mut(&f.name) else {
+        if !out.contains_key(&f.name) {
             continue;
-        };
+        }
         let params: Vec<String> = f
             .params
             .iter()
@@ -106,21 +108,51 @@ pub fn functions(engine: &Engine) -> BTreeMap<String, FunctionDoc> {
         } else {
             format!("{}({}) -> {ret}", f.name, params.join(", "))
         };
-        doc.signatures.push(signature);
-        let text = comment_text(&f.doc_comments);
-        if !text.is_empty() {
-            let (prose, examples) = split_examples(&text);
-            if doc.doc.is_empty() {
-                doc.doc = prose;
-            }
-            doc.examples.extend(examples);
-        }
+        let (prose, examples) = split_examples(&comment_text(&f.doc_comments));
+        overloads.entry(f.name).or_default().push(Overload {
+            parameters: params.len(),
+            signature,
+            prose,
+            examples,
+        });
     }
-    for doc in out.values_mut() {
-        doc.signatures.sort_by_key(|s| s.len());
-        doc.signatures.dedup();
+    for (name, mut overloads) in overloads {
+        let Some(doc) = out.get_mut(&name) else {
+            continue;
+        };
+        overloads.sort_by(|a, b| {
+            (a.parameters, a.signature.len(), &a.signature).cmp(&(
+                b.parameters,
+                b.signature.len(),
+                &b.signature,
+            ))
+        });
+        let mut paragraphs: Vec<String> = Vec::new();
+        for overload in overloads {
+            if !doc.signatures.contains(&overload.signature) {
+                doc.signatures.push(overload.signature);
+            }
+            if !overload.prose.is_empty() && !paragraphs.contains(&overload.prose) {
+                paragraphs.push(overload.prose);
+            }
+            for example in overload.examples {
+                if !doc.examples.contains(&example) {
+                    doc.examples.push(example);
+                }
+            }
+        }
+        doc.doc = paragraphs.join("\n\n");
     }
     out
+}
+
+/// One overload of a function, as its metadata describes it.
+struct Overload {
+    /// Parameters a script passes (without the native call context).
+    parameters: usize,
+    signature: String,
+    prose: String,
+    examples: Vec<String>,
 }
 
 /// Rhai's names for the Rust types in signatures.
@@ -150,7 +182,7 @@ fn rhai_type(t: &str) -> String {
 }
 
 /// Doc comment lines without their `///` markers.
-fn comment_text(lines: &[String]) -> String {
+pub(crate) fn comment_text(lines: &[String]) -> String {
     let mut out = Vec::new();
     for block in lines {
         for line in block.lines() {
@@ -189,10 +221,10 @@ pub fn overview(engine: &Engine) -> String {
     let all = functions(engine);
     let width = all.keys().map(String::len).max().unwrap_or(10);
     let mut out = String::new();
-    for (area, names) in api::areas() {
-        out.push_str(area);
+    for area in api::areas() {
+        out.push_str(&area.title);
         out.push('\n');
-        for name in names {
+        for name in &area.functions {
             let summary = all.get(name).map(FunctionDoc::summary).unwrap_or_default();
             out.push_str(&format!("  {name:<width$}  {summary}\n"));
         }
@@ -250,15 +282,37 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// `kafsh docs`: the Markdown reference of every function, grouped by area.
+/// `kafsh docs`: the Markdown reference of every function, grouped by area, with a table
+/// of contents; each function with its signatures, documentation and ```rhai examples.
 pub fn markdown(engine: &Engine) -> String {
     let all = functions(engine);
     let mut out = String::from(
-        "# kafsh function reference\n\nGenerated by `kafsh docs` from the doc comments of the registered functions.\n",
+        "# kafsh function reference\n\n\
+         Every function kafsh adds to Rhai, by area. Generated by `kafsh docs` from the doc \
+         comments of the registered functions; in the shell, `help()` lists them and \
+         `help(\"name\")` shows one.\n\n\
+         ## Contents\n\n",
     );
-    for (area, names) in api::areas() {
-        out.push_str(&format!("\n## {area}\n"));
-        for name in names {
+    for area in api::areas() {
+        out.push_str(&format!(
+            "- [{}](#{})\n",
+            area.title,
+            github_anchor(&area.title)
+        ));
+        for name in &area.functions {
+            let summary = all.get(name).map(FunctionDoc::summary).unwrap_or_default();
+            out.push_str(&format!(
+                "  - [`{name}`](#{}) — {summary}\n",
+                github_anchor(name)
+            ));
+        }
+    }
+    for area in api::areas() {
+        out.push_str(&format!("\n## {}\n", area.title));
+        if !area.introduction.is_empty() {
+            out.push_str(&format!("\n{}\n", area.introduction));
+        }
+        for name in &area.functions {
             let Some(doc) = all.get(name) else { continue };
             out.push_str(&format!(
                 "\n### `{name}`\n\n```\n{}\n```\n\n{}\n",
@@ -271,4 +325,91 @@ pub fn markdown(engine: &Engine) -> String {
         }
     }
     out
+}
+
+/// The anchor GitHub gives a Markdown heading: lower case, spaces to dashes, punctuation
+/// other than `-` and `_` dropped.
+fn github_anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The definition file holding the kafsh functions.
+pub const KAFSH_DEFINITIONS_FILE: &str = "kafsh.d.rhai";
+
+/// `kafsh docs --definitions DIR`: writes Rhai definition files for editors (the Rhai
+/// language server) into `dir`, creating it: [`KAFSH_DEFINITIONS_FILE`] with every kafsh
+/// function, its signatures and doc comments, next to the files of Rhai's built-ins and
+/// standard library. Returns the paths written.
+pub fn write_definitions(engine: &Engine, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let kafsh_functions = engine
+        .definitions()
+        .include_standard_packages(false)
+        .static_module();
+    let kafsh = format!(
+        "module static;\n\n{}\n",
+        with_rhai_return_types(kafsh_functions.trim())
+    );
+    let standard_library = Engine::new();
+    let mut files: Vec<(String, String)> = standard_library.definitions().iter_files().collect();
+    files.push((KAFSH_DEFINITIONS_FILE.to_string(), kafsh));
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, content)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Rhai's definitions keep a fallible function's Rust return type
+/// (`-> Result<Map, Box<EvalAltResult>>`, or `-> Array, Box<EvalAltResult>>` when the Rust
+/// type was written with a path such as `rhai::Array`); editors want the Rhai type
+/// (`-> map`), as in the standard library's definitions.
+fn with_rhai_return_types(definitions: &str) -> String {
+    definitions
+        .lines()
+        .map(|line| {
+            let declaration = line
+                .strip_prefix("fn ")
+                .and_then(|_| line.strip_suffix(';'))
+                .and_then(|l| l.rsplit_once(") -> "));
+            let Some((head, returns)) = declaration else {
+                return line.to_string();
+            };
+            let returns = returns.strip_prefix("Result<").unwrap_or(returns);
+            let returns = returns
+                .strip_suffix(", Box<EvalAltResult>>")
+                .unwrap_or(returns);
+            format!("{head}) -> {};", definition_type(returns))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The short type names Rhai's definition files use (`string`, `map`, `?` for any value).
+fn definition_type(rust_type: &str) -> &str {
+    match rust_type
+        .trim()
+        .rsplit("::")
+        .next()
+        .unwrap_or(rust_type)
+        .trim()
+    {
+        "String" | "ImmutableString" | "&str" | "str" => "string",
+        "Array" => "array",
+        "Map" => "map",
+        "Dynamic" | "?" => "?",
+        "INT" | "i64" => "int",
+        "FLOAT" | "f64" => "float",
+        "FnPtr" => "Fn",
+        other => other,
+    }
 }

@@ -94,8 +94,8 @@ pub fn tool_rows(c: &Cluster, group: &str) -> (String, Vec<Vec<String>>) {
             &["--bootstrap-server", &bs, "--describe", "--group", group],
         )
         .expect("run");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned()
+        + String::from_utf8_lossy(&out.stderr).as_ref();
     let mut rows: Vec<Vec<String>> = text
         .lines()
         .filter(|l| l.starts_with(group) && l.split_whitespace().count() == 9)

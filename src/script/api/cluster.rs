@@ -2,6 +2,11 @@
 
 use rhai::plugin::*;
 
+/// Cluster and brokers
+///
+/// The cluster at a glance: its brokers and controller, replica sizes per broker, the
+/// partitions that need attention (under-replicated, under min ISR, offline), and what a
+/// new broker needs (a free id, its server.properties).
 #[export_module]
 pub mod api {
     use crate::kafka::{brokers, cluster, log_dirs};

@@ -2,6 +2,10 @@
 
 use rhai::plugin::*;
 
+/// Configs
+///
+/// Read and change the configs of topics and brokers — what `kafka-configs.sh` does.
+/// Changes are incremental: a config that is not named keeps its value.
 #[export_module]
 pub mod api {
     use crate::kafka::configs::{self, Entity};

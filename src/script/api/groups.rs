@@ -3,6 +3,10 @@
 
 use rhai::plugin::*;
 
+/// Consumer groups
+///
+/// List and describe consumer groups with their lag, reset their committed offsets and
+/// delete them — what `kafka-consumer-groups.sh` does.
 #[export_module]
 pub mod api {
     use crate::kafka::groups::{self, ResetTarget};

@@ -2,6 +2,10 @@
 //! ```` ```rhai ```` example) is its help text; `help()`, completion, `kafsh docs` and the
 //! editor definitions are generated from it, and a test compiles every example.
 //!
+//! An area's title and introduction are the `///` doc comment on its `pub mod api` (first
+//! line the title); `areas()` reads them from the module's metadata, so a new area is one
+//! more line in `modules()` and nothing else names it.
+//!
 //! To add a function: write it in the area's file with a doc comment and an example, call a
 //! domain function through `session.block_on`, convert with `convert::to_dynamic`.
 
@@ -13,45 +17,63 @@ pub mod shell;
 pub mod topics;
 pub mod zookeeper;
 
+use super::help;
 use rhai::{Engine, Module, Shared};
 use std::sync::OnceLock;
 
-/// The areas of the API, in the order `help()` lists them.
-pub fn modules() -> Vec<(&'static str, Module)> {
+/// The registered modules, in the order `help()` and `kafsh docs` list their areas.
+fn modules() -> Vec<Module> {
     vec![
-        ("Topics", rhai::exported_module!(topics::api)),
-        ("Configs", rhai::exported_module!(configs::api)),
-        ("Cluster and brokers", rhai::exported_module!(cluster::api)),
-        ("Consumer groups", rhai::exported_module!(groups::api)),
-        ("Reassignment", rhai::exported_module!(reassign::api)),
-        ("ZooKeeper", rhai::exported_module!(zookeeper::api)),
-        ("Shell and runbooks", rhai::exported_module!(shell::api)),
+        rhai::exported_module!(topics::api),
+        rhai::exported_module!(configs::api),
+        rhai::exported_module!(cluster::api),
+        rhai::exported_module!(groups::api),
+        rhai::exported_module!(reassign::api),
+        rhai::exported_module!(zookeeper::api),
+        rhai::exported_module!(shell::api),
     ]
 }
 
-static AREAS: OnceLock<Vec<(&'static str, Vec<String>)>> = OnceLock::new();
+/// One area of the API: a registered module, titled and introduced by the `///` doc
+/// comment on its `pub mod api` (first line the title, the rest the introduction).
+#[derive(Debug, Clone)]
+pub struct Area {
+    /// The heading, e.g. "Topics".
+    pub title: String,
+    /// What the area is for, in Markdown (may be empty).
+    pub introduction: String,
+    /// The Rhai names of its functions, sorted.
+    pub functions: Vec<String>,
+}
 
-/// Function names per area.
-pub fn areas() -> &'static [(&'static str, Vec<String>)] {
-    AREAS.get_or_init(|| {
-        modules()
-            .into_iter()
-            .map(|(area, module)| {
-                let mut names: Vec<String> = module
-                    .gen_fn_signatures_with_mapper(std::borrow::Cow::Borrowed)
-                    .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
-                    .collect();
-                names.sort();
-                names.dedup();
-                (area, names)
-            })
-            .collect()
-    })
+impl Area {
+    fn of(module: &Module) -> Area {
+        let doc = help::comment_text(&[module.doc().to_string()]);
+        let (title, introduction) = doc.split_once('\n').unwrap_or((doc.as_str(), ""));
+        let mut functions: Vec<String> = module
+            .gen_fn_signatures_with_mapper(std::borrow::Cow::Borrowed)
+            .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
+            .collect();
+        functions.sort();
+        functions.dedup();
+        Area {
+            title: title.trim_start_matches('#').trim().to_string(),
+            introduction: introduction.trim().to_string(),
+            functions,
+        }
+    }
+}
+
+static AREAS: OnceLock<Vec<Area>> = OnceLock::new();
+
+/// The areas of the API with their functions, in the order `help()` lists them.
+pub fn areas() -> &'static [Area] {
+    AREAS.get_or_init(|| modules().iter().map(Area::of).collect())
 }
 
 /// Registers every area's functions into the engine's global namespace.
 pub fn register(engine: &mut Engine) {
-    for (_, module) in modules() {
+    for module in modules() {
         engine.register_global_module(Shared::new(module));
     }
 }

@@ -3,6 +3,12 @@
 
 use rhai::plugin::*;
 
+/// Reassignment
+///
+/// Move replicas between brokers — what `kafka-reassign-partitions.sh` does. A plan is a
+/// map in that tool's JSON shape: read the current `assignment`, compute one with
+/// `plan_reassignment` (fewest moves) or `plan_replication_factor`, then `reassign` it with
+/// a throttle, follow it with `reassignment_status` and finish it with `wait_reassignment`.
 #[export_module]
 pub mod api {
     use super::{bytes_left, current, plan_parts, plan_progress, route, topic_names, Route};

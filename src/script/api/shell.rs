@@ -2,6 +2,11 @@
 
 use rhai::plugin::*;
 
+/// Shell and runbooks
+///
+/// What runbook scripts need besides Kafka: help, messages, script arguments,
+/// confirmations, journaled steps for `run --resume`, waiting, files, shell commands and
+/// the inventory's start, stop and restart commands.
 #[export_module]
 pub mod api {
     use super::{run_command, run_inventory_command};

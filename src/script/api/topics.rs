@@ -2,6 +2,10 @@
 
 use rhai::plugin::*;
 
+/// Topics
+///
+/// List, describe, create and delete topics and add partitions — what `kafka-topics.sh`
+/// does. The functions that change topics honour --dry-run.
 #[export_module]
 pub mod api {
     use crate::kafka::topics;

@@ -2,6 +2,11 @@
 
 use rhai::plugin::*;
 
+/// ZooKeeper
+///
+/// The ensemble's health (from the four-letter words `srvr` and `mntr`), znodes under the
+/// context's chroot, the brokers registered in ZooKeeper, and the context's inventory of
+/// servers. Kafka's own znodes are protected unless `force: true`.
 #[export_module]
 pub mod api {
     use super::{data_bytes, dry_run_map, ensemble, guard};
