@@ -271,8 +271,12 @@ impl Cluster {
         } else {
             0
         };
-        let mut ports =
-            free_ports(n_zk * 3 + spec.brokers + controllers, &BTreeSet::new())?.into_iter();
+        let secure_ports = if spec.secure { spec.brokers } else { 0 };
+        let mut ports = free_ports(
+            n_zk * 3 + spec.brokers + controllers + secure_ports,
+            &BTreeSet::new(),
+        )?
+        .into_iter();
         let mut next_port = || ports.next().ok_or_else(|| io::Error::other("out of ports"));
         for i in 0..n_zk {
             state.zk.push(ZkState {
@@ -288,6 +292,11 @@ impl Cluster {
                 id: i as i32 + 1,
                 port: next_port()?,
                 controller_port: if i < controllers {
+                    Some(next_port()?)
+                } else {
+                    None
+                },
+                secure_port: if spec.secure {
                     Some(next_port()?)
                 } else {
                     None
@@ -338,6 +347,10 @@ impl Cluster {
         }
         self.wait_zk(&zk_ids, true, deadline)?;
         let broker_ids: Vec<i32> = self.state.brokers.iter().map(|b| b.id).collect();
+        let secure = self.state.brokers.iter().any(|b| b.secure_port.is_some());
+        if secure {
+            crate::tls::make_certificates(&self.dir.join("tls"))?;
+        }
         for &id in &broker_ids {
             self.write_broker_files(id)?;
         }
@@ -348,7 +361,58 @@ impl Cluster {
         for &id in &broker_ids {
             pending.push((id, self.spawn_broker(id, deadline)?));
         }
-        self.wait_brokers(&pending, true, deadline)
+        self.wait_brokers(&pending, true, deadline)?;
+        if secure {
+            self.add_scram_user()?;
+        }
+        Ok(())
+    }
+
+    /// Creates the SCRAM credentials of [`crate::SASL_USER`] with Kafka's own ConfigCommand
+    /// (through the PLAINTEXT listener).
+    fn add_scram_user(&self) -> io::Result<()> {
+        let config = format!(
+            "SCRAM-SHA-512=[password={p}],SCRAM-SHA-256=[password={p}]",
+            p = crate::SASL_PASSWORD
+        );
+        let out = self.kafka_tool(
+            "kafka.admin.ConfigCommand",
+            &[
+                "--bootstrap-server",
+                &self.bootstrap_servers(),
+                "--alter",
+                "--add-config",
+                &config,
+                "--entity-type",
+                "users",
+                "--entity-name",
+                crate::SASL_USER,
+            ],
+        )?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "cannot create the SCRAM user: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(())
+    }
+
+    /// `127.0.0.1:p1,...` of every broker's SASL_SSL listener (secure clusters only).
+    pub fn secure_bootstrap_servers(&self) -> Option<String> {
+        let ports: Vec<String> = self
+            .current()
+            .brokers
+            .iter()
+            .filter_map(|b| b.secure_port.map(|p| format!("127.0.0.1:{p}")))
+            .collect();
+        (!ports.is_empty()).then(|| ports.join(","))
+    }
+
+    /// The directory of a secure cluster's CA (`ca.pem`), a CA that signed nothing of the
+    /// cluster's (`other-ca.pem`) and the brokers' keystore.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.join("tls")
     }
 
     /// Attaches to the cluster described by `<dir>/sandbox.json`. The handle does not own the
@@ -945,11 +1009,13 @@ impl Cluster {
             ));
         }
         let id = self.state.brokers.iter().map(|b| b.id).max().unwrap_or(0) + 1;
-        let port = free_ports(1, &self.used_ports())?[0];
+        let secure = self.state.brokers.iter().any(|b| b.secure_port.is_some());
+        let ports = free_ports(if secure { 2 } else { 1 }, &self.used_ports())?;
         self.state.brokers.push(BrokerState {
             id,
-            port,
+            port: ports[0],
             controller_port: None,
+            secure_port: ports.get(1).copied(),
             rack: rack.map(str::to_string),
             pid: None,
         });
@@ -1352,6 +1418,7 @@ impl Cluster {
         for b in &self.state.brokers {
             s.insert(b.port);
             s.extend(b.controller_port);
+            s.extend(b.secure_port);
         }
         s
     }

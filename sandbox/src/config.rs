@@ -60,6 +60,43 @@ pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> Str
     s
 }
 
+/// `,SASL_SSL://127.0.0.1:<port>` for a broker with a secure listener, else nothing.
+fn secure_listener(b: &BrokerState) -> String {
+    b.secure_port
+        .map(|p| format!(",SASL_SSL://127.0.0.1:{p}"))
+        .unwrap_or_default()
+}
+
+/// The SASL_SSL listener: SCRAM-SHA-256/512 (users from ConfigCommand) and PLAIN (the
+/// sandbox user), TLS from the PEM keystore in `<cluster dir>/tls`.
+fn secure_settings(s: &mut String, node_dir: &Path) {
+    let tls = node_dir
+        .parent()
+        .unwrap_or(node_dir)
+        .join("tls")
+        .join("broker-keystore.pem");
+    let l = "listener.name.sasl_ssl";
+    s.push_str(&format!(
+        "{l}.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN\n"
+    ));
+    for m in ["scram-sha-512", "scram-sha-256"] {
+        s.push_str(&format!(
+            "{l}.{m}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
+        ));
+    }
+    s.push_str(&format!(
+        "{l}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_{}=\"{}\";\n",
+        crate::SASL_USER,
+        crate::SASL_PASSWORD
+    ));
+    s.push_str(&format!("{l}.ssl.keystore.type=PEM\n"));
+    s.push_str(&format!(
+        "{l}.ssl.keystore.location={}\n",
+        prop(&tls.display().to_string())
+    ));
+    s.push_str(&format!("{l}.ssl.client.auth=none\n"));
+}
+
 /// Settings common to both Kafka flavors.
 fn kafka_common(s: &mut String, b: &BrokerState, node_dir: &Path, brokers: usize) {
     let rf = brokers.clamp(1, 3);
@@ -95,11 +132,21 @@ pub(crate) fn kafka_zk_properties(
 ) -> String {
     let mut s = String::from("# Written by kafsh-sandbox: ZooKeeper-mode Kafka broker.\n");
     s.push_str(&format!("broker.id={}\n", b.id));
-    s.push_str(&format!("listeners=PLAINTEXT://127.0.0.1:{}\n", b.port));
     s.push_str(&format!(
-        "advertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
-        b.port
+        "listeners=PLAINTEXT://127.0.0.1:{}{}\n",
+        b.port,
+        secure_listener(b)
     ));
+    s.push_str(&format!(
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{}{}\n",
+        b.port,
+        secure_listener(b)
+    ));
+    if b.secure_port.is_some() {
+        s.push_str("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL\n");
+        s.push_str("inter.broker.listener.name=PLAINTEXT\n");
+        secure_settings(&mut s, node_dir);
+    }
     s.push_str(&format!("zookeeper.connect={}\n", prop(zk_connect)));
     s.push_str(&format!(
         "zookeeper.session.timeout.ms={KAFKA_ZK_SESSION_MS}\n"
@@ -122,21 +169,32 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
         Some(cp) => {
             s.push_str("process.roles=broker,controller\n");
             s.push_str(&format!(
-                "listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{cp}\n",
-                b.port
+                "listeners=PLAINTEXT://127.0.0.1:{}{},CONTROLLER://127.0.0.1:{cp}\n",
+                b.port,
+                secure_listener(b)
             ));
         }
         None => {
             s.push_str("process.roles=broker\n");
-            s.push_str(&format!("listeners=PLAINTEXT://127.0.0.1:{}\n", b.port));
+            s.push_str(&format!(
+                "listeners=PLAINTEXT://127.0.0.1:{}{}\n",
+                b.port,
+                secure_listener(b)
+            ));
         }
     }
     s.push_str(&format!(
-        "advertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
-        b.port
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{}{}\n",
+        b.port,
+        secure_listener(b)
     ));
     s.push_str("controller.listener.names=CONTROLLER\n");
-    s.push_str("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n");
+    s.push_str(
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL\n",
+    );
+    if b.secure_port.is_some() {
+        secure_settings(&mut s, node_dir);
+    }
     s.push_str("inter.broker.listener.name=PLAINTEXT\n");
     s.push_str(&format!("controller.quorum.voters={}\n", state.voters()));
     // A killed node can register again only once its old session timed out (the default is
@@ -222,6 +280,7 @@ mod tests {
             id,
             port: 9000 + id as u16,
             controller_port: cp,
+            secure_port: None,
             rack: None,
             pid: None,
         }

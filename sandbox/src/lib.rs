@@ -18,6 +18,7 @@
 //! - `config`: rendering `zoo.cfg`, `server.properties` and logging configs.
 //! - `process`: spawning detached JVMs, signals, liveness.
 //! - `state`: the persisted `sandbox.json`.
+//! - `tls`: the CA and broker certificate of a secure cluster (made with `openssl`).
 
 pub mod cluster;
 mod config;
@@ -26,6 +27,12 @@ pub mod probe;
 mod process;
 pub mod spec;
 mod state;
+mod tls;
+
+/// The SASL user of a secure cluster (SCRAM-SHA-256/512 and PLAIN).
+pub const SASL_USER: &str = "alice";
+/// Its password: distinctive, so tests can search every output for it.
+pub const SASL_PASSWORD: &str = "Pw-kafsh-7f3a9c1e";
 
 pub use cluster::{BrokerNode, Cluster, ClusterSpec, Flavor, ZkNode};
 pub use probe::{KafkaBroker, KafkaMetadata};

@@ -56,6 +56,9 @@ pub struct ClusterSpec {
     pub racks: Option<Vec<String>>,
     /// Cluster directory; `None` makes a fresh one under the temp dir.
     pub dir: Option<PathBuf>,
+    /// Give every broker a second listener, SASL_SSL (SCRAM-SHA-256/512 and PLAIN for user
+    /// [`crate::SASL_USER`], a certificate from a CA made for the cluster).
+    pub secure: bool,
 }
 
 impl ClusterSpec {
@@ -68,6 +71,7 @@ impl ClusterSpec {
             chroot: Some("/kafka".into()),
             racks: None,
             dir: None,
+            secure: false,
         }
     }
 
@@ -80,6 +84,7 @@ impl ClusterSpec {
             chroot: None,
             racks: None,
             dir: None,
+            secure: false,
         }
     }
 
@@ -92,6 +97,7 @@ impl ClusterSpec {
             chroot: None,
             racks: None,
             dir: None,
+            secure: false,
         }
     }
 
@@ -125,6 +131,11 @@ impl ClusterSpec {
         S: Into<String>,
     {
         self.racks = Some(racks.into_iter().map(Into::into).collect());
+        self
+    }
+
+    pub fn secure(mut self) -> Self {
+        self.secure = true;
         self
     }
 

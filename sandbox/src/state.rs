@@ -50,6 +50,9 @@ pub(crate) struct BrokerState {
     pub port: u16,
     /// Port of the CONTROLLER listener when the node is a KRaft controller too.
     pub controller_port: Option<u16>,
+    /// Port of the SASL_SSL listener of a secure cluster.
+    #[serde(default)]
+    pub secure_port: Option<u16>,
     pub rack: Option<String>,
     pub pid: Option<u32>,
 }

@@ -85,6 +85,9 @@ impl KafkaClient {
                     *slot = Some(conn.clone());
                     return Ok(conn);
                 }
+                // Credentials or certificates that one broker rejects, every broker
+                // rejects: say so at once, not "unreachable" after trying them all.
+                Err(e @ Error::Config(_)) => return Err(e),
                 Err(e) => failures.push(e.to_string()),
             }
         }

@@ -116,9 +116,11 @@ impl Security {
             "SSL" => (true, false),
             "SASL_PLAINTEXT" => (false, true),
             "SASL_SSL" => (true, true),
-            other => return Err(Error::Config(format!(
+            other => {
+                return Err(Error::Config(format!(
                 "security.protocol {other} is unknown (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)"
-            ))),
+            )))
+            }
         };
         let mut security = Security::default();
         if sasl {

@@ -1,0 +1,352 @@
+//! Secure clusters: a ZooKeeper-mode cluster whose brokers also listen on SASL_SSL (SCRAM
+//! users made with Kafka's ConfigCommand, a certificate from a CA made by the harness), and a
+//! digest-ACL'd znode. kafsh works over SASL_SSL, fails fast and clearly on a wrong password
+//! or an untrusted CA, and never lets the password reach output, logs, the audit log, the
+//! dry-run listing or error messages.
+
+mod common;
+
+use common::*;
+use kafsh_sandbox::{Cluster, ClusterSpec, SASL_PASSWORD, SASL_USER};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let c = shared_cluster(ClusterSpec::zookeeper().zk_servers(1).brokers(2).secure());
+        wait_for_scram(&c);
+        c
+    })
+}
+
+/// A state directory with a "secure" context: SASL_SSL with `properties`, the password in
+/// a 0600 file.
+fn secure_context(c: &Cluster, password: &str, properties: &[(&str, String)]) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let state = tempfile::tempdir().expect("tmp");
+    let password_file = state.path().join("kafka.password");
+    std::fs::write(&password_file, format!("{password}\n")).expect("password file");
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod");
+    let mut text = format!(
+        "current_context = \"secure\"\n[contexts.secure]\nbootstrap_servers = \"{}\"\nzookeeper = \"{}\"\npassword_file = \"{}\"\n[contexts.secure.properties]\n",
+        c.secure_bootstrap_servers().expect("secure listener"),
+        c.zk_connect().expect("zk"),
+        password_file.display()
+    );
+    for (k, v) in properties {
+        text.push_str(&format!("\"{k}\" = \"{v}\"\n"));
+    }
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+    state
+}
+
+fn scram_properties(c: &Cluster, ca: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("security.protocol", "SASL_SSL".into()),
+        ("sasl.mechanism", "SCRAM-SHA-512".into()),
+        ("sasl.username", SASL_USER.into()),
+        (
+            "ssl.ca.location",
+            c.tls_dir().join(ca).display().to_string(),
+        ),
+    ]
+}
+
+/// SCRAM credentials reach the brokers shortly after ConfigCommand returns.
+fn wait_for_scram(c: &Cluster) {
+    let state = secure_context(c, SASL_PASSWORD, &scram_properties(c, "ca.pem"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = kafsh(&state)
+            .args(["-e", "list_topics()"])
+            .output()
+            .expect("kafsh");
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SASL_SSL never worked: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Every file under `dir`, searched for `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return hits;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            hits.extend(files_containing(&path, needle));
+        } else if path.file_name().is_some_and(|n| n != "kafka.password")
+            && std::fs::read(&path)
+                .map(|b| String::from_utf8_lossy(&b).contains(needle))
+                .unwrap_or(false)
+        {
+            hits.push(path.display().to_string());
+        }
+    }
+    hits
+}
+
+#[test]
+fn describe_alter_reassign_and_groups_over_sasl_ssl_without_leaking_the_password() {
+    let c = cluster();
+    let state = secure_context(c, SASL_PASSWORD, &scram_properties(c, "ca.pem"));
+    let log = state.path().join("run.log");
+    let script = r#"
+        create_topic("sec-t", #{assignment: [[1], [2], [1], [2]]});
+        let described = describe_topic("sec-t");
+        let altered = alter_config("topic", "sec-t", #{set: #{"retention.ms": 3600000}});
+        let p = parse_plan(`{"version":1,"partitions":[{"topic":"sec-t","partition":0,"replicas":[2]},{"topic":"sec-t","partition":1,"replicas":[1]}]}`);
+        reassign(p, #{throttle: 10000000});
+        let waited = wait_reassignment(p, #{timeout: "2m", interval: "1s"});
+        reset_offsets("sec-g", #{topic: "sec-t", to: "earliest", execute: true});
+        #{described: described, altered: altered, waited: waited,
+          after: describe_topic("sec-t").partitions.map(|p| p.replicas),
+          group: describe_group("sec-g"), configs: describe_config("topic", "sec-t")}
+    "#;
+    let out = kafsh(&state)
+        .args(["--json", "--log-file"])
+        .arg(&log)
+        .args(["-e", script])
+        .output()
+        .expect("kafsh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(r["described"]["partition_count"], 4, "{r}");
+    assert_eq!(r["after"][0], serde_json::json!([2]), "{r}");
+    assert_eq!(r["after"][1], serde_json::json!([1]), "{r}");
+    assert_eq!(r["waited"]["complete"], true, "{r}");
+    assert_eq!(r["group"]["group"], "sec-g", "{r}");
+    assert!(
+        r["configs"]
+            .as_array()
+            .expect("configs")
+            .iter()
+            .any(|e| e["name"] == "retention.ms" && e["value"] == "3600000"),
+        "{r}"
+    );
+    // The same cluster through the PLAINTEXT listener agrees: one cluster, two doors.
+    let plain = kafsh_json(
+        &c.bootstrap_servers(),
+        None,
+        r#"describe_topic("sec-t").partitions.map(|p| p.replicas)"#,
+    );
+    assert_eq!(plain, r["after"]);
+
+    // A dry run and a failing call over the same context.
+    let dry = kafsh(&state)
+        .args([
+            "--dry-run",
+            "-e",
+            r#"alter_config("topic", "sec-t", #{set: #{"retention.ms": 1000}})"#,
+        ])
+        .output()
+        .expect("dry run");
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let failing = kafsh(&state)
+        .args(["-e", r#"describe_topic("no-such-topic")"#])
+        .output()
+        .expect("failing call");
+    assert_ne!(failing.status.code(), Some(0));
+
+    for (what, text) in [
+        ("stdout", stdout.to_string()),
+        ("stderr", stderr.to_string()),
+        (
+            "dry-run stdout",
+            String::from_utf8_lossy(&dry.stdout).to_string(),
+        ),
+        (
+            "dry-run stderr",
+            String::from_utf8_lossy(&dry.stderr).to_string(),
+        ),
+        (
+            "error",
+            String::from_utf8_lossy(&failing.stderr).to_string(),
+        ),
+    ] {
+        assert!(
+            !text.contains(SASL_PASSWORD),
+            "the password is in {what}: {text}"
+        );
+    }
+    // The log file, the audit log, history, journal: every file kafsh wrote.
+    assert!(log.exists() && state.path().join("state").join("audit.log").exists());
+    assert_eq!(
+        files_containing(state.path(), SASL_PASSWORD),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn java_style_properties_and_plain_work_against_the_real_listener() {
+    let c = cluster();
+    let ca = c.tls_dir().join("ca.pem").display().to_string();
+    let state = tempfile::tempdir().expect("tmp");
+    let props = state.path().join("client.properties");
+    // What one hands kafka-topics.sh --command-config: JAAS line, PEM truststore.
+    std::fs::write(
+        &props,
+        format!(
+            "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-256\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{SASL_USER}\" password=\"{SASL_PASSWORD}\";\nssl.truststore.type=PEM\nssl.truststore.location={ca}\n"
+        ),
+    )
+    .expect("properties");
+    let out = kafsh(&state)
+        .args([
+            "--bootstrap-server",
+            &c.secure_bootstrap_servers().expect("secure"),
+        ])
+        .arg("--command-config")
+        .arg(&props)
+        .args(["--json", "-e", "brokers().len()"])
+        .output()
+        .expect("kafsh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+
+    let mut plain = scram_properties(c, "ca.pem");
+    plain[1].1 = "PLAIN".into();
+    let state = secure_context(c, SASL_PASSWORD, &plain);
+    let out = kafsh(&state)
+        .args(["-e", "list_topics()"])
+        .output()
+        .expect("kafsh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A JKS truststore cannot be read: refused, naming the property to use.
+    std::fs::write(
+        &props,
+        "security.protocol=SSL\nssl.truststore.location=/etc/kafka/truststore.jks\n",
+    )
+    .expect("properties");
+    let out = kafsh(&state)
+        .arg("--command-config")
+        .arg(&props)
+        .args(["-e", "list_topics()"])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("ssl.ca.location"), "{err}");
+}
+
+#[test]
+fn a_wrong_password_or_an_untrusted_ca_fails_fast_and_clearly() {
+    let c = cluster();
+    let wrong = "Wrong-pw-0b5e2d";
+    for (state, expected) in [
+        (
+            secure_context(c, wrong, &scram_properties(c, "ca.pem")),
+            "refused SASL SCRAM-SHA-512 authentication of user \"alice\"",
+        ),
+        (
+            secure_context(c, SASL_PASSWORD, &scram_properties(c, "other-ca.pem")),
+            "not signed by a CA kafsh trusts",
+        ),
+    ] {
+        let started = Instant::now();
+        let out = kafsh(&state)
+            .args(["--call-timeout", "60s", "-e", "list_topics()"])
+            .output()
+            .expect("kafsh");
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(expected), "{err}");
+        assert!(took < Duration::from_secs(15), "not a timeout: {took:?}");
+        assert!(
+            !err.contains(wrong) && !err.contains(SASL_PASSWORD),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn digest_acl_znodes_are_readable_with_the_auth_and_refused_without() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let zk = c.zk_connect().expect("zk");
+    let auth = "kafsh-ops:zk-Secr3t-91c2";
+    let with_auth = |expr: &str| {
+        let state = tempfile::tempdir().expect("tmp");
+        let auth_file = state.path().join("zk.auth");
+        std::fs::write(&auth_file, auth).expect("auth file");
+        std::fs::write(
+            state.path().join("config.toml"),
+            format!(
+                "current_context = \"z\"\n[contexts.z]\nbootstrap_servers = \"{bs}\"\nzookeeper = \"{zk}\"\nzookeeper_auth_file = \"{}\"\n",
+                auth_file.display()
+            ),
+        )
+        .expect("config");
+        kafsh(&state)
+            .args(["--json", "-e", expr])
+            .output()
+            .expect("kafsh")
+    };
+    let out = with_auth(
+        r#"zk_create("/kafsh-secure", "for ops only", #{acl: "creator"}); zk_get("/kafsh-secure").data"#,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("for ops only"), "{stdout}");
+
+    let out = kafsh_eval(&bs, Some(&zk), r#"zk_get("/kafsh-secure")"#);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("protected by an ACL") && err.contains("zookeeper_auth"),
+        "{err}"
+    );
+    assert!(!err.contains("zk-Secr3t"), "{err}");
+    // ZooKeeper's own CLI, without auth, is refused too.
+    let chroot = c.chroot().unwrap_or_default();
+    let cli = c
+        .zk_cli(&["get", &format!("{chroot}/kafsh-secure")])
+        .expect("zkCli");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&cli.stdout),
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(
+        text.contains("NoAuth") || text.contains("Insufficient permission"),
+        "{text}"
+    );
+
+    let out = with_auth(r#"zk_delete("/kafsh-secure")"#);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
