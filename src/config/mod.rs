@@ -104,9 +104,10 @@ pub struct Limits {
     pub max_operations: Option<u64>,
     /// Depth of nested function calls (default 64).
     pub max_call_levels: Option<usize>,
-    /// Length of one string in bytes (default 64 MiB).
+    /// Length of one string in bytes (unlimited by default: any size limit makes Rhai
+    /// re-measure nested arrays and maps after every operation).
     pub max_string_size: Option<usize>,
-    /// Items of one array or map (default 10,000,000).
+    /// Items of one array or map (unlimited by default, for the same reason).
     pub max_array_size: Option<usize>,
 }
 

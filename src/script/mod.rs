@@ -307,9 +307,16 @@ pub fn engine(session: SessionRef) -> Engine {
     let limits = session.settings.limits;
     engine.set_max_call_levels(limits.max_call_levels.unwrap_or(64));
     engine.set_max_expr_depths(128, 64);
-    engine.set_max_string_size(limits.max_string_size.unwrap_or(64 * 1024 * 1024));
-    engine.set_max_array_size(limits.max_array_size.unwrap_or(10_000_000));
-    engine.set_max_map_size(limits.max_array_size.unwrap_or(10_000_000));
+    // Rhai checks data sizes after every operation once any size limit is set, walking
+    // nested arrays and maps: building a 100,000-partition plan became quadratic (minutes).
+    // So size limits apply only when a context asks for them.
+    if let Some(n) = limits.max_string_size {
+        engine.set_max_string_size(n);
+    }
+    if let Some(n) = limits.max_array_size {
+        engine.set_max_array_size(n);
+        engine.set_max_map_size(n);
+    }
     if let Some(n) = limits.max_operations {
         engine.set_max_operations(n);
     }
