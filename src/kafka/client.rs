@@ -68,6 +68,7 @@ impl KafkaClient {
             return Ok(conn.clone());
         }
         let mut failures = Vec::new();
+        let mut all_timed_out = true;
         // Known brokers first (after a bootstrap server died), then the bootstrap list.
         let mut candidates: Vec<String> = self.addresses.lock().await.values().cloned().collect();
         candidates.sort();
@@ -88,14 +89,24 @@ impl KafkaClient {
                 // Credentials or certificates that one broker rejects, every broker
                 // rejects: say so at once, not "unreachable" after trying them all.
                 Err(e @ Error::Config(_)) => return Err(e),
-                Err(e) => failures.push(e.to_string()),
+                Err(e) => {
+                    all_timed_out &= matches!(e, Error::Timeout(_));
+                    failures.push(e.to_string());
+                }
             }
         }
-        Err(Error::Cluster(format!(
+        let message = format!(
             "no Kafka broker reachable at {} ({})",
             self.bootstrap.join(","),
             failures.join("; ")
-        )))
+        );
+        // Brokers that accept connections but never answer (frozen, overloaded) are a
+        // timeout, not an unreachable cluster.
+        Err(if all_timed_out && !failures.is_empty() {
+            Error::Timeout(message)
+        } else {
+            Error::Cluster(message)
+        })
     }
 
     /// A connection to broker `id`.
