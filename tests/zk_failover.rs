@@ -88,7 +88,7 @@ fn refused_four_letter_words_and_digest_acls_are_reported_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
-        err.contains("not authorized for znode \"/secured\""),
+        err.contains("znode \"/secured\" is protected by an ACL") && err.contains("zookeeper_auth"),
         "{err}"
     );
     let state = tempfile::tempdir().expect("tmp");
