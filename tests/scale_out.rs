@@ -41,9 +41,11 @@ fn scale_out(spec: ClusterSpec) {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
     assert_eq!(report["moves"], report["lower_bound"], "{report}");
 
+    // Sends that time out while leaders move are not acknowledged (so not owed); how many
+    // depends on the machine's load.
     let acked = acked_values(producer);
     assert!(
-        acked.len() > 1000,
+        acked.len() > 300,
         "the producer kept writing: {}",
         acked.len()
     );
