@@ -310,36 +310,19 @@ pub async fn status(
     for p in plan {
         by_topic.entry(&p.topic).or_default().push(p.partition);
     }
-    let request = ListPartitionReassignmentsRequest::default()
-        .with_timeout_ms(client.timeout().as_millis().min(i32::MAX as u128) as i32)
-        .with_topics(Some(
-            by_topic
-                .iter()
-                .map(|(t, ps)| {
-                    ListPartitionReassignmentsTopics::default()
-                        .with_name(TopicName(StrBytes::from_string(t.to_string())))
-                        .with_partition_indexes(ps.clone())
-                })
-                .collect(),
-        ));
-    let response = client.send_to_controller(&request).await?;
-    check_code(
-        response.error_code,
-        response.error_message.as_ref(),
-        "ListPartitionReassignments",
-    )?;
-    let mut ongoing: Ongoing = HashMap::new();
-    for t in response.topics {
-        for p in t.partitions {
-            ongoing.insert(
-                (t.name.0.as_str().to_string(), p.partition_index),
-                (
-                    p.adding_replicas.iter().map(|b| b.0).collect(),
-                    p.removing_replicas.iter().map(|b| b.0).collect(),
-                ),
-            );
-        }
-    }
+    let topics = by_topic
+        .iter()
+        .map(|(t, ps)| {
+            ListPartitionReassignmentsTopics::default()
+                .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                .with_partition_indexes(ps.clone())
+        })
+        .collect();
+    let ongoing: Ongoing = list_in_flight(client, Some(topics))
+        .await?
+        .into_iter()
+        .map(|f| ((f.topic, f.partition), (f.adding, f.removing)))
+        .collect();
     Ok(progress(plan, &current, &ongoing))
 }
 
@@ -360,16 +343,26 @@ pub struct InFlight {
 
 /// Every reassignment in flight in the cluster, whoever started it.
 pub async fn in_flight(client: &KafkaClient) -> Result<Vec<InFlight>> {
+    let mut out = list_in_flight(client, None).await?;
+    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(out)
+}
+
+/// One ListPartitionReassignments request: the given partitions, or all when `None`.
+async fn list_in_flight(
+    client: &KafkaClient,
+    topics: Option<Vec<ListPartitionReassignmentsTopics>>,
+) -> Result<Vec<InFlight>> {
     let request = ListPartitionReassignmentsRequest::default()
         .with_timeout_ms(client.timeout().as_millis().min(i32::MAX as u128) as i32)
-        .with_topics(None);
+        .with_topics(topics);
     let response = client.send_to_controller(&request).await?;
     check_code(
         response.error_code,
         response.error_message.as_ref(),
         "ListPartitionReassignments",
     )?;
-    let mut out: Vec<InFlight> = response
+    Ok(response
         .topics
         .into_iter()
         .flat_map(|t| {
@@ -382,9 +375,7 @@ pub async fn in_flight(client: &KafkaClient) -> Result<Vec<InFlight>> {
                 removing: p.removing_replicas.iter().map(|b| b.0).collect(),
             })
         })
-        .collect();
-    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-    Ok(out)
+        .collect())
 }
 
 /// Progress of the plan's partitions on a cluster that takes reassignments through the

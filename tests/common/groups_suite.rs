@@ -12,8 +12,14 @@ const CONSOLE_CONSUMER: &str = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 
 /// Produces `n` records of 10 bytes to `topic`.
 pub fn produce(c: &Cluster, topic: &str, n: u32) {
+    produce_sized(c, topic, n, 10);
+}
+
+/// Writes `n` records of `size` bytes (uncompressed, acks=all) with Kafka's ProducerPerformance.
+pub fn produce_sized(c: &Cluster, topic: &str, n: u32, size: u32) {
     let props = format!("bootstrap.servers={}", c.bootstrap_servers());
     let n = n.to_string();
+    let size = size.to_string();
     tool_stdout(
         c.kafka_tool(
             "org.apache.kafka.tools.ProducerPerformance",
@@ -23,12 +29,13 @@ pub fn produce(c: &Cluster, topic: &str, n: u32) {
                 "--num-records",
                 &n,
                 "--record-size",
-                "10",
+                &size,
                 "--throughput",
                 "-1",
                 "--producer-props",
                 &props,
                 "acks=all",
+                "compression.type=none",
             ],
         ),
         "ProducerPerformance",

@@ -515,26 +515,7 @@ pub fn health_and_log_dirs(c: &Cluster, topic: &str) {
         None,
         &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 2}})"#),
     );
-    let props = format!("bootstrap.servers={bs}");
-    tool_stdout(
-        c.kafka_tool(
-            "org.apache.kafka.tools.ProducerPerformance",
-            &[
-                "--topic",
-                topic,
-                "--num-records",
-                "2000",
-                "--record-size",
-                "100",
-                "--throughput",
-                "-1",
-                "--producer-props",
-                &props,
-                "acks=all",
-            ],
-        ),
-        "ProducerPerformance",
-    );
+    super::groups_suite::produce_sized(c, topic, 2000, 100);
     let summary = kafsh_json(&bs, None, "cluster()");
     assert_eq!(
         summary["brokers"].as_array().map(Vec::len),
@@ -650,29 +631,7 @@ pub fn reassign_with_throttle(c: &Cluster, topic: &str) {
             .contains("leader.replication.throttled.rate")),
         "{r}"
     );
-    for b in c.brokers() {
-        let cfg = kafsh_json(
-            &bs,
-            None,
-            &format!(r#"describe_config("broker", {})"#, b.id),
-        );
-        assert!(
-            !cfg.as_array().expect("array").iter().any(|e| e["name"]
-                .as_str()
-                .unwrap_or("")
-                .contains("throttled")
-                && e["source"] == "dynamic_broker"),
-            "broker {} keeps a throttle",
-            b.id
-        );
-    }
-    let topic_cfg = kafsh_json(&bs, None, &t(r#"describe_config("topic", "TOPIC")"#));
-    assert!(!topic_cfg
-        .as_array()
-        .expect("array")
-        .iter()
-        .any(|e| e["name"].as_str().unwrap_or("").contains("throttled")
-            && e["source"] == "dynamic_topic"));
+    assert_no_throttle_left(c, topic);
     assert_eq!(
         super::groups_suite::consume(c, topic, &format!("{topic}-check"), 5000),
         2000
@@ -724,27 +683,7 @@ pub fn create_heavy_topic(c: &Cluster, topic: &str) {
         None,
         &format!(r#"create_topic("{topic}", #{{assignment: [[1], [1], [1], [1]]}})"#),
     );
-    let props = format!("bootstrap.servers={bs}");
-    tool_stdout(
-        c.kafka_tool(
-            "org.apache.kafka.tools.ProducerPerformance",
-            &[
-                "--topic",
-                topic,
-                "--num-records",
-                "12000",
-                "--record-size",
-                "1000",
-                "--throughput",
-                "-1",
-                "--producer-props",
-                &props,
-                "acks=all",
-                "compression.type=none",
-            ],
-        ),
-        "ProducerPerformance",
-    );
+    super::groups_suite::produce_sized(c, topic, 12000, 1000);
 }
 
 /// A reassignment held in flight by a 1 B/s throttle is listed, then cancelled: the
