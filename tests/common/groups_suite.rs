@@ -10,34 +10,41 @@ use std::time::{Duration, Instant};
 const GROUP_COMMAND: &str = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
 const CONSOLE_CONSUMER: &str = "org.apache.kafka.tools.consumer.ConsoleConsumer";
 
-/// Produces `n` records of 10 bytes to `topic`.
+/// Produces `n` records of 10 bytes to `topic`, spread over all its partitions.
+///
+/// Unkeyed records stick to one partition per batch, so 100 small records may all land in
+/// one; batches of a few records each make the partitioner move on many times, and every
+/// partition gets some (a group that read them then has an offset everywhere).
 pub fn produce(c: &Cluster, topic: &str, n: u32) {
-    produce_sized(c, topic, n, 10);
+    producer_performance(c, topic, n, 10, &["batch.size=100"]);
 }
 
 /// Writes `n` records of `size` bytes (uncompressed, acks=all) with Kafka's ProducerPerformance.
 pub fn produce_sized(c: &Cluster, topic: &str, n: u32, size: u32) {
-    let props = format!("bootstrap.servers={}", c.bootstrap_servers());
+    producer_performance(c, topic, n, size, &[]);
+}
+
+fn producer_performance(c: &Cluster, topic: &str, n: u32, size: u32, extra_props: &[&str]) {
+    let bootstrap = format!("bootstrap.servers={}", c.bootstrap_servers());
     let n = n.to_string();
     let size = size.to_string();
+    let mut args = vec![
+        "--topic",
+        topic,
+        "--num-records",
+        &n,
+        "--record-size",
+        &size,
+        "--throughput",
+        "-1",
+        "--producer-props",
+        &bootstrap,
+        "acks=all",
+        "compression.type=none",
+    ];
+    args.extend_from_slice(extra_props);
     tool_stdout(
-        c.kafka_tool(
-            "org.apache.kafka.tools.ProducerPerformance",
-            &[
-                "--topic",
-                topic,
-                "--num-records",
-                &n,
-                "--record-size",
-                &size,
-                "--throughput",
-                "-1",
-                "--producer-props",
-                &props,
-                "acks=all",
-                "compression.type=none",
-            ],
-        ),
+        c.kafka_tool("org.apache.kafka.tools.ProducerPerformance", &args),
         "ProducerPerformance",
     );
 }
@@ -241,6 +248,10 @@ pub fn reset_and_delete(c: &Cluster, prefix: &str) {
     let committed =
         |g: &str| -> Vec<String> { kafsh_rows(&bs, g).1.iter().map(|r| r[3].clone()).collect() };
     let before = committed(&group);
+    assert!(
+        before.len() == 2 && before.iter().all(|o| o != "-"),
+        "the group read both partitions: {before:?}"
+    );
 
     // Bad input: clear errors, nothing committed.
     for (expr, message) in [
