@@ -2,12 +2,13 @@
 //! users made with Kafka's ConfigCommand, a certificate from a CA made by the harness), and a
 //! digest-ACL'd znode. kafsh works over SASL_SSL, fails fast and clearly on a wrong password
 //! or an untrusted CA, and never lets the password reach output, logs, the audit log, the
-//! dry-run listing or error messages.
+//! dry-run listing, error messages or the REPL history. The same brokers' SSL listener
+//! requires client certificates (mutual TLS), with plain and encrypted client keys.
 
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec, SASL_PASSWORD, SASL_USER};
+use kafsh_sandbox::{Cluster, ClusterSpec, CLIENT_KEY_PASSWORD, SASL_PASSWORD, SASL_USER};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -348,5 +349,259 @@ fn digest_acl_znodes_are_readable_with_the_auth_and_refused_without() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A state directory whose context reaches the mutual-TLS listener (`security.protocol=SSL`)
+/// with the client certificate and `key`; `extra` lines go to a `--command-config` file
+/// outside the state directory (returned), as a key password usually does.
+fn mtls_context(c: &Cluster, key: &str) -> tempfile::TempDir {
+    let file = |name: &str| c.tls_dir().join(name).display().to_string();
+    let state = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "current_context = \"mtls\"\n[contexts.mtls]\nbootstrap_servers = \"{}\"\n[contexts.mtls.properties]\n\
+         \"security.protocol\" = \"SSL\"\n\"ssl.ca.location\" = \"{}\"\n\
+         \"ssl.certificate.location\" = \"{}\"\n\"ssl.key.location\" = \"{}\"\n",
+        c.mtls_bootstrap_servers().expect("mTLS listener"),
+        file("ca.pem"),
+        file(if key.starts_with("untrusted") { "untrusted-client.pem" } else { "client.pem" }),
+        file(key),
+    );
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+    state
+}
+
+/// A client.properties holding `ssl.key.password`, in its own directory.
+fn key_password_file(password: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("client.properties");
+    std::fs::write(&path, format!("ssl.key.password={password}\n")).expect("properties");
+    (dir, path)
+}
+
+#[test]
+fn mutual_tls_with_a_plain_or_an_encrypted_client_key() {
+    let c = cluster();
+    // The plain PKCS#8 key: topics, incremental configs and log dirs (kafka-protocol calls).
+    let state = mtls_context(c, "client.key");
+    let out = kafsh(&state)
+        .args([
+            "--json",
+            "-e",
+            r#"create_topic("mtls-t", #{partitions: 2, replication_factor: 1});
+               #{altered: alter_config("topic", "mtls-t", #{set: #{"retention.ms": 3600000}}),
+                 dirs: log_dirs(#{topics: ["mtls-t"]}).topics, topics: list_topics()}"#,
+        ])
+        .output()
+        .expect("kafsh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["dirs"][0]["topic"], "mtls-t", "{r}");
+    assert_eq!(r["altered"]["in_effect"], true, "{r}");
+    assert!(r["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .any(|t| t == "mtls-t"));
+
+    // The same key encrypted (PKCS#8, PBES2/AES-256-CBC), with ssl.key.password from a
+    // --command-config file: works, and the password reaches no output and no state file.
+    let state = mtls_context(c, "client-encrypted.key");
+    let (_dir, props) = key_password_file(CLIENT_KEY_PASSWORD);
+    let log = state.path().join("run.log");
+    let run = |extra: &[&str], script: &str| {
+        kafsh(&state)
+            .arg("--command-config")
+            .arg(&props)
+            .arg("--log-file")
+            .arg(&log)
+            .args(extra)
+            .args(["-e", script])
+            .output()
+            .expect("kafsh")
+    };
+    let described = run(&["--json"], r#"describe_topic("mtls-t").partition_count"#);
+    assert!(
+        described.status.success(),
+        "{}",
+        String::from_utf8_lossy(&described.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&described.stdout).trim(), "2");
+    let dry = run(
+        &["--dry-run"],
+        r#"alter_config("topic", "mtls-t", #{set: #{"retention.ms": 1000}})"#,
+    );
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let failing = run(&[], r#"describe_topic("no-such-topic")"#);
+    assert_ne!(failing.status.code(), Some(0));
+    for out in [&described, &dry, &failing] {
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(!text.contains(CLIENT_KEY_PASSWORD), "{text}");
+        }
+    }
+    assert!(log.exists());
+    assert_eq!(
+        files_containing(state.path(), CLIENT_KEY_PASSWORD),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn mutual_tls_failures_are_fast_clear_and_name_the_fix() {
+    let c = cluster();
+    let wrong = "Wrong-key-pw-51c0";
+    let (_a, wrong_password) = key_password_file(wrong);
+    let (_b, right_password) = key_password_file(CLIENT_KEY_PASSWORD);
+    let no_client_certificate = {
+        let state = mtls_context(c, "client.key");
+        let config = state.path().join("config.toml");
+        let text = std::fs::read_to_string(&config).expect("config");
+        let text: String = text
+            .lines()
+            .filter(|l| !l.contains("ssl.certificate.location") && !l.contains("ssl.key.location"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&config, text).expect("config");
+        state
+    };
+    for (state, props, code, expected) in [
+        (
+            mtls_context(c, "client-encrypted.key"),
+            Some(&wrong_password),
+            2,
+            "cannot decrypt the key with ssl.key.password",
+        ),
+        (
+            mtls_context(c, "client-encrypted.key"),
+            None,
+            2,
+            "is an encrypted key: set ssl.key.password",
+        ),
+        (
+            mtls_context(c, "client-legacy-encrypted.key"),
+            Some(&right_password),
+            2,
+            "openssl pkcs8 -topk8",
+        ),
+        (
+            no_client_certificate,
+            None,
+            2,
+            "requires a client certificate",
+        ),
+        (
+            mtls_context(c, "untrusted-client.key"),
+            None,
+            2,
+            "requires a client certificate signed by a CA it trusts",
+        ),
+    ] {
+        let started = Instant::now();
+        let mut cmd = kafsh(&state);
+        if let Some(props) = props {
+            cmd.arg("--command-config").arg(props);
+        }
+        let out = cmd
+            .args(["--call-timeout", "60s", "-e", "list_topics()"])
+            .output()
+            .expect("kafsh");
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{expected}: {err}");
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert!(took < Duration::from_secs(15), "not a timeout: {took:?}");
+        assert!(
+            !err.contains(wrong) && !err.contains(CLIENT_KEY_PASSWORD),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn the_sasl_password_from_an_environment_variable() {
+    let c = cluster();
+    let state = secure_context(c, SASL_PASSWORD, &scram_properties(c, "ca.pem"));
+    let config = state.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("password_file") {
+                "password_env = \"KAFSH_TEST_SASL_PASSWORD\"\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&config, text).expect("config");
+    std::fs::remove_file(state.path().join("kafka.password")).expect("no password file");
+
+    let out = kafsh(&state)
+        .env("KAFSH_TEST_SASL_PASSWORD", SASL_PASSWORD)
+        .args(["--json", "-e", "brokers().len()"])
+        .output()
+        .expect("kafsh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+
+    let out = kafsh(&state)
+        .env_remove("KAFSH_TEST_SASL_PASSWORD")
+        .args(["-e", "brokers()"])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("KAFSH_TEST_SASL_PASSWORD"), "{err}");
+    assert_eq!(
+        files_containing(state.path(), SASL_PASSWORD),
+        Vec::<String>::new()
+    );
+}
+
+/// The REPL on the secure context: its history (and every other state file) never holds
+/// the password, and a line typed with a leading space is not remembered at all.
+#[test]
+fn the_repl_history_holds_no_secret() {
+    let c = cluster();
+    let state = secure_context(c, SASL_PASSWORD, &scram_properties(c, "ca.pem"));
+    let mut p =
+        rexpect::session::spawn_command(kafsh(&state), Some(30_000)).expect("spawn kafsh in a pty");
+    p.exp_string("kafsh:secure> ").expect("prompt");
+    let type_line = |p: &mut rexpect::session::PtySession, line: &str| {
+        p.send(line).expect("send");
+        p.send("\r").expect("enter");
+        p.flush().expect("flush");
+    };
+    type_line(&mut p, "brokers().len()");
+    p.exp_string("2").expect("brokers over SASL_SSL");
+    p.exp_string("kafsh:secure> ").expect("prompt");
+    type_line(&mut p, r#"describe_topic("no-such-topic")"#);
+    p.exp_string("does not exist").expect("an error");
+    p.exp_string("kafsh:secure> ").expect("prompt");
+    type_line(&mut p, r#" let private = "typed-with-a-leading-space";"#);
+    p.exp_string("kafsh:secure> ").expect("prompt");
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("exit");
+
+    let history = std::fs::read_to_string(state.path().join("state").join("history"))
+        .expect("history written");
+    assert!(history.contains("brokers().len()"), "{history}");
+    assert!(!history.contains("typed-with-a-leading-space"), "{history}");
+    assert_eq!(
+        files_containing(state.path(), SASL_PASSWORD),
+        Vec::<String>::new()
     );
 }

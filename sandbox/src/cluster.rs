@@ -271,7 +271,7 @@ impl Cluster {
         } else {
             0
         };
-        let secure_ports = if spec.secure { spec.brokers } else { 0 };
+        let secure_ports = if spec.secure { 2 * spec.brokers } else { 0 };
         let mut ports = free_ports(
             n_zk * 3 + spec.brokers + controllers + secure_ports,
             &BTreeSet::new(),
@@ -297,6 +297,11 @@ impl Cluster {
                     None
                 },
                 secure_port: if spec.secure {
+                    Some(next_port()?)
+                } else {
+                    None
+                },
+                mtls_port: if spec.secure {
                     Some(next_port()?)
                 } else {
                     None
@@ -409,8 +414,22 @@ impl Cluster {
         (!ports.is_empty()).then(|| ports.join(","))
     }
 
-    /// The directory of a secure cluster's CA (`ca.pem`), a CA that signed nothing of the
-    /// cluster's (`other-ca.pem`) and the brokers' keystore.
+    /// `127.0.0.1:p1,...` of every broker's SSL listener that requires client certificates
+    /// (secure clusters only).
+    pub fn mtls_bootstrap_servers(&self) -> Option<String> {
+        let ports: Vec<String> = self
+            .current()
+            .brokers
+            .iter()
+            .filter_map(|b| b.mtls_port.map(|p| format!("127.0.0.1:{p}")))
+            .collect();
+        (!ports.is_empty()).then(|| ports.join(","))
+    }
+
+    /// The directory of a secure cluster's certificates and keys: the CA (`ca.pem`), a CA
+    /// that signed nothing of the cluster's (`other-ca.pem`), the brokers' keystore, and the
+    /// client certificates for mutual TLS (`client.pem` with `client.key`, or encrypted
+    /// `client-encrypted.key`; `untrusted-client.pem` from the other CA).
     pub fn tls_dir(&self) -> PathBuf {
         self.dir.join("tls")
     }
@@ -1010,12 +1029,13 @@ impl Cluster {
         }
         let id = self.state.brokers.iter().map(|b| b.id).max().unwrap_or(0) + 1;
         let secure = self.state.brokers.iter().any(|b| b.secure_port.is_some());
-        let ports = free_ports(if secure { 2 } else { 1 }, &self.used_ports())?;
+        let ports = free_ports(if secure { 3 } else { 1 }, &self.used_ports())?;
         self.state.brokers.push(BrokerState {
             id,
             port: ports[0],
             controller_port: None,
             secure_port: ports.get(1).copied(),
+            mtls_port: ports.get(2).copied(),
             rack: rack.map(str::to_string),
             pid: None,
         });
@@ -1419,6 +1439,7 @@ impl Cluster {
             s.insert(b.port);
             s.extend(b.controller_port);
             s.extend(b.secure_port);
+            s.extend(b.mtls_port);
         }
         s
     }

@@ -60,21 +60,26 @@ pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> Str
     s
 }
 
-/// `,SASL_SSL://127.0.0.1:<port>` for a broker with a secure listener, else nothing.
+/// `,SASL_SSL://127.0.0.1:<port>,SSL://127.0.0.1:<port>` for a broker with secure
+/// listeners, else nothing.
 fn secure_listener(b: &BrokerState) -> String {
-    b.secure_port
+    let sasl = b
+        .secure_port
         .map(|p| format!(",SASL_SSL://127.0.0.1:{p}"))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let mtls = b
+        .mtls_port
+        .map(|p| format!(",SSL://127.0.0.1:{p}"))
+        .unwrap_or_default();
+    sasl + &mtls
 }
 
 /// The SASL_SSL listener: SCRAM-SHA-256/512 (users from ConfigCommand) and PLAIN (the
-/// sandbox user), TLS from the PEM keystore in `<cluster dir>/tls`.
+/// sandbox user), TLS from the PEM keystore in `<cluster dir>/tls`. The SSL listener:
+/// the same keystore, and client certificates required, signed by the cluster's CA.
 fn secure_settings(s: &mut String, node_dir: &Path) {
-    let tls = node_dir
-        .parent()
-        .unwrap_or(node_dir)
-        .join("tls")
-        .join("broker-keystore.pem");
+    let tls_dir = node_dir.parent().unwrap_or(node_dir).join("tls");
+    let tls = tls_dir.join("broker-keystore.pem");
     let l = "listener.name.sasl_ssl";
     s.push_str(&format!(
         "{l}.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN\n"
@@ -95,6 +100,19 @@ fn secure_settings(s: &mut String, node_dir: &Path) {
         prop(&tls.display().to_string())
     ));
     s.push_str(&format!("{l}.ssl.client.auth=none\n"));
+
+    let l = "listener.name.ssl";
+    s.push_str(&format!("{l}.ssl.keystore.type=PEM\n"));
+    s.push_str(&format!(
+        "{l}.ssl.keystore.location={}\n",
+        prop(&tls.display().to_string())
+    ));
+    s.push_str(&format!("{l}.ssl.truststore.type=PEM\n"));
+    s.push_str(&format!(
+        "{l}.ssl.truststore.location={}\n",
+        prop(&tls_dir.join("ca.pem").display().to_string())
+    ));
+    s.push_str(&format!("{l}.ssl.client.auth=required\n"));
 }
 
 /// Settings common to both Kafka flavors.
@@ -143,7 +161,9 @@ pub(crate) fn kafka_zk_properties(
         secure_listener(b)
     ));
     if b.secure_port.is_some() {
-        s.push_str("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL\n");
+        s.push_str(
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL\n",
+        );
         s.push_str("inter.broker.listener.name=PLAINTEXT\n");
         secure_settings(&mut s, node_dir);
     }
@@ -190,7 +210,7 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
     ));
     s.push_str("controller.listener.names=CONTROLLER\n");
     s.push_str(
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL\n",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL\n",
     );
     if b.secure_port.is_some() {
         secure_settings(&mut s, node_dir);
@@ -281,6 +301,7 @@ mod tests {
             port: 9000 + id as u16,
             controller_port: cp,
             secure_port: None,
+            mtls_port: None,
             rack: None,
             pid: None,
         }

@@ -33,6 +33,8 @@ mod tls;
 pub const SASL_USER: &str = "alice";
 /// Its password: distinctive, so tests can search every output for it.
 pub const SASL_PASSWORD: &str = "Pw-kafsh-7f3a9c1e";
+/// The password of a secure cluster's encrypted client keys (`tls/client-encrypted.key`).
+pub const CLIENT_KEY_PASSWORD: &str = "Kp-kafsh-2b8d4e6f";
 
 pub use cluster::{BrokerNode, Cluster, ClusterSpec, Flavor, ZkNode};
 pub use probe::{KafkaBroker, KafkaMetadata};

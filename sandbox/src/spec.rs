@@ -56,8 +56,9 @@ pub struct ClusterSpec {
     pub racks: Option<Vec<String>>,
     /// Cluster directory; `None` makes a fresh one under the temp dir.
     pub dir: Option<PathBuf>,
-    /// Give every broker a second listener, SASL_SSL (SCRAM-SHA-256/512 and PLAIN for user
-    /// [`crate::SASL_USER`], a certificate from a CA made for the cluster).
+    /// Give every broker two more listeners: SASL_SSL (SCRAM-SHA-256/512 and PLAIN for user
+    /// [`crate::SASL_USER`], a certificate from a CA made for the cluster) and SSL requiring
+    /// a client certificate from that CA (mutual TLS; see `tls_dir` for the client's files).
     pub secure: bool,
 }
 

@@ -53,6 +53,10 @@ pub(crate) struct BrokerState {
     /// Port of the SASL_SSL listener of a secure cluster.
     #[serde(default)]
     pub secure_port: Option<u16>,
+    /// Port of the SSL listener that requires client certificates (mutual TLS) of a secure
+    /// cluster.
+    #[serde(default)]
+    pub mtls_port: Option<u16>,
     pub rack: Option<String>,
     pub pid: Option<u32>,
 }

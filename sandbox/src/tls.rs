@@ -1,7 +1,13 @@
-//! Certificates for a secure sandbox cluster, made with the `openssl` command: a CA
-//! (`ca.pem`), a broker certificate for 127.0.0.1 and localhost signed by it together with
-//! its key in one PEM keystore (`broker-keystore.pem`, as Kafka's `ssl.keystore.type=PEM`
-//! takes it), and a second CA that signed nothing (`other-ca.pem`) for "untrusted" tests.
+//! Certificates for a secure sandbox cluster, made with the `openssl` command in `<dir>`:
+//!
+//! - `ca.pem`: the cluster's CA; `other-ca.pem`: a CA that signed nothing of the cluster's,
+//!   for "untrusted" tests.
+//! - `broker-keystore.pem`: the brokers' key and certificate (for 127.0.0.1 and localhost) in
+//!   one PEM keystore, as Kafka's `ssl.keystore.type=PEM` takes it.
+//! - `client.pem` + `client.key`: a client certificate signed by the CA, for mutual TLS; the
+//!   same key encrypted with [`crate::CLIENT_KEY_PASSWORD`] as PKCS#8
+//!   (`client-encrypted.key`) and the legacy OpenSSL way (`client-legacy-encrypted.key`).
+//! - `untrusted-client.pem` + `untrusted-client.key`: a client certificate from the other CA.
 
 use std::fs;
 use std::io;
@@ -12,75 +18,117 @@ use std::process::Command;
 pub(crate) fn make_certificates(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let file = |name: &str| dir.join(name).display().to_string();
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "7",
-        "-subj",
-        "/CN=kafsh-sandbox-ca",
-        "-keyout",
-        &file("ca.key"),
-        "-out",
-        &file("ca.pem"),
-    ])?;
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "7",
-        "-subj",
-        "/CN=kafsh-sandbox-other-ca",
-        "-keyout",
-        &file("other-ca.key"),
-        "-out",
-        &file("other-ca.pem"),
-    ])?;
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &file("broker.key"),
-        "-out",
-        &file("broker.csr"),
-    ])?;
-    fs::write(
-        dir.join("broker.ext"),
+    new_ca(dir, "ca", "kafsh-sandbox-ca")?;
+    new_ca(dir, "other-ca", "kafsh-sandbox-other-ca")?;
+    signed_certificate(
+        dir,
+        "broker",
+        "localhost",
+        "ca",
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     )?;
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &file("broker.csr"),
-        "-CA",
-        &file("ca.pem"),
-        "-CAkey",
-        &file("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "7",
-        "-extfile",
-        &file("broker.ext"),
-        "-out",
-        &file("broker.pem"),
-    ])?;
     let keystore = format!(
         "{}{}",
         fs::read_to_string(dir.join("broker.key"))?,
         fs::read_to_string(dir.join("broker.pem"))?
     );
-    fs::write(dir.join("broker-keystore.pem"), keystore)
+    fs::write(dir.join("broker-keystore.pem"), keystore)?;
+
+    let client_usage = "extendedKeyUsage=clientAuth\n";
+    signed_certificate(dir, "client", "kafsh-client", "ca", client_usage)?;
+    signed_certificate(
+        dir,
+        "untrusted-client",
+        "kafsh-untrusted-client",
+        "other-ca",
+        client_usage,
+    )?;
+    let pass = format!("pass:{}", crate::CLIENT_KEY_PASSWORD);
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        &file("client.key"),
+        "-out",
+        &file("client-encrypted.key"),
+        "-passout",
+        &pass,
+    ])?;
+    openssl(&[
+        "rsa",
+        "-aes256",
+        "-traditional",
+        "-in",
+        &file("client.key"),
+        "-out",
+        &file("client-legacy-encrypted.key"),
+        "-passout",
+        &pass,
+    ])
+}
+
+/// A self-signed CA: `<name>.pem` and `<name>.key`.
+fn new_ca(dir: &Path, name: &str, common_name: &str) -> io::Result<()> {
+    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "7",
+        "-subj",
+        &format!("/CN={common_name}"),
+        "-keyout",
+        &file("key"),
+        "-out",
+        &file("pem"),
+    ])
+}
+
+/// A key (`<name>.key`, unencrypted PKCS#8) and a certificate (`<name>.pem`) signed by the
+/// CA `<ca>.pem`, with the X.509 v3 `extensions`.
+fn signed_certificate(
+    dir: &Path,
+    name: &str,
+    common_name: &str,
+    ca: &str,
+    extensions: &str,
+) -> io::Result<()> {
+    let file = |file_name: String| dir.join(file_name).display().to_string();
+    fs::write(dir.join(format!("{name}.ext")), extensions)?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        &format!("/CN={common_name}"),
+        "-keyout",
+        &file(format!("{name}.key")),
+        "-out",
+        &file(format!("{name}.csr")),
+    ])?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &file(format!("{name}.csr")),
+        "-CA",
+        &file(format!("{ca}.pem")),
+        "-CAkey",
+        &file(format!("{ca}.key")),
+        "-CAcreateserial",
+        "-days",
+        "7",
+        "-extfile",
+        &file(format!("{name}.ext")),
+        "-out",
+        &file(format!("{name}.pem")),
+    ])
 }
 
 fn openssl(args: &[&str]) -> io::Result<()> {

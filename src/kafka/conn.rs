@@ -306,6 +306,26 @@ impl BrokerConnection {
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
+        use rustls::AlertDescription as Alert;
+        // With TLS 1.3 the client finishes its handshake first; a broker that rejects the
+        // client's certificate (or its absence) says so in an alert on the first read.
+        if let Some(rustls::Error::AlertReceived(
+            alert @ (Alert::CertificateRequired
+            | Alert::BadCertificate
+            | Alert::UnknownCA
+            | Alert::CertificateUnknown
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::AccessDenied
+            | Alert::HandshakeFailure),
+        )) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Error::Config(format!(
+                "broker {} refused the TLS connection ({alert:?}): the listener requires a client certificate signed by a CA it trusts; set ssl.certificate.location and ssl.key.location",
+                self.address
+            ));
+        }
         Error::Cluster(format!("connection to broker {} failed: {e}", self.address))
     }
 

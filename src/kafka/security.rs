@@ -45,7 +45,7 @@ impl Mechanism {
             "PLAIN" => Ok(Mechanism::Plain),
             "SCRAM-SHA-256" => Ok(Mechanism::ScramSha256),
             "SCRAM-SHA-512" => Ok(Mechanism::ScramSha512),
-            other => Err(Error::Unsupported(format!(
+            other => Err(Error::Config(format!(
                 "sasl.mechanism {other} is not supported; kafsh speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"
             ))),
         }
@@ -165,7 +165,7 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
     if let Some(jaas) = properties.get("sasl.jaas.config") {
         let module = jaas.split_whitespace().next().unwrap_or("");
         if !(module.ends_with("ScramLoginModule") || module.ends_with("PlainLoginModule")) {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::Config(format!(
                 "sasl.jaas.config with {module} is not supported; kafsh speaks PLAIN and SCRAM (set sasl.mechanism, sasl.username and sasl.password)"
             )));
         }
@@ -187,7 +187,7 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
     }
     for kerberos in ["sasl.kerberos.service.name", "sasl.oauthbearer.config"] {
         if props.contains_key(kerberos) {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::Config(format!(
                 "{kerberos}: GSSAPI and OAUTHBEARER are not supported; kafsh speaks PLAIN and SCRAM"
             )));
         }
@@ -198,7 +198,7 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
             .map(|t| t.to_ascii_uppercase())
             .unwrap_or_else(|| "JKS".into());
         if kind != "PEM" {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::Config(format!(
                 "ssl.truststore.location is a {kind} truststore, which kafsh cannot read; export its CA as PEM (keytool -exportcert -rfc -keystore {location} -alias <alias> -file ca.pem) and set ssl.ca.location"
             )));
         }
@@ -212,7 +212,7 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
             .map(|t| t.to_ascii_uppercase())
             .unwrap_or_else(|| "JKS".into());
         if kind != "PEM" {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::Config(format!(
                 "ssl.keystore.location is a {kind} keystore, which kafsh cannot read; export the certificate and key as PEM and set ssl.certificate.location and ssl.key.location"
             )));
         }
@@ -319,7 +319,10 @@ fn tls_config(props: &BTreeMap<String, String>) -> Result<(rustls::ClientConfig,
                 Error::Config("ssl.certificate.location needs ssl.key.location".into())
             })?;
             let certs = read_certs(Path::new(cert_path), "ssl.certificate.location")?;
-            let key = read_key(Path::new(key_path), props.contains_key("ssl.key.password"))?;
+            let key = read_key(
+                Path::new(key_path),
+                props.get("ssl.key.password").map(String::as_str),
+            )?;
             builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| Error::Config(format!("ssl.certificate.location {cert_path}: {e}")))?
@@ -349,14 +352,30 @@ fn add_pem_certs(roots: &mut rustls::RootCertStore, path: &Path, what: &str) -> 
     Ok(added)
 }
 
-fn read_key(path: &Path, has_password: bool) -> Result<PrivateKeyDer<'static>> {
+/// The client key: PEM PKCS#8, PKCS#1 or SEC1, or an encrypted PKCS#8 key
+/// (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2 as `openssl pkcs8 -topk8` writes it)
+/// decrypted with `ssl.key.password`.
+fn read_key(path: &Path, password: Option<&str>) -> Result<PrivateKeyDer<'static>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("ssl.key.location {}: {e}", path.display())))?;
-    if text.contains("ENCRYPTED") {
-        return Err(Error::Unsupported(format!(
-            "ssl.key.location {} is an encrypted key{}; kafsh reads unencrypted PEM keys (decrypt it into a 0600 file: openssl pkcs8 -in {} -out key.pem)",
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let Some(password) = password else {
+            return Err(Error::Config(format!(
+                "ssl.key.location {} is an encrypted key: set ssl.key.password",
+                path.display()
+            )));
+        };
+        return decrypt_pkcs8(&text, password).map_err(|why| {
+            Error::Config(format!(
+                "ssl.key.location {}: cannot decrypt the key with ssl.key.password: {why}",
+                path.display()
+            ))
+        });
+    }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(Error::Config(format!(
+            "ssl.key.location {} is encrypted the legacy OpenSSL way, which kafsh cannot read; convert it to PKCS#8: openssl pkcs8 -topk8 -v2 aes-256-cbc -in {} -out key.p8.pem",
             path.display(),
-            if has_password { " (ssl.key.password)" } else { "" },
             path.display()
         )));
     }
@@ -366,6 +385,21 @@ fn read_key(path: &Path, has_password: bool) -> Result<PrivateKeyDer<'static>> {
             path.display()
         ))
     })
+}
+
+/// Decrypts a PEM `ENCRYPTED PRIVATE KEY`. The error says what failed, never the password.
+fn decrypt_pkcs8(pem: &str, password: &str) -> std::result::Result<PrivateKeyDer<'static>, String> {
+    use pkcs8::der::Decode;
+    let (label, document) = pkcs8::SecretDocument::from_pem(pem).map_err(|e| e.to_string())?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(format!("unexpected PEM label {label:?}"));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(document.as_bytes())
+        .map_err(|e| format!("not an encrypted PKCS#8 key: {e}"))?;
+    let plain = info.decrypt(password.as_bytes()).map_err(|_| {
+        "wrong password or unsupported encryption (PBES2 with AES-CBC is supported)".to_string()
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 /// `ssl.endpoint.identification.algorithm=none`: the chain must still lead to a trusted

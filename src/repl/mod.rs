@@ -57,9 +57,13 @@ pub fn run(session: SessionRef, format: Format) -> ExitStatus {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let _ = editor.add_history_entry(line.as_str());
-                if let Some(path) = &history {
-                    save_history(&mut editor, path);
+                // As bash's HISTCONTROL=ignorespace: a line typed with a leading space
+                // (one holding a secret, say) is not remembered.
+                if !line.starts_with(' ') {
+                    let _ = editor.add_history_entry(line.as_str());
+                    if let Some(path) = &history {
+                        save_history(&mut editor, path);
+                    }
                 }
                 evaluate(&session, &engine, &mut scope, &mut functions, &line, format);
             }
