@@ -27,10 +27,9 @@ if [ -f "$dir/sandbox.json" ]; then
 fi
 "$sandbox" up --kind "$kind" --dir "$dir" >/dev/null
 "$sandbox" status --dir "$dir"
-eval "$("$sandbox" env --dir "$dir")"
 
-# Write the "sandbox" context: addresses plus an inventory whose restart commands drive
-# this sandbox the way ssh/systemctl would drive real servers.
+# Write the "sandbox" context: addresses plus an inventory whose commands drive this
+# sandbox the way ssh/systemctl would drive real servers.
 config="${KAFSH_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/kafsh/config.toml}"
 mkdir -p "$(dirname "$config")"
 touch "$config"
@@ -44,20 +43,7 @@ others="$(awk '
     echo 'current_context = "sandbox"'
     printf '%s\n' "$others" | sed '/./,$!d'
     echo
-    echo '[contexts.sandbox]'
-    echo "bootstrap_servers = \"${KAFSH_BOOTSTRAP:-}\""
-    echo "zookeeper = \"${KAFSH_ZOOKEEPER:-127.0.0.1:2181}\""
-    "$sandbox" status --dir "$dir" | awk -v sb="$(pwd)/$sandbox" -v dir="$dir" '
-        $1 == "zk" {
-            split($7, hp, ":")
-            printf "\n[[contexts.sandbox.zookeeper_servers]]\nid = %s\nhost = \"%s\"\nclient_port = %s\npeer_port = %s\nelection_port = %s\n", $2, hp[1], hp[2], $9, $11
-            printf "restart = \"%s restart zk %s --dir %s\"\nstart = \"%s start zk %s --dir %s\"\nstop = \"%s stop zk %s --dir %s\"\n", sb, $2, dir, sb, $2, dir, sb, $2, dir
-        }
-        $1 == "broker" {
-            split($6, hp, ":")
-            printf "\n[[contexts.sandbox.brokers]]\nid = %s\nhost = \"%s\"\n", $2, hp[1]
-            printf "restart = \"%s restart broker %s --dir %s\"\nstart = \"%s start broker %s --dir %s\"\nstop = \"%s stop broker %s --dir %s\"\n", sb, $2, dir, sb, $2, dir, sb, $2, dir
-        }'
+    "$sandbox" context sandbox --dir "$dir"
 } > "$config.new"
 mv "$config.new" "$config"
 chmod 600 "$config"

@@ -246,3 +246,67 @@ fn check_compiles_without_a_cluster_and_reports_syntax_errors_with_position() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.rhai:2:"), "{err}");
 }
+
+/// The README's walkthrough (output pasted by scripts/walkthrough.sh from a real run) does
+/// the operations guide's whole chapter, and every kafsh expression in it still compiles
+/// and calls only functions kafsh registers (or Rhai's own).
+#[test]
+fn the_readme_walkthrough_covers_the_chapter_with_commands_that_still_exist() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let begin = readme
+        .find("<!-- walkthrough:begin")
+        .expect("walkthrough section");
+    let end = readme.find("<!-- walkthrough:end -->").expect("its end");
+    let walkthrough = &readme[begin..end];
+    for section in [
+        "6.1.1", "6.1.2", "6.1.3", "6.1.4", "6.1.5", "6.1.6", "6.1.7", "6.1.8", "6.2", "6.3",
+    ] {
+        assert!(
+            walkthrough.contains(&format!("### {section} ")),
+            "no step {section}"
+        );
+    }
+    let engine = engine();
+    let registered: std::collections::BTreeSet<String> =
+        help::functions(&engine).into_keys().collect();
+    let rhai_own = ["print", "type_of"];
+    let mut expressions = 0;
+    let mut problems = Vec::new();
+    for line in walkthrough.lines() {
+        let Some(rest) = line.strip_prefix("$ kafsh -e '") else {
+            continue;
+        };
+        let expression = rest.strip_suffix('\'').expect("one quoted expression");
+        expressions += 1;
+        if let Err(e) = engine.compile(expression) {
+            problems.push(format!("{expression}: {e}"));
+        }
+        // Calls not written as methods: identifiers followed by '(' and not after '.'.
+        let bytes = expression.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_alphabetic() && (i == 0 || !is_ident(bytes[i - 1])) {
+                let start = i;
+                while i < bytes.len() && is_ident(bytes[i]) {
+                    i += 1;
+                }
+                let name = &expression[start..i];
+                let is_call = bytes.get(i) == Some(&b'(');
+                let is_method = start > 0 && bytes[start - 1] == b'.';
+                if is_call && !is_method && !registered.contains(name) && !rhai_own.contains(&name)
+                {
+                    problems.push(format!("{expression}: {name} is not a kafsh function"));
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+    assert!(expressions >= 20, "only {expressions} kafsh -e lines");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}

@@ -21,6 +21,10 @@ USAGE:
       keep the directory, for a later `up`).
   kafsh-sandbox status [--dir D]
   kafsh-sandbox env [--dir D]
+  kafsh-sandbox context [NAME] [--dir D]
+      Print a kafsh config.toml section [contexts.NAME] (default: sandbox) for this cluster:
+      its addresses and an inventory whose commands (restart, start, stop, and for ZooKeeper
+      write_config and write_myid) drive this sandbox the way ssh/systemctl drive real servers.
   kafsh-sandbox start|stop|kill|restart|pause|resume zk|broker ID [--dir D]
       stop = SIGTERM (SIGKILL after 30 s), kill = SIGKILL, pause/resume = SIGSTOP/SIGCONT;
       start and restart wait until the node serves again (start --no-wait does not).
@@ -199,6 +203,65 @@ fn env_lines(c: &Cluster) -> String {
     s
 }
 
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The `[contexts.NAME]` section for this cluster; see USAGE.
+fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
+    let dir = c.dir().display().to_string();
+    let command = |verb: &str, what: &str, id: &str, extra: &str| {
+        toml_str(&format!(
+            "{} {verb} {what} {id}{extra} --dir {dir}",
+            sandbox_bin.display()
+        ))
+    };
+    let mut s = format!("[contexts.{name}]\n");
+    if !c.brokers().is_empty() {
+        s.push_str(&format!(
+            "bootstrap_servers = {}\n",
+            toml_str(&c.bootstrap_servers())
+        ));
+    }
+    if let Some(zk) = c.zk_connect() {
+        s.push_str(&format!("zookeeper = {}\n", toml_str(&zk)));
+    }
+    for z in c.zk_servers() {
+        let id = z.id.to_string();
+        s.push_str(&format!(
+            "\n[[contexts.{name}.zookeeper_servers]]\nid = {id}\nhost = \"127.0.0.1\"\n\
+             client_port = {}\npeer_port = {}\nelection_port = {}\n\
+             restart = {}\nstart = {}\nstop = {}\nwrite_config = {}\nwrite_myid = {}\n",
+            z.client_port,
+            z.peer_port,
+            z.election_port,
+            command("restart", "zk", &id, ""),
+            command("start", "zk", &id, " --no-wait"),
+            command("stop", "zk", &id, ""),
+            toml_str(&format!(
+                "{} zk-servers {id} - --dir {dir}",
+                sandbox_bin.display()
+            )),
+            toml_str(&format!(
+                "cat > {}",
+                z.dir.join("data").join("myid").display()
+            )),
+        ));
+    }
+    for b in c.brokers() {
+        let id = b.id.to_string();
+        s.push_str(&format!(
+            "\n[[contexts.{name}.brokers]]\nid = {id}\nhost = \"127.0.0.1\"\n\
+             restart = {}\nstart = {}\nstop = {}\n",
+            command("restart", "broker", &id, ""),
+            command("start", "broker", &id, ""),
+            command("stop", "broker", &id, ""),
+        ));
+    }
+    s
+}
+
 fn run(args: &[String]) -> Result<ExitCode> {
     let Some(cmd) = args.first() else {
         eprint!("{USAGE}");
@@ -227,6 +290,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         "status" => status(&open(&o)?),
         "env" => print!("{}", env_lines(&open(&o)?)),
+        "context" => {
+            let name = o.positional.first().map_or("sandbox", String::as_str);
+            let me = std::env::current_exe().map_err(io)?;
+            print!("{}", context_toml(&open(&o)?, name, &me));
+        }
         "start" | "stop" | "kill" | "restart" | "pause" | "resume" => node_command(cmd, &o)?,
         "add" => add(&o)?,
         "zk-servers" => zk_servers(&o)?,
