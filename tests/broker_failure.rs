@@ -1,5 +1,6 @@
 //! describe_topic after a broker is killed — the leader moves, the ISR shrinks, offline
-//! replicas appear — compared with Kafka's TopicCommand on the same cluster, on both kinds.
+//! replicas appear — compared with Kafka's TopicCommand on the same cluster, on both kinds;
+//! then preferred leader election, refused while the broker is dead and done once it is back.
 //! Each test starts its own cluster, since it breaks it.
 
 mod common;
@@ -94,6 +95,32 @@ fn describe_after_kill(spec: ClusterSpec) {
         summary["under_replicated"].as_u64().unwrap_or(0) >= 6,
         "{summary}"
     );
+
+    // Preferred leader election cannot bring leadership back to a dead broker: it retries
+    // until its timeout, then names what it could not elect.
+    let out = kafsh_eval(
+        &bs,
+        None,
+        r#"elect_leaders(#{topics: ["victim"], timeout: "3s"})"#,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("not led by their preferred replica") && err.contains("victim-"),
+        "{err}"
+    );
+    // Once the broker is back, the same call waits for it to be in sync and elects.
+    c.start_broker(doomed).expect("restart broker");
+    let elected = kafsh_json(
+        &bs,
+        None,
+        r#"elect_leaders(#{topics: ["victim"], timeout: "2m"})"#,
+    );
+    assert!(!elected.as_array().expect("array").is_empty(), "{elected}");
+    let after = kafsh_json(&bs, None, r#"describe_topic("victim")"#);
+    for p in after["partitions"].as_array().expect("partitions") {
+        assert_eq!(p["leader"], p["replicas"][0], "preferred leader: {p}");
+    }
 }
 
 #[test]

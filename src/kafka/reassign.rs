@@ -578,47 +578,83 @@ async fn delete_own(
         .collect())
 }
 
-/// Preferred leader election for every partition of `topics` (all topics when empty).
-/// Returns the partitions whose leader changed; "not needed" is not an error.
-pub async fn elect_leaders(client: &KafkaClient, topics: &[String]) -> Result<Vec<String>> {
-    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+/// One round of preferred leader election: what was elected, and what may yet be.
+#[derive(Debug, Default)]
+pub struct ElectionRound {
+    /// `topic-partition` of the partitions whose leader changed.
+    pub elected: Vec<String>,
+    /// Partitions not elected yet for a reason that passes (the preferred replica is not
+    /// in sync yet, the controller did not finish in time), with that reason.
+    pub pending: Vec<((String, i32), String)>,
+}
+
+/// Every partition of `topics` (default: every non-internal topic), for [`elect_round`].
+pub async fn partitions_of(client: &KafkaClient, topics: &[String]) -> Result<Vec<(String, i32)>> {
     let names = if topics.is_empty() {
         super::topics::list_topics(client, &super::topics::ListOptions { internal: false }).await?
     } else {
         topics.to_vec()
     };
     let described = super::topics::describe_topics(client, &names).await?;
+    Ok(described
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.topic.clone(), p.partition)))
+        .collect())
+}
+
+/// One ElectLeaders (preferred) request for `partitions`. The controller may wait for the
+/// elections up to three quarters of the call's timeout, so it answers (with
+/// REQUEST_TIMED_OUT for what it did not finish) before the call gives up on it.
+pub async fn elect_round(
+    client: &KafkaClient,
+    partitions: &[(String, i32)],
+) -> Result<ElectionRound> {
+    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for (topic, partition) in partitions {
+        by_topic.entry(topic.as_str()).or_default().push(*partition);
+    }
+    let wait = client.timeout() * 3 / 4;
     let request = ElectLeadersRequest::default()
         .with_election_type(0)
-        .with_timeout_ms(client.timeout().as_millis().min(i32::MAX as u128) as i32)
+        .with_timeout_ms(wait.as_millis().min(i32::MAX as u128) as i32)
         .with_topic_partitions(Some(
-            described
-                .iter()
-                .map(|t| {
+            by_topic
+                .into_iter()
+                .map(|(topic, partitions)| {
                     TopicPartitions::default()
-                        .with_topic(TopicName(StrBytes::from_string(t.topic.clone())))
-                        .with_partitions(t.partitions.iter().map(|p| p.partition).collect())
+                        .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
+                        .with_partitions(partitions)
                 })
                 .collect(),
         ));
     let response = client.send_to_controller(&request).await?;
     check_code(response.error_code, None, "ElectLeaders")?;
-    let mut elected = Vec::new();
+    let mut round = ElectionRound::default();
     for t in response.replica_election_results {
+        let topic = t.topic.0.as_str();
         for p in t.partition_result {
-            // 84: ELECTION_NOT_NEEDED — the preferred leader already leads.
-            if p.error_code == 84 {
-                continue;
+            let name = format!("{topic}-{}", p.partition_id);
+            match p.error_code {
+                0 => round.elected.push(name),
+                // ELECTION_NOT_NEEDED: the preferred replica already leads.
+                84 => {}
+                // REQUEST_TIMED_OUT, LEADER_NOT_AVAILABLE, PREFERRED_LEADER_NOT_AVAILABLE:
+                // they pass once the controller catches up or the replica is back in sync.
+                7 | 5 | 80 => {
+                    let reason = match check_code(p.error_code, p.error_message.as_ref(), &name) {
+                        Err(e) => e.to_string(),
+                        Ok(()) => String::new(),
+                    };
+                    round
+                        .pending
+                        .push(((topic.to_string(), p.partition_id), reason));
+                }
+                code => check_code(code, p.error_message.as_ref(), &name)?,
             }
-            check_code(
-                p.error_code,
-                p.error_message.as_ref(),
-                &format!("{}-{}", t.topic.0.as_str(), p.partition_id),
-            )?;
-            elected.push(format!("{}-{}", t.topic.0.as_str(), p.partition_id));
         }
     }
-    Ok(elected)
+    Ok(round)
 }
 
 #[cfg(test)]

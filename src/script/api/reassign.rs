@@ -365,24 +365,23 @@ pub mod api {
         bar.finish();
         let dry_run = session.options.dry_run;
         let p2 = parts.clone();
-        let (removed, elected) = call(&session, f, |k| async move {
+        let removed = call(&session, f, |k| async move {
             if dry_run {
-                return Ok((Vec::new(), Vec::new()));
+                return Ok(Vec::new());
             }
-            let removed = crate::kafka::reassign::remove_throttles(&k, &p2).await?;
-            let topics: Vec<String> = p2
-                .iter()
-                .map(|p| p.topic.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let elected = if elect {
-                crate::kafka::reassign::elect_leaders(&k, &topics).await?
-            } else {
-                Vec::new()
-            };
-            Ok((removed, elected))
+            crate::kafka::reassign::remove_throttles(&k, &p2).await
         })?;
+        let topics: Vec<String> = parts
+            .iter()
+            .map(|p| p.topic.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let elected = if elect && !dry_run {
+            elect_preferred(&session, f, topics, ELECTION_PATIENCE)?
+        } else {
+            Vec::new()
+        };
         if !removed.is_empty() {
             session.mutation(
                 f,
@@ -536,11 +535,14 @@ pub mod api {
     }
 
     /// Preferred leader election: every partition led again by the first broker of its
-    /// replica list. Option `topics` (default all). Returns the partitions whose leader
-    /// changed. Honours --dry-run.
+    /// replica list. Option `topics` (default all). A partition whose preferred replica is
+    /// not in sync yet (a broker just restarted) is retried until `timeout` (default "1m"),
+    /// then named in the error. Returns the partitions whose leader changed. Honours
+    /// --dry-run.
     ///
     /// ```rhai
     /// elect_leaders(#{topics: ["peter5"]});
+    /// elect_leaders(#{timeout: "5m"});
     /// ```
     #[rhai_fn(return_raw)]
     pub fn elect_leaders(
@@ -549,15 +551,21 @@ pub mod api {
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "elect_leaders";
-        let opts = Options::new(f, &options, &["topics"])?;
+        let opts = Options::new(f, &options, &["topics", "timeout"])?;
         let topics = opts.string_list("topics")?;
-        let dry_run = session.options.dry_run;
-        let elected = call(&session, f, |k| async move {
-            if dry_run {
-                return Ok(Vec::new());
+        let patience = match opts.string("timeout")? {
+            Some(text) => {
+                crate::config::parse_duration(&text).map_err(|e| -> Box<EvalAltResult> {
+                    format!("{f}: timeout {text:?}: {e}").into()
+                })?
             }
-            crate::kafka::reassign::elect_leaders(&k, &topics).await
-        })?;
+            None => ELECTION_PATIENCE,
+        };
+        let elected = if session.options.dry_run {
+            Vec::new()
+        } else {
+            elect_preferred(&session, f, topics, patience)?
+        };
         session.mutation(
             f,
             "preferred leaders",
@@ -570,7 +578,7 @@ pub mod api {
 
 use crate::kafka::reassign::PartitionProgress;
 use crate::plan::{PartitionAssignment, Plan};
-use crate::script::{kafka_call as call, zk_call, Session};
+use crate::script::{kafka_call as call, script_error, zk_call, Session};
 use rhai::{Dynamic, EvalAltResult};
 
 /// How the cluster takes a reassignment.
@@ -663,6 +671,64 @@ fn bytes_left(session: &Session, progress: &[PartitionProgress]) -> Option<i64> 
         progress,
         &sizes.replicas,
     ))
+}
+
+/// How long a preferred leader election waits, by default, for replicas to be in sync.
+const ELECTION_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Preferred leader election of every partition of `topics`, in rounds: partitions that
+/// cannot be elected yet (preferred replica out of sync, controller busy) are retried every
+/// second until `patience` runs out, then reported with their reasons.
+fn elect_preferred(
+    session: &Session,
+    f: &str,
+    topics: Vec<String>,
+    patience: std::time::Duration,
+) -> Result<Vec<String>, Box<EvalAltResult>> {
+    let started = std::time::Instant::now();
+    let mut todo = call(session, f, |k| async move {
+        crate::kafka::reassign::partitions_of(&k, &topics).await
+    })?;
+    let mut elected = Vec::new();
+    loop {
+        let batch = todo.clone();
+        let round = call(session, f, |k| async move {
+            crate::kafka::reassign::elect_round(&k, &batch).await
+        })?;
+        elected.extend(round.elected);
+        if round.pending.is_empty() {
+            return Ok(elected);
+        }
+        if started.elapsed() >= patience {
+            let shown: Vec<&str> = round
+                .pending
+                .iter()
+                .take(5)
+                .map(|(_, why)| why.as_str())
+                .collect();
+            return Err(script_error(
+                session,
+                f,
+                crate::error::Error::Timeout(format!(
+                    "{} partition(s) not led by their preferred replica after {} ({} elected): {}{}",
+                    round.pending.len(),
+                    crate::kafka::conn::human(patience),
+                    elected.len(),
+                    shown.join("; "),
+                    if round.pending.len() > shown.len() { "; ..." } else { "" }
+                )),
+            ));
+        }
+        todo = round.pending.into_iter().map(|(p, _)| p).collect();
+        let pause = std::time::Duration::from_secs(1);
+        session
+            .bridge()
+            .call(f, pause * 2, async move {
+                tokio::time::sleep(pause).await;
+                Ok(())
+            })
+            .map_err(|e| script_error(session, f, e))?;
+    }
 }
 
 fn topic_names(f: &str, topics: &Dynamic) -> Result<Vec<String>, Box<EvalAltResult>> {
