@@ -488,6 +488,7 @@ fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
 
 #[test]
 fn increase_replication_factor_runbook() {
+    let _turn = common::topics_suite::reassignment_turn();
     let c = cluster();
     let bs = c.bootstrap_servers();
     kafsh_json(
@@ -547,6 +548,7 @@ fn cancel_reassignment_returns_replicas_and_removes_throttles() {
 /// to /admin/reassign_partitions, one at a time, the controller deleting it when done.
 #[test]
 fn reassignment_through_the_zookeeper_znode() {
+    let _turn = common::topics_suite::reassignment_turn();
     let c = cluster();
     let bs = c.bootstrap_servers();
     let zk = c.zk_connect().expect("zk");
@@ -557,7 +559,11 @@ fn reassignment_through_the_zookeeper_znode() {
         r#"
         let p = plan_reassignment(#{topics: ["zk-znode"], brokers: [2, 3]});
         let started = reassign(p, #{throttle: 1, via: "zookeeper"});
-        #{started: started, znode: zk_get("/admin/reassign_partitions").json, listed: list_reassignments()}
+        let znode = zk_get("/admin/reassign_partitions").json;
+        // The controller takes the plan from the znode when its watch fires, not at once.
+        wait_until(|| list_reassignments().len() == 4,
+                   #{timeout: "30s", interval: "200ms", message: "the controller took the plan"});
+        #{started: started, znode: znode, listed: list_reassignments()}
         "#,
     );
     assert_eq!(started["started"]["via"], "zookeeper", "{started}");

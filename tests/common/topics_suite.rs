@@ -4,6 +4,15 @@
 use super::*;
 use kafsh_sandbox::Cluster;
 
+/// Replication throttle rates are broker configs, shared by every reassignment on the
+/// cluster: a 1 B/s rate set by one test holds back another test's moves, and "no throttle
+/// left" cannot hold while another test throttles. Tests of one binary (one shared cluster)
+/// that reassign take turns.
+pub fn reassignment_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs kafsh with `--dry-run` when asked.
 pub fn kafsh_dry(bootstrap: &str, expr: &str) -> std::process::Output {
     let state = tempfile::tempdir().expect("temp dir");
@@ -571,6 +580,7 @@ pub fn health_and_log_dirs(c: &Cluster, topic: &str) {
 /// Reassign with a throttle, wait, elect leaders: bad plans are refused first, the replicas
 /// end where the plan put them, every throttle config is gone, every message is still there.
 pub fn reassign_with_throttle(c: &Cluster, topic: &str) {
+    let _turn = reassignment_turn();
     let bs = c.bootstrap_servers();
     let t = |s: &str| s.replace("TOPIC", topic);
     kafsh_json(
@@ -689,6 +699,7 @@ pub fn create_heavy_topic(c: &Cluster, topic: &str) {
 /// A reassignment held in flight by a 1 B/s throttle is listed, then cancelled: the
 /// replicas return where they were and no throttle is left.
 pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
+    let _turn = reassignment_turn();
     let bs = c.bootstrap_servers();
     create_heavy_topic(c, topic);
     let script = r#"
