@@ -122,13 +122,6 @@ fn brokers_lists_every_node() {
         .all(|b| b["controller"] == false));
 }
 
-/// Types a line and presses Enter, as a person would.
-fn type_line(p: &mut rexpect::session::PtySession, line: &str) {
-    p.send(line).expect("send");
-    p.send("\r").expect("enter");
-    p.flush().expect("flush");
-}
-
 #[test]
 fn repl_in_a_real_terminal() {
     let c = cluster();

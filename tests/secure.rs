@@ -270,20 +270,7 @@ fn a_wrong_password_or_an_untrusted_ca_fails_fast_and_clearly() {
             "not signed by a CA kafsh trusts",
         ),
     ] {
-        let started = Instant::now();
-        let out = kafsh(&state)
-            .args(["--call-timeout", "60s", "-e", "list_topics()"])
-            .output()
-            .expect("kafsh");
-        let took = started.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains(expected), "{err}");
-        assert!(took < Duration::from_secs(15), "not a timeout: {took:?}");
-        assert!(
-            !err.contains(wrong) && !err.contains(SASL_PASSWORD),
-            "{err}"
-        );
+        assert_fails_fast(kafsh(&state), 2, expected, &[wrong, SASL_PASSWORD]);
     }
 }
 
@@ -352,9 +339,33 @@ fn digest_acl_znodes_are_readable_with_the_auth_and_refused_without() {
     );
 }
 
+/// Runs `list_topics()` with `cmd`, which must fail with exit `code` and a message holding
+/// `expected`, well before its 60 s call timeout, and without showing any of `secrets`.
+fn assert_fails_fast(mut cmd: std::process::Command, code: i32, expected: &str, secrets: &[&str]) {
+    let started = Instant::now();
+    let out = cmd
+        .args(["--call-timeout", "60s", "-e", "list_topics()"])
+        .output()
+        .expect("kafsh");
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{expected}: {err}");
+    assert!(err.contains(expected), "{expected}: {err}");
+    assert!(took < Duration::from_secs(15), "not a timeout: {took:?}");
+    assert!(!secrets.iter().any(|s| err.contains(s)), "{err}");
+}
+
+/// Rewrites the state directory's config.toml line by line (`None` drops the line).
+fn edit_config(state: &tempfile::TempDir, edit: impl Fn(&str) -> Option<String>) {
+    let config = state.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text: String = text.lines().filter_map(edit).map(|l| l + "\n").collect();
+    std::fs::write(&config, text).expect("config");
+}
+
 /// A state directory whose context reaches the mutual-TLS listener (`security.protocol=SSL`)
-/// with the client certificate and `key`; `extra` lines go to a `--command-config` file
-/// outside the state directory (returned), as a key password usually does.
+/// with the client certificate that goes with `key` (the untrusted one for
+/// `untrusted-client.key`).
 fn mtls_context(c: &Cluster, key: &str) -> tempfile::TempDir {
     let file = |name: &str| c.tls_dir().join(name).display().to_string();
     let state = tempfile::tempdir().expect("tmp");
@@ -461,18 +472,11 @@ fn mutual_tls_failures_are_fast_clear_and_name_the_fix() {
     let wrong = "Wrong-key-pw-51c0";
     let (_a, wrong_password) = key_password_file(wrong);
     let (_b, right_password) = key_password_file(CLIENT_KEY_PASSWORD);
-    let no_client_certificate = {
-        let state = mtls_context(c, "client.key");
-        let config = state.path().join("config.toml");
-        let text = std::fs::read_to_string(&config).expect("config");
-        let text: String = text
-            .lines()
-            .filter(|l| !l.contains("ssl.certificate.location") && !l.contains("ssl.key.location"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(&config, text).expect("config");
-        state
-    };
+    let no_client_certificate = mtls_context(c, "client.key");
+    edit_config(&no_client_certificate, |l| {
+        (!l.contains("ssl.certificate.location") && !l.contains("ssl.key.location"))
+            .then(|| l.to_string())
+    });
     for (state, props, code, expected) in [
         (
             mtls_context(c, "client-encrypted.key"),
@@ -505,24 +509,11 @@ fn mutual_tls_failures_are_fast_clear_and_name_the_fix() {
             "requires a client certificate signed by a CA it trusts",
         ),
     ] {
-        let started = Instant::now();
         let mut cmd = kafsh(&state);
         if let Some(props) = props {
             cmd.arg("--command-config").arg(props);
         }
-        let out = cmd
-            .args(["--call-timeout", "60s", "-e", "list_topics()"])
-            .output()
-            .expect("kafsh");
-        let took = started.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{expected}: {err}");
-        assert!(err.contains(expected), "{expected}: {err}");
-        assert!(took < Duration::from_secs(15), "not a timeout: {took:?}");
-        assert!(
-            !err.contains(wrong) && !err.contains(CLIENT_KEY_PASSWORD),
-            "{err}"
-        );
+        assert_fails_fast(cmd, code, expected, &[wrong, CLIENT_KEY_PASSWORD]);
     }
 }
 
@@ -530,19 +521,13 @@ fn mutual_tls_failures_are_fast_clear_and_name_the_fix() {
 fn the_sasl_password_from_an_environment_variable() {
     let c = cluster();
     let state = secure_context(c, SASL_PASSWORD, &scram_properties(c, "ca.pem"));
-    let config = state.path().join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let text: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("password_file") {
-                "password_env = \"KAFSH_TEST_SASL_PASSWORD\"\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
+    edit_config(&state, |l| {
+        Some(if l.starts_with("password_file") {
+            "password_env = \"KAFSH_TEST_SASL_PASSWORD\"".to_string()
+        } else {
+            l.to_string()
         })
-        .collect();
-    std::fs::write(&config, text).expect("config");
+    });
     std::fs::remove_file(state.path().join("kafka.password")).expect("no password file");
 
     let out = kafsh(&state)
@@ -580,11 +565,6 @@ fn the_repl_history_holds_no_secret() {
     let mut p =
         rexpect::session::spawn_command(kafsh(&state), Some(30_000)).expect("spawn kafsh in a pty");
     p.exp_string("kafsh:secure> ").expect("prompt");
-    let type_line = |p: &mut rexpect::session::PtySession, line: &str| {
-        p.send(line).expect("send");
-        p.send("\r").expect("enter");
-        p.flush().expect("flush");
-    };
     type_line(&mut p, "brokers().len()");
     p.exp_string("2").expect("brokers over SASL_SSL");
     p.exp_string("kafsh:secure> ").expect("prompt");

@@ -306,27 +306,11 @@ impl BrokerConnection {
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
-        use rustls::AlertDescription as Alert;
         // With TLS 1.3 the client finishes its handshake first; a broker that rejects the
         // client's certificate (or its absence) says so in an alert on the first read.
-        if let Some(rustls::Error::AlertReceived(
-            alert @ (Alert::CertificateRequired
-            | Alert::BadCertificate
-            | Alert::UnknownCA
-            | Alert::CertificateUnknown
-            | Alert::UnsupportedCertificate
-            | Alert::CertificateExpired
-            | Alert::CertificateRevoked
-            | Alert::AccessDenied
-            | Alert::HandshakeFailure),
-        )) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-        {
-            return Error::Config(format!(
-                "broker {} refused the TLS connection ({alert:?}): the listener requires a client certificate signed by a CA it trusts; set ssl.certificate.location and ssl.key.location",
-                self.address
-            ));
-        }
-        Error::Cluster(format!("connection to broker {} failed: {e}", self.address))
+        client_certificate_refused(&self.address, &e).unwrap_or_else(|| {
+            Error::Cluster(format!("connection to broker {} failed: {e}", self.address))
+        })
     }
 
     fn codec_error(&self, key: i16, e: anyhow::Error) -> Error {
@@ -341,6 +325,9 @@ impl BrokerConnection {
 /// A failed TLS handshake, saying what to fix.
 fn tls_error(address: &str, host: &str, e: &std::io::Error, security: &Security) -> Error {
     use rustls::CertificateError;
+    if let Some(refused) = client_certificate_refused(address, e) {
+        return refused;
+    }
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match inner {
         Some(rustls::Error::InvalidCertificate(
@@ -363,6 +350,27 @@ fn tls_error(address: &str, host: &str, e: &std::io::Error, security: &Security)
         None => Error::Cluster(format!(
             "TLS handshake with broker {address} failed: {e} (is this a TLS listener? check security.protocol)"
         )),
+    }
+}
+
+/// The broker's TLS alert refusing the client's certificate (or its absence), during the
+/// handshake (TLS 1.2) or on the first read after it (TLS 1.3).
+fn client_certificate_refused(address: &str, e: &std::io::Error) -> Option<Error> {
+    use rustls::AlertDescription as Alert;
+    match e.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(
+            alert @ (Alert::CertificateRequired
+            | Alert::BadCertificate
+            | Alert::UnknownCA
+            | Alert::CertificateUnknown
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::AccessDenied),
+        ) => Some(Error::Config(format!(
+            "broker {address} refused the TLS connection ({alert:?}): the listener requires a client certificate signed by a CA it trusts; set ssl.certificate.location and ssl.key.location"
+        ))),
+        _ => None,
     }
 }
 

@@ -642,10 +642,10 @@ pub async fn elect_round(
                 // REQUEST_TIMED_OUT, LEADER_NOT_AVAILABLE, PREFERRED_LEADER_NOT_AVAILABLE:
                 // they pass once the controller catches up or the replica is back in sync.
                 7 | 5 | 80 => {
-                    let reason = match check_code(p.error_code, p.error_message.as_ref(), &name) {
-                        Err(e) => e.to_string(),
-                        Ok(()) => String::new(),
-                    };
+                    let reason = check_code(p.error_code, p.error_message.as_ref(), &name)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
                     round
                         .pending
                         .push(((topic.to_string(), p.partition_id), reason));

@@ -237,3 +237,10 @@ pub fn zk_context(
     }
     std::fs::write(config, text).expect("write config");
 }
+
+/// Types a line into a REPL in a pty and presses Enter, as a person would.
+pub fn type_line(p: &mut rexpect::session::PtySession, line: &str) {
+    p.send(line).expect("send");
+    p.send("\r").expect("enter");
+    p.flush().expect("flush");
+}
