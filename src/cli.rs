@@ -32,13 +32,23 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KAFSH_CONTEXT")]
     pub context: Option<String>,
     /// Kafka bootstrap servers, host:port[,host:port...] (overrides the context).
-    #[arg(long = "bootstrap-server", global = true, value_name = "HOSTS")]
+    #[arg(
+        long = "bootstrap-server",
+        global = true,
+        env = "KAFSH_BOOTSTRAP_SERVER",
+        value_name = "HOSTS"
+    )]
     pub bootstrap_server: Option<String>,
-    /// ZooKeeper connect string with optional chroot, e.g. h1:2181,h2:2181/kafka.
-    #[arg(long, global = true, value_name = "CONNECT")]
+    /// ZooKeeper connect string with optional chroot, e.g. h1:2181,h2:2181/kafka (overrides the context).
+    #[arg(long, global = true, env = "KAFSH_ZOOKEEPER", value_name = "CONNECT")]
     pub zookeeper: Option<String>,
-    /// Kafka client properties file, as Kafka's own tools take it.
-    #[arg(long = "command-config", global = true, value_name = "FILE")]
+    /// Kafka client properties file, as Kafka's own tools take it (overrides the context's).
+    #[arg(
+        long = "command-config",
+        global = true,
+        env = "KAFSH_COMMAND_CONFIG",
+        value_name = "FILE"
+    )]
     pub command_config: Option<PathBuf>,
     /// Print results as JSON.
     #[arg(long, global = true)]

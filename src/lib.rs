@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod guard;
 pub mod journal;
 pub mod kafka;
 pub mod output;

@@ -88,6 +88,9 @@ pub struct Context {
     /// Script limits, so a runaway cron script is stopped with a clear error.
     #[serde(default)]
     pub limits: Limits,
+    /// How much one call may change before it needs `force` (blast radius).
+    #[serde(default)]
+    pub guard_rails: crate::guard::GuardRails,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
@@ -199,8 +202,9 @@ pub struct Settings {
     pub context_name: Option<String>,
     /// Kafka bootstrap servers, `host:port` each.
     pub bootstrap_servers: Vec<String>,
-    /// ZooKeeper connect string (hosts and chroot).
-    pub zookeeper: ZkConnect,
+    /// ZooKeeper connect string (hosts and chroot); none when the context names no
+    /// ZooKeeper (a KRaft cluster, or only `--bootstrap-server` given).
+    pub zookeeper: Option<ZkConnect>,
     /// Client properties, merged: command-config file, then context properties.
     pub properties: BTreeMap<String, String>,
     /// Time limit of one network call.
@@ -211,6 +215,8 @@ pub struct Settings {
     pub zookeeper_auth: Option<String>,
     /// Script engine limits.
     pub limits: Limits,
+    /// Blast-radius limits of mutating calls.
+    pub guard_rails: crate::guard::GuardRails,
 }
 
 impl Settings {
@@ -219,12 +225,13 @@ impl Settings {
         Ok(Settings {
             context_name: None,
             bootstrap_servers: split_servers(bootstrap),
-            zookeeper: ZkConnect::parse(zookeeper.unwrap_or(DEFAULT_ZOOKEEPER))?,
+            zookeeper: zookeeper.map(ZkConnect::parse).transpose()?,
             properties: BTreeMap::new(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
             inventory: Inventory::default(),
             zookeeper_auth: None,
             limits: Limits::default(),
+            guard_rails: crate::guard::GuardRails::default(),
         })
     }
 }
@@ -236,6 +243,74 @@ pub struct Inventory {
     pub zookeeper_servers: Vec<ZkServer>,
     /// Kafka brokers.
     pub brokers: Vec<BrokerEntry>,
+    /// Why the ZooKeeper servers may not be the ensemble this run talks to (`--zookeeper`
+    /// named other servers); inventory-driven functions refuse while it is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zookeeper_mismatch: Option<String>,
+    /// Why the brokers may not be the cluster this run talks to (`--bootstrap-server`
+    /// named other servers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brokers_mismatch: Option<String>,
+}
+
+impl Inventory {
+    /// The context's inventory checked against the servers this run really talks to.
+    fn checked(
+        context: &Context,
+        overrides: &Overrides,
+        zookeeper: Option<&ZkConnect>,
+    ) -> Inventory {
+        let zookeeper_mismatch = match (&overrides.zookeeper, zookeeper) {
+            (Some(_), Some(connect)) if !context.zookeeper_servers.is_empty() => {
+                let listed: Vec<String> = context
+                    .zookeeper_servers
+                    .iter()
+                    .map(|z| format!("{}:{}", z.host, z.client_port))
+                    .collect();
+                (!connect.servers.iter().all(|s| listed.contains(s))).then(|| {
+                    format!(
+                        "--zookeeper names {} but the context's inventory lists {}",
+                        connect.servers.join(","),
+                        listed.join(",")
+                    )
+                })
+            }
+            _ => None,
+        };
+        let brokers_mismatch = match &overrides.bootstrap_servers {
+            Some(given) if !context.brokers.is_empty() => {
+                let known = split_servers(context.bootstrap_servers.as_deref().unwrap_or(""));
+                let hosts: Vec<&str> = context
+                    .brokers
+                    .iter()
+                    .filter_map(|b| b.host.as_deref())
+                    .collect();
+                let given = split_servers(given);
+                let matches = given.iter().any(|g| {
+                    known.contains(g)
+                        || hosts.contains(&g.rsplit_once(':').map(|(h, _)| h).unwrap_or(g))
+                });
+                (!matches).then(|| {
+                    format!(
+                        "--bootstrap-server names {} but the context's inventory belongs to {}",
+                        given.join(","),
+                        if known.is_empty() {
+                            "another cluster".to_string()
+                        } else {
+                            known.join(",")
+                        }
+                    )
+                })
+            }
+            _ => None,
+        };
+        Inventory {
+            zookeeper_servers: context.zookeeper_servers.clone(),
+            brokers: context.brokers.clone(),
+            zookeeper_mismatch,
+            brokers_mismatch,
+        }
+    }
 }
 
 /// A parsed ZooKeeper connect string.
@@ -433,25 +508,32 @@ pub fn resolve_with(
         .clone()
         .or_else(|| context.bootstrap_servers.clone())
         .unwrap_or_else(|| DEFAULT_BOOTSTRAP.to_string());
+    // Kafka's tools assume no ZooKeeper unless one is named; kafsh's localhost default
+    // applies only when nothing at all is configured.
+    let nothing_configured = context_name.is_none()
+        && overrides.bootstrap_servers.is_none()
+        && context.bootstrap_servers.is_none();
     let zookeeper = overrides
         .zookeeper
         .clone()
         .or_else(|| context.zookeeper.clone())
-        .unwrap_or_else(|| DEFAULT_ZOOKEEPER.to_string());
+        .or_else(|| nothing_configured.then(|| DEFAULT_ZOOKEEPER.to_string()));
 
-    let mut properties = BTreeMap::new();
-    let command_config = overrides
-        .command_config
-        .clone()
-        .or_else(|| context.command_config.clone());
-    if let Some(file) = command_config {
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+    // The context's own settings first; a `--command-config` given for this run wins over
+    // every one of them (the context's `command_config` file does not: the context's
+    // `properties` refine it).
+    let read_command_config = |file: &Path| -> Result<BTreeMap<String, String>> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
             Error::Config(format!(
                 "cannot read command config {}: {e}",
                 file.display()
             ))
         })?;
-        properties.extend(parse_properties(&text));
+        Ok(parse_properties(&text))
+    };
+    let mut properties = BTreeMap::new();
+    if let (None, Some(file)) = (&overrides.command_config, &context.command_config) {
+        properties.extend(read_command_config(file)?);
     }
     properties.extend(context.properties.clone());
     if let Some(password) = secret_from(
@@ -460,6 +542,9 @@ pub fn resolve_with(
         "password",
     )? {
         properties.insert("sasl.password".into(), password);
+    }
+    if let Some(file) = &overrides.command_config {
+        properties.extend(read_command_config(file)?);
     }
     let zookeeper_auth = match std::env::var("KAFSH_ZOOKEEPER_AUTH")
         .ok()
@@ -485,19 +570,19 @@ pub fn resolve_with(
         (None, None) => DEFAULT_CALL_TIMEOUT,
     };
 
+    let zookeeper = zookeeper.as_deref().map(ZkConnect::parse).transpose()?;
+    let inventory = Inventory::checked(&context, overrides, zookeeper.as_ref());
     Ok(Resolved {
         settings: Settings {
             context_name,
             bootstrap_servers: split_servers(&bootstrap),
-            zookeeper: ZkConnect::parse(&zookeeper)?,
+            zookeeper,
             properties,
             call_timeout,
-            inventory: Inventory {
-                zookeeper_servers: context.zookeeper_servers.clone(),
-                brokers: context.brokers.clone(),
-            },
+            inventory,
             zookeeper_auth,
             limits: context.limits,
+            guard_rails: context.guard_rails,
         },
         notes,
     })
@@ -601,7 +686,10 @@ mod tests {
     fn missing_file_uses_defaults_and_says_so() {
         let r = resolve_with(None, Some(Path::new("/nonexistent")), &Overrides::default()).unwrap();
         assert_eq!(r.settings.bootstrap_servers, vec![DEFAULT_BOOTSTRAP]);
-        assert_eq!(r.settings.zookeeper.servers, vec![DEFAULT_ZOOKEEPER]);
+        assert_eq!(
+            r.settings.zookeeper.map(|z| z.servers),
+            Some(vec![DEFAULT_ZOOKEEPER.to_string()])
+        );
         assert_eq!(r.notes.len(), 1);
     }
 

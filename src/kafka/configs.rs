@@ -56,6 +56,16 @@ impl Entity {
         }
     }
 
+    /// The source of configs set on this entity itself ("dynamic_topic", ...): what
+    /// `kafka-configs.sh --describe` lists without `--all`, and what a delete can remove.
+    pub fn own_source(&self) -> &'static str {
+        match self {
+            Entity::Topic(_) => "dynamic_topic",
+            Entity::Broker(_) => "dynamic_broker",
+            Entity::BrokerDefault => "dynamic_default_broker",
+        }
+    }
+
     /// "topic \"orders\"", "broker 1", "the broker default".
     pub fn describe(&self) -> String {
         match self {
@@ -190,6 +200,36 @@ pub async fn alter_config(
         )));
     }
     let before = describe_config(client, entity).await?;
+    // As ConfigCommand does: deleting a config that is not set here is a mistake (a typo),
+    // not a silent no-op.
+    let not_set: Vec<&str> = delete
+        .iter()
+        .filter(|k| {
+            !before
+                .iter()
+                .any(|c| &c.name == *k && c.source == entity.own_source())
+        })
+        .map(String::as_str)
+        .collect();
+    if !not_set.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "invalid config(s) to delete: {} (not set on {}; configs set there: {})",
+            not_set.join(", "),
+            entity.describe(),
+            {
+                let set: Vec<&str> = before
+                    .iter()
+                    .filter(|c| c.source == entity.own_source())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                if set.is_empty() {
+                    "none".to_string()
+                } else {
+                    set.join(", ")
+                }
+            }
+        )));
+    }
     let old_value = |name: &str| -> Option<String> {
         before
             .iter()
@@ -263,11 +303,7 @@ async fn wait_in_effect(
     set: &IndexMap<String, String>,
     delete: &[String],
 ) -> bool {
-    let own_source = match entity {
-        Entity::Topic(_) => "dynamic_topic",
-        Entity::Broker(_) => "dynamic_broker",
-        Entity::BrokerDefault => "dynamic_default_broker",
-    };
+    let own_source = entity.own_source();
     let deadline =
         tokio::time::Instant::now() + client.timeout().min(std::time::Duration::from_secs(10));
     loop {

@@ -351,6 +351,7 @@ pub async fn create_topic(
     client: &KafkaClient,
     topic: &NewTopic,
     dry_run: bool,
+    guard: Option<&crate::guard::GuardRails>,
 ) -> Result<CreatedTopic> {
     use kafka_protocol::messages::create_topics_request::{
         CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
@@ -380,6 +381,23 @@ pub async fn create_topic(
             "topic {:?} already exists",
             topic.name
         )));
+    }
+    if let Some(guard) = guard {
+        let (partitions, rf) = match &topic.assignment {
+            Some(rows) => (rows.len(), rows.first().map(Vec::len).unwrap_or(1)),
+            None => (
+                topic.partitions.unwrap_or(1).max(1) as usize,
+                topic.replication_factor.unwrap_or(1).max(1) as usize,
+            ),
+        };
+        check_growth(
+            client,
+            guard,
+            &format!("creating topic {:?}", topic.name),
+            partitions,
+            rf,
+        )
+        .await?;
     }
     let mut creatable = CreatableTopic::default()
         .with_name(TopicName(StrBytes::from_string(topic.name.clone())))
@@ -598,6 +616,7 @@ pub async fn add_partitions(
     name: &str,
     total: i64,
     dry_run: bool,
+    guard: Option<&crate::guard::GuardRails>,
 ) -> Result<AddedPartitions> {
     use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
     use kafka_protocol::messages::{CreatePartitionsRequest, TopicName};
@@ -612,6 +631,16 @@ pub async fn add_partitions(
         return Err(Error::InvalidInput(format!(
             "{total} partitions is too many"
         )));
+    }
+    if let Some(guard) = guard {
+        check_growth(
+            client,
+            guard,
+            &format!("adding partitions to topic {name:?} ({current} -> {total})"),
+            (total - current as i64) as usize,
+            existing.replication_factor.max(1),
+        )
+        .await?;
     }
     let consumer_groups = super::groups::groups_reading(client, name).await?;
     let timeout_ms = client.timeout().as_millis().min(i32::MAX as u128) as i32;
@@ -644,4 +673,33 @@ pub async fn add_partitions(
         ),
         consumer_groups,
     })
+}
+
+/// Checks new partitions against the guard rails, with the cluster's size from one
+/// Metadata request.
+async fn check_growth(
+    client: &KafkaClient,
+    guard: &crate::guard::GuardRails,
+    what: &str,
+    new_partitions: usize,
+    replication_factor: usize,
+) -> Result<()> {
+    let meta = client.metadata(None).await?;
+    let (mut partitions, mut replicas) = (0u64, 0u64);
+    for t in &meta.topics {
+        for p in &t.partitions {
+            partitions += 1;
+            replicas += p.replica_nodes.len() as u64;
+        }
+    }
+    guard.check_growth(
+        what,
+        &crate::guard::Growth {
+            new_partitions: new_partitions as u64,
+            replication_factor: replication_factor as u64,
+            cluster_partitions: partitions,
+            cluster_replicas: replicas,
+            brokers: meta.brokers.len() as u64,
+        },
+    )
 }

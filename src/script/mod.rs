@@ -185,7 +185,7 @@ impl Session {
         if let Some(z) = self.zookeeper.lock().ok().and_then(|z| z.clone()) {
             return Ok(z);
         }
-        let connect = self.settings.zookeeper.clone();
+        let connect = self.zookeeper_connect()?;
         let auth = self.settings.zookeeper_auth.clone();
         let timeout = self.settings.call_timeout;
         let session = self.block_on("connecting to ZooKeeper", async move {
@@ -196,6 +196,34 @@ impl Session {
             *slot = Some(session.clone());
         }
         Ok(session)
+    }
+
+    /// The ZooKeeper connect string, or an error saying that this context has none (and,
+    /// when the cluster runs KRaft, where its controller quorum is looked at instead).
+    pub fn zookeeper_connect(&self) -> Result<crate::config::ZkConnect> {
+        if let Some(connect) = &self.settings.zookeeper {
+            return Ok(connect.clone());
+        }
+        let context = match &self.settings.context_name {
+            Some(name) => format!("context {name:?} names no ZooKeeper"),
+            None => "no ZooKeeper is configured".to_string(),
+        };
+        // Only a hint: a short look at the cluster, never a failure of its own.
+        let kraft = self.kafka().ok().and_then(|k| {
+            self.bridge
+                .call(
+                    "cluster mode",
+                    std::time::Duration::from_secs(3),
+                    async move { crate::kafka::brokers::is_kraft(&k).await },
+                )
+                .ok()
+        });
+        Err(Error::Config(match kraft {
+            Some(true) => format!(
+                "{context}, and the cluster runs KRaft (no ZooKeeper): its controller quorum is shown by cluster() and brokers()"
+            ),
+            _ => format!("{context}: set `zookeeper` in the context or pass --zookeeper HOST:PORT[/chroot]"),
+        }))
     }
 
     /// Runs async domain work through the bridge under the call timeout.
@@ -250,13 +278,55 @@ pub fn innermost(err: &EvalAltResult) -> &EvalAltResult {
 /// Turns a domain error into a script error named after the function: `fn_name: message`.
 pub fn script_error(session: &Session, fn_name: &str, err: Error) -> Box<EvalAltResult> {
     let status = err.exit_status();
-    let message = if err.to_string().starts_with(&format!("{fn_name}:")) {
-        err.to_string()
+    let text = match &err {
+        Error::OutOfProportion(m) => {
+            format!("{m}; refused without #{{force: true}} (a dry run with force shows the change)")
+        }
+        other => other.to_string(),
+    };
+    let message = if text.starts_with(&format!("{fn_name}:")) {
+        text
     } else {
-        format!("{fn_name}: {err}")
+        format!("{fn_name}: {text}")
     };
     session.remember_error(&message, status);
     Box::new(EvalAltResult::ErrorRuntime(message.into(), Position::NONE))
+}
+
+/// Guards a destructive call that matches `count` objects (`what`, e.g. "12 topics matching
+/// \"test-.*\""): above the context's `confirm_above` it asks in a terminal, and without
+/// one refuses unless `--yes` or `force`. A dry run only reports, so it never asks.
+pub fn confirm_many(
+    session: &Session,
+    fn_name: &str,
+    count: usize,
+    what: &str,
+    force: bool,
+) -> std::result::Result<(), Box<EvalAltResult>> {
+    let guard = session.settings.guard_rails;
+    if force || session.options.dry_run || !guard.needs_confirmation(count as u64) {
+        return Ok(());
+    }
+    let question = format!("{fn_name}: this changes {what}. Go on?");
+    use std::io::IsTerminal;
+    if session.options.yes || std::io::stdin().is_terminal() {
+        if crate::output::confirm(&question, session.options.yes) {
+            return Ok(());
+        }
+        return Err(script_error(
+            session,
+            fn_name,
+            Error::Refused(format!("declined: {what} left unchanged")),
+        ));
+    }
+    Err(script_error(
+        session,
+        fn_name,
+        Error::Refused(format!(
+            "{what} is more than {} and there is no terminal to confirm it; pass --yes or #{{force: true}}",
+            guard.confirm_above
+        )),
+    ))
 }
 
 /// Runs one Kafka domain call through the session's bridge, naming `fn_name` in errors.

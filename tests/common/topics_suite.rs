@@ -445,7 +445,11 @@ pub fn dry_run_changes_nothing(c: &Cluster, topic: &str) {
         snapshot(&bs, topic),
         "a dry run changed the cluster"
     );
-    let broker = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let broker = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("broker", {b}, #{{all: true}})"#),
+    );
     let threads = broker
         .as_array()
         .expect("array")
@@ -473,7 +477,11 @@ pub fn broker_configs(c: &Cluster) {
         None,
         &format!(r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.backoff.ms": 25000}}}})"#),
     );
-    let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let all = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("broker", {b}, #{{all: true}})"#),
+    );
     let get = |name: &str| {
         all.as_array()
             .expect("array")
@@ -496,7 +504,11 @@ pub fn broker_configs(c: &Cluster) {
             r#"alter_config("broker", {b}, #{{delete: ["log.cleaner.backoff.ms", "log.cleaner.io.buffer.load.factor"]}})"#
         ),
     );
-    let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let all = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("broker", {b}, #{{all: true}})"#),
+    );
     let backoff = all
         .as_array()
         .expect("array")

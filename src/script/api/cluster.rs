@@ -145,7 +145,13 @@ pub mod api {
                 .iter()
                 .map(|b| i64::from(b.id)),
         );
-        if let Ok(zk) = session.zookeeper() {
+        if let Some(zk) = session
+            .settings
+            .zookeeper
+            .is_some()
+            .then(|| session.zookeeper().ok())
+            .flatten()
+        {
             if let Ok(ids) =
                 session.block_on(
                     "free_broker_ids",
@@ -217,9 +223,13 @@ pub mod api {
             lines.push("controller.listener.names=CONTROLLER".into());
         } else {
             lines.push(format!("broker.id={id}"));
-            let zk = opts
-                .string("zookeeper")?
-                .unwrap_or_else(|| session.settings.zookeeper.to_string());
+            let zk = match opts.string("zookeeper")? {
+                Some(zk) => zk,
+                None => session
+                    .zookeeper_connect()
+                    .map_err(|e| crate::script::script_error(&session, f, e))?
+                    .to_string(),
+            };
             lines.push(format!("zookeeper.connect={zk}"));
         }
         lines.push(format!("listeners=PLAINTEXT://0.0.0.0:{port}"));

@@ -89,15 +89,7 @@ pub mod api {
             &["timeout", "check", "env", "read_only", "stdin"],
         )?;
         let stdin = opts.string("stdin")?;
-        let timeout = match opts.string("timeout")? {
-            Some(t) => {
-                crate::config::parse_duration(&t).map_err(|e| format!("sh: timeout {t:?}: {e}"))?
-            }
-            None => match opts.int("timeout")? {
-                Some(secs) => Duration::from_secs(secs.max(0) as u64),
-                None => Duration::from_secs(300),
-            },
-        };
+        let timeout = opts.duration("timeout", Duration::from_secs(300))?;
         let env: std::collections::BTreeMap<String, String> =
             opts.string_map("env")?.into_iter().collect();
         let check = opts.bool("check")?.unwrap_or(true);
@@ -202,11 +194,28 @@ pub mod api {
         sleep_float(ctx, seconds as f64)
     }
 
+    /// Pause for a duration given as text: "500ms", "30s", "2m".
+    #[rhai_fn(return_raw, name = "sleep")]
+    pub fn sleep_text(ctx: NativeCallContext, duration: &str) -> Result<(), Box<EvalAltResult>> {
+        let d = crate::config::parse_duration(duration)
+            .map_err(|e| format!("sleep: {duration:?} is not a duration: {e}"))?;
+        sleep_float(ctx, d.as_secs_f64())
+    }
+
     /// Pause for a fractional number of seconds.
     #[rhai_fn(return_raw, name = "sleep")]
     pub fn sleep_float(ctx: NativeCallContext, seconds: f64) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let d = Duration::from_secs_f64(seconds.max(0.0));
+        if !seconds.is_finite() || seconds < 0.0 {
+            return Err(script_error(
+                &session,
+                "sleep",
+                crate::error::Error::InvalidInput(format!(
+                    "cannot sleep {seconds} seconds: give a number of seconds ≥ 0"
+                )),
+            ));
+        }
+        let d = Duration::from_secs_f64(seconds);
         session
             .bridge()
             .call("sleep", d + Duration::from_secs(1), async move {
@@ -231,13 +240,8 @@ pub mod api {
     ) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let opts = Options::new("wait_until", &options, &["timeout", "interval", "message"])?;
-        let parse = |key: &str, default: &str| -> Result<Duration, Box<EvalAltResult>> {
-            let text = opts.string(key)?.unwrap_or_else(|| default.to_string());
-            crate::config::parse_duration(&text)
-                .map_err(|e| format!("wait_until: {key} {text:?}: {e}").into())
-        };
-        let timeout = parse("timeout", "5m")?;
-        let interval = parse("interval", "2s")?;
+        let timeout = opts.duration("timeout", Duration::from_secs(300))?;
+        let interval = opts.duration("interval", Duration::from_secs(2))?;
         let message = opts
             .string("message")?
             .unwrap_or_else(|| "the condition".to_string());
@@ -528,6 +532,7 @@ fn run_inventory_command(
     id: i64,
     action: &str,
 ) -> Result<Map, Box<EvalAltResult>> {
+    super::zookeeper::inventory_matches(session, f, kind)?;
     let inv = &session.settings.inventory;
     let command = if kind == "zk" {
         let server = inv

@@ -9,7 +9,7 @@ use rhai::plugin::*;
 /// servers. Kafka's own znodes are protected unless `force: true`.
 #[export_module]
 pub mod api {
-    use super::{data_bytes, dry_run_map, ensemble, guard};
+    use super::{data_bytes, dry_run_map, ensemble, guard, inventory_matches};
     use crate::script::convert::{to_array, to_map, Options};
     use crate::script::{script_error, session_of, zk_call};
     use crate::zk::{health, status, znodes};
@@ -27,7 +27,7 @@ pub mod api {
     #[rhai_fn(return_raw, name = "zk_status")]
     pub fn zk_status(ctx: NativeCallContext) -> Result<rhai::Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        to_array(&ensemble(&session))
+        to_array(&ensemble(&session, "zk_status")?)
     }
 
     /// Status of one ZooKeeper server given as `host:port`.
@@ -74,7 +74,7 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn zk_leader(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let statuses = ensemble(&session);
+        let statuses = ensemble(&session, "zk_leader")?;
         Ok(statuses
             .iter()
             .find(|s| s.mode == "leader" || s.mode == "standalone")
@@ -92,7 +92,7 @@ pub mod api {
     #[rhai_fn(return_raw, name = "zk_healthy")]
     pub fn zk_healthy(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let statuses = ensemble(&session);
+        let statuses = ensemble(&session, "zk_healthy")?;
         to_map(&health::judge(&statuses))
     }
 
@@ -106,6 +106,7 @@ pub mod api {
     pub fn zk_healthy_of(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let opts = Options::new("zk_healthy", &options, &["servers"])?;
+        inventory_matches(&session, "zk_healthy", "zk")?;
         let ids = opts.int_list("servers")?;
         let known: Vec<i64> = session
             .settings
@@ -123,7 +124,7 @@ pub mod api {
                 )),
             ));
         }
-        let statuses: Vec<status::ZkServerStatus> = ensemble(&session)
+        let statuses: Vec<status::ZkServerStatus> = ensemble(&session, "zk_healthy")?
             .into_iter()
             .filter(|s| s.id.is_some_and(|id| ids.contains(&i64::from(id))))
             .collect();
@@ -290,7 +291,8 @@ pub mod api {
     }
 
     /// Delete a znode (`recursive: true` for its children too). Refused on Kafka's own
-    /// paths unless `force: true`. Honours --dry-run.
+    /// paths unless `force: true`; more than the context's `confirm_above` (10) znodes asks
+    /// first in a terminal and, without one, needs --yes or `force`. Honours --dry-run.
     ///
     /// ```rhai
     /// zk_delete("/kafsh/runbooks", #{recursive: true});
@@ -304,14 +306,22 @@ pub mod api {
         let session = session_of(&ctx)?;
         let f = "zk_delete";
         let opts = Options::new(f, &options, &["recursive", "force"])?;
-        guard(&session, f, path, opts.bool("force")?.unwrap_or(false))?;
+        let force = opts.bool("force")?.unwrap_or(false);
+        guard(&session, f, path, force)?;
         let recursive = opts.bool("recursive")?.unwrap_or(false);
         let path = path.to_string();
+        let p = path.clone();
+        let tree = zk_call(&session, f, |z| async move {
+            z.tree(&p, if recursive { usize::MAX } else { 0 }).await
+        })?;
+        crate::script::confirm_many(
+            &session,
+            f,
+            tree.len(),
+            &format!("{} znodes under {path:?}", tree.len()),
+            force,
+        )?;
         if session.options.dry_run {
-            let p = path.clone();
-            let tree = zk_call(&session, f, |z| async move {
-                z.tree(&p, if recursive { usize::MAX } else { 0 }).await
-            })?;
             return dry_run_map(
                 &session,
                 f,
@@ -416,6 +426,9 @@ pub mod api {
     }
 
     /// The context's inventory: ZooKeeper servers (id, host, ports, commands) and brokers.
+    /// When `--zookeeper` or `--bootstrap-server` named other servers than the context's,
+    /// `zookeeper_mismatch` / `brokers_mismatch` say so, and the functions that act through
+    /// the inventory (restart_zk, restart_broker, zk_healthy with `servers`) refuse.
     ///
     /// ```rhai
     /// let ids = inventory().zookeeper_servers.map(|z| z.id);
@@ -432,31 +445,69 @@ use crate::script::{script_error, Session};
 use crate::zk::{status, znodes};
 use rhai::{Dynamic, EvalAltResult, Map};
 
-fn ensemble(session: &Session) -> Vec<status::ZkServerStatus> {
-    let inventory = &session.settings.inventory.zookeeper_servers;
-    let servers: Vec<(String, Option<u32>)> = if inventory.is_empty() {
-        session
-            .settings
-            .zookeeper
-            .servers
-            .iter()
-            .map(|s| (s.clone(), None))
-            .collect()
-    } else {
-        inventory
-            .iter()
-            .map(|z| (format!("{}:{}", z.host, z.client_port), Some(z.id)))
-            .collect()
-    };
+/// The status of every server this run's ZooKeeper means: the inventory's servers (which
+/// may include servers not yet in the connect string, during a scale-out), unless
+/// `--zookeeper` named another ensemble; then the servers of the connect string.
+fn ensemble(session: &Session, f: &str) -> Result<Vec<status::ZkServerStatus>, Box<EvalAltResult>> {
+    let inventory = &session.settings.inventory;
+    let servers: Vec<(String, Option<u32>)> =
+        if inventory.zookeeper_servers.is_empty() || inventory.zookeeper_mismatch.is_some() {
+            let connect = session
+                .zookeeper_connect()
+                .map_err(|e| script_error(session, f, e))?;
+            connect
+                .servers
+                .iter()
+                .map(|s| {
+                    let id = inventory
+                        .zookeeper_servers
+                        .iter()
+                        .find(|z| &format!("{}:{}", z.host, z.client_port) == s)
+                        .map(|z| z.id);
+                    (s.clone(), id)
+                })
+                .collect()
+        } else {
+            inventory
+                .zookeeper_servers
+                .iter()
+                .map(|z| (format!("{}:{}", z.host, z.client_port), Some(z.id)))
+                .collect()
+        };
     let timeout = session
         .settings
         .call_timeout
         .min(std::time::Duration::from_secs(5));
     session
-        .block_on("zk_status", async move {
+        .block_on(f, async move {
             Ok(status::ensemble_status(&servers, timeout).await)
         })
-        .unwrap_or_default()
+        .map_err(|e| script_error(session, f, e))
+}
+
+/// Refuses inventory-driven work when the inventory may describe other servers than the
+/// ones this run talks to.
+pub(crate) fn inventory_matches(
+    session: &Session,
+    f: &str,
+    kind: &str,
+) -> Result<(), Box<EvalAltResult>> {
+    let inventory = &session.settings.inventory;
+    let mismatch = if kind == "zk" {
+        &inventory.zookeeper_mismatch
+    } else {
+        &inventory.brokers_mismatch
+    };
+    match mismatch {
+        Some(why) => Err(script_error(
+            session,
+            f,
+            crate::error::Error::Refused(format!(
+                "{why}: refusing to act on servers that may belong to another cluster; use a context whose inventory describes these servers"
+            )),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn guard(session: &Session, f: &str, path: &str, force: bool) -> Result<(), Box<EvalAltResult>> {
