@@ -83,9 +83,14 @@ pub enum Command {
         /// Script argument k=v, available as args.k (numbers, bools and lists like 4,5 are typed).
         #[arg(long = "arg", value_name = "K=V")]
         args: Vec<String>,
-        /// Skip the step() blocks an interrupted earlier run (same script, same arguments) finished.
-        #[arg(long)]
+        /// Finish an interrupted earlier run (same script, same arguments): skip the step()
+        /// blocks it finished, keeping what they returned.
+        #[arg(long, conflicts_with = "fresh")]
         resume: bool,
+        /// Start over although an earlier run of the same script and arguments is
+        /// unfinished, discarding what its finished steps remembered.
+        #[arg(long)]
+        fresh: bool,
         /// Hold this exclusive lock for the whole run; exit at once (code 6) if another run holds it.
         #[arg(long, value_name = "NAME")]
         lock: Option<String>,
@@ -198,10 +203,17 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
                 file,
                 args,
                 resume,
+                fresh,
                 lock,
             }) => {
                 let run = RunOptions {
-                    resume,
+                    journal: if resume {
+                        crate::journal::JournalMode::Resume
+                    } else if fresh {
+                        crate::journal::JournalMode::Fresh
+                    } else {
+                        crate::journal::JournalMode::New
+                    },
                     lock,
                     max_operations: cli.global.max_operations,
                 };
@@ -249,10 +261,10 @@ fn install_sigint(interrupt: &Interrupt) {
 }
 
 /// Options of `run` beyond the script's arguments.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Skip finished steps of an interrupted run.
-    pub resume: bool,
+    /// What to do with the journal of an interrupted earlier run.
+    pub journal: crate::journal::JournalMode,
     /// Hold this lock for the whole run.
     pub lock: Option<String>,
     /// Operation limit of the engine.
@@ -315,8 +327,12 @@ pub fn run_file(
         },
         None => None,
     };
-    match crate::journal::Journal::open(file, args, run.resume) {
+    match crate::journal::Journal::open(file, args, run.journal, session.options.dry_run) {
         Ok(j) => session.set_journal(j),
+        Err(e @ crate::journal::JournalError::Unfinished { .. }) => {
+            output::print_error(&format!("{name}: {e}"), None, None);
+            return ExitStatus::Refused;
+        }
         Err(e) => output::log_line(
             "warn",
             &format!("no step journal ({e}); --resume will redo every step"),

@@ -243,3 +243,9 @@ fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
 fn cancel_reassignment_returns_replicas_and_removes_throttles() {
     common::topics_suite::cancel_reassignment_restores(cluster(), "kr-cancel");
 }
+
+#[test]
+fn increase_replication_factor_survives_a_kill_at_its_mutations() {
+    let _turn = common::topics_suite::reassignment_turn();
+    common::topics_suite::increase_replication_factor_survives_kills(cluster(), "kr-rf-kill");
+}

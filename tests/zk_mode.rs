@@ -632,3 +632,9 @@ fn scale_out_reports_a_duplicate_broker_id() {
         "{err}"
     );
 }
+
+#[test]
+fn increase_replication_factor_survives_a_kill_at_its_mutations() {
+    let _turn = common::topics_suite::reassignment_turn();
+    common::topics_suite::increase_replication_factor_survives_kills(cluster(), "zk-rf-kill");
+}

@@ -232,17 +232,11 @@ fn wait_healthy(state: &tempfile::TempDir) {
     }
 }
 
-#[test]
-fn scale_out_from_three_to_five_servers() {
-    let mut c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
-    let old_connect = c.zk_connect().expect("zk");
-    c.add_zk(Some(4)).expect("add 4");
-    c.add_zk(Some(5)).expect("add 5");
+/// The context of a 3 → 5 scale-out: the old ensemble's connect string and an inventory
+/// of all five servers whose commands drive the sandbox.
+fn scale_out_context(c: &Cluster, old_connect: &str, state: &tempfile::TempDir) {
     let sb = sandbox_bin();
     let dir = c.dir().display().to_string();
-    let state = tempfile::tempdir().expect("tmp");
-    let base = state.path().join("zoo.base.cfg");
-    std::fs::write(&base, "tickTime=500\ninitLimit=20\nsyncLimit=5\n").expect("base");
     let mut text = format!(
         "current_context = \"t\"\n[contexts.t]\nbootstrap_servers = \"127.0.0.1:1\"\nzookeeper = \"{old_connect}\"\ntimeout = \"10s\"\n"
     );
@@ -260,44 +254,150 @@ fn scale_out_from_three_to_five_servers() {
         ));
     }
     std::fs::write(state.path().join("config.toml"), text).expect("config");
+}
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let client = counter_client(old_connect, stop.clone());
-    std::thread::sleep(Duration::from_secs(1));
-    let out = kafsh(&state)
-        .env("KAFSH_CONFIG", state.path().join("config.toml"))
-        .arg("run")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/zk_scale_out.rhai"
-        ))
-        .args([
-            "--arg",
-            "new_servers=4,5",
-            "--arg",
-            &format!("base={}", base.display()),
-            "--arg",
-            "timeout=90s",
-        ])
-        .output()
-        .expect("run");
-    stop.store(true, Ordering::SeqCst);
-    let (done, failures, expired) = client.join().expect("client");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let status = kafsh_json_ctx(&state, "zk_status()");
-    let servers = status.as_array().expect("array");
-    assert_eq!(servers.len(), 5);
+/// The ensemble's shape as the runbooks must leave it.
+fn ensemble_state(state: &tempfile::TempDir) -> serde_json::Value {
+    let status = kafsh_json_ctx(state, "zk_status()");
+    let servers = status.as_array().cloned().unwrap_or_default();
     let leaders: Vec<&serde_json::Value> =
         servers.iter().filter(|s| s["mode"] == "leader").collect();
-    assert_eq!(leaders.len(), 1, "{status}");
-    assert_eq!(leaders[0]["synced_followers"], 4, "{status}");
-    assert_eq!(
-        servers.iter().filter(|s| s["mode"] == "follower").count(),
-        4,
-        "{status}"
+    serde_json::json!({
+        "servers": servers.len(),
+        "followers": servers.iter().filter(|s| s["mode"] == "follower").count(),
+        "leaders": leaders.len(),
+        "synced_followers": leaders.first().map(|l| l["synced_followers"].clone()),
+        "healthy": kafsh_json_ctx(state, "zk_healthy().healthy"),
+    })
+}
+
+/// The 3 → 5 scale-out under a client incrementing a counter, then killed at kill points
+/// (each on a fresh ensemble): every run after a kill ends with five serving servers, one
+/// leader with four synced followers, and no acknowledged increment lost.
+#[test]
+fn scale_out_from_three_to_five_servers() {
+    use common::crash::{sweep, Pick, Scenario};
+    use std::cell::RefCell;
+    type Counter = (
+        Arc<AtomicBool>,
+        std::thread::JoinHandle<(u64, Vec<String>, bool)>,
     );
+    let setup = || -> (Cluster, String, Counter) {
+        let mut c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
+        let old_connect = c.zk_connect().expect("zk");
+        c.add_zk(Some(4)).expect("add 4");
+        c.add_zk(Some(5)).expect("add 5");
+        let stop = Arc::new(AtomicBool::new(false));
+        let client = counter_client(old_connect.clone(), stop.clone());
+        std::thread::sleep(Duration::from_secs(1));
+        (c, old_connect, (stop, client))
+    };
+    let current: RefCell<Option<(Cluster, String, Counter)>> = RefCell::new(None);
+    let base_dir = tempfile::tempdir().expect("tmp");
+    let base = base_dir.path().join("zoo.base.cfg");
+    std::fs::write(&base, "tickTime=500\ninitLimit=20\nsyncLimit=5\n").expect("base");
+    let command = |state: &tempfile::TempDir| {
+        let guard = current.borrow();
+        let (c, old_connect, _) = guard.as_ref().expect("an ensemble");
+        scale_out_context(c, old_connect, state);
+        let mut cmd = kafsh(state);
+        cmd.env("KAFSH_CONFIG", state.path().join("config.toml"))
+            .arg("run")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/zk_scale_out.rhai"
+            ))
+            .args([
+                "--arg",
+                "new_servers=4,5",
+                "--arg",
+                &format!("base={}", base.display()),
+                "--arg",
+                "timeout=90s",
+            ]);
+        cmd
+    };
+    let reset = || {
+        let old = current.borrow_mut().take();
+        drop(old);
+        *current.borrow_mut() = Some(setup());
+    };
+    let state = || {
+        let guard = current.borrow();
+        let (c, old_connect, (stop, _)) = guard.as_ref().expect("an ensemble");
+        let state = tempfile::tempdir().expect("tmp");
+        scale_out_context(c, old_connect, &state);
+        stop.store(true, Ordering::SeqCst);
+        let mut shape = ensemble_state(&state);
+        drop(guard);
+        let (_, _, (_, client)) = current.borrow_mut().take().expect("an ensemble");
+        let (done, failures, expired) = client.join().expect("client");
+        shape["client"] = serde_json::json!({
+            "session_expired": expired, "failures": failures, "kept_writing": done > 10});
+        // The next reset starts another ensemble; this one stays for a moment's reading.
+        shape
+    };
+    let report = sweep(&Scenario {
+        name: "zk_scale_out",
+        command: &command,
+        reset: &reset,
+        state: &state,
+        sample: &[Pick::Middle, Pick::At(17)],
+        after_reference: &|| {},
+    });
+    assert_eq!(
+        report.expected,
+        serde_json::json!({"servers": 5, "followers": 4, "leaders": 1, "synced_followers": 4,
+            "healthy": true, "client": {"session_expired": false, "failures": [], "kept_writing": true}})
+    );
+}
+
+/// The rolling restart killed between two restarts, under a writing client: the run after
+/// the kill restarts the rest and no server twice.
+#[test]
+fn rolling_restart_killed_between_restarts_restarts_each_server_once() {
+    use common::crash::{sweep, Pick, Scenario};
+    let c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = counter_client(c.zk_connect().expect("zk"), stop.clone());
+    let command = |state: &tempfile::TempDir| {
+        zk_context(&c, &state.path().join("config.toml"), &[]);
+        let mut cmd = kafsh(state);
+        cmd.arg("run")
+            .arg(RUNBOOK)
+            .env("KAFSH_CONFIG", state.path().join("config.toml"));
+        cmd
+    };
+    let reset = || {
+        let _ = std::fs::remove_file(c.dir().join("order.log"));
+    };
+    let state = || {
+        let mut restarts: std::collections::BTreeMap<u32, usize> = Default::default();
+        for id in order(&c) {
+            *restarts.entry(id).or_default() += 1;
+        }
+        let ctx = tempfile::tempdir().expect("tmp");
+        zk_context(&c, &ctx.path().join("config.toml"), &[]);
+        let mut shape = ensemble_state(&ctx);
+        shape["restarts"] = serde_json::json!(restarts);
+        shape
+    };
+    let report = sweep(&Scenario {
+        name: "zk_rolling_restart",
+        command: &command,
+        reset: &reset,
+        state: &state,
+        sample: &[Pick::Middle],
+        after_reference: &|| {},
+    });
+    assert_eq!(
+        report.expected["restarts"],
+        serde_json::json!({"1": 1, "2": 1, "3": 1})
+    );
+    assert_eq!(report.expected["healthy"], true);
+    stop.store(true, Ordering::SeqCst);
+    let (done, failures, expired) = client.join().expect("client");
     assert!(!expired, "the client's session expired");
     assert!(failures.is_empty(), "writes failed: {failures:?}");
-    assert!(done > 10, "{done}");
+    assert!(done > 20, "the client kept writing: {done}");
 }

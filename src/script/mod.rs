@@ -111,11 +111,18 @@ impl Session {
                     summary: summary.to_string(),
                 });
             }
-        } else if let Err(e) = crate::audit::append(
+        } else {
+            self.audit(function, target, summary, &arguments);
+            crash_after_mutation();
+        }
+    }
+
+    fn audit(&self, function: &str, target: &str, summary: &str, arguments: &serde_json::Value) {
+        if let Err(e) = crate::audit::append(
             self.settings.context_name.as_deref(),
             function,
             target,
-            &arguments,
+            arguments,
             summary,
         ) {
             crate::output::log_line("warn", &format!("cannot write the audit log: {e}"));
@@ -155,20 +162,23 @@ impl Session {
         self.journal.lock().ok().and_then(|mut j| j.take())
     }
 
-    /// Whether step `name` finished in an interrupted earlier run.
-    pub fn step_finished(&self, name: &str) -> bool {
-        self.journal
+    /// What step `name` returned when it finished in an interrupted earlier run (unit for
+    /// a step that returned nothing); none when it did not finish.
+    pub fn step_result(&self, name: &str) -> Option<Dynamic> {
+        let value = self
+            .journal
             .lock()
             .ok()
-            .and_then(|j| j.as_ref().map(|j| j.is_finished(name)))
-            .unwrap_or(false)
+            .and_then(|j| j.as_ref().and_then(|j| j.finished_value(name).cloned()))?;
+        Some(rhai::serde::to_dynamic(&value).unwrap_or(Dynamic::UNIT))
     }
 
-    /// Records step `name` as finished.
-    pub fn finish_step(&self, name: &str) -> Result<()> {
+    /// Records step `name` as finished with what it returned.
+    pub fn finish_step(&self, name: &str, value: &Dynamic) -> Result<()> {
+        let json: serde_json::Value = rhai::serde::from_dynamic(value).unwrap_or_default();
         if let Ok(mut guard) = self.journal.lock() {
             if let Some(j) = guard.as_mut() {
-                j.finish(name)
+                j.finish(name, json)
                     .map_err(|e| Error::Failed(format!("cannot write the step journal: {e}")))?;
             }
         }
@@ -262,6 +272,28 @@ impl Session {
                 }
             }
             _ => ExitStatus::ScriptError,
+        }
+    }
+}
+
+/// Test hook of the crash-point harness (`tests/crash_points.rs`): with
+/// `KAFSH_CRASH_AFTER_MUTATIONS=k` the process kills itself with SIGKILL right after its
+/// k-th mutation is recorded, as `kill -9` at that point would.
+fn crash_after_mutation() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    static AT: OnceLock<Option<usize>> = OnceLock::new();
+    let at = AT.get_or_init(|| {
+        std::env::var("KAFSH_CRASH_AFTER_MUTATIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(k) = at {
+        if DONE.fetch_add(1, Ordering::SeqCst) + 1 == *k {
+            // SAFETY: sends a signal to this process; nothing is read or written.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
         }
     }
 }

@@ -2,7 +2,9 @@
 //! sandbox cluster, build in-process engines, and ask Kafka's own tools for reference answers.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod groups_suite;
+pub mod load;
 pub mod topics_suite;
 
 use std::path::PathBuf;

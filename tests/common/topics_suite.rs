@@ -412,7 +412,9 @@ pub fn dry_run_changes_nothing(c: &Cluster, topic: &str) {
     kafsh_json(
         &bs,
         None,
-        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1}})"#),
+        &format!(
+            r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1, config: #{{"retention.ms": 86400000}}}})"#
+        ),
     );
     let before = snapshot(&bs, topic);
     let b = c.brokers()[0].id;
@@ -750,4 +752,92 @@ pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
         "{r}"
     );
     assert_no_throttle_left(c, topic);
+}
+
+/// The replication-factor runbook killed at its mutation boundaries under an acks=all
+/// producer: every resumed (or new) run ends where an uninterrupted one does — replication
+/// factor 2 with the same replicas, preferred leaders, nothing in flight, no throttle left —
+/// and every acknowledged message is there once.
+pub fn increase_replication_factor_survives_kills(c: &Cluster, topic: &str) {
+    use super::crash::{kafka_state, sweep, Pick, Scenario};
+    let bs = c.bootstrap_servers();
+    let ids: Vec<i32> = c.brokers().iter().map(|b| b.id).collect();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"create_topic("{topic}", #{{assignment: [[{}], [{}], [{}]]}})"#,
+            ids[0], ids[1], ids[2]
+        ),
+    );
+    super::groups_suite::produce_sized(c, topic, 3000, 1000);
+    let original = kafsh_json(&bs, None, &format!(r#"plan_json(assignment(["{topic}"]))"#));
+    let original = original.as_str().expect("plan").to_string();
+    let producer = super::load::start_producer(c, topic, 1_000_000, 50);
+    let command = |state: &tempfile::TempDir| {
+        let mut cmd = kafsh(state);
+        cmd.args([
+            "--bootstrap-server",
+            &bs,
+            "--json",
+            "run",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/increase_replication_factor.rhai"
+            ),
+            "--arg",
+            &format!("topic={topic}"),
+            "--arg",
+            "rf=2",
+            "--arg",
+            "throttle=2000000",
+            "--arg",
+            "timeout=3m",
+        ]);
+        cmd
+    };
+    let reset = || {
+        kafsh_json(
+            &bs,
+            None,
+            &format!(
+                r#"let p = parse_plan({original:?}); reassign(p); wait_reassignment(p, #{{timeout: "3m"}}); true"#
+            ),
+        );
+    };
+    // Which broker gets the new replica depends on the load other tests put on the shared
+    // cluster meanwhile; what must not differ is the replica count, the leader kept first,
+    // and everything else kafka_state holds.
+    let state = || {
+        let mut s = kafka_state(&bs, &[topic]);
+        for p in s["partitions"][0].as_array_mut().expect("partitions") {
+            let replicas = p["replicas"].as_array().cloned().unwrap_or_default();
+            p["replicas"] = serde_json::json!({"count": replicas.len(), "first": replicas.first()});
+        }
+        s
+    };
+    let report = sweep(&Scenario {
+        name: "increase_replication_factor",
+        command: &command,
+        reset: &reset,
+        state: &state,
+        sample: &[Pick::First, Pick::Last],
+        after_reference: &|| {},
+    });
+    let rf: Vec<usize> = report.expected["partitions"][0]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| p["replicas"]["count"].as_u64().unwrap_or(0) as usize)
+        .collect();
+    assert_eq!(rf, vec![2, 2, 2], "{}", report.expected);
+    assert_eq!(report.expected["in_flight"], 0);
+    super::load::stop_producer(&producer);
+    let acked = super::load::acked_values(producer);
+    assert!(
+        acked.len() > 50,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    super::load::assert_consumed_exactly_once(c, topic, &acked);
 }

@@ -116,10 +116,12 @@ pub mod api {
 
     /// A journaled step of a runbook: runs `body` unless an interrupted earlier run of the
     /// same script with the same arguments finished it and this run has `--resume`; records
-    /// the step as finished when `body` returns. Returns what `body` returns (unit when
-    /// skipped).
+    /// the step as finished, with what `body` returned, when `body` returns. Returns what
+    /// `body` returns — when skipped, what it returned in the earlier run, so a resumed run
+    /// keeps the decisions the first one took (a plan, values to restore).
     ///
     /// ```rhai
+    /// let original = step("remember retention", || describe_config("topic", "peter-topic", #{all: true}));
     /// step("lower retention", || set_config("peter-topic", "retention.ms", 3600000));
     /// ```
     #[rhai_fn(return_raw)]
@@ -133,17 +135,17 @@ pub mod api {
             // A dry run finishes nothing: it neither skips nor records steps.
             return body.call_within_context(&ctx, ());
         }
-        if session.step_finished(name) {
+        if let Some(earlier) = session.step_result(name) {
             crate::output::log_line(
                 "info",
                 &format!("step {name:?}: finished in an earlier run, skipped (--resume)"),
             );
-            return Ok(Dynamic::UNIT);
+            return Ok(earlier);
         }
         crate::output::log_line("info", &format!("step {name:?}: started"));
         let value: Dynamic = body.call_within_context(&ctx, ())?;
         session
-            .finish_step(name)
+            .finish_step(name, &value)
             .map_err(|e| script_error(&session, "step", e))?;
         crate::output::log_line("info", &format!("step {name:?}: finished"));
         Ok(value)
