@@ -249,3 +249,55 @@ fn increase_replication_factor_survives_a_kill_at_its_mutations() {
     let _turn = common::topics_suite::reassignment_turn();
     common::topics_suite::increase_replication_factor_survives_kills(cluster(), "kr-rf-kill");
 }
+
+/// A context with no ZooKeeper on a KRaft cluster: the ZooKeeper functions say so instead of
+/// reporting on localhost:2181; table output leaves empty fields out (JSON keeps them).
+#[test]
+fn zookeeper_functions_say_a_kraft_cluster_has_none_and_tables_skip_empty_fields() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    for expr in [
+        "zk_status()",
+        "zk_ls(\"/\")",
+        "zk_healthy()",
+        "zk_brokers()",
+    ] {
+        let out = kafsh_eval(&bs, None, expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expr}: {err}");
+        assert!(
+            err.contains("no ZooKeeper") && err.contains("KRaft"),
+            "{expr}: {err}"
+        );
+        assert!(!err.contains("localhost:2181"), "{expr}: {err}");
+    }
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .args(["--bootstrap-server", &bs, "--dry-run", "-e"])
+        .arg(r#"create_topic("kr-empty-fields", #{partitions: 1})"#)
+        .output()
+        .expect("run");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("topic:") && table.contains("kr-empty-fields"),
+        "{table}"
+    );
+    for empty in ["assignment:", "config:"] {
+        assert!(!table.contains(empty), "{empty} is empty: {table}");
+    }
+    let json = kafsh_eval(
+        &bs,
+        None,
+        r#"let r = create_topic("kr-empty-fields", #{partitions: 1}); delete_topic("kr-empty-fields"); r"#,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(
+        json.get("assignment").is_some() && json.get("config").is_some(),
+        "{json}"
+    );
+}

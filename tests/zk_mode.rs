@@ -558,7 +558,7 @@ fn reassignment_through_the_zookeeper_znode() {
         Some(&zk),
         r#"
         let p = plan_reassignment(#{topics: ["zk-znode"], brokers: [2, 3]});
-        let started = reassign(p, #{throttle: 1, via: "zookeeper"});
+        let started = reassign(p, #{throttle: 1, via: "zookeeper", force: true});
         let znode = zk_get("/admin/reassign_partitions").json;
         // The controller takes the plan from the znode when its watch fires, not at once.
         wait_until(|| list_reassignments().len() == 4,

@@ -99,7 +99,19 @@ fn counter_client(
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            let (data, _) = client.get_data("/counter").await.expect("final read");
+            // The connection may be moving to another server (one just restarted).
+            let mut tries = 0;
+            let (data, _) = loop {
+                match client.get_data("/counter").await {
+                    Ok(read) => break read,
+                    Err(e) if tries < 40 => {
+                        tries += 1;
+                        let _ = e;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => panic!("final read: {e}"),
+                }
+            };
             let value: u64 = String::from_utf8_lossy(&data).parse().unwrap_or(0);
             assert!(
                 value >= done,

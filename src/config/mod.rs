@@ -413,15 +413,23 @@ pub fn load_file(path: &Path) -> Result<Option<ConfigFile>> {
 /// Parses config text; errors name the file, the line and the key.
 pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile> {
     toml::from_str::<ConfigFile>(text).map_err(|e| {
-        let location = e
+        // The line itself too: a type error's span is the value, and the key names the fix.
+        let (location, quoted) = e
             .span()
             .map(|span| {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                format!(":{line}")
+                let start = span.start.min(text.len());
+                let line = text[..start].matches('\n').count() + 1;
+                let content = text.lines().nth(line - 1).unwrap_or("").trim();
+                let quoted = if content.is_empty() || content.len() > 120 {
+                    String::new()
+                } else {
+                    format!(" (`{content}`)")
+                };
+                (format!(":{line}"), quoted)
             })
             .unwrap_or_default();
         let message = e.message().trim().to_string();
-        Error::Config(format!("{}{location}: {message}", path.display()))
+        Error::Config(format!("{}{location}: {message}{quoted}", path.display()))
     })
 }
 

@@ -194,6 +194,9 @@ pub async fn alter_config(
             "nothing to change: give #{set: #{..}} and/or #{delete: [..]}".into(),
         ));
     }
+    for name in set.keys().chain(delete) {
+        validate_config_name(name)?;
+    }
     if let Some(both) = delete.iter().find(|k| set.contains_key(*k)) {
         return Err(Error::InvalidInput(format!(
             "{both:?} is both set and deleted"
@@ -335,4 +338,22 @@ pub fn looks_secret(name: &str) -> bool {
     ["password", "secret", "token", "jaas", "credential"]
         .iter()
         .any(|w| n.contains(w))
+}
+
+/// Refuses what cannot be a config name (Kafka's are short, of letters, digits, '.', '_'
+/// and '-'), before it is sent: a broker drops the connection of a request whose strings
+/// are longer than the protocol allows.
+pub fn validate_config_name(name: &str) -> Result<()> {
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
+    if name.is_empty() || name.len() > 255 || bad.is_some() {
+        let shown: String = name.chars().take(60).collect();
+        let ellipsis = if name.chars().count() > 60 { "…" } else { "" };
+        return Err(Error::InvalidInput(format!(
+            "{shown:?}{ellipsis} ({} characters) is not a config name",
+            name.chars().count()
+        )));
+    }
+    Ok(())
 }

@@ -357,6 +357,7 @@ pub async fn create_topic(
         CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
     };
     use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, TopicName};
+    validate_topic_name(&topic.name)?;
     let meta = client
         .metadata(Some(std::slice::from_ref(&topic.name)))
         .await?;

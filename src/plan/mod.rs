@@ -60,6 +60,18 @@ impl Plan {
         }
         for p in &plan.partitions {
             let mut seen = std::collections::HashSet::new();
+            if p.partition < 0 {
+                return Err(format!(
+                    "{}: partition {} is negative",
+                    p.topic, p.partition
+                ));
+            }
+            if let Some(bad) = p.replicas.iter().find(|b| **b < 0) {
+                return Err(format!(
+                    "{}-{} names broker {bad}, which is not a broker id",
+                    p.topic, p.partition
+                ));
+            }
             if p.replicas.is_empty() {
                 return Err(format!("{}-{} has no replicas", p.topic, p.partition));
             }

@@ -114,6 +114,28 @@ impl ZkSession {
                 "znode path {path:?} must not end with '/'"
             )));
         }
+        // What ZooKeeper's PathUtils refuses, said before anything is sent.
+        if path.len() > 1 {
+            for name in path[1..].split('/') {
+                let why = match name {
+                    "" => Some("an empty name (\"//\")".to_string()),
+                    "." | ".." => Some(format!("the relative name {name:?}")),
+                    n => n
+                        .chars()
+                        .find(|c| {
+                            c.is_control()
+                                || ('\u{e000}'..='\u{f8ff}').contains(c)
+                                || ('\u{fff0}'..='\u{ffff}').contains(c)
+                        })
+                        .map(|c| format!("the character {c:?}")),
+                };
+                if let Some(why) = why {
+                    return Err(Error::InvalidInput(format!(
+                        "znode path {path:?} contains {why}"
+                    )));
+                }
+            }
+        }
         if path == "/" {
             return Ok(if self.chroot.is_empty() {
                 "/".into()

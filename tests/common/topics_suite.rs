@@ -42,14 +42,19 @@ pub fn tool_describe(c: &Cluster, topic: &str) -> String {
 
 /// ConfigCommand --describe of a topic's dynamic configs, as `key=value` pairs.
 pub fn tool_topic_configs(c: &Cluster, topic: &str) -> Vec<String> {
+    tool_configs(c, "topics", topic)
+}
+
+/// ConfigCommand --describe (without --all) of an entity, as sorted `key=value` pairs.
+pub fn tool_configs(c: &Cluster, entity_type: &str, name: &str) -> Vec<String> {
     let bs = c.bootstrap_servers();
     let args = [
         "--bootstrap-server",
         bs.as_str(),
         "--entity-type",
-        "topics",
+        entity_type,
         "--entity-name",
-        topic,
+        name,
         "--describe",
     ];
     let out = c
@@ -69,18 +74,23 @@ pub fn tool_topic_configs(c: &Cluster, topic: &str) -> Vec<String> {
     pairs
 }
 
-/// The dynamic topic configs kafsh reports, as sorted `key=value` pairs.
+/// The configs kafsh's describe_config reports by default (what is set on the topic), as
+/// sorted `key=value` pairs: what ConfigCommand --describe lists.
 pub fn kafsh_topic_configs(bs: &str, topic: &str) -> Vec<String> {
+    kafsh_configs(bs, "topic", topic)
+}
+
+/// describe_config(entity, name) as sorted `key=value` pairs.
+pub fn kafsh_configs(bs: &str, entity: &str, name: &str) -> Vec<String> {
     let all = kafsh_json(
         bs,
         None,
-        &format!("describe_config(\"topic\", \"{topic}\")"),
+        &format!("describe_config(\"{entity}\", \"{name}\")"),
     );
     let mut pairs: Vec<String> = all
         .as_array()
         .expect("array")
         .iter()
-        .filter(|c| c["source"] == "dynamic_topic")
         .map(|c| {
             format!(
                 "{}={}",
@@ -493,6 +503,18 @@ pub fn broker_configs(c: &Cluster) {
             .expect("entry")
     };
     assert_eq!(get("log.cleaner.backoff.ms")["value"], "25000");
+    // Without #{all: true}: what is set on the broker itself, as ConfigCommand shows it.
+    assert_eq!(
+        kafsh_configs(&bs, "broker", &b.to_string()),
+        tool_configs(c, "brokers", &b.to_string())
+    );
+    assert_eq!(
+        kafsh_configs(&bs, "broker", &b.to_string()),
+        vec![
+            "log.cleaner.backoff.ms=25000".to_string(),
+            "log.cleaner.io.buffer.load.factor=0.8".to_string()
+        ]
+    );
     assert_eq!(get("log.cleaner.backoff.ms")["source"], "dynamic_broker");
     assert_eq!(
         get("log.cleaner.io.buffer.load.factor")["value"],
@@ -718,7 +740,7 @@ pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
     create_heavy_topic(c, topic);
     let script = r#"
         let p = plan_reassignment(#{topics: ["TOPIC"], brokers: [2, 3]});
-        let started = reassign(p, #{throttle: 1});
+        let started = reassign(p, #{throttle: 1, force: true});
         let busy = list_reassignments().filter(|r| r.topic == "TOPIC");
         let status = reassignment_status(p);
         let cancelled = cancel_reassignment(p);

@@ -129,6 +129,15 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn free_broker_ids(ctx: NativeCallContext, n: i64) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        if !(1..=1000).contains(&n) {
+            return Err(crate::script::script_error(
+                &session,
+                "free_broker_ids",
+                crate::error::Error::InvalidInput(format!(
+                    "asked for {n} ids; give a count from 1 to 1000"
+                )),
+            ));
+        }
         let mut used: std::collections::BTreeSet<i64> =
             call(&session, "free_broker_ids", |k| async move {
                 Ok(brokers::brokers(&k)

@@ -172,7 +172,11 @@ pub mod api {
     ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let opts = Options::new("zk_tree", &options, &["depth"])?;
-        let depth = opts.int("depth")?.unwrap_or(2).max(0) as usize;
+        let depth = opts.int("depth")?.unwrap_or(2);
+        if depth < 0 {
+            return Err(format!("zk_tree: option \"depth\" must be 0 or more, not {depth}").into());
+        }
+        let depth = depth as usize;
         let path = path.to_string();
         let result = zk_call(&session, "zk_tree", |z| async move {
             z.tree(&path, depth).await
