@@ -216,8 +216,8 @@ fn one_hundred_and_fifty_bad_inputs_each_refused_clearly_and_changing_nothing() 
         e("zoo_cfg([#{id: 1, host: \"zk1\", peer_port: 2888, election_port: 2888}])", 1, "both 2888"),
         e("zoo_cfg([#{id: 1, host: \"a\"}, #{id: 1, host: \"b\"}])", 1, "server id 1 appears twice"),
         e("describe_config(\"broker\", \"one\")", 1, "broker id must be a number, not \"one\""),
-        e(format!("reassign(assignment([\"bi-t\"]), #{{throttle: 0}})"), 1, "throttle"),
-        e(format!("reassign(assignment([\"bi-t\"]), #{{throttle: -100}})"), 1, "throttle"),
+        e("reassign(assignment([\"bi-t\"]), #{throttle: 0})", 1, "throttle"),
+        e("reassign(assignment([\"bi-t\"]), #{throttle: -100})", 1, "throttle"),
         // Unknown options: the known ones are listed.
         e("create_topic(\"bi-x\", #{partitons: 3})", 1, "unknown option \"partitons\" (known: partitions"),
         e("list_topics(#{internl: true})", 1, "unknown option \"internl\""),
