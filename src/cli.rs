@@ -101,11 +101,47 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The audit trail: list entries (filtered), verify its hash chain, or undo a change.
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+        /// Entries of the last DURATION (7d, 12h) or since an RFC 3339 time.
+        #[arg(long, value_name = "DURATION|TIME")]
+        since: Option<String>,
+        /// Entries made by this user (or by this person through sudo, or logged in as).
+        #[arg(long)]
+        user: Option<String>,
+        /// Entries of this function (alter_config, reassign, delete_topic, ...).
+        #[arg(long)]
+        function: Option<String>,
+        /// Entries whose target contains this text (a topic, a broker, a znode).
+        #[arg(long)]
+        target: Option<String>,
+        /// Read this trail instead of the local one.
+        #[arg(long, global = true, value_name = "FILE", conflicts_with = "shared")]
+        file: Option<PathBuf>,
+        /// Read the shared trail of the context's (or the global) `[audit] shared_path`.
+        #[arg(long, global = true)]
+        shared: bool,
+    },
     /// Print the Markdown reference of every function (docs/functions.md).
     Docs {
         /// Write Rhai definition files (*.d.rhai) for editors into DIR instead of printing.
         #[arg(long, value_name = "DIR")]
         definitions: Option<PathBuf>,
+    },
+}
+
+/// What `kafsh audit` does besides listing entries.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check every link of the trail's hash chain; exit 1 naming the first broken one.
+    Verify,
+    /// Undo the change recorded as entry SEQ (config changes and reassignments), through
+    /// the same functions (audited again); with --dry-run only print and validate it.
+    Rollback {
+        /// The entry's `seq`.
+        seq: u64,
     },
 }
 
@@ -199,6 +235,37 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         eval_expr(session.clone(), expr, format)
     } else {
         match cli.command {
+            Some(Command::Audit {
+                action,
+                since,
+                user,
+                function,
+                target,
+                file,
+                shared,
+            }) => {
+                let trail = match (file, shared) {
+                    (Some(f), _) => Some(f),
+                    (None, true) => session.settings.audit.shared_path.clone(),
+                    (None, false) => crate::audit::audit_path(),
+                };
+                let Some(trail) = trail else {
+                    output::print_error(
+                        "no audit trail to read: --shared needs `[audit] shared_path` in config.toml",
+                        None,
+                        None,
+                    );
+                    return ExitStatus::Usage;
+                };
+                let filter = AuditFilter {
+                    since,
+                    context: cli.global.context.clone(),
+                    user,
+                    function,
+                    target,
+                };
+                return audit(session, &trail, action, filter, format);
+            }
             Some(Command::Run {
                 file,
                 args,
@@ -222,6 +289,13 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
             _ => crate::repl::run(session.clone(), format),
         }
     };
+    let status = match session.audit_failure() {
+        Some(why) if status == ExitStatus::Ok => {
+            output::print_error(&why, None, None);
+            ExitStatus::ScriptError
+        }
+        _ => status,
+    };
     if session.options.dry_run {
         let planned: Vec<(String, String, String)> = session
             .planned_changes()
@@ -231,6 +305,133 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         output::print_plan(&planned, format);
     }
     status
+}
+
+/// The filters of `kafsh audit`, as given.
+struct AuditFilter {
+    since: Option<String>,
+    context: Option<String>,
+    user: Option<String>,
+    function: Option<String>,
+    target: Option<String>,
+}
+
+/// `kafsh audit`: list, verify, or roll back.
+fn audit(
+    session: SessionRef,
+    trail: &std::path::Path,
+    action: Option<AuditAction>,
+    given: AuditFilter,
+    format: Format,
+) -> ExitStatus {
+    use crate::audit::query;
+    match action {
+        Some(AuditAction::Verify) => match query::verify(trail) {
+            Ok(report) => {
+                let intact = report.intact;
+                output::print_result(&serde_json::to_value(&report).unwrap_or_default(), format);
+                if intact {
+                    ExitStatus::Ok
+                } else {
+                    ExitStatus::ScriptError
+                }
+            }
+            Err(e) => {
+                output::print_error(&format!("cannot read {}: {e}", trail.display()), None, None);
+                ExitStatus::Usage
+            }
+        },
+        Some(AuditAction::Rollback { seq }) => {
+            let entries = match query::read(trail, &query::Filter::default()) {
+                Ok(e) => e,
+                Err(e) => {
+                    output::print_error(
+                        &format!("cannot read {}: {e}", trail.display()),
+                        None,
+                        None,
+                    );
+                    return ExitStatus::Usage;
+                }
+            };
+            let Some(entry) = entries.iter().find(|e| e["seq"].as_u64() == Some(seq)) else {
+                output::print_error(
+                    &format!("{} has no entry {seq}", trail.display()),
+                    None,
+                    None,
+                );
+                return ExitStatus::ScriptError;
+            };
+            match query::inverse(entry) {
+                Ok(call) => {
+                    output::log_line(
+                        "info",
+                        &format!(
+                            "undoing entry {seq} ({} {} at {} by {}): {call}",
+                            entry["function"].as_str().unwrap_or(""),
+                            entry["target"].as_str().unwrap_or(""),
+                            entry["time"].as_str().unwrap_or(""),
+                            entry["user"].as_str().unwrap_or("")
+                        ),
+                    );
+                    eval_expr(session, &call, format)
+                }
+                Err(why) => {
+                    output::print_error(&format!("entry {seq}: {why}"), None, None);
+                    ExitStatus::ScriptError
+                }
+            }
+        }
+        None => {
+            let since = match given
+                .since
+                .as_deref()
+                .map(script::api::audit::since)
+                .transpose()
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    output::print_error(&e, None, None);
+                    return ExitStatus::Usage;
+                }
+            };
+            let filter = query::Filter {
+                since,
+                context: given.context,
+                user: given.user,
+                function: given.function,
+                target: given.target,
+            };
+            match query::read(trail, &filter) {
+                Ok(entries) => {
+                    let shown: Vec<serde_json::Value> = if format == Format::Json {
+                        entries
+                    } else {
+                        entries
+                            .into_iter()
+                            .map(|e| {
+                                serde_json::json!({
+                                    "seq": e["seq"], "time": e["time"], "user": e["user"],
+                                    "sudo_user": e.get("sudo_user"), "context": e["context"],
+                                    "function": e["function"], "target": e["target"],
+                                    "result": e["result"],
+                                })
+                            })
+                            .collect()
+                    };
+                    output::print_result(&serde_json::Value::Array(shown), format);
+                    ExitStatus::Ok
+                }
+                Err(e) => {
+                    output::print_error(
+                        &format!("cannot read {}: {e}", trail.display()),
+                        None,
+                        None,
+                    );
+                    ExitStatus::Usage
+                }
+            }
+        }
+    }
 }
 
 /// Prints the defaults note only the first time on this machine (cron runs stay quiet).

@@ -638,3 +638,8 @@ fn increase_replication_factor_survives_a_kill_at_its_mutations() {
     let _turn = common::topics_suite::reassignment_turn();
     common::topics_suite::increase_replication_factor_survives_kills(cluster(), "zk-rf-kill");
 }
+
+#[test]
+fn audit_rollback_restores_configs() {
+    common::topics_suite::audit_rollback_restores_configs(cluster(), "zk-audit");
+}

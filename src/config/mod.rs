@@ -52,6 +52,10 @@ pub struct ConfigFile {
     /// Named clusters.
     #[serde(default)]
     pub contexts: BTreeMap<String, Context>,
+    /// Where audit entries go besides the local trail, for every context that does not
+    /// say otherwise.
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 /// One named cluster.
@@ -91,6 +95,9 @@ pub struct Context {
     /// How much one call may change before it needs `force` (blast radius).
     #[serde(default)]
     pub guard_rails: crate::guard::GuardRails,
+    /// Where this context's audit entries go besides the local trail.
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditConfig>,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
@@ -217,6 +224,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Blast-radius limits of mutating calls.
     pub guard_rails: crate::guard::GuardRails,
+    /// Where audit entries go besides the local trail.
+    pub audit: crate::audit::AuditConfig,
 }
 
 impl Settings {
@@ -232,6 +241,7 @@ impl Settings {
             zookeeper_auth: None,
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
+            audit: crate::audit::AuditConfig::default(),
         })
     }
 }
@@ -591,6 +601,11 @@ pub fn resolve_with(
             zookeeper_auth,
             limits: context.limits,
             guard_rails: context.guard_rails,
+            audit: context
+                .audit
+                .clone()
+                .or_else(|| file.as_ref().and_then(|f| f.audit.clone()))
+                .unwrap_or_default(),
         },
         notes,
     })

@@ -48,7 +48,17 @@ impl Entity {
         }
     }
 
-    fn resource_name(&self) -> String {
+    /// The entity kind as `describe_config` takes it: "topic", "broker", "broker_default".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entity::Topic(_) => "topic",
+            Entity::Broker(_) => "broker",
+            Entity::BrokerDefault => "broker_default",
+        }
+    }
+
+    /// The entity's name: the topic, the broker id, "" for the broker default.
+    pub fn resource_name(&self) -> String {
         match self {
             Entity::Topic(t) => t.clone(),
             Entity::Broker(id) => id.to_string(),
@@ -158,6 +168,9 @@ pub async fn describe_config(client: &KafkaClient, entity: &Entity) -> Result<Ve
 pub struct ConfigChange {
     /// "topic \"orders\"", "broker 1", ...
     pub entity: String,
+    /// The entity itself (for the audit trail's rollback).
+    #[serde(skip)]
+    pub subject: Option<Entity>,
     /// True when nothing was changed (dry run; the broker still validated the change).
     pub dry_run: bool,
     /// One line per changed key.
@@ -292,6 +305,7 @@ pub async fn alter_config(
     let in_effect = !dry_run && wait_in_effect(client, entity, set, delete).await;
     Ok(ConfigChange {
         entity: entity.describe(),
+        subject: Some(entity.clone()),
         dry_run,
         changes,
         in_effect,

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 
 /// Columns shown first, in this order; the rest follow alphabetically.
 const COLUMN_ORDER: &[&str] = &[
+    "seq",
+    "time",
     "group",
     "topic",
     "topic_id",
@@ -52,6 +54,11 @@ const COLUMN_ORDER: &[&str] = &[
     "znode_count",
     "followers",
     "synced_followers",
+    "user",
+    "sudo_user",
+    "function",
+    "target",
+    "result",
 ];
 
 /// Columns shown last.

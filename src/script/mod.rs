@@ -44,6 +44,10 @@ pub struct Session {
     journal: Mutex<Option<crate::journal::Journal>>,
     /// Script arguments, kept as JSON so the session stays `Send + Sync`.
     args: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// Context, cluster id and principal of every audit entry (looked up once).
+    audit_origin: OnceLock<crate::audit::Origin>,
+    /// Set when a mutation's audit entry could not be written.
+    audit_failure: Mutex<Option<String>>,
 }
 
 /// A change a dry run would have made.
@@ -79,6 +83,8 @@ impl Session {
             planned: Mutex::new(Vec::new()),
             journal: Mutex::new(None),
             args: Mutex::new(serde_json::Map::new()),
+            audit_origin: OnceLock::new(),
+            audit_failure: Mutex::new(None),
         }))
     }
 
@@ -118,15 +124,52 @@ impl Session {
     }
 
     fn audit(&self, function: &str, target: &str, summary: &str, arguments: &serde_json::Value) {
+        let origin = self.audit_origin.get_or_init(|| crate::audit::Origin {
+            context: self.settings.context_name.clone(),
+            cluster_id: self.cluster_id(),
+            principal: crate::audit::identity::kafka_principal(&self.settings.properties),
+        });
         if let Err(e) = crate::audit::append(
-            self.settings.context_name.as_deref(),
+            origin,
+            &self.settings.audit,
             function,
             target,
             arguments,
             summary,
         ) {
-            crate::output::log_line("warn", &format!("cannot write the audit log: {e}"));
+            let message = format!(
+                "{function} {target}: the change was made, but its audit entry could not be written ({e}); stopping"
+            );
+            crate::output::log_line("error", &message);
+            if let Ok(mut failed) = self.audit_failure.lock() {
+                failed.get_or_insert(message);
+            }
         }
+    }
+
+    /// Why the audit trail could not be written, once a mutation's entry was lost: the run
+    /// stops at its next step and exits non-zero.
+    pub fn audit_failure(&self) -> Option<String> {
+        self.audit_failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// The Kafka cluster id for audit entries: a short look, never a failure of its own.
+    fn cluster_id(&self) -> Option<String> {
+        let client = self.kafka().ok()?;
+        self.bridge
+            .call(
+                "cluster id",
+                std::time::Duration::from_secs(3),
+                async move {
+                    Ok(client
+                        .metadata(Some(&[]))
+                        .await?
+                        .cluster_id
+                        .map(|c| c.to_string()))
+                },
+            )
+            .ok()
+            .flatten()
     }
 
     /// Sets the script arguments (`--arg k=v`) that `arg()` reads.
@@ -256,13 +299,11 @@ impl Session {
     /// The exit status for an error that ended a script.
     pub fn exit_status_of(&self, err: &EvalAltResult) -> ExitStatus {
         match innermost(err) {
-            EvalAltResult::ErrorTerminated(value, _) => {
-                if value.clone().into_string().is_ok_and(|s| s == "timeout") {
-                    ExitStatus::Timeout
-                } else {
-                    ExitStatus::Refused
-                }
-            }
+            EvalAltResult::ErrorTerminated(value, _) => match value.clone().into_string() {
+                Ok(s) if s == "timeout" => ExitStatus::Timeout,
+                Ok(s) if s == "audit" => ExitStatus::ScriptError,
+                _ => ExitStatus::Refused,
+            },
             EvalAltResult::ErrorRuntime(value, _) => {
                 let text = value.to_string();
                 let last = self.last_error.lock().ok().and_then(|l| l.clone());
@@ -423,8 +464,14 @@ pub fn engine(session: SessionRef) -> Engine {
         engine.set_max_operations(n);
     }
     let interrupt = session.bridge().interrupt().clone();
+    let audited = Arc::downgrade(&session);
     engine.on_progress(move |_| {
-        if interrupt.is_set() {
+        if audited
+            .upgrade()
+            .is_some_and(|s| s.audit_failure().is_some())
+        {
+            Some(Dynamic::from("audit"))
+        } else if interrupt.is_set() {
             Some(Dynamic::from("interrupted"))
         } else if interrupt.past_deadline() {
             Some(Dynamic::from("timeout"))
@@ -489,13 +536,13 @@ pub fn describe_error(engine: &Engine, err: &EvalAltResult) -> String {
 pub fn error_message(err: &EvalAltResult) -> String {
     match innermost(err) {
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
-        EvalAltResult::ErrorTerminated(value, _) => {
-            if value.clone().into_string().is_ok_and(|s| s == "timeout") {
-                "stopped: the run's --timeout expired".to_string()
-            } else {
-                "interrupted".to_string()
+        EvalAltResult::ErrorTerminated(value, _) => match value.clone().into_string() {
+            Ok(s) if s == "timeout" => "stopped: the run's --timeout expired".to_string(),
+            Ok(s) if s == "audit" => {
+                "stopped: a change was made but its audit entry could not be written".to_string()
             }
-        }
+            _ => "interrupted".to_string(),
+        },
         EvalAltResult::ErrorParsing(kind, _) => format!("syntax error: {kind}"),
         other => {
             let mut text = other.to_string();

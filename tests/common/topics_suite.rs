@@ -863,3 +863,97 @@ pub fn increase_replication_factor_survives_kills(c: &Cluster, topic: &str) {
     );
     super::load::assert_consumed_exactly_once(c, topic, &acked);
 }
+
+/// Config changes recorded in the audit trail are undone by `kafsh audit rollback SEQ`: the
+/// dry run prints the inverse call and changes nothing, the real one restores the old
+/// values (and deletes what was not set before), audited again.
+pub fn audit_rollback_restores_configs(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 1, replication_factor: 1}})"#),
+    );
+    let state = tempfile::tempdir().expect("tmp");
+    let run = |args: &[&str]| {
+        let out = kafsh(&state)
+            .args(["--bootstrap-server", &bs])
+            .args(args)
+            .output()
+            .expect("kafsh");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    run(&[
+        "-e",
+        &format!(r#"set_config("{topic}", "retention.ms", 3600000)"#),
+    ]);
+    run(&[
+        "-e",
+        &format!(
+            r#"alter_config("topic", "{topic}", #{{set: #{{"retention.ms": 60000, "cleanup.policy": "compact"}}}})"#
+        ),
+    ]);
+    let listed: serde_json::Value = serde_json::from_slice(
+        &run(&[
+            "--json",
+            "audit",
+            "--target",
+            topic,
+            "--function",
+            "alter_config",
+        ])
+        .stdout,
+    )
+    .expect("json");
+    let seqs: Vec<u64> = listed
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs.len(), 2, "{listed}");
+    let retention = listed[1]["arguments"]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["name"] == "retention.ms")
+        .cloned()
+        .expect("retention.ms");
+    assert_eq!(
+        retention["old"], "3600000",
+        "the old value is recorded: {listed}"
+    );
+
+    let dry = run(&["--dry-run", "audit", "rollback", &seqs[1].to_string()]);
+    let said = String::from_utf8_lossy(&dry.stderr);
+    assert!(
+        said.contains(&format!(
+            r#"alter_config("topic", "{topic}", #{{set: #{{"retention.ms": "3600000"}}, delete: ["cleanup.policy"]}})"#
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        kafsh_topic_configs(&bs, topic),
+        vec!["cleanup.policy=compact", "retention.ms=60000"]
+    );
+    run(&["audit", "rollback", &seqs[1].to_string()]);
+    assert_eq!(
+        kafsh_topic_configs(&bs, topic),
+        vec!["retention.ms=3600000"]
+    );
+    run(&["audit", "rollback", &seqs[0].to_string()]);
+    assert!(kafsh_topic_configs(&bs, topic).is_empty());
+    assert_eq!(tool_topic_configs(c, topic), Vec::<String>::new());
+    let verify: serde_json::Value =
+        serde_json::from_slice(&run(&["--json", "audit", "verify"]).stdout).expect("json");
+    assert_eq!(verify["intact"], true, "{verify}");
+    assert_eq!(
+        verify["entries"], 4,
+        "the rollbacks are audited too: {verify}"
+    );
+}

@@ -162,6 +162,10 @@ fn record_config_change(
         "alter_config",
         &change.entity,
         &lines.join(", "),
-        serde_json::to_value(&change.changes).unwrap_or_default(),
+        serde_json::json!({
+            "entity": change.subject.as_ref().map(|e| e.kind()),
+            "name": change.subject.as_ref().map(|e| e.resource_name()),
+            "changes": change.changes,
+        }),
     );
 }

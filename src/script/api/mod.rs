@@ -9,6 +9,7 @@
 //! To add a function: write it in the area's file with a doc comment and an example, call a
 //! domain function through `session.block_on`, convert with `convert::to_dynamic`.
 
+pub mod audit;
 pub mod cluster;
 pub mod configs;
 pub mod groups;
@@ -31,6 +32,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(zookeeper::api),
         rhai::exported_module!(shell::api),
+        rhai::exported_module!(audit::api),
     ]
 }
 

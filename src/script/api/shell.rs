@@ -316,13 +316,16 @@ pub mod api {
         text: &str,
     ) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        session.mutation(
-            "write_file",
-            path,
-            &format!("write {} bytes", text.len()),
-            serde_json::json!({}),
-        );
+        let record = || {
+            session.mutation(
+                "write_file",
+                path,
+                &format!("write {} bytes", text.len()),
+                serde_json::json!({}),
+            )
+        };
         if session.options.dry_run {
+            record();
             crate::output::log_line(
                 "dry-run",
                 &format!("write_file: would write {} bytes to {path}", text.len()),
@@ -348,7 +351,9 @@ pub mod api {
                     "write_file",
                     crate::error::Error::Failed(format!("cannot write {path}: {e}")),
                 )
-            })
+            })?;
+        record();
+        Ok(())
     }
 
     /// Read a text file.
