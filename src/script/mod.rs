@@ -188,8 +188,15 @@ impl Session {
         let connect = self.settings.zookeeper.clone();
         let auth = self.settings.zookeeper_auth.clone();
         let timeout = self.settings.call_timeout;
+        let connect_timeout = self.settings.node_timeouts.connect;
         let session = self.block_on("connecting to ZooKeeper", async move {
-            crate::zk::znodes::ZkSession::connect(&connect, auth.as_deref(), timeout).await
+            crate::zk::znodes::ZkSession::connect(
+                &connect,
+                auth.as_deref(),
+                timeout,
+                connect_timeout,
+            )
+            .await
         })?;
         let session = Arc::new(session);
         if let Ok(mut slot) = self.zookeeper.lock() {
@@ -250,7 +257,10 @@ pub fn innermost(err: &EvalAltResult) -> &EvalAltResult {
 /// Turns a domain error into a script error named after the function: `fn_name: message`.
 pub fn script_error(session: &Session, fn_name: &str, err: Error) -> Box<EvalAltResult> {
     let status = err.exit_status();
-    let message = if err.to_string().starts_with(&format!("{fn_name}:")) {
+    let text = err.to_string();
+    let message = if text.starts_with(&format!("{fn_name}:"))
+        || text.starts_with(&format!("{fn_name} timed out"))
+    {
         err.to_string()
     } else {
         format!("{fn_name}: {err}")
@@ -269,10 +279,22 @@ where
     F: FnOnce(Arc<KafkaClient>) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    session
+    let kafka = session
         .kafka()
-        .and_then(|k| session.block_on(fn_name, work(k)))
-        .map_err(|e| script_error(session, fn_name, e))
+        .map_err(|e| script_error(session, fn_name, e))?;
+    kafka.take_notes();
+    let waiting = kafka.clone();
+    let result = session.bridge.call_explained(
+        fn_name,
+        session.settings.call_timeout,
+        work(kafka.clone()),
+        move || waiting.waiting(),
+    );
+    // What the call could not get while returning the rest (a broker that did not answer).
+    for note in kafka.take_notes() {
+        crate::output::log_line("warn", &format!("{fn_name}: {note}"));
+    }
+    result.map_err(|e| script_error(session, fn_name, e))
 }
 
 /// Runs one ZooKeeper domain call through the session's bridge, naming `fn_name` in errors.
