@@ -43,8 +43,9 @@ pub struct KafkaClient {
     preferred: std::sync::Mutex<Option<String>>,
     /// Broker id → `host:port`, from the last metadata answer.
     addresses: std::sync::Mutex<HashMap<i32, String>>,
-    /// Addresses that failed in this session: tried last.
-    troubled: std::sync::Mutex<HashSet<String>>,
+    /// Addresses that failed in this session, with when and why: tried last; a hung one is
+    /// not waited for again for one call timeout (unless a health check finds it up).
+    troubled: std::sync::Mutex<HashMap<String, (Instant, Error)>>,
     /// What the current call could not get (partial results), for the caller to report.
     notes: std::sync::Mutex<Vec<String>>,
 }
@@ -78,7 +79,7 @@ impl KafkaClient {
             pool: std::sync::Mutex::new(HashMap::new()),
             preferred: std::sync::Mutex::new(None),
             addresses: std::sync::Mutex::new(HashMap::new()),
-            troubled: std::sync::Mutex::new(HashSet::new()),
+            troubled: std::sync::Mutex::new(HashMap::new()),
             notes: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -170,13 +171,32 @@ impl KafkaClient {
         }
     }
 
-    fn set_troubled(&self, address: &str, troubled: bool) {
+    fn set_troubled(&self, address: &str, trouble: Option<&Error>) {
         if let Ok(mut t) = self.troubled.lock() {
-            if troubled {
-                t.insert(address.to_string());
-            } else {
-                t.remove(address);
+            match trouble {
+                Some(e) => {
+                    t.insert(address.to_string(), (Instant::now(), e.clone()));
+                }
+                None => {
+                    t.remove(address);
+                }
             }
+        }
+    }
+
+    /// The error of a broker found hung less than a call timeout ago: a session (a script,
+    /// the REPL) waits for a hung broker once, not in every call.
+    fn recently_hung(&self, address: &str) -> Option<Error> {
+        let troubled = self.troubled.lock().ok()?;
+        match troubled.get(address) {
+            Some((at, e @ Error::Timeout(_))) if at.elapsed() < self.config.request_timeout => {
+                let ago = human(at.elapsed());
+                let hold = human(self.config.request_timeout);
+                Some(e.clone().map_message(|m| {
+                    format!("{m} ({ago} ago; kafsh tries it again {hold} after that)")
+                }))
+            }
+            _ => None,
         }
     }
 
@@ -185,17 +205,20 @@ impl KafkaClient {
         if let Some(conn) = self.pooled(&node.address) {
             return Ok(conn);
         }
+        if let Some(e) = self.recently_hung(&node.address) {
+            return Err(e);
+        }
         match BrokerConnection::connect(node, &self.config).await {
             Ok(conn) => {
                 let conn = Arc::new(Mutex::new(conn));
                 if let Ok(mut pool) = self.pool.lock() {
                     pool.insert(node.address.clone(), conn.clone());
                 }
-                self.set_troubled(&node.address, false);
+                self.set_troubled(&node.address, None);
                 Ok(conn)
             }
             Err(e) => {
-                self.set_troubled(&node.address, true);
+                self.set_troubled(&node.address, Some(&e));
                 Err(e)
             }
         }
@@ -215,8 +238,8 @@ impl KafkaClient {
             let address = guard.node().address.clone();
             drop(guard);
             self.discard(&address, conn);
-            if result.is_err() {
-                self.set_troubled(&address, true);
+            if let Err(e) = &result {
+                self.set_troubled(&address, Some(e));
             }
         }
         result
@@ -246,7 +269,11 @@ impl KafkaClient {
                 all.push(a);
             }
         }
-        let troubled = self.troubled.lock().map(|t| t.clone()).unwrap_or_default();
+        let troubled: HashSet<String> = self
+            .troubled
+            .lock()
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
         let (good, bad): (Vec<String>, Vec<String>) =
             all.into_iter().partition(|a| !troubled.contains(a));
         good.into_iter()
@@ -424,6 +451,14 @@ impl KafkaClient {
                     Err(Error::Cluster(_) | Error::Timeout(_)) if is_read(R::KEY) => {}
                     other => return other,
                 },
+                // A hung ZooKeeper-mode controller stays the controller (its session lives
+                // on), and other brokers would only answer NOT_CONTROLLER: say who it is.
+                // KRaft brokers forward to the quorum, so another broker takes the change.
+                Err(e @ Error::Timeout(_))
+                    if !is_read(R::KEY) && !super::brokers::is_kraft(self).await? =>
+                {
+                    return Err(e.map_message(|m| format!("the controller, {m}")));
+                }
                 Err(Error::Cluster(_) | Error::Timeout(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -477,11 +512,22 @@ impl KafkaClient {
 
     /// Checks each broker on a new connection (TCP, TLS, ApiVersions), all at once: up (with
     /// the time ApiVersions took), hung (connected, no answer within the ApiVersions
-    /// limit) or down (refused, or no connection within the connect limit).
+    /// limit) or down (refused, or no connection within the connect limit). A broker found
+    /// hung is avoided for a call timeout, one found up no longer.
     pub async fn probe(&self, brokers: &[(i32, String)]) -> Vec<Health> {
         futures::future::join_all(brokers.iter().map(|(id, address)| {
             let node = Node::new(address, Some(*id));
-            async move { BrokerConnection::probe(&node, &self.config).await }
+            async move {
+                let health = BrokerConnection::probe(&node, &self.config).await;
+                match &health {
+                    Health::Up(_) => self.set_troubled(address, None),
+                    Health::Hung(why) => {
+                        self.set_troubled(address, Some(&Error::Timeout(why.clone())))
+                    }
+                    Health::Down(_) => {}
+                }
+                health
+            }
         }))
         .await
     }

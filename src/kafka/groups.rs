@@ -34,12 +34,12 @@ pub async fn list_groups(client: &KafkaClient) -> Result<Vec<GroupListing>> {
         KafkaClient::join_all(ids.iter().map(|id| client.send_to(*id, &request)).collect()).await;
     let answered = answers.iter().filter(|a| a.is_ok()).count();
     let mut out = Vec::new();
-    for answer in answers {
+    for (id, answer) in ids.iter().zip(answers) {
         // One broker's silence must not hide the groups the others coordinate.
         let response = match answer {
             Err(e) if answered > 0 => {
                 client.note(format!(
-                    "the groups this broker coordinates are missing: {e}"
+                    "the groups broker {id} coordinates are missing: {e}"
                 ));
                 continue;
             }

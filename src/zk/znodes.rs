@@ -120,7 +120,9 @@ impl ZkSession {
         let mut delay = Duration::from_millis(50);
         loop {
             match op().await {
-                Err(zk::Error::ConnectionLoss) => {
+                // A lost connection, or one that stopped answering ("no response from
+                // connection in ..."): the client connects to another server meanwhile.
+                Err(zk::Error::ConnectionLoss | zk::Error::Custom(_)) => {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(1));
                 }
