@@ -208,6 +208,8 @@ pub struct BrokerConnection {
     /// A request was written whose answer was not read (the wait was abandoned): the
     /// stream is out of step and the connection must not be used again.
     out_of_step: bool,
+    /// Size of the last request sent, for messages about large requests.
+    request_bytes: usize,
 }
 
 impl BrokerConnection {
@@ -305,6 +307,7 @@ impl BrokerConnection {
             supported: HashMap::new(),
             config: config.clone(),
             out_of_step: false,
+            request_bytes: 0,
         };
         conn.negotiate().await?;
         if authenticate {
@@ -519,7 +522,12 @@ impl BrokerConnection {
         let node = self.node.clone();
         let config = self.config.clone();
         let timeout = config.request_timeout;
-        let _wait = config.waiting.enter(format!("{node} to answer {api}"));
+        let _wait = config.waiting.enter(format!(
+            "{node} to answer {api}{}",
+            magnitude
+                .map(|m| format!(", a large request ({m}) that may itself have stopped it"))
+                .unwrap_or_default()
+        ));
         let started = Instant::now();
         let watchdog = async {
             if !is_read(R::KEY) {
@@ -539,13 +547,14 @@ impl BrokerConnection {
                 Err(_) => Err(Error::Timeout(format!(
                     "{node} did not answer {api} within {}{}",
                     human(timeout),
-                    cause_note(magnitude, 0)
+                    cause_note(magnitude, self.request_bytes)
                 ))),
             },
             _hung = watchdog => Err(Error::Timeout(format!(
-                "{node} is not answering: no answer to {api} for {}, nor to ApiVersions on a new connection within {}",
+                "{node} is not answering: no answer to {api} for {}, nor to ApiVersions on a new connection within {}{}",
                 human(started.elapsed()),
-                human(config.limits.api_versions)
+                human(config.limits.api_versions),
+                cause_note(magnitude, self.request_bytes)
             ))),
         }
     }
@@ -577,6 +586,7 @@ impl BrokerConnection {
         let size = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&size.to_be_bytes());
         let request_bytes = buf.len();
+        self.request_bytes = request_bytes;
         // Until the whole answer is read, an abandoned wait leaves the stream out of step.
         self.out_of_step = true;
         self.stream
@@ -760,5 +770,51 @@ pub fn human(d: Duration) -> String {
         format!("{}s", d.as_secs())
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_requests_are_named_as_a_possible_cause() {
+        assert_eq!(cause_note(None, 100), "");
+        let note = cause_note(Some("100000000 new partitions"), 100);
+        assert!(
+            note.contains("100000000 new partitions") && note.contains("broker's log"),
+            "{note}"
+        );
+        let note = cause_note(None, 3 * 1024 * 1024);
+        assert!(note.contains("3.0 MB"), "{note}");
+    }
+
+    #[test]
+    fn reads_are_told_from_changes() {
+        use kafka_protocol::messages::*;
+        assert!(is_read(MetadataRequest::KEY));
+        assert!(is_read(DescribeClusterRequest::KEY));
+        assert!(is_read(ListOffsetsRequest::KEY));
+        assert!(!is_read(CreatePartitionsRequest::KEY));
+        assert!(!is_read(ElectLeadersRequest::KEY));
+        assert!(!is_read(OffsetCommitRequest::KEY));
+        assert!(!is_read(AlterPartitionReassignmentsRequest::KEY));
+    }
+
+    #[test]
+    fn the_longest_waits_are_described_first() {
+        let waiting = Arc::new(Waiting::default());
+        assert_eq!(waiting.describe(), None);
+        let _a = waiting.enter("broker 3 at h:1 to answer ListOffsets".into());
+        std::thread::sleep(Duration::from_millis(30));
+        let _b = waiting.enter("broker 1 at h:2 to answer Metadata".into());
+        let text = waiting.describe().expect("waiting");
+        assert!(
+            text.starts_with("broker 3 at h:1 to answer ListOffsets (for "),
+            "{text}"
+        );
+        drop(_a);
+        let text = waiting.describe().expect("waiting");
+        assert!(text.starts_with("broker 1 at h:2"), "{text}");
     }
 }

@@ -215,6 +215,16 @@ async fn non_default_topic_configs(
     Ok(out)
 }
 
+/// Replicas one request may create before a broker that goes away while handling it is
+/// told to have possibly been felled by the request itself.
+const LARGE_REPLICA_COUNT: i64 = 10_000;
+
+/// "100000000 new partitions", when that many partitions (times their replicas) is large.
+fn magnitude(new_partitions: i64, replication_factor: i64) -> Option<String> {
+    (new_partitions.saturating_mul(replication_factor.max(1)) >= LARGE_REPLICA_COUNT)
+        .then(|| format!("{new_partitions} new partitions"))
+}
+
 /// Kafka's topic-name rule: 1–249 characters of `[a-zA-Z0-9._-]`, not "." or "..".
 pub fn validate_topic_name(name: &str) -> Result<()> {
     if name.is_empty() {
@@ -245,6 +255,17 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_topic_changes_are_named() {
+        assert_eq!(magnitude(100, 3), None);
+        assert_eq!(
+            magnitude(100_000_000, 1).as_deref(),
+            Some("100000000 new partitions")
+        );
+        assert!(magnitude(5_000, 2).is_some());
+        assert!(magnitude(i64::MAX, i64::MAX).is_some());
+    }
 
     #[test]
     fn topic_name_rules() {
@@ -446,7 +467,19 @@ pub async fn create_topic(
         .with_topics(vec![creatable])
         .with_timeout_ms(timeout_ms)
         .with_validate_only(dry_run);
-    let response = client.send_to_controller(&request).await?;
+    let new_partitions = match &topic.assignment {
+        Some(a) => (a.len() as i64, a.first().map_or(1, |r| r.len() as i64)),
+        None => (
+            i64::from(topic.partitions.unwrap_or(1)),
+            i64::from(topic.replication_factor.unwrap_or(1)),
+        ),
+    };
+    let response = client
+        .send_to_controller_noting(
+            &request,
+            magnitude(new_partitions.0, new_partitions.1).as_deref(),
+        )
+        .await?;
     let mut partitions = topic.partitions.unwrap_or(0);
     let mut rf = topic.replication_factor.map(i32::from).unwrap_or(0);
     for r in &response.topics {
@@ -651,7 +684,12 @@ pub async fn add_partitions(
             .with_assignments(None)])
         .with_timeout_ms(timeout_ms)
         .with_validate_only(dry_run);
-    let response = client.send_to_controller(&request).await?;
+    let response = client
+        .send_to_controller_noting(
+            &request,
+            magnitude(total - current as i64, existing.replication_factor as i64).as_deref(),
+        )
+        .await?;
     for r in &response.results {
         check_code(
             r.error_code,
