@@ -296,6 +296,7 @@ impl KafkaClient {
         let mut failures: Vec<Error> = Vec::new();
         let mut next = 0usize;
         let mut newest: Option<Ready> = None;
+        let mut all_ready: Vec<Ready> = Vec::new();
         let mut next_at = Instant::now();
         loop {
             if let Some(at) = newest.as_ref().and_then(|r| r.get().copied()) {
@@ -307,6 +308,7 @@ impl KafkaClient {
                 next += 1;
                 let ready: Ready = Arc::default();
                 newest = Some(ready.clone());
+                all_ready.push(ready.clone());
                 running.push(attempt(node.clone(), ready).map(move |r| (index, node, r)));
                 next_at = Instant::now() + STAGGER;
                 continue;
@@ -337,15 +339,20 @@ impl KafkaClient {
             }
         }
         let all_timed_out = failures.iter().all(|e| matches!(e, Error::Timeout(_)));
-        let message = format!(
-            "no Kafka broker answered {what} (bootstrap servers {}): {}",
-            self.bootstrap.join(","),
-            failures
-                .iter()
-                .map(Error::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+        let failures = failures
+            .iter()
+            .map(Error::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let reached = all_ready.iter().any(|r| r.get().is_some());
+        let message = if reached {
+            format!("no Kafka broker answered {what}: {failures}")
+        } else {
+            format!(
+                "no Kafka broker reachable at {} ({failures})",
+                self.bootstrap.join(",")
+            )
+        };
         // Brokers that accept connections but never answer (frozen, overloaded) are a
         // timeout, not an unreachable cluster.
         Err(if all_timed_out && !failures.is_empty() {

@@ -183,7 +183,9 @@ impl Session {
     /// The ZooKeeper session (connected on first use).
     pub fn zookeeper(&self) -> Result<Arc<crate::zk::znodes::ZkSession>> {
         if let Some(z) = self.zookeeper.lock().ok().and_then(|z| z.clone()) {
-            return Ok(z);
+            if !z.is_over() {
+                return Ok(z);
+            }
         }
         let connect = self.settings.zookeeper.clone();
         let auth = self.settings.zookeeper_auth.clone();
@@ -309,7 +311,15 @@ where
 {
     session
         .zookeeper()
-        .and_then(|z| session.block_on(fn_name, work(z)))
+        .and_then(|z| {
+            let servers = z.servers().to_string();
+            session.bridge.call_explained(
+                fn_name,
+                session.settings.call_timeout,
+                work(z),
+                move || Some(format!("an answer from a ZooKeeper server of {servers}")),
+            )
+        })
         .map_err(|e| script_error(session, fn_name, e))
 }
 

@@ -71,6 +71,7 @@ impl ZkAcl {
 pub struct ZkSession {
     client: zk::Client,
     chroot: String,
+    hosts: String,
 }
 
 impl ZkSession {
@@ -106,7 +107,19 @@ impl ZkSession {
         Ok(ZkSession {
             client,
             chroot: connect.chroot.clone(),
+            hosts,
         })
+    }
+
+    /// Whether the session is over (expired, closed, or refused its auth): a new one is
+    /// needed, e.g. after the ensemble was unreachable for longer than the session timeout.
+    pub fn is_over(&self) -> bool {
+        self.client.state().is_terminated()
+    }
+
+    /// The servers of the connect string, for messages.
+    pub fn servers(&self) -> &str {
+        &self.hosts
     }
 
     /// Runs a read, again after a lost connection (the client moves to another server;
