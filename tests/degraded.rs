@@ -680,6 +680,43 @@ fn fault_matrix(env: &mut Env, zookeeper: bool) {
         r#"elect_leaders(#{topics: ["dg-three"], timeout: "60s"})"#,
     );
 
+    // A broker killed during a session (last: it stays dead): what needs it fails at once
+    // naming it, and brokers() and cluster() say it is down (still registered).
+    let script = format!(
+        r#"let r = #{{before: describe_config("broker", "{victim}").len()}};
+           sh("{kill}");
+           let t = timestamp();
+           try {{ describe_config("broker", "{victim}"); }} catch (e) {{ r.error = `${{e}}`; }}
+           r.ms = (t.elapsed * 1000.0).to_int();
+           r.brokers = brokers();
+           r.cluster = cluster();
+           r"#,
+        kill = env.sandbox_command("kill", "broker", victim),
+    );
+    let r = env.run(&env.c.bootstrap_servers(), None, &script);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let error = r.json["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!("broker {victim} at ")) && error.contains("refuses connections"),
+        "{}",
+        r.json
+    );
+    assert!(
+        r.json["ms"].as_u64().unwrap_or(u64::MAX) < SLACK.as_millis() as u64,
+        "{}",
+        r.json
+    );
+    for b in r.json["brokers"].as_array().expect("brokers") {
+        let expected = if b["id"] == victim { "down" } else { "up" };
+        assert_eq!(b["status"], expected, "{b}");
+    }
+    assert_eq!(
+        r.json["cluster"]["down_brokers"],
+        serde_json::json!([victim]),
+        "{}",
+        r.json
+    );
+
     // zk_tree with each ZooKeeper server paused in turn during one session: one of them is
     // the server the session is connected to.
     if zookeeper {
