@@ -338,7 +338,10 @@ impl KafkaClient {
                 _ = tokio::time::sleep_until(next_at.into()), if more => {}
             }
         }
-        let all_timed_out = failures.iter().all(|e| matches!(e, Error::Timeout(_)));
+        // Brokers that accept connections but never answer (frozen, overloaded) are a
+        // timeout, not an unreachable cluster.
+        let all_timed_out =
+            !failures.is_empty() && failures.iter().all(|e| matches!(e, Error::Timeout(_)));
         let failures = failures
             .iter()
             .map(Error::to_string)
@@ -353,9 +356,7 @@ impl KafkaClient {
                 self.bootstrap.join(",")
             )
         };
-        // Brokers that accept connections but never answer (frozen, overloaded) are a
-        // timeout, not an unreachable cluster.
-        Err(if all_timed_out && !failures.is_empty() {
+        Err(if all_timed_out {
             Error::Timeout(message)
         } else {
             Error::Cluster(message)

@@ -180,7 +180,7 @@ pub fn is_read(key: i16) -> bool {
 
 /// Where opening a connection failed.
 enum OpenError {
-    /// Refused, reset, closed, or no TCP connection within the limit.
+    /// Refused, reset, closed, or no TCP connection within the limit (unreachable).
     Down(Error),
     /// Connected, but no answer in time (TLS handshake, ApiVersions, SASL).
     Hung(Error),
@@ -247,8 +247,10 @@ impl BrokerConnection {
                 .waiting
                 .enter(format!("{node} to accept a connection"));
             match tokio::time::timeout(limits.connect, TcpStream::connect(address)).await {
+                // No answer to the SYN (a frozen host, a lost network, a firewall): not
+                // hung, since nothing accepted the connection, but a timeout all the same.
                 Err(_) => {
-                    return Err(OpenError::Down(Error::Cluster(format!(
+                    return Err(OpenError::Down(Error::Timeout(format!(
                         "{node} is unreachable: no TCP connection within {}",
                         human(limits.connect)
                     ))))
