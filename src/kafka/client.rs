@@ -284,7 +284,8 @@ impl KafkaClient {
 
     /// Runs `attempt` on the candidates, staggered: the next one starts when the newest has
     /// failed, has not connected within [`STAGGER`], or has connected but not answered
-    /// within the ApiVersions limit. The first success wins; the others are dropped.
+    /// within the ApiVersions limit. The first success wins; the others are dropped. `what`
+    /// (" Metadata", or "" for a connection) names the request in the error.
     async fn race<T, F, Fut>(&self, what: &str, attempt: F) -> Result<(Node, T)>
     where
         F: Fn(Node, Ready) -> Fut,
@@ -348,13 +349,13 @@ impl KafkaClient {
             .collect::<Vec<_>>()
             .join("; ");
         let reached = all_ready.iter().any(|r| r.get().is_some());
-        let message = if reached {
-            format!("no Kafka broker answered {what}: {failures}")
+        let bootstrap = self.bootstrap.join(",");
+        let message = if all_timed_out {
+            format!("the Kafka brokers at {bootstrap} did not answer{what} in time ({failures})")
+        } else if reached {
+            format!("no Kafka broker answered{what} ({failures})")
         } else {
-            format!(
-                "no Kafka broker reachable at {} ({failures})",
-                self.bootstrap.join(",")
-            )
+            format!("no Kafka broker reachable at {bootstrap} ({failures})")
         };
         Err(if all_timed_out {
             Error::Timeout(message)
@@ -376,9 +377,10 @@ impl KafkaClient {
             return Ok(conn);
         }
         let (_, conn) = self
-            .race("a connection", |node, _ready| async move {
-                self.connection(&node).await
-            })
+            .race(
+                "",
+                |node, _ready| async move { self.connection(&node).await },
+            )
             .await?;
         Ok(conn)
     }
@@ -396,7 +398,7 @@ impl KafkaClient {
             let conn = self.any().await?;
             return self.send_on(&conn, request, None).await;
         }
-        let what = super::conn::api_name(R::KEY);
+        let what = format!(" {}", super::conn::api_name(R::KEY));
         let (_, response) = self
             .race(&what, |node, ready| async move {
                 let conn = self.connection(&node).await?;
