@@ -192,9 +192,10 @@ impl KafkaClient {
             Some((at, e @ Error::Timeout(_))) if at.elapsed() < self.config.request_timeout => {
                 let ago = human(at.elapsed());
                 let hold = human(self.config.request_timeout);
-                Some(e.clone().map_message(|m| {
-                    format!("{m} ({ago} ago; kafsh tries it again {hold} after that)")
-                }))
+                Some(
+                    e.clone()
+                        .map_message(|m| format!("{m} ({ago} ago; not retried within {hold})")),
+                )
             }
             _ => None,
         }
