@@ -65,6 +65,15 @@ pub struct GlobalArgs {
     /// Time limit of every network call (default: the context's `timeout`, else 30s).
     #[arg(long = "call-timeout", global = true, env = "KAFSH_CALL_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
     pub call_timeout: Option<Duration>,
+    /// Limit of one connection attempt to one broker or ZooKeeper server; the next
+    /// bootstrap server is tried meanwhile (default: the context's `connect_timeout`, else 5s).
+    #[arg(long = "connect-timeout", global = true, env = "KAFSH_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub connect_timeout: Option<Duration>,
+    /// Limit of a broker's first answer (ApiVersions) on a new connection; a broker that
+    /// accepts connections but does not answer is hung (default: the context's
+    /// `api_versions_timeout`, else 5s).
+    #[arg(long = "api-versions-timeout", global = true, env = "KAFSH_API_VERSIONS_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub api_versions_timeout: Option<Duration>,
     /// Stop a script after this many operations (a runaway loop in a cron script).
     #[arg(long = "max-operations", global = true, value_name = "N")]
     pub max_operations: Option<u64>,
@@ -199,6 +208,8 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         zookeeper: cli.global.zookeeper.clone(),
         command_config: cli.global.command_config.clone(),
         call_timeout: cli.global.call_timeout,
+        connect_timeout: cli.global.connect_timeout,
+        api_versions_timeout: cli.global.api_versions_timeout,
     };
     let resolved = match config::resolve(&overrides) {
         Ok(r) => r,

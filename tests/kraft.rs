@@ -115,11 +115,62 @@ fn brokers_lists_every_node() {
         .collect();
     let expected: Vec<i64> = c.brokers().iter().map(|b| i64::from(b.id)).collect();
     assert_eq!(ids, expected);
-    assert!(ours
+    for b in ours.as_array().expect("array") {
+        // The sandbox's nodes are combined broker+controller nodes, all answering.
+        assert_eq!(b["roles"], "broker,controller", "{b}");
+        assert_eq!(b["status"], "up", "{b}");
+    }
+}
+
+/// One answer about the controller in `brokers()` and `cluster()`: the quorum's leader, as
+/// Kafka's MetadataQuorumCommand reports it, with the quorum's voters.
+#[test]
+fn the_active_controller_is_the_quorum_leader() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.MetadataQuorumCommand",
+            &["--bootstrap-server", &bs, "describe", "--status"],
+        ),
+        "MetadataQuorumCommand describe --status",
+    );
+    let field = |name: &str| {
+        tool.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim_start_matches(':').trim().to_string())
+            .unwrap_or_else(|| panic!("{name} in {tool}"))
+    };
+    let leader: i64 = field("LeaderId").parse().expect("LeaderId");
+    let voters: Vec<i64> = field("CurrentVoters")
+        .split("\"id\":")
+        .skip(1)
+        .filter_map(|v| {
+            v.trim()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let ours = kafsh_json(&bs, None, "#{brokers: brokers(), cluster: cluster()}");
+    assert_eq!(ours["cluster"]["controller"], leader, "{ours}\n{tool}");
+    let mut controllers: Vec<i64> = ours["cluster"]["controllers"]
         .as_array()
-        .expect("array")
+        .expect("controllers")
         .iter()
-        .all(|b| b["controller"] == false));
+        .filter_map(|v| v.as_i64())
+        .collect();
+    controllers.sort();
+    assert_eq!(controllers, voters, "{ours}\n{tool}");
+    let flagged: Vec<i64> = ours["brokers"]
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .filter(|b| b["controller"] == true)
+        .map(|b| b["id"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(flagged, vec![leader], "{ours}");
 }
 
 #[test]

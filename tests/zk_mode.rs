@@ -643,3 +643,45 @@ fn increase_replication_factor_survives_a_kill_at_its_mutations() {
 fn audit_rollback_restores_configs() {
     common::topics_suite::audit_rollback_restores_configs(cluster(), "zk-audit");
 }
+
+/// One answer about the controller in `brokers()` and `cluster()`: the broker holding
+/// `/controller` in ZooKeeper, as ZooKeeper's own CLI reads it; every node is a broker only.
+#[test]
+fn the_controller_is_the_broker_holding_the_controller_znode() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let chroot = c.chroot().unwrap_or_default();
+    let cli = tool_stdout(
+        c.zk_cli(&["get", &format!("{chroot}/controller")]),
+        "zkCli get /controller",
+    );
+    let json = cli
+        .lines()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_else(|| panic!("{cli}"));
+    let holder: serde_json::Value = serde_json::from_str(json).expect("controller znode");
+    let ours = kafsh_json(&bs, None, "#{brokers: brokers(), cluster: cluster()}");
+    assert_eq!(
+        ours["cluster"]["controller"], holder["brokerid"],
+        "{ours}\n{cli}"
+    );
+    assert_eq!(
+        ours["cluster"]["controllers"],
+        serde_json::json!([]),
+        "{ours}"
+    );
+    assert_eq!(
+        ours["cluster"]["hung_brokers"],
+        serde_json::json!([]),
+        "{ours}"
+    );
+    let brokers = ours["brokers"].as_array().expect("brokers");
+    let flagged: Vec<&serde_json::Value> =
+        brokers.iter().filter(|b| b["controller"] == true).collect();
+    assert_eq!(flagged.len(), 1, "{ours}");
+    assert_eq!(flagged[0]["id"], holder["brokerid"], "{ours}");
+    for b in brokers {
+        assert_eq!(b["roles"], "broker", "{b}");
+        assert_eq!(b["status"], "up", "{b}");
+    }
+}

@@ -310,6 +310,7 @@ impl Cluster {
                 pid: None,
             });
         }
+        state.session_timeout_ms = spec.session_timeout.map(|t| t.as_millis() as u64);
         if spec.flavor == Flavor::ZooKeeper {
             state.chroot = spec.chroot.clone();
         } else {
@@ -1050,6 +1051,13 @@ impl Cluster {
         Ok(id)
     }
 
+    /// How long a broker that stops heartbeating stays registered, in ms.
+    fn session_ms(&self) -> u64 {
+        self.state
+            .session_timeout_ms
+            .unwrap_or(config::KAFKA_ZK_SESSION_MS)
+    }
+
     fn write_broker_files(&self, id: i32) -> io::Result<()> {
         let nd = self.broker_dir(id);
         fs::create_dir_all(nd.join("data"))?;
@@ -1060,6 +1068,7 @@ impl Cluster {
                 &nd,
                 &zk_connect_of(&self.state),
                 self.state.broker_count(),
+                self.session_ms(),
             ),
             Flavor::KRaft => config::kafka_kraft_properties(b, &nd, &self.state),
         };
@@ -1174,8 +1183,7 @@ impl Cluster {
             "{}/brokers/ids/{id}",
             self.state.chroot.as_deref().unwrap_or("")
         );
-        let until = deadline
-            .min(Instant::now() + Duration::from_millis(config::KAFKA_ZK_SESSION_MS + 5_000));
+        let until = deadline.min(Instant::now() + Duration::from_millis(self.session_ms() + 5_000));
         loop {
             let registered = self.state.zk.iter().any(|z| {
                 probe::zk_four_letter(z.client_port, "dump", PROBE_TIMEOUT)

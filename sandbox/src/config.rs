@@ -13,8 +13,8 @@ use crate::state::{BrokerState, State, ZkState};
 
 /// ZooKeeper's tick; sessions may last 2..=120 ticks (see `zoo_cfg`).
 pub(crate) const ZK_TICK_MS: u64 = 500;
-/// Session timeout of the ZooKeeper-mode brokers; a killed broker's registration lingers this
-/// long.
+/// Default session timeout of the brokers (ZooKeeper session, KRaft broker session); a killed
+/// broker's registration lingers this long.
 pub(crate) const KAFKA_ZK_SESSION_MS: u64 = 6_000;
 
 /// Escapes a value for a Java properties file.
@@ -147,6 +147,7 @@ pub(crate) fn kafka_zk_properties(
     node_dir: &Path,
     zk_connect: &str,
     brokers: usize,
+    session_ms: u64,
 ) -> String {
     let mut s = String::from("# Written by kafsh-sandbox: ZooKeeper-mode Kafka broker.\n");
     s.push_str(&format!("broker.id={}\n", b.id));
@@ -168,9 +169,7 @@ pub(crate) fn kafka_zk_properties(
         secure_settings(&mut s, node_dir);
     }
     s.push_str(&format!("zookeeper.connect={}\n", prop(zk_connect)));
-    s.push_str(&format!(
-        "zookeeper.session.timeout.ms={KAFKA_ZK_SESSION_MS}\n"
-    ));
+    s.push_str(&format!("zookeeper.session.timeout.ms={session_ms}\n"));
     s.push_str("zookeeper.connection.timeout.ms=30000\n");
     s.push_str("controlled.shutdown.enable=true\n");
     s.push_str("controlled.shutdown.max.retries=1\n");
@@ -219,7 +218,10 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
     s.push_str(&format!("controller.quorum.voters={}\n", state.voters()));
     // A killed node can register again only once its old session timed out (the default is
     // 9 s with 2 s heartbeats).
-    s.push_str("broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms=6000\n");
+    s.push_str(&format!(
+        "broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms={}\n",
+        state.session_timeout_ms.unwrap_or(KAFKA_ZK_SESSION_MS)
+    ));
     let n = state.broker_count();
     s.push_str(&format!(
         "share.coordinator.state.topic.replication.factor={}\n",
@@ -348,7 +350,7 @@ mod tests {
     fn zk_properties_caps_replication() {
         let mut b = broker(1, None);
         b.rack = Some("r1".into());
-        let p = kafka_zk_properties(&b, Path::new("/n1"), "127.0.0.1:2181/kafka", 1);
+        let p = kafka_zk_properties(&b, Path::new("/n1"), "127.0.0.1:2181/kafka", 1, 6000);
         assert!(p.contains("zookeeper.connect=127.0.0.1:2181/kafka\n"));
         assert!(p.contains("offsets.topic.replication.factor=1\n"));
         assert!(p.contains("transaction.state.log.min.isr=1\n"));

@@ -60,6 +60,10 @@ pub struct ClusterSpec {
     /// [`crate::SASL_USER`], a certificate from a CA made for the cluster) and SSL requiring
     /// a client certificate from that CA (mutual TLS; see `tls_dir` for the client's files).
     pub secure: bool,
+    /// How long a broker that stops heartbeating (killed, paused) stays registered: the
+    /// ZooKeeper session timeout (ZooKeeper mode) or `broker.session.timeout.ms` (KRaft).
+    /// `None`: 6 s.
+    pub session_timeout: Option<std::time::Duration>,
 }
 
 impl ClusterSpec {
@@ -73,6 +77,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            session_timeout: None,
         }
     }
 
@@ -86,6 +91,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            session_timeout: None,
         }
     }
 
@@ -99,6 +105,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            session_timeout: None,
         }
     }
 
@@ -137,6 +144,13 @@ impl ClusterSpec {
 
     pub fn secure(mut self) -> Self {
         self.secure = true;
+        self
+    }
+
+    /// Keeps a broker that stops heartbeating (e.g. paused) registered this long (at most
+    /// 60 s, ZooKeeper's session limit here).
+    pub fn session_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.session_timeout = Some(timeout.min(std::time::Duration::from_secs(60)));
         self
     }
 

@@ -33,6 +33,9 @@ pub(crate) struct State {
     pub cluster_id: Option<String>,
     pub zk: Vec<ZkState>,
     pub brokers: Vec<BrokerState>,
+    /// How long a broker that stops heartbeating stays registered (ms); `None`: the default.
+    #[serde(default)]
+    pub session_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +74,7 @@ impl State {
             cluster_id: None,
             zk: Vec::new(),
             brokers: Vec::new(),
+            session_timeout_ms: None,
         }
     }
 

@@ -11,6 +11,10 @@
 //! zookeeper = "127.0.0.1:2181,127.0.0.1:2182/kafka"
 //! command_config = "/etc/kafka/client.properties"   # optional
 //! properties = { "client.id" = "kafsh" }             # optional, librdkafka-style names
+//! timeout = "30s"              # optional: limit of one call
+//! connect_timeout = "5s"       # optional: one connection to one broker or ZooKeeper server
+//! api_versions_timeout = "5s"  # optional: a new connection's first answer (else "hung")
+//! four_letter_timeout = "5s"   # optional: a ZooKeeper server's answer to srvr / mntr
 //!
 //! [[contexts.sandbox.zookeeper_servers]]
 //! id = 1
@@ -41,6 +45,13 @@ pub const DEFAULT_BOOTSTRAP: &str = "localhost:9092";
 pub const DEFAULT_ZOOKEEPER: &str = "localhost:2181";
 /// The default time limit of one network call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default limit of one connection attempt (TCP, TLS) to one broker or ZooKeeper server.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default limit of a broker's answer to ApiVersions on a new connection: a broker that
+/// accepts the connection but does not answer within it counts as hung.
+pub const DEFAULT_API_VERSIONS_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default limit of a ZooKeeper server's answer to a four-letter word (`srvr`, `mntr`).
+pub const DEFAULT_FOUR_LETTER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The whole `config.toml`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -77,6 +88,18 @@ pub struct Context {
     /// Default time limit of one network call, e.g. "30s".
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Limit of one connection attempt to one broker or ZooKeeper server, e.g. "5s" (also
+    /// the property `socket.connection.setup.timeout.ms`).
+    #[serde(default)]
+    pub connect_timeout: Option<String>,
+    /// Limit of a broker's answer to ApiVersions on a new connection, e.g. "5s": a broker
+    /// that accepts connections but does not answer within it is hung (also the property
+    /// `api.version.request.timeout.ms`).
+    #[serde(default)]
+    pub api_versions_timeout: Option<String>,
+    /// Limit of a ZooKeeper server's answer to `srvr` / `mntr`, e.g. "5s".
+    #[serde(default)]
+    pub four_letter_timeout: Option<String>,
     /// ZooKeeper digest auth `user:password` (also `KAFSH_ZOOKEEPER_AUTH`).
     #[serde(default)]
     pub zookeeper_auth: Option<String>,
@@ -200,6 +223,10 @@ pub struct Overrides {
     pub command_config: Option<PathBuf>,
     /// `--timeout` for one call (the run's own limit is handled by the CLI).
     pub call_timeout: Option<Duration>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// `--api-versions-timeout`.
+    pub api_versions_timeout: Option<Duration>,
 }
 
 /// Everything one run needs to reach its cluster.
@@ -216,6 +243,9 @@ pub struct Settings {
     pub properties: BTreeMap<String, String>,
     /// Time limit of one network call.
     pub call_timeout: Duration,
+    /// Limits of connection attempts and of the first answers that tell a live node from a
+    /// hung one.
+    pub node_timeouts: NodeTimeouts,
     /// ZooKeeper servers and brokers with their commands.
     pub inventory: Inventory,
     /// ZooKeeper digest auth `user:password`, if any.
@@ -237,12 +267,48 @@ impl Settings {
             zookeeper: zookeeper.map(ZkConnect::parse).transpose()?,
             properties: BTreeMap::new(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
+            node_timeouts: NodeTimeouts::default().capped(DEFAULT_CALL_TIMEOUT),
             inventory: Inventory::default(),
             zookeeper_auth: None,
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
         })
+    }
+}
+
+/// How long one node (a broker, a ZooKeeper server) may take before kafsh tries another
+/// or calls it hung. Each is at most a quarter of the call timeout, so a hung node is found
+/// and named (and the other nodes' answers returned) well within the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeTimeouts {
+    /// One connection attempt: TCP, then TLS.
+    pub connect: Duration,
+    /// A broker's answer to ApiVersions on a new connection.
+    pub api_versions: Duration,
+    /// A ZooKeeper server's answer to a four-letter word.
+    pub four_letter: Duration,
+}
+
+impl Default for NodeTimeouts {
+    fn default() -> Self {
+        NodeTimeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            api_versions: DEFAULT_API_VERSIONS_TIMEOUT,
+            four_letter: DEFAULT_FOUR_LETTER_TIMEOUT,
+        }
+    }
+}
+
+impl NodeTimeouts {
+    /// The limits, none above a quarter of `call_timeout` (nor below 10 ms).
+    pub fn capped(self, call_timeout: Duration) -> NodeTimeouts {
+        let cap = (call_timeout / 4).max(Duration::from_millis(10));
+        NodeTimeouts {
+            connect: self.connect.min(cap),
+            api_versions: self.api_versions.min(cap),
+            four_letter: self.four_letter.min(cap),
+        }
     }
 }
 
@@ -590,6 +656,9 @@ pub fn resolve_with(
 
     let zookeeper = zookeeper.as_deref().map(ZkConnect::parse).transpose()?;
     let inventory = Inventory::checked(&context, overrides, zookeeper.as_ref());
+    let node_timeouts = node_timeouts(overrides, &context, context_name.as_deref(), &properties)?
+        .capped(call_timeout);
+
     Ok(Resolved {
         settings: Settings {
             context_name,
@@ -597,6 +666,7 @@ pub fn resolve_with(
             zookeeper,
             properties,
             call_timeout,
+            node_timeouts,
             inventory,
             zookeeper_auth,
             limits: context.limits,
@@ -608,6 +678,60 @@ pub fn resolve_with(
                 .unwrap_or_default(),
         },
         notes,
+    })
+}
+
+/// The node limits: the command line, else the context's key, else the client property
+/// Kafka's clients know it by, else the default.
+fn node_timeouts(
+    overrides: &Overrides,
+    context: &Context,
+    context_name: Option<&str>,
+    properties: &BTreeMap<String, String>,
+) -> Result<NodeTimeouts> {
+    let key = |name: &str, text: &Option<String>| -> Result<Option<Duration>> {
+        text.as_deref()
+            .map(|t| {
+                parse_duration(t).map_err(|e| {
+                    Error::Config(format!(
+                        "context {:?}: {name} {t:?}: {e}",
+                        context_name.unwrap_or_default()
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let property = |name: &str| -> Result<Option<Duration>> {
+        properties
+            .get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "property {name}={v:?}: expected milliseconds, e.g. 5000"
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    let defaults = NodeTimeouts::default();
+    Ok(NodeTimeouts {
+        connect: match overrides.connect_timeout {
+            Some(t) => t,
+            None => key("connect_timeout", &context.connect_timeout)?
+                .or(property("socket.connection.setup.timeout.ms")?)
+                .unwrap_or(defaults.connect),
+        },
+        api_versions: match overrides.api_versions_timeout {
+            Some(t) => t,
+            None => key("api_versions_timeout", &context.api_versions_timeout)?
+                .or(property("api.version.request.timeout.ms")?)
+                .unwrap_or(defaults.api_versions),
+        },
+        four_letter: key("four_letter_timeout", &context.four_letter_timeout)?
+            .unwrap_or(defaults.four_letter),
     })
 }
 
@@ -748,6 +872,52 @@ restart = "true"
             .unwrap_err()
             .to_string()
             .contains("known: prod"));
+    }
+
+    #[test]
+    fn node_timeouts_from_flags_keys_properties_and_capped_by_the_call() {
+        let text = r#"
+current_context = "prod"
+[contexts.prod]
+bootstrap_servers = "k1:9092"
+timeout = "20s"
+connect_timeout = "2s"
+[contexts.prod.properties]
+"api.version.request.timeout.ms" = "3000"
+"socket.connection.setup.timeout.ms" = "9000"
+"#;
+        let file = parse_file(Path::new("c.toml"), text).unwrap();
+        let r = resolve_with(Some(file.clone()), None, &Overrides::default()).unwrap();
+        let t = r.settings.node_timeouts;
+        assert_eq!(
+            t.connect,
+            Duration::from_secs(2),
+            "the key wins over the property"
+        );
+        assert_eq!(t.api_versions, Duration::from_secs(3));
+        assert_eq!(t.four_letter, Duration::from_secs(5));
+        let over = Overrides {
+            call_timeout: Some(Duration::from_secs(4)),
+            api_versions_timeout: Some(Duration::from_millis(300)),
+            ..Default::default()
+        };
+        let t = resolve_with(Some(file), None, &over)
+            .unwrap()
+            .settings
+            .node_timeouts;
+        assert_eq!(t.api_versions, Duration::from_millis(300));
+        assert_eq!(t.connect, Duration::from_secs(1), "a quarter of the call");
+        assert_eq!(t.four_letter, Duration::from_secs(1));
+        let bad = "[contexts.x]\nconnect_timeout = \"soon\"\n";
+        let file = parse_file(Path::new("c.toml"), bad).unwrap();
+        let over = Overrides {
+            context: Some("x".into()),
+            ..Default::default()
+        };
+        let err = resolve_with(Some(file), None, &over)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("connect_timeout"), "{err}");
     }
 
     #[test]

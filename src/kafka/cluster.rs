@@ -1,5 +1,6 @@
-//! Cluster health: the controller, broker/topic/partition counts, and the partitions that
-//! are under-replicated, offline (no leader) or under their topic's min.insync.replicas.
+//! Cluster health: the controller, the brokers (and which of them are hung or down),
+//! topic and partition counts, and the partitions that are under-replicated, offline (no
+//! leader) or under their topic's min.insync.replicas.
 
 use super::client::{check_code, KafkaClient};
 use crate::error::Result;
@@ -35,10 +36,17 @@ pub struct ClusterSummary {
     pub cluster_id: Option<String>,
     /// "zookeeper" or "kraft".
     pub mode: String,
-    /// The active controller (ZooKeeper mode: a broker; KRaft: the quorum leader).
+    /// The active controller (ZooKeeper mode: a broker; KRaft: the quorum leader), the same
+    /// node `brokers()` marks as controller.
     pub controller: Option<i32>,
-    /// Live broker ids.
+    /// KRaft: the voters of the controller quorum. ZooKeeper mode: empty.
+    pub controllers: Vec<i32>,
+    /// Registered broker ids.
     pub brokers: Vec<i32>,
+    /// Registered brokers that accept connections but do not answer ApiVersions in time.
+    pub hung_brokers: Vec<i32>,
+    /// Registered brokers that refuse connections (or cannot be reached).
+    pub down_brokers: Vec<i32>,
     /// Topics, internal ones included.
     pub topics: usize,
     /// Partitions in all.
@@ -49,6 +57,9 @@ pub struct ClusterSummary {
     pub offline: usize,
     /// Partitions whose ISR is smaller than min.insync.replicas (acks=all writes fail).
     pub under_min_isr: usize,
+    /// What is not known and why (e.g. the active controller during a KRaft election).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Every partition of the cluster with its health facts.
@@ -141,47 +152,35 @@ pub fn under_min_isr(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
         .collect()
 }
 
-/// The cluster summary.
+/// The cluster summary: controller and brokers from the same answer `brokers()` gives,
+/// each broker checked (hung, down), and the partition counts.
 pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
     let (meta, parts) = partitions(client).await?;
-    let kraft = super::brokers::is_kraft(client).await?;
-    let controller = if kraft {
-        quorum_leader(client).await.ok().flatten()
-    } else {
-        Some(meta.controller_id.0).filter(|c| *c >= 0)
+    let nodes = super::brokers::checked(client).await?;
+    let with_status = |status: &str| -> Vec<i32> {
+        nodes
+            .brokers
+            .iter()
+            .filter(|b| b.status.as_deref() == Some(status))
+            .map(|b| b.id)
+            .collect()
     };
-    let mut brokers: Vec<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
-    brokers.sort();
     Ok(ClusterSummary {
-        cluster_id: meta.cluster_id.as_ref().map(|c| c.as_str().to_string()),
-        mode: if kraft { "kraft" } else { "zookeeper" }.into(),
-        controller,
-        brokers,
+        cluster_id: nodes
+            .cluster_id
+            .clone()
+            .or_else(|| meta.cluster_id.as_ref().map(|c| c.as_str().to_string())),
+        mode: if nodes.kraft { "kraft" } else { "zookeeper" }.into(),
+        controller: nodes.controller,
+        controllers: nodes.controllers.clone(),
+        brokers: nodes.brokers.iter().map(|b| b.id).collect(),
+        hung_brokers: with_status("hung"),
+        down_brokers: with_status("down"),
         topics: meta.topics.iter().filter(|t| t.error_code == 0).count(),
         partitions: parts.len(),
         under_replicated: under_replicated(&parts).len(),
         offline: offline(&parts).len(),
         under_min_isr: under_min_isr(&parts).len(),
+        note: nodes.controller_note.clone(),
     })
-}
-
-/// The KRaft quorum leader (DescribeQuorum, forwarded by brokers to the controllers).
-pub async fn quorum_leader(client: &KafkaClient) -> Result<Option<i32>> {
-    use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
-    use kafka_protocol::messages::{DescribeQuorumRequest, TopicName};
-    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
-        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
-        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
-    let response = client.send_any(&request).await?;
-    check_code(
-        response.error_code,
-        response.error_message.as_ref(),
-        "the controller quorum",
-    )?;
-    Ok(response
-        .topics
-        .first()
-        .and_then(|t| t.partitions.first())
-        .map(|p| p.leader_id.0)
-        .filter(|id| *id >= 0))
 }

@@ -32,9 +32,19 @@ pub async fn list_groups(client: &KafkaClient) -> Result<Vec<GroupListing>> {
     let request = ListGroupsRequest::default();
     let answers =
         KafkaClient::join_all(ids.iter().map(|id| client.send_to(*id, &request)).collect()).await;
+    let answered = answers.iter().filter(|a| a.is_ok()).count();
     let mut out = Vec::new();
-    for answer in answers {
-        let response = answer?;
+    for (id, answer) in ids.iter().zip(answers) {
+        // One broker's silence must not hide the groups the others coordinate.
+        let response = match answer {
+            Err(e) if answered > 0 => {
+                client.note(format!(
+                    "the groups broker {id} coordinates are missing: {e}"
+                ));
+                continue;
+            }
+            other => other?,
+        };
         check_code(response.error_code, None, "ListGroups")?;
         for g in response.groups {
             out.push(GroupListing {

@@ -1,8 +1,10 @@
 //! Log offsets of partitions (ListOffsets): earliest, latest or by timestamp, batched into
-//! one request per partition leader — never one request per partition.
+//! one request per partition leader — never one request per partition. A leader that does
+//! not answer costs only its own partitions: they get an error naming it, the rest their
+//! offsets, and the client a note saying what is missing.
 
 use super::client::KafkaClient;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -32,8 +34,9 @@ impl OffsetSpec {
 /// A topic partition.
 pub type TopicPartition = (String, i32);
 
-/// Offsets of `partitions`: `Ok(offset)` per partition, or the error for that partition.
-/// For a timestamp beyond the last message Kafka answers -1; that is returned as is.
+/// Offsets of `partitions`: `Ok(offset)` per partition, or the error for that partition
+/// (a partition whose leader did not answer gets that leader's error, and the client a
+/// note). For a timestamp beyond the last message Kafka answers -1; that is returned as is.
 pub async fn list_offsets(
     client: &KafkaClient,
     partitions: &[TopicPartition],
@@ -116,11 +119,26 @@ pub async fn list_offsets(
                 .collect(),
         )
         .await;
-    for (leader, answer) in answers {
-        let response = answer.map_err(|e| match e {
-            Error::Timeout(m) => Error::Timeout(m),
-            other => Error::Cluster(format!("ListOffsets at broker {leader}: {other}")),
-        })?;
+    for ((leader, answer), (_, request)) in answers.into_iter().zip(&requests) {
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                let mut missing = 0;
+                for t in &request.topics {
+                    for p in &t.partitions {
+                        missing += 1;
+                        out.insert(
+                            (t.name.0.as_str().to_string(), p.partition_index),
+                            Err(format!("leader {e}")),
+                        );
+                    }
+                }
+                client.note(format!(
+                    "no offsets for {missing} partition(s) led by broker {leader}: {e}"
+                ));
+                continue;
+            }
+        };
         for t in response.topics {
             let name = t.name.0.as_str().to_string();
             for p in t.partitions {

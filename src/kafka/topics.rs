@@ -1,5 +1,6 @@
 //! Topics: list and describe (partitions with leader, replicas, ISR, offline replicas, and the
-//! topic's non-default configs: the fields `kafka-topics.sh --describe` shows).
+//! topic's non-default configs: the fields `kafka-topics.sh --describe` shows). Configs that
+//! cannot be read leave the partitions standing: the topic says why in `configs_error`.
 
 use super::client::{check_code, KafkaClient};
 use super::topic_id_string;
@@ -48,6 +49,9 @@ pub struct TopicDescription {
     pub replication_factor: usize,
     /// Configs whose value is not the default, in the broker's order.
     pub configs: IndexMap<String, String>,
+    /// Why the configs could not be read (they are then empty), when they could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configs_error: Option<String>,
     /// Whether the topic is internal.
     pub internal: bool,
     /// Partitions by index.
@@ -116,16 +120,37 @@ pub async fn describe_topics(
             partition_count: partitions.len(),
             replication_factor: partitions.first().map(|p| p.replicas.len()).unwrap_or(0),
             configs: IndexMap::new(),
+            configs_error: None,
             internal: t.is_internal,
             partitions,
         });
     }
     let names_found: Vec<String> = out.iter().map(|t| t.topic.clone()).collect();
-    let mut configs = non_default_topic_configs(client, &names_found).await?;
-    for t in &mut out {
-        if let Some(c) = configs.shift_remove(&t.topic) {
-            t.configs = c;
+    match non_default_topic_configs(client, &names_found).await {
+        Ok(mut configs) => {
+            for t in &mut out {
+                match configs.shift_remove(&t.topic) {
+                    Some(Ok(c)) => t.configs = c,
+                    Some(Err(e)) => t.configs_error = Some(e),
+                    None => {}
+                }
+            }
         }
+        Err(e) => {
+            for t in &mut out {
+                t.configs_error = Some(e.to_string());
+            }
+        }
+    }
+    let unread = out.iter().filter(|t| t.configs_error.is_some()).count();
+    if unread > 0 {
+        let first = out
+            .iter()
+            .find_map(|t| t.configs_error.clone())
+            .unwrap_or_default();
+        client.note(format!(
+            "the configs of {unread} topic(s) could not be read: {first}"
+        ));
     }
     // Keep the caller's order.
     out.sort_by_key(|t| {
@@ -137,11 +162,12 @@ pub async fn describe_topics(
     Ok(out)
 }
 
-/// Non-default configs of the given topics, in one DescribeConfigs request.
+/// Non-default configs of the given topics, in one DescribeConfigs request (any broker
+/// answers it); a topic the broker could not describe gets its error.
 async fn non_default_topic_configs(
     client: &KafkaClient,
     topics: &[String],
-) -> Result<IndexMap<String, IndexMap<String, String>>> {
+) -> Result<IndexMap<String, std::result::Result<IndexMap<String, String>, String>>> {
     if topics.is_empty() {
         return Ok(IndexMap::new());
     }
@@ -160,11 +186,14 @@ async fn non_default_topic_configs(
     let mut out = IndexMap::new();
     for r in response.results {
         let topic = r.resource_name.as_str().to_string();
-        check_code(
+        if let Err(e) = check_code(
             r.error_code,
             r.error_message.as_ref(),
             &format!("topic {topic:?}"),
-        )?;
+        ) {
+            out.insert(topic, Err(e.to_string()));
+            continue;
+        }
         let configs = r
             .configs
             .iter()
@@ -181,9 +210,19 @@ async fn non_default_topic_configs(
                 (c.name.as_str().to_string(), value)
             })
             .collect();
-        out.insert(topic, configs);
+        out.insert(topic, Ok(configs));
     }
     Ok(out)
+}
+
+/// Replicas one request may create before a broker that goes away while handling it is
+/// told to have possibly been felled by the request itself.
+const LARGE_REPLICA_COUNT: i64 = 10_000;
+
+/// "100000000 new partitions", when that many partitions (times their replicas) is large.
+fn magnitude(new_partitions: i64, replication_factor: i64) -> Option<String> {
+    (new_partitions.saturating_mul(replication_factor.max(1)) >= LARGE_REPLICA_COUNT)
+        .then(|| format!("{new_partitions} new partitions"))
 }
 
 /// Kafka's topic-name rule: 1–249 characters of `[a-zA-Z0-9._-]`, not "." or "..".
@@ -216,6 +255,17 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_topic_changes_are_named() {
+        assert_eq!(magnitude(100, 3), None);
+        assert_eq!(
+            magnitude(100_000_000, 1).as_deref(),
+            Some("100000000 new partitions")
+        );
+        assert!(magnitude(5_000, 2).is_some());
+        assert!(magnitude(i64::MAX, i64::MAX).is_some());
+    }
 
     #[test]
     fn topic_name_rules() {
@@ -436,7 +486,19 @@ pub async fn create_topic(
         .with_topics(vec![creatable])
         .with_timeout_ms(timeout_ms)
         .with_validate_only(dry_run);
-    let response = client.send_to_controller(&request).await?;
+    let new_partitions = match &topic.assignment {
+        Some(a) => (a.len() as i64, a.first().map_or(1, |r| r.len() as i64)),
+        None => (
+            i64::from(topic.partitions.unwrap_or(1)),
+            i64::from(topic.replication_factor.unwrap_or(1)),
+        ),
+    };
+    let response = client
+        .send_to_controller_noting(
+            &request,
+            magnitude(new_partitions.0, new_partitions.1).as_deref(),
+        )
+        .await?;
     let mut partitions = topic.partitions.unwrap_or(0);
     let mut rf = topic.replication_factor.map(i32::from).unwrap_or(0);
     for r in &response.topics {
@@ -652,7 +714,12 @@ pub async fn add_partitions(
             .with_assignments(None)])
         .with_timeout_ms(timeout_ms)
         .with_validate_only(dry_run);
-    let response = client.send_to_controller(&request).await?;
+    let response = client
+        .send_to_controller_noting(
+            &request,
+            magnitude(total - current as i64, existing.replication_factor as i64).as_deref(),
+        )
+        .await?;
     for r in &response.results {
         check_code(
             r.error_code,

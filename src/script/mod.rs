@@ -236,13 +236,22 @@ impl Session {
     /// The ZooKeeper session (connected on first use).
     pub fn zookeeper(&self) -> Result<Arc<crate::zk::znodes::ZkSession>> {
         if let Some(z) = self.zookeeper.lock().ok().and_then(|z| z.clone()) {
-            return Ok(z);
+            if !z.is_over() {
+                return Ok(z);
+            }
         }
         let connect = self.zookeeper_connect()?;
         let auth = self.settings.zookeeper_auth.clone();
         let timeout = self.settings.call_timeout;
+        let connect_timeout = self.settings.node_timeouts.connect;
         let session = self.block_on("connecting to ZooKeeper", async move {
-            crate::zk::znodes::ZkSession::connect(&connect, auth.as_deref(), timeout).await
+            crate::zk::znodes::ZkSession::connect(
+                &connect,
+                auth.as_deref(),
+                timeout,
+                connect_timeout,
+            )
+            .await
         })?;
         let session = Arc::new(session);
         if let Ok(mut slot) = self.zookeeper.lock() {
@@ -357,7 +366,9 @@ pub fn script_error(session: &Session, fn_name: &str, err: Error) -> Box<EvalAlt
         }
         other => other.to_string(),
     };
-    let message = if text.starts_with(&format!("{fn_name}:")) {
+    let message = if text.starts_with(&format!("{fn_name}:"))
+        || text.starts_with(&format!("{fn_name} timed out"))
+    {
         text
     } else {
         format!("{fn_name}: {text}")
@@ -412,10 +423,22 @@ where
     F: FnOnce(Arc<KafkaClient>) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    session
+    let kafka = session
         .kafka()
-        .and_then(|k| session.block_on(fn_name, work(k)))
-        .map_err(|e| script_error(session, fn_name, e))
+        .map_err(|e| script_error(session, fn_name, e))?;
+    kafka.take_notes();
+    let waiting = kafka.clone();
+    let result = session.bridge.call_explained(
+        fn_name,
+        session.settings.call_timeout,
+        work(kafka.clone()),
+        move || waiting.waiting(),
+    );
+    // What the call could not get while returning the rest (a broker that did not answer).
+    for note in kafka.take_notes() {
+        crate::output::log_line("warn", &format!("{fn_name}: {note}"));
+    }
+    result.map_err(|e| script_error(session, fn_name, e))
 }
 
 /// Runs one ZooKeeper domain call through the session's bridge, naming `fn_name` in errors.
@@ -430,7 +453,15 @@ where
 {
     session
         .zookeeper()
-        .and_then(|z| session.block_on(fn_name, work(z)))
+        .and_then(|z| {
+            let servers = z.servers().to_string();
+            session.bridge.call_explained(
+                fn_name,
+                session.settings.call_timeout,
+                work(z),
+                move || Some(format!("an answer from a ZooKeeper server of {servers}")),
+            )
+        })
         .map_err(|e| script_error(session, fn_name, e))
 }
 

@@ -12,8 +12,9 @@ pub struct ZkServerStatus {
     pub server: String,
     /// The server's id (myid), when the inventory knows it.
     pub id: Option<u32>,
-    /// leader, follower, observer, standalone, down, not_serving, or refused (four-letter
-    /// words not whitelisted).
+    /// leader, follower, observer, standalone, down (refuses connections, or hung: accepts
+    /// them but does not answer within the limit, as `error` says), not_serving, or refused
+    /// (four-letter words not whitelisted).
     pub mode: String,
     /// ZooKeeper version.
     pub version: Option<String>,
@@ -71,7 +72,8 @@ impl ZkServerStatus {
     }
 }
 
-/// Status of one server; never fails: a server that does not answer is reported as down.
+/// Status of one server; never fails: a server that does not answer within `timeout` is
+/// reported as down, its `error` saying whether it refused or hung.
 pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> ZkServerStatus {
     let (srvr, mntr) = tokio::join!(
         four_letter(server, "srvr", timeout),
@@ -79,7 +81,7 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
     );
     let srvr = match srvr {
         Ok(text) => parse_srvr(&text),
-        Err(FourLetterError::Down(why)) => {
+        Err(FourLetterError::Down(why)) | Err(FourLetterError::Hung(why)) => {
             return ZkServerStatus::empty(server, id, "down", Some(why))
         }
         Err(FourLetterError::NotServing) => {

@@ -71,19 +71,27 @@ impl ZkAcl {
 pub struct ZkSession {
     client: zk::Client,
     chroot: String,
+    hosts: String,
 }
 
 impl ZkSession {
-    /// Connects (with optional digest auth `user:password`) within `timeout`.
+    /// Connects (with optional digest auth `user:password`) within `timeout`. Each server
+    /// gets `connect_timeout` to accept the connection and answer the session handshake, so
+    /// a paused server in the connect string costs at most that, once per session (the
+    /// client then moves to the next one, and stays with a server that answers).
     pub async fn connect(
         connect: &ZkConnect,
         digest: Option<&str>,
         timeout: Duration,
+        connect_timeout: Duration,
     ) -> Result<ZkSession> {
         let hosts = connect.servers.join(",");
+        // The client waits connect_timeout per server only while that is at most 3/5 of
+        // the session timeout (zookeeper-client's rule).
+        let session_timeout = Duration::from_secs(10).max(connect_timeout * 2);
         let mut connector = zk::Client::connector()
-            .with_session_timeout(Duration::from_secs(10))
-            .with_connection_timeout(timeout.min(Duration::from_secs(10)));
+            .with_session_timeout(session_timeout)
+            .with_connection_timeout(connect_timeout);
         if let Some(auth) = digest {
             connector = connector.with_auth("digest", auth.as_bytes());
         }
@@ -99,7 +107,41 @@ impl ZkSession {
         Ok(ZkSession {
             client,
             chroot: connect.chroot.clone(),
+            hosts,
         })
+    }
+
+    /// Whether the session is over (expired, closed, or refused its auth): a new one is
+    /// needed, e.g. after the ensemble was unreachable for longer than the session timeout.
+    pub fn is_over(&self) -> bool {
+        self.client.state().is_terminated()
+    }
+
+    /// The servers of the connect string, for messages.
+    pub fn servers(&self) -> &str {
+        &self.hosts
+    }
+
+    /// Runs a read, again after a lost connection (the client moves to another server;
+    /// reads are safe to repeat), until it succeeds, fails otherwise, or the call's time
+    /// limit ends it.
+    async fn read<T, F, Fut>(&self, path: &str, op: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, zk::Error>>,
+    {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match op().await {
+                // A lost connection, or one that stopped answering ("no response from
+                // connection in ..."): the client connects to another server meanwhile.
+                Err(zk::Error::ConnectionLoss | zk::Error::Custom(_)) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                other => return other.map_err(|e| zk_error(e, path)),
+            }
+        }
     }
 
     /// The absolute path of `path` under the chroot.
@@ -149,11 +191,7 @@ impl ZkSession {
     /// Children of `path`, sorted (numerically when they are all numbers, like broker ids).
     pub async fn ls(&self, path: &str) -> Result<Vec<String>> {
         let full = self.full_path(path)?;
-        let mut children = self
-            .client
-            .list_children(&full)
-            .await
-            .map_err(|e| zk_error(e, path))?;
+        let mut children = self.read(path, || self.client.list_children(&full)).await?;
         sort_children(&mut children);
         Ok(children)
     }
@@ -161,11 +199,7 @@ impl ZkSession {
     /// Data and stat of `path`.
     pub async fn get(&self, path: &str) -> Result<Znode> {
         let full = self.full_path(path)?;
-        let (data, stat) = self
-            .client
-            .get_data(&full)
-            .await
-            .map_err(|e| zk_error(e, path))?;
+        let (data, stat) = self.read(path, || self.client.get_data(&full)).await?;
         Ok(Znode::new(path, &data, &stat))
     }
 
@@ -173,10 +207,8 @@ impl ZkSession {
     pub async fn exists(&self, path: &str) -> Result<bool> {
         let full = self.full_path(path)?;
         Ok(self
-            .client
-            .check_stat(&full)
-            .await
-            .map_err(|e| zk_error(e, path))?
+            .read(path, || self.client.check_stat(&full))
+            .await?
             .is_some())
     }
 
@@ -186,10 +218,10 @@ impl ZkSession {
         let mut stack = vec![(path.to_string(), 0usize)];
         while let Some((p, level)) = stack.pop() {
             let full = self.full_path(&p)?;
-            let (children, stat) = match self.client.get_children(&full).await {
+            let (children, stat) = match self.read(&p, || self.client.get_children(&full)).await {
                 Ok(r) => r,
-                Err(zk::Error::NoNode) if level > 0 => continue,
-                Err(e) => return Err(zk_error(e, &p)),
+                Err(Error::NotFound(_)) if level > 0 => continue,
+                Err(e) => return Err(e),
             };
             let mut children = children;
             sort_children(&mut children);

@@ -14,28 +14,37 @@ pub mod api {
     use crate::script::{kafka_call as call, session_of};
     use rhai::{Array, EvalAltResult, Map, NativeCallContext};
 
-    /// List the live brokers: id, host, port, rack, and whether it is the controller
-    /// (ZooKeeper mode).
+    /// List the registered brokers, each checked on a new connection: id, host, port, rack,
+    /// `controller` (the active controller: ZooKeeper mode's controller broker, KRaft's
+    /// quorum leader — the node `cluster().controller` names), `roles` ("broker", or
+    /// "broker,controller" for a KRaft node that is also a quorum voter), and `status`: `up`
+    /// (with `api_versions_ms`), `hung` (accepts connections but does not answer ApiVersions
+    /// within the `api_versions_timeout`) or `down` (refuses connections), with the `error`.
     ///
     /// ```rhai
-    /// for b in brokers() { print(`${b.id} ${b.host}:${b.port}`); }
+    /// for b in brokers() { print(`${b.id} ${b.host}:${b.port} ${b.status}`); }
+    /// let hung = brokers().filter(|b| b.status == "hung").map(|b| b.id);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn brokers(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let result = call(&session, "brokers", |k| async move {
-            brokers::brokers(&k).await
+            Ok(brokers::checked(&k).await?.brokers)
         })?;
         to_array(&result)
     }
 
-    /// Cluster summary: id, mode (zookeeper or kraft), the active controller, live brokers,
-    /// topic and partition counts, and how many partitions are under-replicated, offline or
-    /// under min.insync.replicas.
+    /// Cluster summary: id, mode (zookeeper or kraft), the active `controller` (KRaft: the
+    /// quorum leader, from DescribeQuorum; a `note` says why when it is not known), the
+    /// quorum's voters (`controllers`, KRaft), the registered `brokers` and which of them are
+    /// `hung_brokers` or `down_brokers` (as `brokers()` checks them), topic and partition
+    /// counts, and how many partitions are under-replicated, offline or under
+    /// min.insync.replicas.
     ///
     /// ```rhai
     /// let c = cluster();
     /// if c.offline > 0 { fail(`${c.offline} partitions are offline`); }
+    /// if c.hung_brokers.len() > 0 { fail(`brokers not answering: ${c.hung_brokers}`); }
     /// ```
     #[rhai_fn(return_raw, name = "cluster")]
     pub fn cluster_summary(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {

@@ -18,8 +18,10 @@ pub mod api {
     /// Status of every server of the ensemble, from the `srvr` and `mntr` four-letter words:
     /// mode (leader, follower, observer, standalone, down, not_serving, refused), version,
     /// zxid and epoch, latency, connections, outstanding requests, znode count, and on the
-    /// leader `followers` and `synced_followers`. A server that does not answer within the
-    /// timeout is reported as `down`; the call itself does not fail.
+    /// leader `followers` and `synced_followers`. A server that refuses connections, or
+    /// accepts them but does not answer within the context's `four_letter_timeout` (default
+    /// 5s), is reported as `down`, its `error` saying which ("hung: ..."); the call itself
+    /// does not fail.
     ///
     /// ```rhai
     /// let leader = zk_status().filter(|s| s.mode == "leader");
@@ -54,10 +56,7 @@ pub mod api {
             .iter()
             .find(|z| format!("{}:{}", z.host, z.client_port) == server)
             .map(|z| z.id);
-        let timeout = session
-            .settings
-            .call_timeout
-            .min(std::time::Duration::from_secs(5));
+        let timeout = session.settings.node_timeouts.four_letter;
         let result = session
             .block_on("zk_status", async move {
                 Ok(status::server_status(&server, id, timeout).await)
@@ -478,10 +477,7 @@ fn ensemble(session: &Session, f: &str) -> Result<Vec<status::ZkServerStatus>, B
                 .map(|z| (format!("{}:{}", z.host, z.client_port), Some(z.id)))
                 .collect()
         };
-    let timeout = session
-        .settings
-        .call_timeout
-        .min(std::time::Duration::from_secs(5));
+    let timeout = session.settings.node_timeouts.four_letter;
     session
         .block_on(f, async move {
             Ok(status::ensemble_status(&servers, timeout).await)
