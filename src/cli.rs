@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// kafsh: a scriptable admin shell for Apache Kafka and ZooKeeper.
 #[derive(Debug, Parser)]
-#[command(name = "kafsh", version, about, long_about = None)]
+#[command(name = "kafsh", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KAFSH_COMMIT"), ")"), about, long_about = None)]
 pub struct Cli {
     /// Evaluate one expression and print its result, e.g. -e 'list_topics()'.
     #[arg(short = 'e', long = "eval", value_name = "EXPR")]
@@ -85,10 +85,16 @@ pub struct GlobalArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a runbook script.
+    /// Run a runbook: a script file, or a runbook's name (see `kafsh runbooks`).
+    #[command(disable_help_flag = true)]
     Run {
-        /// The script file (.rhai).
-        file: PathBuf,
+        /// The script file (.rhai), or a runbook's name looked up in the current directory,
+        /// KAFSH_RUNBOOK_PATH, ~/.config/kafsh/runbooks and the installed runbooks.
+        #[arg(required_unless_present = "help")]
+        file: Option<PathBuf>,
+        /// Print the runbook's header (what it does, its arguments), or this help.
+        #[arg(long, short = 'h')]
+        help: bool,
         /// Script argument k=v, available as args.k (numbers, bools and lists like 4,5 are typed).
         #[arg(long = "arg", value_name = "K=V")]
         args: Vec<String>,
@@ -133,6 +139,16 @@ pub enum Command {
         #[arg(long, global = true)]
         shared: bool,
     },
+    /// List the runbooks `kafsh run NAME` finds, with what they do and their arguments.
+    Runbooks,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
     /// Print the Markdown reference of every function (docs/functions.md).
     Docs {
         /// Write Rhai definition files (*.d.rhai) for editors into DIR instead of printing.
@@ -199,6 +215,24 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
     match &cli.command {
         Some(Command::Check { files }) => return check(files),
         Some(Command::Docs { definitions }) => return docs(definitions.as_deref()),
+        Some(Command::Runbooks) => return runbooks(format),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "kafsh", &mut std::io::stdout());
+            return ExitStatus::Ok;
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            if clap_mangen::Man::new(cmd).render(&mut page).is_err() {
+                return ExitStatus::ScriptError;
+            }
+            output::print_text(String::from_utf8_lossy(&page).trim_end());
+            return ExitStatus::Ok;
+        }
+        Some(Command::Run {
+            file, help: true, ..
+        }) => return run_help(file.as_deref()),
         _ => {}
     }
 
@@ -278,11 +312,12 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
                 return audit(session, &trail, action, filter, format);
             }
             Some(Command::Run {
-                file,
+                file: Some(file),
                 args,
                 resume,
                 fresh,
                 lock,
+                ..
             }) => {
                 let run = RunOptions {
                     journal: if resume {
@@ -445,6 +480,49 @@ fn audit(
     }
 }
 
+/// `kafsh runbooks`: every runbook found, what it does and its arguments.
+fn runbooks(format: Format) -> ExitStatus {
+    let list = crate::runbooks::list();
+    let value = if format == Format::Json {
+        serde_json::to_value(&list).unwrap_or_default()
+    } else {
+        serde_json::Value::Array(
+            list.iter()
+                .map(|r| {
+                    serde_json::json!({"name": r.name, "summary": r.summary,
+                                       "arguments": r.arguments.join(", ")})
+                })
+                .collect(),
+        )
+    };
+    output::print_result(&value, format);
+    ExitStatus::Ok
+}
+
+/// `kafsh run NAME --help`: the runbook's header; without a name, `run`'s own help.
+fn run_help(file: Option<&std::path::Path>) -> ExitStatus {
+    let Some(file) = file else {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        if let Some(run) = cmd.find_subcommand_mut("run") {
+            let _ = run.print_help();
+        }
+        return ExitStatus::Ok;
+    };
+    match crate::runbooks::resolve(file).and_then(|p| {
+        std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    }) {
+        Ok(source) => {
+            output::print_text(&crate::runbooks::Header::parse(&source).text);
+            ExitStatus::Ok
+        }
+        Err(e) => {
+            output::print_error(&e, None, None);
+            ExitStatus::Usage
+        }
+    }
+}
+
 /// Prints the defaults note only the first time on this machine (cron runs stay quiet).
 fn once_note(note: &str) {
     let Some(dir) = config::state_dir() else {
@@ -512,6 +590,14 @@ pub fn run_file(
             return ExitStatus::Usage;
         }
     };
+    let file = match crate::runbooks::resolve(file) {
+        Ok(f) => f,
+        Err(e) => {
+            output::print_error(&e, None, None);
+            return ExitStatus::Usage;
+        }
+    };
+    let file = file.as_path();
     let name = file.display().to_string();
     let source = match std::fs::read_to_string(file) {
         Ok(s) => s,

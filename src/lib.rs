@@ -15,6 +15,7 @@ pub mod kafka;
 pub mod output;
 pub mod plan;
 pub mod repl;
+pub mod runbooks;
 pub mod runlock;
 pub mod script;
 pub mod shell;

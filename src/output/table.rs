@@ -38,6 +38,8 @@ const COLUMN_ORDER: &[&str] = &[
     "members",
     "total_lag",
     "name",
+    "summary",
+    "arguments",
     "action",
     "old",
     "new",
