@@ -352,3 +352,8 @@ fn zookeeper_functions_say_a_kraft_cluster_has_none_and_tables_skip_empty_fields
         "{json}"
     );
 }
+
+#[test]
+fn cluster_report_shows_the_quorum() {
+    common::topics_suite::cluster_report_is_healthy(cluster(), "KRaft controller quorum");
+}

@@ -685,3 +685,8 @@ fn the_controller_is_the_broker_holding_the_controller_znode() {
         assert_eq!(b["status"], "up", "{b}");
     }
 }
+
+#[test]
+fn cluster_report_shows_zookeeper() {
+    common::topics_suite::cluster_report_is_healthy(cluster(), "ZooKeeper:");
+}

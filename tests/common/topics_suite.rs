@@ -957,3 +957,24 @@ pub fn audit_rollback_restores_configs(c: &Cluster, topic: &str) {
         "the rollbacks are audited too: {verify}"
     );
 }
+
+/// The read-only cluster report runbook, by name: healthy, with the control plane of the
+/// cluster's kind (ZooKeeper servers, or the KRaft quorum).
+pub fn cluster_report_is_healthy(c: &Cluster, control_plane: &str) {
+    let state = tempfile::tempdir().expect("tmp");
+    let mut cmd = kafsh(&state);
+    cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts"))
+        .args(["--bootstrap-server", &c.bootstrap_servers()]);
+    if let Some(zk) = c.zk_connect() {
+        cmd.args(["--zookeeper", &zk]);
+    }
+    let out = cmd.args(["run", "cluster_report"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(control_plane), "{text}");
+    assert!(text.trim_end().ends_with("healthy"), "{text}");
+}
