@@ -92,8 +92,8 @@ pub struct BrokerNode {
     pub port: u16,
     /// Port of the CONTROLLER listener of a combined KRaft node.
     pub controller_port: Option<u16>,
-    /// The metadata log directory's id of a combined node in a dynamic quorum (once
-    /// formatted).
+    /// The metadata log directory's id of a combined node (once formatted; chosen up front
+    /// for the initial voters of a dynamic quorum).
     pub directory_id: Option<String>,
     pub dir: PathBuf,
     pub running: bool,

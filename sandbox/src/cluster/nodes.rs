@@ -111,7 +111,13 @@ impl Cluster {
             return Err(Error::NotRunning(node));
         };
         process::signal(pid, sig)?;
-        let deadline = Instant::now() + SIGNAL_SETTLE;
+        // Only Linux's /proc shows a stopped process (see process::proc_state).
+        let settle = if cfg!(target_os = "linux") {
+            SIGNAL_SETTLE
+        } else {
+            Duration::ZERO
+        };
+        let deadline = Instant::now() + settle;
         while self.proc_state(node, Some(pid)) != then && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));
         }
