@@ -14,7 +14,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec, Flavor};
+use kafsh_sandbox::{Cluster, ClusterSpec, Flavor, Node};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -433,7 +433,7 @@ fn check_all_answer(env: &Env, zookeeper: bool) {
 /// Each broker paused in turn, at each position of the bootstrap list.
 fn broker_matrix(env: &mut Env, zookeeper: bool) {
     for (position, paused) in env.ids.clone().into_iter().enumerate() {
-        env.c.pause_broker(paused).expect("pause");
+        env.c.pause(Node::Broker(paused)).expect("pause");
         // The issue's case: the hung broker first in the list, a one-shot command.
         let first = env.bootstrap_with(paused, 0);
         let r = env.run(&first, None, "list_topics()");
@@ -449,7 +449,7 @@ fn broker_matrix(env: &mut Env, zookeeper: bool) {
         let r = env.run(&bootstrap, None, &read_matrix(env, Some(paused), zookeeper));
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         check_paused_matrix(env, paused, &r, zookeeper);
-        env.c.resume_broker(paused).expect("resume");
+        env.c.resume(Node::Broker(paused)).expect("resume");
         check_all_answer(env, zookeeper);
     }
 }
@@ -472,7 +472,7 @@ fn zookeeper_matrix(env: &mut Env) {
         servers.insert(0, paused.clone());
         let connect = format!("{}{chroot}", servers.join(","));
         let was_leader = env.c.zk_leader() == Some(z.id);
-        env.c.pause_zk(z.id).expect("pause zk");
+        env.c.pause(Node::Zk(z.id)).expect("pause zk");
         let script = format!(
             "{RUN}
 m.zk_ls = run.call(|| zk_ls(\"/brokers/ids\"));
@@ -525,7 +525,7 @@ m"
                 .contains(&paused),
             "{m}"
         );
-        env.c.resume_zk(z.id).expect("resume zk");
+        env.c.resume(Node::Zk(z.id)).expect("resume zk");
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
             let r = env.run(&bs, Some(&connect), "zk_healthy().healthy");
@@ -569,7 +569,7 @@ fn fault_matrix(env: &mut Env, zookeeper: bool) {
         pause = env.sandbox_command("pause", "broker", victim),
     );
     let r = env.run(&only_victim, None, &script);
-    env.c.resume_broker(victim).expect("resume");
+    env.c.resume(Node::Broker(victim)).expect("resume");
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(r.json["before"], MANY_TOPICS, "{}", r.json);
     assert_eq!(r.json["after"], MANY_TOPICS, "{}", r.json);
@@ -594,7 +594,7 @@ fn fault_matrix(env: &mut Env, zookeeper: bool) {
         pause = env.sandbox_command("pause", "broker", victim),
     );
     let r = env.run(&env.c.bootstrap_servers(), None, &script);
-    env.c.resume_broker(victim).expect("resume");
+    env.c.resume(Node::Broker(victim)).expect("resume");
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(r.json["before"], GROUPS, "{}", r.json);
     let named = format!("broker {victim} at ");
@@ -629,7 +629,7 @@ fn fault_matrix(env: &mut Env, zookeeper: bool) {
         &env.c.bootstrap_servers(),
         &format!(r#"create_topic("ft-move", #{{assignment: [[{source}]]}})"#),
     );
-    env.c.pause_broker(target).expect("pause");
+    env.c.pause(Node::Broker(target)).expect("pause");
     let r = env.run(
         &env.bootstrap_with(target, 2),
         None,
@@ -637,7 +637,7 @@ fn fault_matrix(env: &mut Env, zookeeper: bool) {
             r#"reassign({plan}); wait_reassignment({plan}, #{{timeout: "3s", interval: "1s"}})"#
         ),
     );
-    env.c.resume_broker(target).expect("resume");
+    env.c.resume(Node::Broker(target)).expect("resume");
     assert_eq!(r.code, Some(4), "{}", r.stderr);
     assert!(
         r.stderr.contains("the reassignment goes on"),
@@ -669,7 +669,7 @@ fn fault_matrix(env: &mut Env, zookeeper: bool) {
         pause = env.sandbox_command("pause", "broker", talked_to),
     );
     let r = env.run(&env.address(talked_to), None, &script);
-    env.c.resume_broker(talked_to).expect("resume");
+    env.c.resume(Node::Broker(talked_to)).expect("resume");
     let named = format!("broker {talked_to} at ");
     if r.code == Some(0) {
         // KRaft: another broker took the election (brokers forward it to the quorum).

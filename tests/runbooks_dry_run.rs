@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, Node};
 use std::time::{Duration, Instant};
 
 fn snapshot(
@@ -37,7 +37,7 @@ fn snapshot(
 #[test]
 fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
     let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
-    c.add_zk(Some(4))
+    c.add(NewNode::Zk { id: Some(4) })
         .expect("a fifth... fourth server, not started");
     let bs = c.bootstrap_servers();
     let zk = c.zk_connect().expect("zk");
@@ -155,7 +155,7 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
 
     // A broker that stops answering: the call fails within its time limit, never hangs.
     let frozen = c.brokers()[0].clone();
-    c.pause_broker(frozen.id).expect("SIGSTOP");
+    c.pause(Node::Broker(frozen.id)).expect("SIGSTOP");
     let started = Instant::now();
     let out = kafsh(&state)
         .env("KAFSH_CONFIG", "/nonexistent")
@@ -169,7 +169,7 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
         .output()
         .expect("run");
     let elapsed = started.elapsed();
-    c.resume_broker(frozen.id).expect("SIGCONT");
+    c.resume(Node::Broker(frozen.id)).expect("SIGCONT");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(elapsed < Duration::from_secs(8), "took {elapsed:?}");

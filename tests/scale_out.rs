@@ -8,7 +8,7 @@ mod common;
 
 use common::load::{acked_values, assert_consumed_exactly_once, start_producer};
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, Node};
 use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 
@@ -31,8 +31,8 @@ fn scale_out(spec: ClusterSpec) {
     create_topics(&c);
     let producer = start_producer(&c, "so-a", 3000, 150);
 
-    let four = c.add_broker(None).expect("broker 4");
-    let five = c.add_broker(None).expect("broker 5");
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
     let state = tempfile::tempdir().expect("tmp");
     let out = scale_out_run(&c, &state, four, five, "5m")
         .output()
@@ -63,8 +63,8 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
     let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
     create_topics(&c);
     let producer = start_producer(&c, "so-a", 4000, 100);
-    let four = c.add_broker(None).expect("broker 4");
-    let five = c.add_broker(None).expect("broker 5");
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
     let state = tempfile::tempdir().expect("tmp");
 
     let mut run = scale_out_run(&c, &state, four, five, "30s")
@@ -86,7 +86,7 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
         log.last().is_some_and(|l| l.contains("batch 1: moving")),
         "{log:?}"
     );
-    c.kill_broker(four).expect("kill broker 4");
+    c.kill(Node::Broker(four)).expect("kill broker 4");
     log.extend(lines.map_while(Result::ok));
     let status = run.wait().expect("run ends");
     assert_eq!(status.code(), Some(4), "the batch times out: {log:?}");
@@ -96,7 +96,7 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
         "{log:?}"
     );
 
-    c.start_broker(four).expect("restart broker 4");
+    c.start_node(Node::Broker(four)).expect("restart broker 4");
     let out = scale_out_run(&c, &state, four, five, "30s")
         .arg("--resume")
         .output()
@@ -120,6 +120,13 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
     );
     assert_consumed_exactly_once(&c, "so-a", &acked);
     assert_balanced_without_throttles(&c);
+}
+
+/// Adds a broker, starts it and returns its id once every broker lists it.
+fn add_broker(c: &mut Cluster) -> i32 {
+    let node = c.add(NewNode::Broker { rack: None }).expect("add a broker");
+    c.start_node(node).expect("start the new broker");
+    i32::try_from(node.id()).expect("a broker id")
 }
 
 /// so-a (30 partitions) and so-b (20, with data), RF 2, on the first three brokers.
@@ -312,8 +319,8 @@ fn scale_out_killed_anywhere_ends_where_an_uninterrupted_run_ends() {
         .as_str()
         .expect("plan")
         .to_string();
-    let four = c.add_broker(None).expect("broker 4");
-    let five = c.add_broker(None).expect("broker 5");
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
     let producer = start_producer(&c, "so-k", 1_000_000, 50);
     let zk = c.zk_connect().expect("zk");
     let command = |state: &tempfile::TempDir| {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, Node};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -164,7 +164,7 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
         .map(|z| z.id)
         .find(|id| Some(*id) != c.zk_leader())
         .expect("a follower");
-    c.kill_zk(victim).expect("kill");
+    c.kill(Node::Zk(victim)).expect("kill");
     let out = run(&state, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -173,7 +173,7 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(order(&c).is_empty(), "nothing restarted");
-    c.start_zk(victim).expect("bring it back");
+    c.start_node(Node::Zk(victim)).expect("bring it back");
     c.wait_zk_leader(Duration::from_secs(30)).expect("leader");
 
     // 3. Stops at the first server that does not come back (its config is broken before
@@ -189,7 +189,7 @@ fn rolling_restart_restarts_the_leader_last_and_refuses_or_stops_when_unhealthy(
         "echo {follower} >> {dir}/order.log && echo 'server.{follower}=not a valid line' >> {cfg} && {} restart zk {follower} --dir {dir}",
         sb.display(),
         dir = c.dir().display(),
-        cfg = c.zk_dir(follower).join("zoo.cfg").display()
+        cfg = c.node_dir(Node::Zk(follower)).join("zoo.cfg").display()
     );
     zk_context(&c, &config, &[(follower, breaker)]);
     wait_healthy(&state);
@@ -261,7 +261,7 @@ fn scale_out_context(c: &Cluster, old_connect: &str, state: &tempfile::TempDir) 
             z.client_port,
             z.peer_port,
             z.election_port,
-            c.zk_dir(id).display(),
+            c.node_dir(Node::Zk(id)).display(),
             sb = sb.display(),
         ));
     }
@@ -297,8 +297,8 @@ fn scale_out_from_three_to_five_servers() {
     let setup = || -> (Cluster, String, Counter) {
         let mut c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
         let old_connect = c.zk_connect().expect("zk");
-        c.add_zk(Some(4)).expect("add 4");
-        c.add_zk(Some(5)).expect("add 5");
+        c.add(NewNode::Zk { id: Some(4) }).expect("add 4");
+        c.add(NewNode::Zk { id: Some(5) }).expect("add 5");
         let stop = Arc::new(AtomicBool::new(false));
         let client = counter_client(old_connect.clone(), stop.clone());
         std::thread::sleep(Duration::from_secs(1));

@@ -9,7 +9,8 @@
 
 use std::path::Path;
 
-use crate::state::{BrokerState, State, ZkState};
+use crate::spec::Quorum;
+use crate::state::{BrokerState, ControllerState, State, ZkState};
 
 /// ZooKeeper's tick; sessions may last 2..=120 ticks (see `zoo_cfg`).
 pub(crate) const ZK_TICK_MS: u64 = 500;
@@ -115,15 +116,15 @@ fn secure_settings(s: &mut String, node_dir: &Path) {
     s.push_str(&format!("{l}.ssl.client.auth=required\n"));
 }
 
-/// Settings common to both Kafka flavors.
-fn kafka_common(s: &mut String, b: &BrokerState, node_dir: &Path, brokers: usize) {
+/// Settings common to both Kafka flavors and every KRaft role.
+fn kafka_common(s: &mut String, rack: Option<&str>, node_dir: &Path, brokers: usize) {
     let rf = brokers.clamp(1, 3);
     let min_isr = brokers.clamp(1, 2);
     s.push_str(&format!(
         "log.dirs={}\n",
         prop(&node_dir.join("data").display().to_string())
     ));
-    if let Some(rack) = &b.rack {
+    if let Some(rack) = rack {
         s.push_str(&format!("broker.rack={}\n", prop(rack)));
     }
     s.push_str("num.partitions=1\n");
@@ -175,7 +176,7 @@ pub(crate) fn kafka_zk_properties(
     s.push_str("controlled.shutdown.max.retries=1\n");
     s.push_str("controlled.shutdown.retry.backoff.ms=500\n");
     s.push_str("controller.socket.timeout.ms=10000\n");
-    kafka_common(&mut s, b, node_dir, brokers);
+    kafka_common(&mut s, b.rack.as_deref(), node_dir, brokers);
     s
 }
 
@@ -215,7 +216,7 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
         secure_settings(&mut s, node_dir);
     }
     s.push_str("inter.broker.listener.name=PLAINTEXT\n");
-    s.push_str(&format!("controller.quorum.voters={}\n", state.voters()));
+    s.push_str(&quorum_settings(state, b.controller_port.map(|_| b.id)));
     // A killed node can register again only once its old session timed out (the default is
     // 9 s with 2 s heartbeats).
     s.push_str(&format!(
@@ -231,7 +232,50 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
         "share.coordinator.state.topic.min.isr={}\n",
         n.clamp(1, 2)
     ));
-    kafka_common(&mut s, b, node_dir, n);
+    kafka_common(&mut s, b.rack.as_deref(), node_dir, n);
+    s
+}
+
+/// How a KRaft node finds the controller quorum: `controller.quorum.voters` (static) or
+/// `controller.quorum.bootstrap.servers` (dynamic). `controller`: the node's id when it is a
+/// controller.
+fn quorum_settings(state: &State, controller: Option<i32>) -> String {
+    match state.quorum {
+        Quorum::Static => format!("controller.quorum.voters={}\n", state.voters()),
+        Quorum::Dynamic => {
+            let mut s = format!(
+                "controller.quorum.bootstrap.servers={}\n",
+                state.quorum_bootstrap(controller)
+            );
+            if controller.is_some() {
+                // A new controller stays an observer until it is added (AddRaftVoter).
+                s.push_str("controller.quorum.auto.join.enable=false\n");
+            }
+            s
+        }
+    }
+}
+
+/// `server.properties` of a KRaft controller-only node.
+pub(crate) fn kafka_controller_properties(
+    c: &ControllerState,
+    node_dir: &Path,
+    state: &State,
+) -> String {
+    let mut s = String::from("# Written by kafsh-sandbox: KRaft controller-only node.\n");
+    s.push_str(&format!("node.id={}\n", c.id));
+    s.push_str("process.roles=controller\n");
+    s.push_str(&format!("listeners=CONTROLLER://127.0.0.1:{}\n", c.port));
+    s.push_str("controller.listener.names=CONTROLLER\n");
+    s.push_str("listener.security.protocol.map=CONTROLLER:PLAINTEXT\n");
+    s.push_str(&quorum_settings(state, Some(c.id)));
+    // The controllers fence brokers that stop heartbeating.
+    s.push_str(&format!(
+        "broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms={}\n",
+        state.session_timeout_ms.unwrap_or(KAFKA_ZK_SESSION_MS)
+    ));
+    // Topic defaults (partitions, replication) come from the controllers in KRaft.
+    kafka_common(&mut s, None, node_dir, state.broker_count());
     s
 }
 
@@ -305,6 +349,7 @@ mod tests {
             secure_port: None,
             mtls_port: None,
             rack: None,
+            directory_id: None,
             pid: None,
         }
     }
@@ -344,6 +389,40 @@ mod tests {
         let broker_only = kafka_kraft_properties(&st.brokers[2], Path::new("/n4"), &st);
         assert!(broker_only.contains("process.roles=broker\n"));
         assert!(!broker_only.contains("CONTROLLER://"));
+    }
+
+    #[test]
+    fn controller_only_nodes_and_dynamic_quorum() {
+        let mut st = State::new(Flavor::KRaft, PathBuf::from("/j"));
+        st.quorum = Quorum::Dynamic;
+        st.brokers = vec![broker(1, None), broker(2, None)];
+        st.controllers = (0..4)
+            .map(|i| ControllerState {
+                id: 101 + i,
+                port: 7101 + i as u16,
+                directory_id: None,
+                initial: i < 3,
+                pid: None,
+            })
+            .collect();
+        let added = kafka_controller_properties(&st.controllers[3], Path::new("/c104"), &st);
+        assert!(added.contains("process.roles=controller\n"));
+        assert!(added.contains("listeners=CONTROLLER://127.0.0.1:7104\n"));
+        assert!(added.contains(
+            "controller.quorum.bootstrap.servers=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103\n"
+        ));
+        assert!(added.contains("controller.quorum.auto.join.enable=false\n"));
+        assert!(!added.contains("controller.quorum.voters"));
+        assert!(added.contains("offsets.topic.replication.factor=2\n"));
+        let b = kafka_kraft_properties(&st.brokers[0], Path::new("/b1"), &st);
+        assert!(b.contains("process.roles=broker\n"));
+        assert!(b.contains("controller.quorum.bootstrap.servers=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103,127.0.0.1:7104\n"));
+
+        st.quorum = Quorum::Static;
+        let b = kafka_kraft_properties(&st.brokers[0], Path::new("/b1"), &st);
+        assert!(b.contains(
+            "controller.quorum.voters=101@127.0.0.1:7101,102@127.0.0.1:7102,103@127.0.0.1:7103\n"
+        ));
     }
 
     #[test]

@@ -27,6 +27,13 @@
 //! [[contexts.sandbox.brokers]]
 //! id = 1
 //! restart = "ssh kafka1 sudo systemctl restart kafka"
+//!
+//! [[contexts.sandbox.controllers]]    # KRaft controller-only nodes
+//! id = 101
+//! host = "ctrl1"
+//! port = 9093
+//! restart = "ssh ctrl1 sudo systemctl restart kafka-controller"
+//! format = "ssh ctrl1 kafka-storage.sh format -t ID -c ctrl.properties --no-initial-controllers"
 //! ```
 
 mod properties;
@@ -127,6 +134,9 @@ pub struct Context {
     /// The Kafka brokers (the inventory).
     #[serde(default)]
     pub brokers: Vec<BrokerEntry>,
+    /// The KRaft controller-only nodes (the inventory).
+    #[serde(default)]
+    pub controllers: Vec<ControllerEntry>,
 }
 
 /// Limits of the script engine (each optional; kafsh's defaults apply otherwise).
@@ -198,6 +208,36 @@ pub struct BrokerEntry {
     /// Shell command that stops this broker.
     #[serde(default)]
     pub stop: Option<String>,
+    /// Shell command that formats this KRaft node's storage (`kafka-storage.sh format`).
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A KRaft controller-only node of the inventory.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerEntry {
+    /// The controller's `node.id`.
+    pub id: i32,
+    /// Host name, for humans and for commands.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Port of its controller listener.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Shell command that restarts this controller.
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Shell command that starts this controller.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Shell command that stops this controller.
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// Shell command that formats its storage (`kafka-storage.sh format`; for a controller
+    /// joining a dynamic quorum, `--no-initial-controllers`).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 fn default_client_port() -> u16 {
@@ -319,6 +359,9 @@ pub struct Inventory {
     pub zookeeper_servers: Vec<ZkServer>,
     /// Kafka brokers.
     pub brokers: Vec<BrokerEntry>,
+    /// KRaft controller-only nodes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<ControllerEntry>,
     /// Why the ZooKeeper servers may not be the ensemble this run talks to (`--zookeeper`
     /// named other servers); inventory-driven functions refuse while it is set.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,6 +426,7 @@ impl Inventory {
         Inventory {
             zookeeper_servers: context.zookeeper_servers.clone(),
             brokers: context.brokers.clone(),
+            controllers: context.controllers.clone(),
             zookeeper_mismatch,
             brokers_mismatch,
         }
@@ -858,6 +902,7 @@ restart = "true"
         assert_eq!(r.settings.bootstrap_servers, vec!["k1:9092", "k2:9092"]);
         assert_eq!(r.settings.call_timeout, Duration::from_secs(5));
         assert_eq!(r.settings.inventory.zookeeper_servers[0].peer_port, 2888);
+        assert!(r.settings.inventory.controllers.is_empty());
         let over = Overrides {
             bootstrap_servers: Some("other:9092".into()),
             ..Default::default()
@@ -872,6 +917,43 @@ restart = "true"
             .unwrap_err()
             .to_string()
             .contains("known: prod"));
+    }
+
+    #[test]
+    fn kraft_inventory_with_controllers_and_format_commands() {
+        let text = r#"
+current_context = "k"
+[contexts.k]
+bootstrap_servers = "b1:9092"
+[[contexts.k.brokers]]
+id = 1
+host = "b1"
+format = "kafka-storage.sh format -t X -c b.properties"
+[[contexts.k.controllers]]
+id = 101
+host = "c1"
+port = 9093
+restart = "r"
+start = "s"
+stop = "t"
+format = "f --no-initial-controllers"
+"#;
+        let file = parse_file(Path::new("c.toml"), text).unwrap();
+        let r = resolve_with(Some(file), None, &Overrides::default()).unwrap();
+        let inv = &r.settings.inventory;
+        assert_eq!(
+            inv.brokers[0].format.as_deref(),
+            Some("kafka-storage.sh format -t X -c b.properties")
+        );
+        assert_eq!(inv.controllers.len(), 1);
+        assert_eq!(inv.controllers[0].id, 101);
+        assert_eq!(inv.controllers[0].port, Some(9093));
+        assert_eq!(
+            inv.controllers[0].format.as_deref(),
+            Some("f --no-initial-controllers")
+        );
+        let bad = "[contexts.k]\n[[contexts.k.controllers]]\nid = 1\nvoter = true\n";
+        assert!(parse_file(Path::new("c.toml"), bad).is_err());
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn kafsh_json(bootstrap: &str, zookeeper: Option<&str>, expr: &str) -> serde
 }
 
 /// Stdout of a Kafka tool run, failing the test when it failed.
-pub fn tool_stdout(out: std::io::Result<Output>, what: &str) -> String {
+pub fn tool_stdout(out: kafsh_sandbox::Result<Output>, what: &str) -> String {
     let out = out.unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),
