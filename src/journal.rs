@@ -39,7 +39,7 @@ impl std::fmt::Display for JournalError {
         match self {
             JournalError::Unfinished { finished, updated } => write!(
                 f,
-                "an earlier run of this script with these arguments was interrupted after finishing step(s) {}{}; finish it with --resume, or discard what it remembered and start over with --fresh",
+                "an earlier run of this script with these arguments was interrupted after finishing step(s) {}{}",
                 finished
                     .iter()
                     .map(|s| format!("{s:?}"))

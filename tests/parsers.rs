@@ -123,7 +123,7 @@ proptest! {
 
     #[test]
     fn script_arguments_never_panic(args in proptest::collection::vec(text(), 0..6)) {
-        let _ = kafsh::cli::parse_script_args(&args);
+        let _ = kafsh::script::surface::parse_script_args(&args);
     }
 }
 

@@ -249,6 +249,20 @@ fn confirm_sh_args_modules_and_limits() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .to_lowercase()
         .contains("too many operations"));
+    // The same global flag stops a one-liner too (one engine factory for every surface).
+    let out = kafsh(&state)
+        .args([
+            "--max-operations",
+            "100000",
+            "-e",
+            "let i = 0; loop { i += 1; }",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("too many operations"));
 }
 
 #[test]

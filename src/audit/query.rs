@@ -1,7 +1,6 @@
 //! Reading the audit trail back: entries filtered by time, context, user, function and
 //! target; the hash chain verified link by link; and the inverse of a recorded change (a
-//! config change's previous values, a reassignment's previous assignment) as the kafsh call
-//! that would undo it.
+//! config change's previous values, a reassignment's previous assignment).
 
 use super::{legacy_hash, link_hash, GENESIS};
 use serde::Serialize;
@@ -169,17 +168,39 @@ pub fn verify(path: &Path) -> std::io::Result<VerifyReport> {
     Ok(report)
 }
 
-/// The kafsh call that undoes a recorded change, or why there is none.
-pub fn inverse(entry: &Value) -> Result<String, String> {
+/// What undoes a recorded change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inverse {
+    /// Set the old values again and delete the keys that were not set before.
+    AlterConfig {
+        /// "topic", "broker" or "broker_default".
+        entity: String,
+        /// The entity's name.
+        name: String,
+        /// (key, old value) to set again.
+        set: Vec<(String, String)>,
+        /// Keys to delete (they had no value of their own before).
+        delete: Vec<String>,
+    },
+    /// Move the partitions back to their previous replicas.
+    Reassign {
+        /// The previous assignment, as kafka-reassign-partitions.sh's JSON.
+        plan: String,
+        /// The throttle the change used, if any.
+        throttle: Option<i64>,
+    },
+}
+
+/// What undoes a recorded change, or why nothing can.
+pub fn inverse(entry: &Value) -> Result<Inverse, String> {
     let function = entry["function"].as_str().unwrap_or("");
     let args = &entry["arguments"];
     match function {
         "alter_config" => {
-            let kind = args["entity"].as_str().ok_or_else(|| {
+            let entity = args["entity"].as_str().ok_or_else(|| {
                 "this entry does not name its entity (written by an older kafsh)".to_string()
             })?;
-            let name = args["name"].as_str().unwrap_or("");
-            let mut set = serde_json::Map::new();
+            let mut set = Vec::new();
             let mut delete = Vec::new();
             for c in args["changes"].as_array().cloned().unwrap_or_default() {
                 let key = c["name"].as_str().unwrap_or("").to_string();
@@ -190,45 +211,19 @@ pub fn inverse(entry: &Value) -> Result<String, String> {
                             "the old value of {key} is sensitive and was not recorded; set it again by hand"
                         ))
                     }
-                    old => {
-                        set.insert(key, old.clone());
-                    }
+                    Value::String(old) => set.push((key, old.clone())),
+                    other => set.push((key, other.to_string())),
                 }
             }
-            let mut options = Vec::new();
-            if !set.is_empty() {
-                let pairs: Vec<String> = set
-                    .iter()
-                    .map(|(k, v)| {
-                        format!(
-                            "{}: {}",
-                            Value::String(k.clone()),
-                            Value::String(
-                                v.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| v.to_string())
-                            )
-                        )
-                    })
-                    .collect();
-                options.push(format!("set: #{{{}}}", pairs.join(", ")));
-            }
-            if !delete.is_empty() {
-                let keys: Vec<String> = delete
-                    .into_iter()
-                    .map(|k| Value::String(k).to_string())
-                    .collect();
-                options.push(format!("delete: [{}]", keys.join(", ")));
-            }
-            if options.is_empty() {
+            if set.is_empty() && delete.is_empty() {
                 return Err("the change had nothing to undo".into());
             }
-            Ok(format!(
-                "alter_config({}, {}, #{{{}}})",
-                Value::String(kind.to_string()),
-                Value::String(name.to_string()),
-                options.join(", ")
-            ))
+            Ok(Inverse::AlterConfig {
+                entity: entity.to_string(),
+                name: args["name"].as_str().unwrap_or("").to_string(),
+                set,
+                delete,
+            })
         }
         "reassign" => {
             let previous = args
@@ -238,15 +233,10 @@ pub fn inverse(entry: &Value) -> Result<String, String> {
                     "this entry does not hold the previous assignment (written by an older kafsh)"
                         .to_string()
                 })?;
-            let plan = serde_json::json!({"version": 1, "partitions": previous});
-            let throttle = args["throttle"]
-                .as_i64()
-                .map(|t| format!(", #{{throttle: {t}}}"))
-                .unwrap_or_default();
-            Ok(format!(
-                "reassign(parse_plan({}){throttle})",
-                Value::String(plan.to_string())
-            ))
+            Ok(Inverse::Reassign {
+                plan: serde_json::json!({"version": 1, "partitions": previous}).to_string(),
+                throttle: args["throttle"].as_i64(),
+            })
         }
         other => Err(format!(
             "kafsh cannot undo {other} from the trail (config changes and reassignments it can)"
@@ -266,7 +256,12 @@ mod tests {
                         {"name": "cleanup.policy", "action": "set", "old": null, "new": "compact"}]}});
         assert_eq!(
             inverse(&e).unwrap(),
-            r#"alter_config("topic", "orders", #{set: #{"retention.ms": "3600000"}, delete: ["cleanup.policy"]})"#
+            Inverse::AlterConfig {
+                entity: "topic".into(),
+                name: "orders".into(),
+                set: vec![("retention.ms".into(), "3600000".into())],
+                delete: vec!["cleanup.policy".into()],
+            }
         );
         let hidden = json!({"function": "alter_config", "arguments": {"entity": "broker", "name": "1",
             "changes": [{"name": "ssl.keystore.password", "old": "[hidden]", "new": "[hidden]"}]}});
@@ -277,9 +272,13 @@ mod tests {
     fn a_reassignment_is_undone_by_its_previous_assignment() {
         let e = json!({"function": "reassign", "arguments": {"throttle": 50000000,
             "previous": [{"topic": "t", "partition": 0, "replicas": [1, 2]}]}});
-        let call = inverse(&e).unwrap();
-        assert!(call.starts_with("reassign(parse_plan(\""), "{call}");
-        assert!(call.ends_with(", #{throttle: 50000000})"), "{call}");
+        match inverse(&e).unwrap() {
+            Inverse::Reassign { plan, throttle } => {
+                assert!(plan.contains("\"replicas\":[1,2]"), "{plan}");
+                assert_eq!(throttle, Some(50_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

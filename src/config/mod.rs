@@ -263,6 +263,8 @@ pub struct Overrides {
     pub command_config: Option<PathBuf>,
     /// `--timeout` for one call (the run's own limit is handled by the CLI).
     pub call_timeout: Option<Duration>,
+    /// `--max-operations`: the operation limit of every script of this run.
+    pub max_operations: Option<u64>,
     /// `--connect-timeout`.
     pub connect_timeout: Option<Duration>,
     /// `--api-versions-timeout`.
@@ -713,7 +715,10 @@ pub fn resolve_with(
             node_timeouts,
             inventory,
             zookeeper_auth,
-            limits: context.limits,
+            limits: Limits {
+                max_operations: overrides.max_operations.or(context.limits.max_operations),
+                ..context.limits
+            },
             guard_rails: context.guard_rails,
             audit: context
                 .audit

@@ -4,6 +4,7 @@
 
 use super::client::{check_code, KafkaClient};
 use crate::error::Result;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{DescribeConfigsRequest, MetadataResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -114,7 +115,7 @@ async fn min_isr_of(client: &KafkaClient, topics: &[String]) -> Result<HashMap<S
     let response = client.send_any(&request).await?;
     let mut out = HashMap::new();
     for r in response.results {
-        if r.error_code == 3 {
+        if r.error_code == ResponseError::UnknownTopicOrPartition.code() {
             continue; // deleted meanwhile
         }
         check_code(

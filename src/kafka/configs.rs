@@ -204,7 +204,7 @@ pub async fn alter_config(
 ) -> Result<ConfigChange> {
     if set.is_empty() && delete.is_empty() {
         return Err(Error::InvalidInput(
-            "nothing to change: give #{set: #{..}} and/or #{delete: [..]}".into(),
+            "nothing to change: no config to set or delete".into(),
         ));
     }
     for name in set.keys().chain(delete) {

@@ -6,6 +6,7 @@ use super::client::{check_code, KafkaClient};
 use super::topic_id_string;
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::DescribeConfigsRequest;
 use kafka_protocol::protocol::StrBytes;
@@ -97,7 +98,7 @@ pub async fn describe_topics(
             .as_ref()
             .map(|n| n.0.as_str().to_string())
             .unwrap_or_default();
-        if t.error_code == 3 {
+        if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
             return Err(Error::NotFound(format!("topic {name:?} does not exist")));
         }
         check_code(t.error_code, None, &format!("topic {name:?}"))?;
@@ -325,6 +326,9 @@ pub struct CreatedTopic {
     pub assignment: Option<Vec<Vec<i32>>>,
     /// What happened, for people.
     pub message: String,
+    /// Whether the call creates the topic: now, or (in a dry run) when run for real.
+    #[serde(skip)]
+    pub changes: bool,
 }
 
 fn new_topic_checks(topic: &NewTopic, live_brokers: &[i32]) -> Result<()> {
@@ -419,6 +423,7 @@ pub async fn create_topic(
             let d = describe_topic(client, &topic.name).await?;
             return Ok(CreatedTopic {
                 topic: topic.name.clone(),
+                changes: false,
                 created: false,
                 dry_run,
                 partitions: d.partition_count as i32,
@@ -502,10 +507,11 @@ pub async fn create_topic(
     let mut partitions = topic.partitions.unwrap_or(0);
     let mut rf = topic.replication_factor.map(i32::from).unwrap_or(0);
     for r in &response.topics {
-        if r.error_code == 36 {
+        if r.error_code == ResponseError::TopicAlreadyExists.code() {
             if topic.if_not_exists {
                 return Ok(CreatedTopic {
                     topic: topic.name.clone(),
+                    changes: false,
                     created: false,
                     dry_run,
                     partitions,
@@ -541,6 +547,7 @@ pub async fn create_topic(
     }
     Ok(CreatedTopic {
         topic: topic.name.clone(),
+        changes: true,
         created: !dry_run,
         dry_run,
         partitions,

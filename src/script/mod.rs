@@ -7,6 +7,7 @@ pub mod api;
 pub mod bridge;
 pub mod convert;
 pub mod help;
+pub mod surface;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -48,6 +49,8 @@ pub struct Session {
     audit_origin: OnceLock<crate::audit::Origin>,
     /// Set when a mutation's audit entry could not be written.
     audit_failure: Mutex<Option<String>>,
+    /// Where `import "name"` looks (a runbook's directory; else the current directory).
+    module_dir: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// A change a dry run would have made.
@@ -85,6 +88,7 @@ impl Session {
             args: Mutex::new(serde_json::Map::new()),
             audit_origin: OnceLock::new(),
             audit_failure: Mutex::new(None),
+            module_dir: Mutex::new(None),
         }))
     }
 
@@ -170,6 +174,13 @@ impl Session {
             )
             .ok()
             .flatten()
+    }
+
+    /// Makes `import "name"` resolve in `dir` for engines built from now on.
+    pub fn set_module_dir(&self, dir: std::path::PathBuf) {
+        if let Ok(mut d) = self.module_dir.lock() {
+            *d = Some(dir);
+        }
     }
 
     /// Sets the script arguments (`--arg k=v`) that `arg()` reads.
@@ -286,6 +297,19 @@ impl Session {
             ),
             _ => format!("{context}: set `zookeeper` in the context or pass --zookeeper HOST:PORT[/chroot]"),
         }))
+    }
+
+    /// Waits `duration` through the bridge, so Ctrl-C and the run's --timeout still stop
+    /// it: the one way registered functions pause.
+    pub fn pause(&self, what: &str, duration: std::time::Duration) -> Result<()> {
+        self.bridge.call(
+            what,
+            duration + std::time::Duration::from_secs(1),
+            async move {
+                tokio::time::sleep(duration).await;
+                Ok(())
+            },
+        )
     }
 
     /// Runs async domain work through the bridge under the call timeout.
@@ -510,12 +534,27 @@ pub fn engine(session: SessionRef) -> Engine {
             None
         }
     });
+    let module_dir = session
+        .module_dir
+        .lock()
+        .ok()
+        .and_then(|d| d.clone())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
+        module_dir,
+    ));
     engine.on_print(crate::output::script_print);
     engine.on_debug(|text, source, pos| {
         crate::output::script_debug(text, source, pos.line(), pos.position())
     });
     api::register(&mut engine);
     engine
+}
+
+/// An engine with Rhai's standard library only and nothing of kafsh's: what the editor
+/// definitions of the built-ins are read from. Never runs scripts.
+pub(crate) fn standard_library_engine() -> Engine {
+    Engine::new()
 }
 
 /// Compiles a script without touching a cluster.

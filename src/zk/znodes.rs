@@ -334,7 +334,7 @@ pub fn zk_error(e: zk::Error, path: &str) -> Error {
         zk::Error::NoNode => Error::NotFound(format!("znode {path:?} does not exist")),
         zk::Error::NodeExists => Error::InvalidInput(format!("znode {path:?} already exists")),
         zk::Error::NotEmpty => Error::Refused(format!(
-            "znode {path:?} has children (use #{{recursive: true}})"
+            "znode {path:?} has children; delete them first, or delete it with its children (recursive)"
         )),
         zk::Error::BadVersion => Error::Refused(format!(
             "znode {path:?} changed meanwhile (version mismatch)"

@@ -81,6 +81,12 @@ pub mod api {
         let opts = Options::new(f, &options, &["set", "delete"])?;
         let set = opts.string_map("set")?;
         let delete = opts.string_list("delete")?;
+        if set.is_empty() && delete.is_empty() {
+            return Err(format!(
+                "{f}: nothing to change: give #{{set: #{{..}}}} and/or #{{delete: [..]}}"
+            )
+            .into());
+        }
         let name = scalar_text(&name).unwrap_or_default();
         let entity = Entity::parse(entity, &name).map_err(|e| script_error(&session, f, e))?;
         let dry_run = session.options.dry_run;

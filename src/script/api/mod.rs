@@ -18,7 +18,6 @@ pub mod shell;
 pub mod topics;
 pub mod zookeeper;
 
-use super::help;
 use rhai::{Engine, Module, Shared};
 use std::sync::OnceLock;
 
@@ -50,7 +49,7 @@ pub struct Area {
 
 impl Area {
     fn of(module: &Module) -> Area {
-        let doc = help::comment_text(&[module.doc().to_string()]);
+        let doc = comment_text(&[module.doc().to_string()]);
         let (title, introduction) = doc.split_once('\n').unwrap_or((doc.as_str(), ""));
         let mut functions: Vec<String> = module
             .gen_fn_signatures_with_mapper(std::borrow::Cow::Borrowed)
@@ -78,4 +77,20 @@ pub fn register(engine: &mut Engine) {
     for module in modules() {
         engine.register_global_module(Shared::new(module));
     }
+}
+
+/// Doc comment lines without their `///` markers.
+pub(crate) fn comment_text(lines: &[String]) -> String {
+    let mut out = Vec::new();
+    for block in lines {
+        for line in block.lines() {
+            let line = line.trim_start();
+            let line = line
+                .strip_prefix("///")
+                .or_else(|| line.strip_prefix("//!"))
+                .unwrap_or(line);
+            out.push(line.strip_prefix(' ').unwrap_or(line).to_string());
+        }
+    }
+    out.join("\n").trim().to_string()
 }

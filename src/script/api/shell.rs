@@ -217,13 +217,8 @@ pub mod api {
                 )),
             ));
         }
-        let d = Duration::from_secs_f64(seconds);
         session
-            .bridge()
-            .call("sleep", d + Duration::from_secs(1), async move {
-                tokio::time::sleep(d).await;
-                Ok(())
-            })
+            .pause("sleep", Duration::from_secs_f64(seconds))
             .map_err(|e| script_error(&session, "sleep", e))
     }
 
@@ -272,15 +267,7 @@ pub mod api {
                 ));
             }
             session
-                .bridge()
-                .call(
-                    "wait_until",
-                    interval + Duration::from_secs(1),
-                    async move {
-                        tokio::time::sleep(interval).await;
-                        Ok(())
-                    },
-                )
+                .pause("wait_until", interval)
                 .map_err(|e| script_error(&session, "wait_until", e))?;
         }
     }

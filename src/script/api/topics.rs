@@ -161,7 +161,7 @@ pub mod api {
         let result = call(&session, f, |k| async move {
             topics::create_topic(&k, &new_topic, dry_run, guard.as_ref()).await
         })?;
-        if result.created || (result.dry_run && result.message.starts_with("would")) {
+        if result.changes {
             session.mutation(
                 "create_topic",
                 &result.topic,
