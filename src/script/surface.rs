@@ -226,27 +226,6 @@ pub fn check(session: SessionRef, files: &[PathBuf]) -> ExitStatus {
     status
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn script_args_are_typed() {
-        let m = parse_script_args(&[
-            "new_brokers=4,5".into(),
-            "dry=true".into(),
-            "name=x".into(),
-            "rate=1.5".into(),
-        ])
-        .unwrap();
-        assert_eq!(m["new_brokers"].clone().into_array().unwrap().len(), 2);
-        assert!(m["dry"].as_bool().unwrap());
-        assert_eq!(m["name"].clone().into_string().unwrap(), "x");
-        assert!((m["rate"].as_float().unwrap() - 1.5).abs() < 1e-9);
-        assert!(parse_script_args(&["novalue".into()]).is_err());
-    }
-}
-
 /// The kafsh call that undoes a recorded change (`kafsh audit rollback`).
 pub fn inverse_call(inverse: &crate::audit::query::Inverse) -> String {
     use crate::audit::query::Inverse;
@@ -284,5 +263,41 @@ pub fn inverse_call(inverse: &crate::audit::query::Inverse) -> String {
                 .map(|t| format!(", #{{throttle: {t}}}"))
                 .unwrap_or_default()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_args_are_typed() {
+        let m = parse_script_args(&[
+            "new_brokers=4,5".into(),
+            "dry=true".into(),
+            "name=x".into(),
+            "rate=1.5".into(),
+        ])
+        .unwrap();
+        assert_eq!(m["new_brokers"].clone().into_array().unwrap().len(), 2);
+        assert!(m["dry"].as_bool().unwrap());
+        assert_eq!(m["name"].clone().into_string().unwrap(), "x");
+        assert!((m["rate"].as_float().unwrap() - 1.5).abs() < 1e-9);
+        assert!(parse_script_args(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn the_inverse_of_a_config_change_is_an_alter_config_call() {
+        use crate::audit::query::Inverse;
+        let call = inverse_call(&Inverse::AlterConfig {
+            entity: "topic".into(),
+            name: "orders".into(),
+            set: vec![("retention.ms".into(), "3600000".into())],
+            delete: vec!["cleanup.policy".into()],
+        });
+        assert_eq!(
+            call,
+            r#"alter_config("topic", "orders", #{set: #{"retention.ms": "3600000"}, delete: ["cleanup.policy"]})"#
+        );
     }
 }
