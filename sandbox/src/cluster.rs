@@ -310,6 +310,7 @@ impl Cluster {
                 pid: None,
             });
         }
+        state.broker_config = spec.broker_config.clone();
         if spec.flavor == Flavor::ZooKeeper {
             state.chroot = spec.chroot.clone();
         } else {
@@ -1054,7 +1055,7 @@ impl Cluster {
         let nd = self.broker_dir(id);
         fs::create_dir_all(nd.join("data"))?;
         let b = self.state.broker(id)?;
-        let props = match self.state.flavor {
+        let mut props = match self.state.flavor {
             Flavor::ZooKeeper => config::kafka_zk_properties(
                 b,
                 &nd,
@@ -1063,6 +1064,9 @@ impl Cluster {
             ),
             Flavor::KRaft => config::kafka_kraft_properties(b, &nd, &self.state),
         };
+        for (key, value) in &self.state.broker_config {
+            props.push_str(&format!("{key}={value}\n"));
+        }
         fs::write(nd.join("server.properties"), props)?;
         self.write_broker_log_config(id)
     }

@@ -60,6 +60,10 @@ pub struct ClusterSpec {
     /// [`crate::SASL_USER`], a certificate from a CA made for the cluster) and SSL requiring
     /// a client certificate from that CA (mutual TLS; see `tls_dir` for the client's files).
     pub secure: bool,
+    /// More `server.properties` settings for every broker, written after the sandbox's own
+    /// (so they win), e.g. a longer `broker.session.timeout.ms` for a test that pauses a
+    /// broker and needs it to stay unfenced.
+    pub broker_config: Vec<(String, String)>,
 }
 
 impl ClusterSpec {
@@ -73,6 +77,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            broker_config: Vec::new(),
         }
     }
 
@@ -86,6 +91,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            broker_config: Vec::new(),
         }
     }
 
@@ -99,6 +105,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            broker_config: Vec::new(),
         }
     }
 
@@ -140,6 +147,13 @@ impl ClusterSpec {
         self
     }
 
+    /// Adds a `server.properties` setting for every broker (see [`ClusterSpec::broker_config`]).
+    pub fn broker_config(mut self, key: &str, value: &str) -> Self {
+        self.broker_config
+            .push((key.to_string(), value.to_string()));
+        self
+    }
+
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
         self
@@ -173,6 +187,11 @@ impl ClusterSpec {
                 return bad(format!(
                     "bad chroot {c:?}: want an absolute ZooKeeper path like /kafka"
                 ));
+            }
+        }
+        for (k, v) in &self.broker_config {
+            if k.is_empty() || k.contains(['=', '\n']) || v.contains('\n') {
+                return bad(format!("bad broker setting {k:?}={v:?}"));
             }
         }
         if let Some(r) = &self.racks {

@@ -33,6 +33,9 @@ pub(crate) struct State {
     pub cluster_id: Option<String>,
     pub zk: Vec<ZkState>,
     pub brokers: Vec<BrokerState>,
+    /// Extra `server.properties` settings of every broker (`ClusterSpec::broker_config`).
+    #[serde(default)]
+    pub broker_config: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +74,7 @@ impl State {
             cluster_id: None,
             zk: Vec::new(),
             brokers: Vec::new(),
+            broker_config: Vec::new(),
         }
     }
 

@@ -155,6 +155,28 @@ impl KafkaClient {
         result
     }
 
+    /// Sends to broker `id`, giving up after `limit` (shorter than the call's time limit, so
+    /// a call that asks many brokers survives one that does not answer). A connection
+    /// abandoned mid-request is dropped, never reused.
+    pub async fn send_to_within<R: Request>(
+        &self,
+        id: i32,
+        request: &R,
+        limit: Duration,
+    ) -> Result<R::Response> {
+        match tokio::time::timeout(limit, self.send_to(id, request)).await {
+            Ok(result) => result,
+            Err(_) => {
+                self.by_id.lock().await.remove(&id);
+                Err(Error::Timeout(format!(
+                    "broker {id} did not answer {} within {}",
+                    super::conn::api_name(R::KEY),
+                    human(limit)
+                )))
+            }
+        }
+    }
+
     /// Sends to the active controller (ZooKeeper mode needs it for topic changes; KRaft
     /// brokers forward, and answer with a random broker id as "controller").
     pub async fn send_to_controller<R: Request + Clone>(&self, request: &R) -> Result<R::Response> {

@@ -39,6 +39,26 @@ pub async fn list_offsets(
     partitions: &[TopicPartition],
     spec: OffsetSpec,
 ) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
+    offsets_by_leader(client, partitions, spec, None).await
+}
+
+/// Like [`list_offsets`], for reports over many partitions: a leader that fails or does not
+/// answer within `limit` leaves an error on its own partitions instead of failing the call.
+pub async fn list_offsets_tolerant(
+    client: &KafkaClient,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    limit: std::time::Duration,
+) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
+    offsets_by_leader(client, partitions, spec, Some(limit)).await
+}
+
+async fn offsets_by_leader(
+    client: &KafkaClient,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    tolerant_within: Option<std::time::Duration>,
+) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
     let mut out = BTreeMap::new();
     if partitions.is_empty() {
         return Ok(out);
@@ -106,21 +126,40 @@ pub async fn list_offsets(
             (leader, request)
         })
         .collect();
-    let answers =
-        KafkaClient::join_all(
-            requests
-                .iter()
-                .map(|(leader, request)| async move {
-                    (*leader, client.send_to(*leader, request).await)
-                })
-                .collect(),
-        )
-        .await;
-    for (leader, answer) in answers {
-        let response = answer.map_err(|e| match e {
-            Error::Timeout(m) => Error::Timeout(m),
-            other => Error::Cluster(format!("ListOffsets at broker {leader}: {other}")),
-        })?;
+    let answers = KafkaClient::join_all(
+        requests
+            .iter()
+            .map(|(leader, request)| async move {
+                let answer = match tolerant_within {
+                    Some(limit) => client.send_to_within(*leader, request, limit).await,
+                    None => client.send_to(*leader, request).await,
+                };
+                (*leader, request, answer)
+            })
+            .collect(),
+    )
+    .await;
+    for (leader, request, answer) in answers {
+        let response = match answer {
+            Ok(response) => response,
+            Err(e) if tolerant_within.is_some() => {
+                for t in &request.topics {
+                    for p in &t.partitions {
+                        out.insert(
+                            (t.name.0.as_str().to_string(), p.partition_index),
+                            Err(format!("leader {leader}: {e}")),
+                        );
+                    }
+                }
+                continue;
+            }
+            Err(Error::Timeout(m)) => return Err(Error::Timeout(m)),
+            Err(other) => {
+                return Err(Error::Cluster(format!(
+                    "ListOffsets at broker {leader}: {other}"
+                )))
+            }
+        };
         for t in response.topics {
             let name = t.name.0.as_str().to_string();
             for p in t.partitions {

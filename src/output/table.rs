@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 /// Columns shown first, in this order; the rest follow alphabetically.
 const COLUMN_ORDER: &[&str] = &[
     "group",
+    "type",
     "topic",
     "topic_id",
     "partition_count",
