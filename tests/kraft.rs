@@ -1,5 +1,8 @@
 //! The first functions and the REPL against a real KRaft-mode Kafka 4 cluster (3 combined
-//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster.
+//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster;
+//! Kafka 4's group types (KIP-848 consumer, share and streams groups) against
+//! kafka-groups.sh, kafka-consumer-groups.sh, kafka-share-groups.sh and
+//! kafka-streams-groups.sh; and lag() with one coordinator frozen, on its own cluster.
 
 mod common;
 
@@ -242,4 +245,29 @@ fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
 #[test]
 fn cancel_reassignment_returns_replicas_and_removes_throttles() {
     common::topics_suite::cancel_reassignment_restores(cluster(), "kr-cancel");
+}
+
+#[test]
+fn kafka4_group_types_match_kafka_tools() {
+    common::groups4_suite::types_match_tools(cluster(), "k4");
+}
+
+#[test]
+fn consumer_protocol_members_leave_rejoin_reset_and_delete() {
+    common::groups4_suite::members_leave_and_rejoin(cluster(), "k4m");
+}
+
+#[test]
+fn share_group_offsets_reset_like_share_group_command() {
+    common::groups4_suite::share_group_reset(cluster(), "k4s");
+}
+
+#[test]
+fn streams_group_matches_streams_group_command() {
+    common::groups4_suite::streams_group_matches(cluster(), "k4-wordcount");
+}
+
+#[test]
+fn lag_survives_a_stuck_coordinator() {
+    common::groups4_suite::lag_survives_a_stuck_coordinator();
 }

@@ -271,20 +271,10 @@ async fn lags(
                 }
             }
             (Positions::Committed(committed), GroupType::Streams) => {
-                let sources: BTreeSet<&String> = d
-                    .subtopologies
-                    .iter()
-                    .flat_map(|s| &s.source_topics)
-                    .collect();
                 for m in &d.members {
                     for (t, ps) in m.assignment.iter().filter(|(t, _)| wanted(t)) {
                         for p in ps {
-                            // Like kafka-streams-groups.sh: committed offsets of source
-                            // topics only.
-                            let current = sources
-                                .contains(t)
-                                .then(|| committed.get(t).and_then(|c| c.get(p)).copied())
-                                .flatten();
+                            let current = streams_current(&d, committed, t, *p);
                             rows.push(offset_row(
                                 t,
                                 *p,
@@ -361,11 +351,12 @@ fn partitions_of(g: &Gathered) -> Vec<(TopicPartition, bool)> {
             }
         }
         Positions::Committed(committed) => {
-            let streams = g.description.group_type == GroupType::Streams;
-            for m in &g.description.members {
+            let d = &g.description;
+            let streams = d.group_type == GroupType::Streams;
+            for m in &d.members {
                 for (t, ps) in &m.assignment {
                     for p in ps {
-                        let uncommitted = committed.get(t).and_then(|c| c.get(p)).is_none();
+                        let uncommitted = streams_current(d, committed, t, *p).is_none();
                         out.push(((t.clone(), *p), streams && uncommitted));
                     }
                 }
@@ -378,6 +369,24 @@ fn partitions_of(g: &Gathered) -> Vec<(TopicPartition, bool)> {
         }
     }
     out
+}
+
+/// A streams group's CURRENT-OFFSET of `t`-`p`: like kafka-streams-groups.sh, committed
+/// offsets of source topics only (its internal repartition topics count from their log
+/// start, which Streams moves up as it commits).
+fn streams_current(
+    d: &super::GroupDescription,
+    committed: &Committed,
+    t: &str,
+    p: i32,
+) -> Option<i64> {
+    let source = d
+        .subtopologies
+        .iter()
+        .any(|s| s.source_topics.iter().any(|x| x == t));
+    source
+        .then(|| committed.get(t).and_then(|c| c.get(&p)).copied())
+        .flatten()
 }
 
 /// ConsumerGroupCommand's rows: every partition assigned to a member, then committed
