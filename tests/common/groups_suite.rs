@@ -204,6 +204,20 @@ pub fn describe_matches_consumer_group_command(c: &Cluster, prefix: &str) {
     );
     let lag: i64 = ours.iter().map(|r| r[5].parse::<i64>().unwrap_or(0)).sum();
     assert_eq!(g["total_lag"].as_i64(), Some(lag));
+    // A consumer on the classic protocol, on either kind of cluster (brokers before
+    // ListGroups v5 have only classic groups).
+    assert_eq!(g["type"], "Classic");
+    let listed = kafsh_json(&bs, None, "list_groups()");
+    let row = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|l| l["group"] == empty.as_str())
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        (&row["type"], &row["state"], &row["protocol_type"]),
+        (&"Classic".into(), &"Empty".into(), &"consumer".into())
+    );
     // The console consumer commits its position after its last poll, which may hold more
     // than the 120 records it printed: the lag is what is left after the commit.
     let committed: i64 = ours.iter().map(|r| r[3].parse::<i64>().unwrap_or(0)).sum();
