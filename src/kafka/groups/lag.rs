@@ -653,4 +653,32 @@ mod tests {
         assert!(v.get("group_epoch").is_none());
         assert_eq!(v["total_lag"], 0);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::option;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn lag_is_what_is_left_after_the_committed_offset(
+                current in option::of(0i64..1 << 40),
+                ahead in 0i64..1 << 20,
+                start in option::of(0i64..1 << 40),
+            ) {
+                let end = current.map(|c| c + ahead).or(Some(ahead));
+                let consumer = offset_row("t", 0, current, end, LagRule::FromCommitted, None);
+                prop_assert_eq!(consumer.lag, current.map(|_| ahead));
+                let streams = offset_row(
+                    "t", 0, current, end, LagRule::FromCommittedElseLogStart(start), None,
+                );
+                match current {
+                    Some(_) => prop_assert_eq!(streams.lag, Some(ahead)),
+                    None => prop_assert_eq!(streams.lag, end.zip(start).map(|(e, s)| e - s)),
+                }
+                let share = offset_row("t", 0, current, end, LagRule::Reported(Some(3)), None);
+                prop_assert_eq!(share.lag, Some(3));
+            }
+        }
+    }
 }

@@ -970,4 +970,190 @@ mod tests {
             assert_eq!(get_uvarint(&mut bytes).expect("varint"), v);
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::option;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            "[a-z0-9._-]{0,12}"
+        }
+
+        fn tasks() -> impl Strategy<Value = Vec<StreamsTaskIds>> {
+            vec(
+                (text(), vec(any::<i32>(), 0..4)).prop_map(|(subtopology_id, partitions)| {
+                    StreamsTaskIds {
+                        subtopology_id,
+                        partitions,
+                    }
+                }),
+                0..3,
+            )
+        }
+
+        fn assignment() -> impl Strategy<Value = StreamsAssignment> {
+            (tasks(), tasks(), tasks()).prop_map(|(active_tasks, standby_tasks, warmup_tasks)| {
+                StreamsAssignment {
+                    active_tasks,
+                    standby_tasks,
+                    warmup_tasks,
+                }
+            })
+        }
+
+        fn member() -> impl Strategy<Value = StreamsMember> {
+            (
+                (text(), any::<i32>(), option::of(text()), option::of(text())),
+                (text(), text(), any::<i32>(), text()),
+                (
+                    option::of((text(), any::<u16>())),
+                    vec((text(), text()), 0..2),
+                ),
+                (assignment(), assignment(), any::<bool>()),
+            )
+                .prop_map(
+                    |(
+                        (member_id, member_epoch, instance_id, rack_id),
+                        (client_id, client_host, topology_epoch, process_id),
+                        (user_endpoint, client_tags),
+                        (assignment, target_assignment, is_classic),
+                    )| StreamsMember {
+                        member_id,
+                        member_epoch,
+                        instance_id,
+                        rack_id,
+                        client_id,
+                        client_host,
+                        topology_epoch,
+                        process_id,
+                        user_endpoint,
+                        client_tags,
+                        task_offsets: vec![],
+                        task_end_offsets: vec![],
+                        assignment,
+                        target_assignment,
+                        is_classic,
+                    },
+                )
+        }
+
+        fn subtopology() -> impl Strategy<Value = StreamsSubtopology> {
+            (
+                text(),
+                vec(text(), 0..3),
+                vec(text(), 0..2),
+                vec(text(), 0..2),
+            )
+                .prop_map(
+                    |(subtopology_id, source_topics, repartition_sink_topics, changelogs)| {
+                        StreamsSubtopology {
+                            subtopology_id,
+                            source_topics,
+                            repartition_sink_topics,
+                            state_changelog_topics: changelogs
+                                .into_iter()
+                                .map(|name| StreamsTopicInfo {
+                                    name,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            repartition_source_topics: vec![],
+                        }
+                    },
+                )
+        }
+
+        fn group() -> impl Strategy<Value = StreamsDescribedGroup> {
+            (
+                (any::<i16>(), option::of(text()), text(), text()),
+                (any::<i32>(), any::<i32>(), any::<i32>()),
+                option::of((any::<i32>(), option::of(vec(subtopology(), 0..3)))),
+                vec(member(), 0..3),
+            )
+                .prop_map(
+                    |(
+                        (error_code, error_message, group_id, group_state),
+                        (group_epoch, assignment_epoch, authorized_operations),
+                        topology,
+                        members,
+                    )| StreamsDescribedGroup {
+                        error_code,
+                        error_message,
+                        group_id,
+                        group_state,
+                        group_epoch,
+                        assignment_epoch,
+                        topology: topology.map(|(epoch, subtopologies)| StreamsTopology {
+                            epoch,
+                            subtopologies,
+                        }),
+                        members,
+                        authorized_operations,
+                    },
+                )
+        }
+
+        fn share_groups(lag: bool) -> impl Strategy<Value = Vec<ShareGroupOffsets>> {
+            let partition = (
+                any::<i32>(),
+                any::<i64>(),
+                any::<i32>(),
+                any::<i64>(),
+                any::<i16>(),
+            )
+                .prop_map(
+                    move |(partition_index, start_offset, leader_epoch, l, error_code)| {
+                        SharePartitionOffset {
+                            partition_index,
+                            start_offset,
+                            leader_epoch,
+                            lag: if lag { l } else { -1 },
+                            error_code,
+                            error_message: None,
+                        }
+                    },
+                );
+            let topic = (text(), any::<[u8; 16]>(), vec(partition, 0..4)).prop_map(
+                |(topic_name, topic_id, partitions)| ShareTopicOffsets {
+                    topic_name,
+                    topic_id,
+                    partitions,
+                },
+            );
+            vec(
+                (text(), vec(topic, 0..3), any::<i16>(), option::of(text())).prop_map(
+                    |(group_id, topics, error_code, error_message)| ShareGroupOffsets {
+                        group_id,
+                        topics,
+                        error_code,
+                        error_message,
+                    },
+                ),
+                0..3,
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn streams_responses_roundtrip(groups in vec(group(), 0..3), throttle in any::<i32>()) {
+                roundtrip(&StreamsGroupDescribeResponse { throttle_time_ms: throttle, groups }, 0);
+            }
+
+            #[test]
+            fn share_offsets_roundtrip(v1 in share_groups(true), v0 in share_groups(false)) {
+                roundtrip(&ShareGroupOffsetsResponse { throttle_time_ms: 0, groups: v1 }, 1);
+                roundtrip(&ShareGroupOffsetsResponse { throttle_time_ms: 0, groups: v0 }, 0);
+            }
+
+            #[test]
+            fn any_bytes_decode_to_a_value_or_an_error(bytes in vec(any::<u8>(), 0..200)) {
+                let mut b = Bytes::from(bytes.clone());
+                let _ = StreamsGroupDescribeResponse::decode(&mut b, 0);
+                let mut b = Bytes::from(bytes);
+                let _ = ShareGroupOffsetsResponse::decode(&mut b, 1);
+            }
+        }
+    }
 }
