@@ -21,13 +21,27 @@ const SHARE_CONSUMER: &str = "org.apache.kafka.tools.consumer.ConsoleShareConsum
 const VERIFIABLE_CONSUMER: &str = "org.apache.kafka.tools.VerifiableConsumer";
 const WORD_COUNT: &str = "org.apache.kafka.streams.examples.wordcount.WordCountDemo";
 
-fn spawn(c: &Cluster, class: &str, args: &[String]) -> Child {
-    c.kafka_tool_command(class, args)
-        .expect("command")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn a Kafka client")
+/// A Kafka client running in the background; killed if a failed assertion leaves it.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn spawn(c: &Cluster, class: &str, args: &[String]) -> Running {
+    Running(Some(
+        c.kafka_tool_command(class, args)
+            .expect("command")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn a Kafka client"),
+    ))
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
@@ -35,7 +49,7 @@ fn strings(args: &[&str]) -> Vec<String> {
 }
 
 /// A console consumer in `group` on the KIP-848 protocol, running until stopped.
-fn protocol_consumer(c: &Cluster, topic: &str, group: &str, client_id: &str) -> Child {
+fn protocol_consumer(c: &Cluster, topic: &str, group: &str, client_id: &str) -> Running {
     let bs = c.bootstrap_servers();
     let client = format!("client.id={client_id}");
     spawn(
@@ -58,7 +72,7 @@ fn protocol_consumer(c: &Cluster, topic: &str, group: &str, client_id: &str) -> 
 }
 
 /// A console share consumer in share group `group`, running until stopped.
-fn share_consumer(c: &Cluster, topic: &str, group: &str, client_id: &str) -> Child {
+fn share_consumer(c: &Cluster, topic: &str, group: &str, client_id: &str) -> Running {
     let bs = c.bootstrap_servers();
     let client = format!("client.id={client_id}");
     spawn(
@@ -110,7 +124,10 @@ fn consume_with_protocol(c: &Cluster, topic: &str, group: &str, max: u32) -> usi
 }
 
 /// Stops a client gracefully (SIGTERM: it leaves its group), killing it if it hangs.
-fn stop(mut child: Child) {
+fn stop(mut running: Running) {
+    let Some(mut child) = running.0.take() else {
+        return;
+    };
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
