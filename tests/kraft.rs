@@ -1,5 +1,8 @@
 //! The first functions and the REPL against a real KRaft-mode Kafka 4 cluster (3 combined
-//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster.
+//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster;
+//! Kafka 4's group types (KIP-848 consumer, share and streams groups) against
+//! kafka-groups.sh, kafka-consumer-groups.sh, kafka-share-groups.sh and
+//! kafka-streams-groups.sh; and lag() with one coordinator frozen, on its own cluster.
 
 mod common;
 
@@ -356,4 +359,29 @@ fn zookeeper_functions_say_a_kraft_cluster_has_none_and_tables_skip_empty_fields
 #[test]
 fn cluster_report_shows_the_quorum() {
     common::topics_suite::cluster_report_is_healthy(cluster(), "KRaft controller quorum");
+}
+
+#[test]
+fn kafka4_group_types_match_kafka_tools() {
+    common::groups4_suite::types_match_tools(cluster(), "k4");
+}
+
+#[test]
+fn consumer_protocol_members_leave_rejoin_reset_and_delete() {
+    common::groups4_suite::members_leave_and_rejoin(cluster(), "k4m");
+}
+
+#[test]
+fn share_group_offsets_reset_like_share_group_command() {
+    common::groups4_suite::share_group_reset(cluster(), "k4s");
+}
+
+#[test]
+fn streams_group_matches_streams_group_command() {
+    common::groups4_suite::streams_group_matches(cluster(), "k4-wordcount");
+}
+
+#[test]
+fn lag_survives_a_stuck_coordinator() {
+    common::groups4_suite::lag_survives_a_stuck_coordinator();
 }

@@ -109,6 +109,10 @@ pub struct ClusterSpec {
     /// ZooKeeper session timeout (ZooKeeper mode) or `broker.session.timeout.ms` (KRaft).
     /// `None`: 6 s.
     pub session_timeout: Option<std::time::Duration>,
+    /// More `server.properties` settings for every broker, written after the sandbox's own
+    /// (so they win), e.g. a longer `broker.session.timeout.ms` for a test that pauses a
+    /// broker and needs it to stay unfenced.
+    pub broker_config: Vec<(String, String)>,
 }
 
 impl ClusterSpec {
@@ -125,6 +129,7 @@ impl ClusterSpec {
             dir: None,
             secure: false,
             session_timeout: None,
+            broker_config: Vec::new(),
         }
     }
 
@@ -141,6 +146,7 @@ impl ClusterSpec {
             dir: None,
             secure: false,
             session_timeout: None,
+            broker_config: Vec::new(),
         }
     }
 
@@ -157,6 +163,7 @@ impl ClusterSpec {
             dir: None,
             secure: false,
             session_timeout: None,
+            broker_config: Vec::new(),
         }
     }
 
@@ -223,6 +230,13 @@ impl ClusterSpec {
         self
     }
 
+    /// Adds a `server.properties` setting for every broker (see [`ClusterSpec::broker_config`]).
+    pub fn broker_config(mut self, key: &str, value: &str) -> Self {
+        self.broker_config
+            .push((key.to_string(), value.to_string()));
+        self
+    }
+
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
         self
@@ -270,6 +284,11 @@ impl ClusterSpec {
                 return bad(format!(
                     "bad chroot {c:?}: want an absolute ZooKeeper path like /kafka"
                 ));
+            }
+        }
+        for (k, v) in &self.broker_config {
+            if k.is_empty() || k.contains(['=', '\n']) || v.contains('\n') {
+                return bad(format!("bad broker setting {k:?}={v:?}"));
             }
         }
         if let Some(r) = &self.racks {

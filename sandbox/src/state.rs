@@ -44,6 +44,9 @@ pub(crate) struct State {
     /// How long a broker that stops heartbeating stays registered (ms); `None`: the default.
     #[serde(default)]
     pub session_timeout_ms: Option<u64>,
+    /// Extra `server.properties` settings of every broker (`ClusterSpec::broker_config`).
+    #[serde(default)]
+    pub broker_config: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +112,7 @@ impl State {
             controllers: Vec::new(),
             quorum: Quorum::Static,
             session_timeout_ms: None,
+            broker_config: Vec::new(),
         }
     }
 

@@ -447,6 +447,25 @@ impl KafkaClient {
         self.send_to_controller_noting(request, None).await
     }
 
+    /// Sends to broker `id`, giving up after `limit` (shorter than the call's time limit, so
+    /// a call that asks many brokers survives one that does not answer). A connection
+    /// abandoned mid-request is out of step and discarded, never reused.
+    pub async fn send_to_within<R: Request>(
+        &self,
+        id: i32,
+        request: &R,
+        limit: Duration,
+    ) -> Result<R::Response> {
+        match tokio::time::timeout(limit, self.send_to(id, request)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout(format!(
+                "broker {id} did not answer {} within {}",
+                super::conn::api_name(R::KEY),
+                human(limit)
+            ))),
+        }
+    }
+
     /// [`Self::send_to_controller`] saying what the request asks for when it is large.
     pub async fn send_to_controller_noting<R: Request>(
         &self,

@@ -17,9 +17,7 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
     SaslHandshakeRequest,
 };
-use kafka_protocol::protocol::{
-    encode_request_header_into_buffer, Decodable, HeaderVersion, Request, StrBytes,
-};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -580,7 +578,10 @@ impl BrokerConnection {
             .with_client_id(Some(self.client_id.clone()));
         let mut buf = BytesMut::with_capacity(256);
         buf.extend_from_slice(&[0, 0, 0, 0]);
-        encode_request_header_into_buffer(&mut buf, &header)
+        // The request type knows its header version, also for APIs the crate has no
+        // ApiKey for (StreamsGroupDescribe, encoded in kafka/groups/wire.rs).
+        header
+            .encode(&mut buf, R::header_version(version))
             .map_err(|e| self.codec_error(R::KEY, e))?;
         request
             .encode(&mut buf, version)
@@ -760,6 +761,7 @@ fn tracing_remaining(_bytes: usize) {
 pub fn api_name(key: i16) -> String {
     match ApiKey::try_from(key) {
         Ok(k) => format!("{k:?}"),
+        Err(_) if key == 89 => "StreamsGroupDescribe".to_string(),
         Err(_) => format!("API {key}"),
     }
 }

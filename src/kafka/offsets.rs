@@ -42,6 +42,26 @@ pub async fn list_offsets(
     partitions: &[TopicPartition],
     spec: OffsetSpec,
 ) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
+    offsets_by_leader(client, partitions, spec, None).await
+}
+
+/// Like [`list_offsets`], for reports over many partitions: a leader that fails or does not
+/// answer within `limit` leaves an error on its own partitions instead of failing the call.
+pub async fn list_offsets_tolerant(
+    client: &KafkaClient,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    limit: std::time::Duration,
+) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
+    offsets_by_leader(client, partitions, spec, Some(limit)).await
+}
+
+async fn offsets_by_leader(
+    client: &KafkaClient,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    tolerant_within: Option<std::time::Duration>,
+) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
     let mut out = BTreeMap::new();
     if partitions.is_empty() {
         return Ok(out);
@@ -109,16 +129,21 @@ pub async fn list_offsets(
             (leader, request)
         })
         .collect();
-    let answers =
-        KafkaClient::join_all(
-            requests
-                .iter()
-                .map(|(leader, request)| async move {
-                    (*leader, client.send_to(*leader, request).await)
-                })
-                .collect(),
-        )
-        .await;
+    let answers = KafkaClient::join_all(
+        requests
+            .iter()
+            .map(|(leader, request)| async move {
+                let answer = match tolerant_within {
+                    Some(limit) => client.send_to_within(*leader, request, limit).await,
+                    None => client.send_to(*leader, request).await,
+                };
+                (*leader, answer)
+            })
+            .collect(),
+    )
+    .await;
+    // A leader that fails or does not answer leaves an error on its own partitions and a
+    // note; the others' offsets are complete.
     for ((leader, answer), (_, request)) in answers.into_iter().zip(&requests) {
         let response = match answer {
             Ok(r) => r,

@@ -9,6 +9,7 @@ const COLUMN_ORDER: &[&str] = &[
     "seq",
     "time",
     "group",
+    "type",
     "topic",
     "topic_id",
     "partition_count",

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod crash;
+pub mod groups4_suite;
 pub mod groups_suite;
 pub mod load;
 pub mod topics_suite;

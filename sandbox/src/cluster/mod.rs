@@ -150,6 +150,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
         });
     }
     state.session_timeout_ms = spec.session_timeout.map(|t| t.as_millis() as u64);
+    state.broker_config = spec.broker_config.clone();
     if kraft {
         state.cluster_id = Some(kraft::new_uuid());
         state.quorum = spec.quorum;

@@ -322,7 +322,7 @@ impl Cluster {
             }
             Node::Broker(id) => {
                 let b = self.state.broker(id)?;
-                match self.state.flavor {
+                let mut props = match self.state.flavor {
                     Flavor::ZooKeeper => config::kafka_zk_properties(
                         b,
                         &nd,
@@ -331,7 +331,12 @@ impl Cluster {
                         self.session_ms(),
                     ),
                     Flavor::KRaft => config::kafka_kraft_properties(b, &nd, &self.state),
+                };
+                // The spec's own settings last, so they win.
+                for (key, value) in &self.state.broker_config {
+                    props.push_str(&format!("{key}={value}\n"));
                 }
+                props
             }
             Node::Controller(id) => {
                 config::kafka_controller_properties(self.state.controller(id)?, &nd, &self.state)
