@@ -109,6 +109,11 @@ pub struct ClusterSpec {
     /// ZooKeeper session timeout (ZooKeeper mode) or `broker.session.timeout.ms` (KRaft).
     /// `None`: 6 s.
     pub session_timeout: Option<std::time::Duration>,
+    /// ZooKeeper dynamic reconfiguration (3.5+): `reconfigEnabled=true`, the membership in a
+    /// dynamic config file (`zoo.cfg.dynamic`, which ZooKeeper then rewrites itself after each
+    /// `reconfig`), and a super user ([`crate::ZK_SUPER_USER`]) allowed to reconfigure.
+    /// ZooKeeper flavor only; default off (a static ensemble).
+    pub zk_reconfig: bool,
 }
 
 impl ClusterSpec {
@@ -125,6 +130,7 @@ impl ClusterSpec {
             dir: None,
             secure: false,
             session_timeout: None,
+            zk_reconfig: false,
         }
     }
 
@@ -141,6 +147,7 @@ impl ClusterSpec {
             dir: None,
             secure: false,
             session_timeout: None,
+            zk_reconfig: false,
         }
     }
 
@@ -157,6 +164,7 @@ impl ClusterSpec {
             dir: None,
             secure: false,
             session_timeout: None,
+            zk_reconfig: false,
         }
     }
 
@@ -188,6 +196,13 @@ impl ClusterSpec {
     /// KRaft: the controller quorum kind.
     pub fn quorum(mut self, quorum: Quorum) -> Self {
         self.quorum = quorum;
+        self
+    }
+
+    /// ZooKeeper: an ensemble with dynamic reconfiguration enabled (see
+    /// [`ClusterSpec::zk_reconfig`]'s field).
+    pub fn zk_reconfig(mut self) -> Self {
+        self.zk_reconfig = true;
         self
     }
 
@@ -257,7 +272,7 @@ impl ClusterSpec {
                         FIRST_CONTROLLER_ID - 1
                     ));
                 }
-                if self.zk_servers != 0 {
+                if self.zk_servers != 0 || self.zk_reconfig {
                     return bad("a KRaft cluster has no ZooKeeper servers".into());
                 }
             }
@@ -308,6 +323,8 @@ mod tests {
             .validate()
             .is_ok());
         assert!(ClusterSpec::kraft().zk_servers(3).validate().is_err());
+        assert!(ClusterSpec::kraft().zk_reconfig().validate().is_err());
+        assert!(ClusterSpec::zk_only(3).zk_reconfig().validate().is_ok());
         assert!(ClusterSpec::kraft()
             .controllers(3)
             .brokers(2)

@@ -44,6 +44,10 @@ pub(crate) struct State {
     /// How long a broker that stops heartbeating stays registered (ms); `None`: the default.
     #[serde(default)]
     pub session_timeout_ms: Option<u64>,
+    /// ZooKeeper dynamic reconfiguration: `reconfigEnabled=true`, a dynamic config file and a
+    /// super user.
+    #[serde(default)]
+    pub zk_reconfig: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +56,9 @@ pub(crate) struct ZkState {
     pub client_port: u16,
     pub peer_port: u16,
     pub election_port: u16,
+    /// Made as an observer (a non-voting server): its first zoo.cfg lists it so.
+    #[serde(default)]
+    pub observer: bool,
     pub pid: Option<u32>,
 }
 
@@ -109,6 +116,7 @@ impl State {
             controllers: Vec::new(),
             quorum: Quorum::Static,
             session_timeout_ms: None,
+            zk_reconfig: false,
         }
     }
 
