@@ -18,6 +18,7 @@ const COLUMN_ORDER: &[&str] = &[
     "server",
     "id",
     "mode",
+    "role",
     "leader",
     "replicas",
     "isr",
