@@ -392,12 +392,12 @@ pub struct SessionSettings {
 }
 
 /// The view of `server`: from `conf` when it answers it, else (when `conf` is not
-/// whitelisted) from `/zookeeper/config` over a session with that server alone. Never fails:
-/// a server that cannot be read has `error` set.
+/// whitelisted, and `session` says how) from `/zookeeper/config` over a session with that
+/// server alone. Never fails: a server that cannot be read has `error` set.
 pub async fn server_view(
     server: &str,
     four_letter_timeout: Duration,
-    session: &SessionSettings,
+    session: Option<&SessionSettings>,
 ) -> ServerView {
     let mut view = ServerView {
         server: server.to_string(),
@@ -423,14 +423,20 @@ pub async fn server_view(
             }
             Err(e) => view.error = Some(e.to_string()),
         },
-        Err(FourLetterError::NotWhitelisted(_)) => match read_one(server, session).await {
-            Ok(m) => {
-                view.id = m.id_of(server);
-                view.role = view.id.and_then(|id| m.member(id)).map(|m| m.role);
-                view.set_membership(m);
+        Err(FourLetterError::NotWhitelisted(word)) => {
+            let Some(session) = session else {
+                view.error = Some(super::four_letter::whitelist_hint(server, &word));
+                return view;
+            };
+            match read_one(server, session).await {
+                Ok(m) => {
+                    view.id = m.id_of(server);
+                    view.role = view.id.and_then(|id| m.member(id)).map(|m| m.role);
+                    view.set_membership(m);
+                }
+                Err(e) => view.error = Some(e.to_string()),
             }
-            Err(e) => view.error = Some(e.to_string()),
-        },
+        }
         Err(e) => {
             view.down = matches!(e, FourLetterError::Down(_));
             view.error = Some(e.into_error(server).to_string());
@@ -459,7 +465,7 @@ async fn read_one(server: &str, settings: &SessionSettings) -> Result<Membership
 pub async fn server_views(
     servers: &[String],
     four_letter_timeout: Duration,
-    session: &SessionSettings,
+    session: Option<&SessionSettings>,
 ) -> Vec<ServerView> {
     futures::future::join_all(
         servers

@@ -704,12 +704,11 @@ fn session_settings(session: &Session) -> SessionSettings {
 }
 
 /// The status of every server of [`ensemble_servers`]. Servers the inventory does not
-/// know get their id and role from the configuration (each server's `conf`, or its place
-/// in the membership another server reports).
+/// know get their id and role from their `conf` four-letter word (or their place in the
+/// membership another server's `conf` reports); servers found down are not asked again.
 fn ensemble(session: &Session, f: &str) -> Result<Vec<status::ZkServerStatus>, Box<EvalAltResult>> {
     let servers = ensemble_servers(session, f)?;
     let timeout = session.settings.node_timeouts.four_letter;
-    let settings = session_settings(session);
     session
         .block_on(f, async move {
             let pairs: Vec<(String, Option<u32>)> =
@@ -720,23 +719,29 @@ fn ensemble(session: &Session, f: &str) -> Result<Vec<status::ZkServerStatus>, B
                     st.role = *role;
                 }
             }
-            if statuses.iter().any(|s| s.id.is_none()) {
-                let addresses: Vec<String> = servers.iter().map(|(s, _, _)| s.clone()).collect();
-                let views = config::server_views(&addresses, timeout, &settings).await;
-                let newest = views
-                    .iter()
-                    .filter_map(|v| v.membership.as_ref())
-                    .max_by_key(|m| m.version.unwrap_or(0));
-                for (st, view) in statuses.iter_mut().zip(&views) {
-                    if st.id.is_none() {
-                        st.id = view.id.or_else(|| newest.and_then(|m| m.id_of(&st.server)));
-                    }
-                    if st.role.is_none() {
-                        st.role = view.role.or_else(|| {
-                            let id = st.id?;
-                            Some(newest?.member(id)?.role)
-                        });
-                    }
+            let unknown: Vec<String> = statuses
+                .iter()
+                .filter(|s| s.id.is_none() && s.mode != "down")
+                .map(|s| s.server.clone())
+                .collect();
+            if unknown.is_empty() {
+                return Ok(statuses);
+            }
+            let views = config::server_views(&unknown, timeout, None).await;
+            let newest = views
+                .iter()
+                .filter_map(|v| v.membership.as_ref())
+                .max_by_key(|m| m.version.unwrap_or(0));
+            for st in statuses.iter_mut().filter(|s| s.id.is_none()) {
+                let view = views.iter().find(|v| v.server == st.server);
+                st.id = view
+                    .and_then(|v| v.id)
+                    .or_else(|| newest.and_then(|m| m.id_of(&st.server)));
+                if st.role.is_none() {
+                    st.role = view.and_then(|v| v.role).or_else(|| {
+                        let id = st.id?;
+                        Some(newest?.member(id)?.role)
+                    });
                 }
             }
             Ok(statuses)
@@ -755,7 +760,7 @@ fn read_config(session: &Session, f: &str) -> Result<config::ZkConfig, Box<EvalA
     let settings = session_settings(session);
     let views = session
         .block_on(f, async move {
-            Ok(config::server_views(&servers, timeout, &settings).await)
+            Ok(config::server_views(&servers, timeout, Some(&settings)).await)
         })
         .map_err(|e| script_error(session, f, e))?;
     let (membership, state) = zk_call(session, f, |z| async move {
