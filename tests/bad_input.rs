@@ -254,6 +254,7 @@ fn one_hundred_and_fifty_bad_inputs_each_refused_clearly_and_changing_nothing() 
         e("zk_reconfig(#{members: [\"server.4=zk4:2888:3888;2181\", \"server.4=zk5:2888:3888;2181\"]})", 1, "server 4 is given twice"),
         e("zk_reconfig(#{add: [\"server.4=zk4:2888:3888;2181\"], remove: [4]})", 1, "both added and removed"),
         e("zk_reconfig(#{remove: [-1]})", 1, "remove: -1 is not a server id"),
+        e("zk_reconfig(#{remove: [1], from_config: \"zz\"})", 1, "from_config must be a config version"),
         e("describe_group(\"bi-g\", #{verbose: true})", 1, "describe_group"),
         // Nonexistent objects.
         e("describe_topic(\"bi-nope\")", 1, "topic \"bi-nope\" does not exist"),

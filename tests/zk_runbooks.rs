@@ -563,6 +563,11 @@ fn membership_lifecycle(reconfig: bool) {
         .expect("cfg");
         refused(&anonymous, "zk_reconfig(#{remove: [3]})", "super user");
         refused(&state, "zk_reconfig(#{remove: [2, 3]})", "#{force: true}");
+        refused(
+            &state,
+            "zk_reconfig(#{remove: [3], from_config: \"1\"})",
+            "not from_config 1",
+        );
         assert_eq!(
             kafsh_json_ctx(&state, "zk_config()")["version"],
             config["version"],

@@ -470,20 +470,23 @@ pub mod api {
     /// address or role: same id), `remove` ids, or give all `members` at once. A server is an
     /// inventory id, a map `#{id, host, peer_port, election_port, client_port, role}`
     /// (inventory entries fit; ports default to 2888/3888/2181) or a line
-    /// `"server.4=zk4:2888:3888:participant;2181"`. Sent conditionally on the config version
-    /// it was planned from; waits until every running server of the new configuration
-    /// reports the new version (`timeout`, default 60s; `wait: false` does not wait; servers
-    /// not running are listed in `not_running` and take it from the leader when they start). Refused with the
-    /// reason when reconfiguration is disabled, the session lacks the rights (only a
+    /// `"server.4=zk4:2888:3888:participant;2181"`. Sent conditionally on the configuration
+    /// version it was planned from — `from_config` names one read earlier (hex, as
+    /// `zk_config()` shows it) and is refused when the configuration changed since. Waits
+    /// until every running server of the new configuration reports the new version
+    /// (`timeout`, default 60s; `wait: false` does not wait); servers not running are
+    /// listed in `not_running` and take it from the leader when they start. Refused with
+    /// the reason when reconfiguration is disabled, the session lacks the rights (only a
     /// ZooKeeper super user may: `zookeeper_auth`), no synced quorum of the new
     /// configuration exists, or the configuration changed meanwhile; more than one voter
     /// added, removed or changed at once needs `force: true`. Asking for what already is
-    /// sends nothing (`unchanged`). Honours --dry-run (which can not check the rights).
+    /// sends nothing (`unchanged`). Honours --dry-run (which cannot check the rights).
     ///
     /// ```rhai
     /// zk_reconfig(#{add: [4]});
     /// zk_reconfig(#{add: ["server.6=zk6:2888:3888:observer;2181"]});
-    /// zk_reconfig(#{remove: [5]});
+    /// let v = zk_config().version;
+    /// zk_reconfig(#{remove: [5], from_config: v});
     /// ```
     #[rhai_fn(return_raw)]
     pub fn zk_reconfig(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
@@ -492,9 +495,38 @@ pub mod api {
         let opts = Options::new(
             f,
             &options,
-            &["add", "remove", "members", "force", "timeout", "wait"],
+            &[
+                "add",
+                "remove",
+                "members",
+                "from_config",
+                "force",
+                "timeout",
+                "wait",
+            ],
         )?;
         let force = opts.bool("force")?.unwrap_or(false);
+        // The version the caller planned from: hex as zk_config() shows it, or a number.
+        let from_config = match options.get("from_config").filter(|v| !v.is_unit()) {
+            None => None,
+            Some(v) => Some(match v.as_int() {
+                Ok(n) => u64::try_from(n).ok(),
+                Err(_) => v
+                    .clone()
+                    .into_string()
+                    .ok()
+                    .and_then(|t| u64::from_str_radix(t.trim().trim_start_matches("0x"), 16).ok()),
+            }
+            .ok_or_else(|| {
+                script_error(
+                    &session,
+                    f,
+                    crate::error::Error::InvalidInput(format!(
+                        "from_config must be a config version like \"100000003\" (hex, as zk_config() shows it), not {v}"
+                    )),
+                )
+            })?),
+        };
         let wait = opts.bool("wait")?.unwrap_or(true);
         let timeout = opts.duration("timeout", std::time::Duration::from_secs(60))?;
         let add = members_of(&session, f, "add", options.get("add"))?;
@@ -551,6 +583,17 @@ pub mod api {
                     m.client_host = Some(m.host.clone());
                 }
             }
+        }
+        if let Some(wanted) = from_config.filter(|v| Some(*v) != current.version) {
+            return Err(script_error(
+                &session,
+                f,
+                crate::error::Error::Refused(format!(
+                    "the configuration is version {}, not from_config {}: it changed since; read zk_config() again",
+                    current.version.map(crate::zk::config::hex).unwrap_or_else(|| "?".into()),
+                    crate::zk::config::hex(wanted)
+                )),
+            ));
         }
         let mut planned = crate::zk::reconfig::plan(&current, &change, force)
             .map_err(|e| script_error(&session, f, e))?;
