@@ -850,3 +850,27 @@ fn dynamic_scale_out_killed_anywhere() {
     );
     assert_eq!(report.expected["healthy"], true, "{}", report.expected);
 }
+
+/// A killed server of a static ensemble replaced on a new host, killed at kill points (the
+/// sixth mutation restarts the first of the others, which then knows the new address while
+/// the last one does not yet).
+#[test]
+fn static_replace_of_a_killed_server_killed_anywhere() {
+    use common::crash::Pick;
+    let report = membership_sweep(
+        "zk_replace_server",
+        &|| {
+            let mut c = Cluster::start(ClusterSpec::zk_only(3)).expect("ensemble");
+            c.kill(Node::Zk(2)).expect("kill");
+            c.rehost_zk(2).expect("rehost");
+            c
+        },
+        &[1, 2, 3],
+        &[1, 2, 3],
+        &[],
+        &["server=2"],
+        &[Pick::At(6)],
+    );
+    assert_eq!(report.expected["healthy"], true, "{}", report.expected);
+    assert_eq!(report.expected["servers"], 3, "{}", report.expected);
+}

@@ -562,19 +562,45 @@ pub fn assemble(
         None => (self_described(&views), "conf"),
     };
     // A static configuration names the client address only for the server that reads it:
-    // take each server's own, from its view.
+    // take each server's own, from its view — when that server is where the membership
+    // says it is (a server moved to a new host while the others do not know yet is not).
     for member in &mut membership.members {
-        if member.client_port.is_none() {
-            if let Some(own) = views
-                .iter()
-                .filter(|v| v.id == Some(member.id))
-                .find_map(|v| v.membership.as_ref()?.member(member.id).cloned())
-                .filter(|own| own.client_port.is_some())
-            {
+        if member.client_port.is_some() {
+            continue;
+        }
+        let Some(view) = views.iter().find(|v| v.id == Some(member.id)) else {
+            continue;
+        };
+        let own = view
+            .membership
+            .as_ref()
+            .and_then(|m| m.member(member.id))
+            .cloned();
+        let same_place = match (&own, &view.facts) {
+            (Some(own), _) => {
+                own.host == member.host
+                    && own.peer_port == member.peer_port
+                    && own.election_port == member.election_port
+            }
+            (None, Some(f)) => {
+                f.quorum_port == Some(member.peer_port)
+                    && f.election_port == Some(member.election_port)
+            }
+            (None, None) => false,
+        };
+        if !same_place {
+            continue;
+        }
+        match own.filter(|own| own.client_port.is_some()) {
+            Some(own) => {
                 member.client_port = own.client_port;
                 member.client_host = own.client_host;
-            } else if let Some(v) = views.iter().find(|v| v.id == Some(member.id)) {
-                member.client_port = v.server.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
+            }
+            None => {
+                member.client_port = view
+                    .server
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse().ok());
             }
         }
     }
@@ -769,6 +795,22 @@ mod tests {
         let ports: Vec<Option<u16>> = c.servers.iter().map(|m| m.client_port).collect();
         assert_eq!(ports, vec![Some(2181), Some(2182), Some(2183)]);
         assert!(c.agreed && !c.reconfig_enabled && c.reconfig.contains("off"));
+
+        // Server 3 moved (new ports): the others' entry for it keeps no client port.
+        let mut moved = own(3, 2193);
+        moved.membership = Some(
+            Membership::parse("server.1=h1:1:2:participant\nserver.2=h2:1:2:participant\nserver.3=h3:5:6:participant;0.0.0.0:2193\nversion=0")
+                .unwrap(),
+        );
+        let c = assemble(
+            Some(
+                Membership::parse("server.1=h1:1:2\nserver.2=h2:1:2\nserver.3=h3:1:2\nversion=0")
+                    .unwrap(),
+            ),
+            vec![own(1, 2181), own(2, 2182), moved],
+            None,
+        );
+        assert_eq!(c.servers[2].client_port, None, "{:?}", c.servers[2]);
 
         // 3.4: every server describes itself.
         let c = assemble(None, vec![view("zk2:2181", CONF_34)], None);
