@@ -47,6 +47,10 @@ pub(crate) struct State {
     /// Extra `server.properties` settings of every broker (`ClusterSpec::broker_config`).
     #[serde(default)]
     pub broker_config: Vec<(String, String)>,
+    /// ZooKeeper dynamic reconfiguration: `reconfigEnabled=true`, a dynamic config file and a
+    /// super user.
+    #[serde(default)]
+    pub zk_reconfig: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +59,9 @@ pub(crate) struct ZkState {
     pub client_port: u16,
     pub peer_port: u16,
     pub election_port: u16,
+    /// Made as an observer (a non-voting server): its first zoo.cfg lists it so.
+    #[serde(default)]
+    pub observer: bool,
     pub pid: Option<u32>,
 }
 
@@ -113,6 +120,7 @@ impl State {
             quorum: Quorum::Static,
             session_timeout_ms: None,
             broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
