@@ -317,7 +317,9 @@ fn zookeeper_functions_say_a_kraft_cluster_has_none_and_tables_skip_empty_fields
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{expr}: {err}");
         assert!(
-            err.contains("no ZooKeeper") && err.contains("KRaft"),
+            err.contains("no ZooKeeper")
+                && err.contains("KRaft")
+                && err.contains("quorum_status()"),
             "{expr}: {err}"
         );
         assert!(!err.contains("localhost:2181"), "{expr}: {err}");

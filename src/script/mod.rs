@@ -282,7 +282,7 @@ impl Session {
         });
         Err(Error::Config(match kraft {
             Some(true) => format!(
-                "{context}, and the cluster runs KRaft (no ZooKeeper): its controller quorum is shown by cluster() and brokers()"
+                "{context}, and the cluster runs KRaft (no ZooKeeper): its controller quorum is shown by quorum_status() and quorum_healthy()"
             ),
             _ => format!("{context}: set `zookeeper` in the context or pass --zookeeper HOST:PORT[/chroot]"),
         }))
