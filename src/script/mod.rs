@@ -161,6 +161,10 @@ impl Session {
                 "cluster id",
                 std::time::Duration::from_secs(3),
                 async move {
+                    if !client.has_brokers() {
+                        // Only controllers named (--bootstrap-controller): they know it too.
+                        return Ok(Some(crate::kafka::quorum::cluster_id(&client).await?));
+                    }
                     Ok(client
                         .metadata(Some(&[]))
                         .await?
