@@ -1,7 +1,8 @@
 //! Kafka domain operations: typed async functions over the admin client. Nothing here prints
 //! or knows rhai; every function returns a `Serialize` value or a domain error.
 //!
-//! One file per operation area (kafkactl-style): `topics`, `brokers`; the protocol plumbing
+//! One file per operation area (kafkactl-style): `topics`, `brokers`, `quorum` and
+//! `features` (the KRaft control plane); the protocol plumbing
 //! is in `conn` (one connection) and `client` (routing and pooling).
 
 pub mod brokers;
@@ -9,9 +10,11 @@ pub mod client;
 pub mod cluster;
 pub mod configs;
 pub mod conn;
+pub mod features;
 pub mod groups;
 pub mod log_dirs;
 pub mod offsets;
+pub mod quorum;
 pub mod reassign;
 pub mod sasl;
 pub mod security;

@@ -87,30 +87,31 @@ impl Cluster {
     /// Creates the SCRAM credentials of [`crate::SASL_USER`] with Kafka's own ConfigCommand
     /// (through the PLAINTEXT listener).
     pub(super) fn add_scram_user(&self) -> Result<()> {
-        let config = format!(
-            "SCRAM-SHA-512=[password={p}],SCRAM-SHA-256=[password={p}]",
-            p = crate::SASL_PASSWORD
-        );
-        let out = self.kafka_tool(
-            "kafka.admin.ConfigCommand",
-            &[
-                "--bootstrap-server",
-                &self.bootstrap_servers(),
-                "--alter",
-                "--add-config",
-                &config,
-                "--entity-type",
-                "users",
-                "--entity-name",
-                crate::SASL_USER,
-            ],
-        )?;
-        if !out.status.success() {
-            return Err(Error::Tool {
-                what: "creating the SCRAM user".into(),
-                status: out.status,
-                output: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
+        // One mechanism per request: Kafka 4 refuses to alter one user's credentials twice
+        // in the same request.
+        for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
+            let config = format!("{mechanism}=[password={}]", crate::SASL_PASSWORD);
+            let out = self.kafka_tool(
+                "kafka.admin.ConfigCommand",
+                &[
+                    "--bootstrap-server",
+                    &self.bootstrap_servers(),
+                    "--alter",
+                    "--add-config",
+                    &config,
+                    "--entity-type",
+                    "users",
+                    "--entity-name",
+                    crate::SASL_USER,
+                ],
+            )?;
+            if !out.status.success() {
+                return Err(Error::Tool {
+                    what: format!("creating the SCRAM user ({mechanism})"),
+                    status: out.status,
+                    output: String::from_utf8_lossy(&out.stderr).into_owned(),
+                });
+            }
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod cluster;
 pub mod configs;
 pub mod groups;
+pub mod quorum;
 pub mod reassign;
 pub mod shell;
 pub mod topics;
@@ -30,6 +31,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(groups::api),
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(zookeeper::api),
+        rhai::exported_module!(quorum::api),
         rhai::exported_module!(shell::api),
         rhai::exported_module!(audit::api),
     ]
