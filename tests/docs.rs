@@ -47,10 +47,30 @@ fn every_function_has_a_doc_comment_and_an_example_that_compiles() {
 #[test]
 fn help_lists_every_function_by_area_and_explains_one() {
     let engine = engine();
-    let overview = help::overview(&engine);
+    let overview = help::overview(&engine, None);
     for name in help::functions(&engine).keys() {
         assert!(overview.contains(name.as_str()), "help() misses {name}");
     }
+    // On an 80-column terminal every line fits, long summaries end with …; help("name")
+    // keeps the whole text.
+    let narrow = help::overview(&engine, Some(80));
+    assert!(
+        narrow.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        narrow
+            .lines()
+            .filter(|l| l.chars().count() > 80)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(narrow.contains('…'), "{narrow}");
+    let create = help::function(&engine, "create_topic").expect("create_topic");
+    assert!(
+        create.contains(
+            "options: #{assignment, config, force, if_not_exists, partitions, replication_factor}"
+        ),
+        "{create}"
+    );
     assert!(
         overview.contains("Topics")
             && overview.contains("Configs")

@@ -144,6 +144,14 @@ pub struct Context {
     /// The KRaft controller-only nodes (the inventory).
     #[serde(default)]
     pub controllers: Vec<ControllerEntry>,
+    /// A production cluster: the shell's prompt is red and names it, and a line that would
+    /// change it asks first, showing its dry run.
+    #[serde(default)]
+    pub production: bool,
+    /// A script the shell runs when it starts in this context (after `init.rhai` beside
+    /// config.toml).
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 /// Limits of the script engine (each optional; kafsh's defaults apply otherwise).
@@ -324,6 +332,10 @@ pub struct Settings {
     pub guard_rails: crate::guard::GuardRails,
     /// Where audit entries go besides the local trail.
     pub audit: crate::audit::AuditConfig,
+    /// A production cluster (the context's `production = true`).
+    pub production: bool,
+    /// The context's shell startup script.
+    pub init: Option<PathBuf>,
 }
 
 impl Settings {
@@ -342,6 +354,8 @@ impl Settings {
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
+            production: false,
+            init: None,
         })
     }
 }
@@ -532,6 +546,33 @@ pub fn config_path() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     dirs::config_dir().map(|d| d.join("kafsh").join("config.toml"))
+}
+
+/// The shell's startup script: `init.rhai` beside config.toml.
+pub fn init_script_path() -> Option<PathBuf> {
+    config_path().and_then(|p| p.parent().map(|d| d.join("init.rhai")))
+}
+
+/// The names of the contexts in config.toml, each with whether it is production and
+/// whether it is the file's current context.
+pub fn context_names() -> Result<Vec<(String, bool, bool)>> {
+    let Some(path) = config_path() else {
+        return Ok(Vec::new());
+    };
+    let Some(file) = load_file(&path)? else {
+        return Ok(Vec::new());
+    };
+    Ok(file
+        .contexts
+        .iter()
+        .map(|(name, c)| {
+            (
+                name.clone(),
+                c.production,
+                file.current_context.as_deref() == Some(name.as_str()),
+            )
+        })
+        .collect())
 }
 
 /// The directory for history, journals and audit logs.
@@ -770,6 +811,8 @@ pub fn resolve_with(
                 .clone()
                 .or_else(|| file.as_ref().and_then(|f| f.audit.clone()))
                 .unwrap_or_default(),
+            production: context.production,
+            init: context.init.clone(),
         },
         notes,
     })
