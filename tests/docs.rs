@@ -330,3 +330,19 @@ fn the_readme_walkthrough_covers_the_chapter_with_commands_that_still_exist() {
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
+
+#[test]
+fn every_function_taking_options_names_its_keys_for_the_shell() {
+    let engine = engine();
+    let mut missing = Vec::new();
+    for (name, doc) in help::functions(&engine) {
+        let takes_options = doc.signatures.iter().any(|s| s.contains("options: Map"));
+        if takes_options && help::option_keys(&name).is_empty() {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "functions taking an options map whose keys build.rs did not find (read them with Options::new(name, &options, &[...])): {missing:?}"
+    );
+}

@@ -891,7 +891,10 @@ fn the_shell_completes_from_the_cluster_and_switches_to_a_production_context() {
     );
     p.exp_string("[y/N]").expect("asked again");
     let out = enter(&mut p, "y");
-    assert!(out.lines().any(|l| l.trim() == "prod-t"), "created: {out:?}");
+    assert!(
+        out.lines().any(|l| l.trim() == "prod-t"),
+        "created: {out:?}"
+    );
     let listed = tool_stdout(
         other.kafka_tool(
             "org.apache.kafka.tools.TopicCommand",
