@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod cluster;
 pub mod configs;
+pub mod contexts;
 pub mod groups;
 pub mod quorum;
 pub mod reassign;
@@ -32,6 +33,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(zookeeper::api),
         rhai::exported_module!(quorum::api),
+        rhai::exported_module!(contexts::api),
         rhai::exported_module!(shell::api),
         rhai::exported_module!(audit::api),
     ]
