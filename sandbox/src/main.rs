@@ -163,6 +163,10 @@ struct UpArgs {
     /// broker.rack of each broker, in id order.
     #[arg(long, value_delimiter = ',', value_name = "r1,r2,...")]
     racks: Option<Vec<String>>,
+    /// ACLs authorize requests (AclAuthorizer / StandardAuthorizer); adds SASL_SSL and
+    /// mutual-TLS listeners, super user alice and user bob without rights.
+    #[arg(long)]
+    authorizer: bool,
 }
 
 /// Which existing cluster.
@@ -577,6 +581,9 @@ fn up(args: &UpArgs) -> Result<()> {
         }
         if let Some(r) = &args.racks {
             spec = spec.racks(r.clone());
+        }
+        if args.authorizer {
+            spec = spec.authorizer();
         }
         eprintln!(
             "kafsh-sandbox: starting a {kind} cluster in {} (Kafka {})",

@@ -47,6 +47,9 @@ pub(crate) struct State {
     /// Extra `server.properties` settings of every broker (`ClusterSpec::broker_config`).
     #[serde(default)]
     pub broker_config: Vec<(String, String)>,
+    /// Whether ACLs authorize requests (`ClusterSpec::authorizer`).
+    #[serde(default)]
+    pub authorizer: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +116,7 @@ impl State {
             quorum: Quorum::Static,
             session_timeout_ms: None,
             broker_config: Vec::new(),
+            authorizer: false,
         }
     }
 

@@ -4,6 +4,8 @@
 //! One file per operation area (kafkactl-style): `topics`, `brokers`; the protocol plumbing
 //! is in `conn` (one connection) and `client` (routing and pooling).
 
+pub mod acls;
+pub mod authorizer;
 pub mod brokers;
 pub mod client;
 pub mod cluster;
@@ -12,11 +14,14 @@ pub mod conn;
 pub mod groups;
 pub mod log_dirs;
 pub mod offsets;
+pub mod quotas;
 pub mod reassign;
 pub mod sasl;
 pub mod security;
 pub mod time;
 pub mod topics;
+pub mod transactions;
+pub mod users;
 
 pub use client::KafkaClient;
 

@@ -84,13 +84,11 @@ impl Cluster {
         Ok(())
     }
 
-    /// Creates the SCRAM credentials of [`crate::SASL_USER`] with Kafka's own ConfigCommand
+    /// Creates the SCRAM-SHA-256/512 credentials of `user` with Kafka's own ConfigCommand
     /// (through the PLAINTEXT listener).
-    pub(super) fn add_scram_user(&self) -> Result<()> {
-        let config = format!(
-            "SCRAM-SHA-512=[password={p}],SCRAM-SHA-256=[password={p}]",
-            p = crate::SASL_PASSWORD
-        );
+    pub(super) fn add_scram_user(&self, user: &str, password: &str) -> Result<()> {
+        let config =
+            format!("SCRAM-SHA-512=[password={password}],SCRAM-SHA-256=[password={password}]");
         let out = self.kafka_tool(
             "kafka.admin.ConfigCommand",
             &[
@@ -102,12 +100,12 @@ impl Cluster {
                 "--entity-type",
                 "users",
                 "--entity-name",
-                crate::SASL_USER,
+                user,
             ],
         )?;
         if !out.status.success() {
             return Err(Error::Tool {
-                what: "creating the SCRAM user".into(),
+                what: format!("creating the SCRAM user {user}"),
                 status: out.status,
                 output: String::from_utf8_lossy(&out.stderr).into_owned(),
             });
