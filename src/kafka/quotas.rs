@@ -247,7 +247,17 @@ pub async fn describe_quotas(
             out.push(entry);
         }
     }
-    out.sort_by_key(|a| a.entity());
+    // Users first (as kafka-configs.sh lists them), then clients, then IPs.
+    out.sort_by_key(|e| {
+        (
+            e.ip.is_some(),
+            e.user.is_none(),
+            e.user.clone(),
+            e.client_id.is_some() && e.user.is_some(),
+            e.client_id.clone(),
+            e.ip.clone(),
+        )
+    });
     Ok(out)
 }
 
@@ -474,7 +484,7 @@ mod tests {
         };
         assert_eq!(pair.describe(), "user \"alice\", client-id \"app\"");
         assert_eq!(
-            serde_json::to_value(&user("<default>")).unwrap(),
+            serde_json::to_value(user("<default>")).unwrap(),
             serde_json::json!({"user": "<default>", "client_id": null, "ip": null})
         );
     }

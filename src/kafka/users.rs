@@ -160,8 +160,23 @@ pub struct Credential {
 pub struct ScramUser {
     /// The user name (principal `User:<user>`).
     pub user: String,
-    /// One per mechanism it can log in with.
-    pub credentials: Vec<Credential>,
+    /// Mechanism ("SCRAM-SHA-512") → iterations, one per mechanism it can log in with.
+    pub credentials: std::collections::BTreeMap<String, i32>,
+}
+
+impl ScramUser {
+    /// Its credentials as a list.
+    pub fn credential_list(&self) -> Vec<Credential> {
+        ScramMechanism::ALL
+            .iter()
+            .filter_map(|m| {
+                self.credentials.get(m.name()).map(|i| Credential {
+                    mechanism: *m,
+                    iterations: *i,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Refuses a name Kafka would refuse (empty) or that cannot be a SASL user name.
@@ -199,17 +214,13 @@ async fn describe(client: &KafkaClient, users: Option<&[String]>) -> Result<Vec<
             r.error_message.as_ref(),
             &format!("user {user:?}"),
         )?;
-        let mut credentials: Vec<Credential> = r
+        let credentials = r
             .credential_infos
             .iter()
             .filter_map(|c| {
-                ScramMechanism::from_code(c.mechanism).map(|mechanism| Credential {
-                    mechanism,
-                    iterations: c.iterations,
-                })
+                ScramMechanism::from_code(c.mechanism).map(|m| (m.name().to_string(), c.iterations))
             })
             .collect();
-        credentials.sort_by_key(|c| c.mechanism);
         out.push(ScramUser { user, credentials });
     }
     out.sort_by(|a, b| a.user.cmp(&b.user));
@@ -270,8 +281,7 @@ pub async fn set_password(
     };
     let new_credential = !before
         .iter()
-        .flat_map(|u| &u.credentials)
-        .any(|c| c.mechanism == mechanism);
+        .any(|u| u.credentials.contains_key(mechanism.name()));
     if !dry_run {
         let mut salt = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
@@ -294,11 +304,7 @@ pub async fn set_password(
             )?;
         }
         wait_for(client, user, |u| {
-            u.is_some_and(|u| {
-                u.credentials
-                    .iter()
-                    .any(|c| c.mechanism == mechanism && c.iterations == iterations as i32)
-            })
+            u.is_some_and(|u| u.credentials.get(mechanism.name()) == Some(&(iterations as i32)))
         })
         .await;
     }
@@ -334,7 +340,7 @@ pub async fn delete_user(
 ) -> Result<DeletedUser> {
     let before = describe_user(client, user).await?;
     let (deleted, kept): (Vec<Credential>, Vec<Credential>) = before
-        .credentials
+        .credential_list()
         .into_iter()
         .partition(|c| mechanism.is_none_or(|m| m == c.mechanism));
     if deleted.is_empty() {
@@ -364,7 +370,7 @@ pub async fn delete_user(
         }
         let gone: Vec<ScramMechanism> = deleted.iter().map(|c| c.mechanism).collect();
         wait_for(client, user, |u| {
-            u.is_none_or(|u| !u.credentials.iter().any(|c| gone.contains(&c.mechanism)))
+            u.is_none_or(|u| !gone.iter().any(|m| u.credentials.contains_key(m.name())))
         })
         .await;
     }
