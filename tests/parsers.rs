@@ -1,11 +1,13 @@
 //! The pure parsers never panic, whatever they are given (property tests, a bounded number
 //! of cases so CI stays quick): plan JSON, Java .properties, durations, RFC 3339 times,
-//! config.toml, zoo.cfg rendering input, and the CLI's script arguments. Where a parser has
+//! config.toml, zoo.cfg rendering input, ZooKeeper's membership and `conf` text, and the
+//! CLI's script arguments. Where a parser has
 //! an inverse, what it produces reads back the same.
 
 use kafsh::config::{parse_duration, parse_file, parse_properties};
 use kafsh::kafka::time::parse_rfc3339_ms;
 use kafsh::plan::Plan;
+use kafsh::zk::config::{parse_conf, Membership, Role, ZkMember};
 use kafsh::zk::health::{render_zoo_cfg, CfgServer};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -106,11 +108,12 @@ proptest! {
 
     #[test]
     fn zoo_cfg_input_never_panics(
-        servers in proptest::collection::vec((any::<u32>(), "[a-z0-9.é-]{0,12}", any::<u16>(), any::<u16>(), proptest::option::of(any::<u16>())), 0..8),
+        servers in proptest::collection::vec((any::<u32>(), "[a-z0-9.é-]{0,12}", any::<u16>(), any::<u16>(), proptest::option::of(any::<u16>()), any::<bool>()), 0..8),
         base in proptest::collection::btree_map(text(), text(), 0..4)
     ) {
-        let servers: Vec<CfgServer> = servers.into_iter().map(|(id, host, peer_port, election_port, client_port)| CfgServer {
+        let servers: Vec<CfgServer> = servers.into_iter().map(|(id, host, peer_port, election_port, client_port, observer)| CfgServer {
             id, host, peer_port, election_port, client_port,
+            role: if observer { Role::Observer } else { Role::Participant },
         }).collect();
         let base: BTreeMap<String, String> = base;
         if let Ok(cfg) = render_zoo_cfg(&servers, &base) {
@@ -119,6 +122,38 @@ proptest! {
                 prop_assert!(cfg.contains(&line), "{line} missing");
             }
         }
+    }
+
+    #[test]
+    fn zookeeper_membership_and_conf_never_panic(t in text()) {
+        let _ = Membership::parse(&t);
+        let _ = parse_conf(&t);
+        let _ = ZkMember::parse(1, &t);
+    }
+
+    #[test]
+    fn a_server_line_reads_back_the_same(
+        id in 1u32..256,
+        host in prop_oneof!["[a-z][a-z0-9.-]{0,12}", Just("::1".to_string()), Just("10.0.0.7".to_string())],
+        peer_port in any::<u16>(),
+        election_port in any::<u16>(),
+        client_host in proptest::option::of(prop_oneof!["[a-z][a-z0-9.-]{0,12}", Just("0.0.0.0".to_string())]),
+        client_port in any::<u16>(),
+        observer in any::<bool>(),
+    ) {
+        let m = ZkMember {
+            id, host, peer_port, election_port,
+            role: if observer { Role::Observer } else { Role::Participant },
+            client_host, client_port: Some(client_port),
+        };
+        let spec = m.spec().expect("spec");
+        let (key, value) = spec.split_once('=').expect("server.N=");
+        prop_assert_eq!(key, format!("server.{id}"));
+        let back = ZkMember::parse(id, value).expect("parses");
+        prop_assert!(back.same_as(&m), "{:?} != {:?}", back, m);
+        let line = m.line();
+        let back = Membership::parse(&line).expect("parses");
+        prop_assert_eq!(back.members, vec![m]);
     }
 
     #[test]

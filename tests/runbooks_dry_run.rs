@@ -56,13 +56,14 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
         for z in c.zk_servers().iter().filter(|z| ids.contains(&z.id)) {
             let log = |what: &str| format!("echo {what} {} >> {}", z.id, ran.display());
             text.push_str(&format!(
-                "\n[[contexts.t.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\nrestart = \"{}\"\nstart = \"{}\"\nwrite_config = \"{}\"\nwrite_myid = \"{}\"\n",
+                "\n[[contexts.t.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\nrestart = \"{}\"\nstart = \"{}\"\nstop = \"{}\"\nwrite_config = \"{}\"\nwrite_myid = \"{}\"\n",
                 z.id,
                 z.client_port,
                 z.peer_port,
                 z.election_port,
                 log("restart"),
                 log("start"),
+                log("stop"),
                 log("write_config"),
                 log("write_myid"),
             ));
@@ -100,6 +101,8 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
             .to_string();
         let extra: Vec<String> = match name.as_str() {
             "zk_scale_out.rhai" => vec!["--arg".into(), "new_servers=4".into()],
+            "zk_scale_in.rhai" => vec!["--arg".into(), "remove=4".into()],
+            "zk_replace_server.rhai" => vec!["--arg".into(), "server=2".into()],
             "increase_replication_factor.rhai" => vec![
                 "--arg".into(),
                 "topic=dry-orders".into(),
@@ -123,7 +126,7 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
         let out = kafsh(&state)
             .env(
                 "KAFSH_CONFIG",
-                if name == "zk_scale_out.rhai" {
+                if name == "zk_scale_out.rhai" || name == "zk_scale_in.rhai" {
                     &config_with_4
                 } else {
                     &config

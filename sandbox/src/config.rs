@@ -31,8 +31,28 @@ fn prop(v: &str) -> String {
     out
 }
 
-/// `zoo.cfg` of one ZooKeeper server listing `servers` (which should include itself).
-pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> String {
+/// The file of a dynamic ensemble's membership, next to `zoo.cfg`.
+pub(crate) const ZK_DYNAMIC_FILE: &str = "zoo.cfg.dynamic";
+
+/// The configuration files of one ZooKeeper server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ZkFiles {
+    /// `zoo.cfg`.
+    pub zoo_cfg: String,
+    /// `zoo.cfg.dynamic` of an ensemble with dynamic reconfiguration (the membership; the
+    /// static file points at it and has no client port, which the server lines carry).
+    pub dynamic: Option<String>,
+}
+
+/// The files of one ZooKeeper server listing `servers` (which should include itself). A
+/// static ensemble gets one `zoo.cfg` with `server.N=` lines; with `reconfig` the servers go
+/// to `zoo.cfg.dynamic` as ZooKeeper writes them (`...:participant;127.0.0.1:<client port>`).
+pub(crate) fn zoo_cfg(
+    me: &ZkState,
+    node_dir: &Path,
+    servers: &[ZkState],
+    reconfig: bool,
+) -> ZkFiles {
     let mut s = String::new();
     s.push_str("# Written by kafsh-sandbox.\n");
     s.push_str(&format!("tickTime={ZK_TICK_MS}\n"));
@@ -41,24 +61,57 @@ pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> Str
         "dataDir={}\n",
         prop(&node_dir.join("data").display().to_string())
     ));
-    s.push_str(&format!("clientPort={}\n", me.client_port));
-    s.push_str("clientPortAddress=127.0.0.1\n");
+    if !reconfig {
+        s.push_str(&format!("clientPort={}\n", me.client_port));
+        s.push_str("clientPortAddress=127.0.0.1\n");
+    }
     s.push_str("maxClientCnxns=0\n");
     s.push_str("minSessionTimeout=1000\nmaxSessionTimeout=60000\n");
     // The embedded Jetty admin server would take port 8080.
     s.push_str("admin.enableServer=false\n");
     s.push_str("4lw.commands.whitelist=*\n");
-    s.push_str("reconfigEnabled=false\n");
+    s.push_str(&format!("reconfigEnabled={reconfig}\n"));
     s.push_str("standaloneEnabled=true\n");
     s.push_str("forceSync=no\n");
     s.push_str("preAllocSize=1024\n");
-    for z in servers {
-        s.push_str(&format!(
-            "server.{}=127.0.0.1:{}:{}\n",
-            z.id, z.peer_port, z.election_port
+    let mut sorted: Vec<&ZkState> = servers.iter().collect();
+    sorted.sort_by_key(|z| z.id);
+    if !reconfig {
+        if me.observer {
+            s.push_str("peerType=observer\n");
+        }
+        for z in sorted {
+            let role = if z.observer { ":observer" } else { "" };
+            s.push_str(&format!(
+                "server.{}=127.0.0.1:{}:{}{role}\n",
+                z.id, z.peer_port, z.election_port
+            ));
+        }
+        return ZkFiles {
+            zoo_cfg: s,
+            dynamic: None,
+        };
+    }
+    s.push_str(&format!(
+        "dynamicConfigFile={}\n",
+        prop(&node_dir.join(ZK_DYNAMIC_FILE).display().to_string())
+    ));
+    let mut d = String::new();
+    for z in sorted {
+        let role = if z.observer {
+            "observer"
+        } else {
+            "participant"
+        };
+        d.push_str(&format!(
+            "server.{}=127.0.0.1:{}:{}:{role};127.0.0.1:{}\n",
+            z.id, z.peer_port, z.election_port, z.client_port
         ));
     }
-    s
+    ZkFiles {
+        zoo_cfg: s,
+        dynamic: Some(d),
+    }
 }
 
 /// `,SASL_SSL://127.0.0.1:<port>,SSL://127.0.0.1:<port>` for a broker with secure
@@ -368,23 +421,56 @@ mod tests {
         }
     }
 
-    #[test]
-    fn zoo_cfg_lists_servers_and_disables_admin() {
-        let zs: Vec<ZkState> = (1..=3)
+    fn zk_servers(n: u32) -> Vec<ZkState> {
+        (1..=n)
             .map(|id| ZkState {
                 id,
                 client_port: 2000 + id as u16,
                 peer_port: 3000 + id as u16,
                 election_port: 4000 + id as u16,
+                observer: id == 4,
                 pid: None,
             })
-            .collect();
-        let cfg = zoo_cfg(&zs[1], Path::new("/x/zk-2"), &zs);
+            .collect()
+    }
+
+    #[test]
+    fn zoo_cfg_lists_servers_and_disables_admin() {
+        let zs = zk_servers(4);
+        let files = zoo_cfg(&zs[1], Path::new("/x/zk-2"), &zs, false);
+        let cfg = files.zoo_cfg;
+        assert_eq!(files.dynamic, None);
         assert!(cfg.contains("clientPort=2002\n"));
         assert!(cfg.contains("server.3=127.0.0.1:3003:4003\n"));
+        assert!(cfg.contains("server.4=127.0.0.1:3004:4004:observer\n"));
         assert!(cfg.contains("admin.enableServer=false\n"));
         assert!(cfg.contains("4lw.commands.whitelist=*\n"));
+        assert!(cfg.contains("reconfigEnabled=false\n"));
         assert!(cfg.contains("dataDir=/x/zk-2/data\n"));
+        assert!(!cfg.contains("peerType"));
+        let observer = zoo_cfg(&zs[3], Path::new("/x/zk-4"), &zs, false).zoo_cfg;
+        assert!(observer.contains("peerType=observer\n"));
+    }
+
+    #[test]
+    fn dynamic_zoo_cfg_moves_the_servers_and_client_ports_to_the_dynamic_file() {
+        let zs = zk_servers(4);
+        let files = zoo_cfg(&zs[0], Path::new("/x/zk-1"), &zs, true);
+        assert!(files.zoo_cfg.contains("reconfigEnabled=true\n"));
+        assert!(files
+            .zoo_cfg
+            .contains("dynamicConfigFile=/x/zk-1/zoo.cfg.dynamic\n"));
+        assert!(!files.zoo_cfg.contains("clientPort"));
+        assert!(!files.zoo_cfg.contains("server."));
+        assert_eq!(
+            files.dynamic.as_deref(),
+            Some(
+                "server.1=127.0.0.1:3001:4001:participant;127.0.0.1:2001\n\
+                 server.2=127.0.0.1:3002:4002:participant;127.0.0.1:2002\n\
+                 server.3=127.0.0.1:3003:4003:participant;127.0.0.1:2003\n\
+                 server.4=127.0.0.1:3004:4004:observer;127.0.0.1:2004\n"
+            )
+        );
     }
 
     #[test]

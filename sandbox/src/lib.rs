@@ -71,9 +71,49 @@ pub const SUPER_USERS: &[&str] = &["User:ANONYMOUS", "User:alice", "User:CN=kafs
 /// The password of a secure cluster's encrypted client keys (`tls/client-encrypted.key`).
 pub const CLIENT_KEY_PASSWORD: &str = "Kp-kafsh-2b8d4e6f";
 
+/// ZooKeeper's super user in every sandbox ensemble (`digest` auth `super:<password>`): the
+/// one allowed to `reconfig` an ensemble with dynamic reconfiguration.
+pub const ZK_SUPER_USER: &str = "super";
+/// Its password.
+pub const ZK_SUPER_PASSWORD: &str = "Zk-kafsh-5e1d7c3b";
+/// `base64(sha1("super:<password>"))`, as ZooKeeper's `superDigest` takes it.
+const ZK_SUPER_DIGEST: &str = "bvQuAZqliruhCpcWk6dpO0+UeE8=";
+
 pub use cluster::Cluster;
 pub use error::{Error, Result};
 pub use kraft::Format;
 pub use node::{BrokerNode, ControllerNode, NewNode, Node, ZkNode};
 pub use probe::{KafkaBroker, KafkaMetadata};
 pub use spec::{ClusterSpec, Flavor, Quorum, FIRST_CONTROLLER_ID};
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// The super user's digest is what ZooKeeper's DigestAuthenticationProvider computes
+    /// (`base64(sha1(user:password))`), checked with `openssl` as the TLS setup uses it.
+    #[test]
+    fn the_super_digest_matches_the_password() {
+        let sha1 = Command::new("sh")
+            .args(["-c", "openssl dgst -binary -sha1 | openssl base64"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let Ok(mut child) = sha1 else {
+            eprintln!("no sh/openssl: skipped");
+            return;
+        };
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{}:{}", super::ZK_SUPER_USER, super::ZK_SUPER_PASSWORD).as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("openssl");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            super::ZK_SUPER_DIGEST
+        );
+    }
+}

@@ -100,14 +100,26 @@ enum Command {
     },
     /// Rewrite the server list of a ZooKeeper server's zoo.cfg
     ///
-    /// Rewrites the zoo.cfg of ZooKeeper server ID to list the servers SERVER_IDS; it takes
-    /// effect when ID next (re)starts.
+    /// Rewrites the zoo.cfg of ZooKeeper server ID (with dynamic reconfiguration: its
+    /// zoo.cfg.dynamic) to list the servers SERVER_IDS; it takes effect when ID next
+    /// (re)starts.
     ZkServers {
         /// The ZooKeeper server whose zoo.cfg is rewritten.
         id: u32,
-        /// The servers to list, e.g. 1,2,3,4, or - to take them from the server.N= lines of a
-        /// zoo.cfg on stdin.
+        /// The servers to list, e.g. 1,2,3,4 (each with the role it was made with), or - to
+        /// take them from the server.N= lines of a zoo.cfg on stdin (`:observer` after the
+        /// election port makes an observer).
         server_ids: String,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Give a stopped ZooKeeper server a new host
+    ///
+    /// As a replacement machine for a dead server: new ports (a new address), an empty data
+    /// directory without myid, no zoo.cfg. Prints its new ports.
+    Rehost {
+        /// The ZooKeeper server's id.
+        id: u32,
         #[command(flatten)]
         at: At,
     },
@@ -167,6 +179,10 @@ struct UpArgs {
     /// mutual-TLS listeners, super user alice and user bob without rights.
     #[arg(long)]
     authorizer: bool,
+    /// ZooKeeper dynamic reconfiguration: reconfigEnabled=true, a dynamic config file, and
+    /// a super user allowed to reconfig (the context's zookeeper_auth).
+    #[arg(long)]
+    zk_reconfig: bool,
 }
 
 /// Which existing cluster.
@@ -236,6 +252,9 @@ enum AddCommand {
         /// Its id (default: the highest + 1).
         #[arg(long)]
         id: Option<u32>,
+        /// A non-voting observer.
+        #[arg(long)]
+        observer: bool,
         /// Start it (and wait until it serves).
         #[arg(long)]
         start: bool,
@@ -383,6 +402,14 @@ fn run(command: Command) -> Result<ExitCode> {
             }
         }
         Command::ZkServers { id, server_ids, at } => zk_servers(id, &server_ids, &at)?,
+        Command::Rehost { id, at } => {
+            let mut c = open(&at)?;
+            let z = c.rehost_zk(id)?;
+            println!(
+                "zk {} client 127.0.0.1:{} peer {} election {} (empty, no config)",
+                z.id, z.client_port, z.peer_port, z.election_port
+            );
+        }
         Command::Tool { at, command } => return tool(&at, &command),
         Command::Jars { kind } => {
             let dir = jars::ensure(kind).map_err(kafsh_sandbox::Error::from)?;
@@ -482,6 +509,17 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
     if let Some(zk) = c.zk_connect() {
         s.push_str(&format!("zookeeper = {}\n", toml_str(&zk)));
     }
+    if c.zk_reconfig() {
+        // The super user may reconfigure the ensemble.
+        s.push_str(&format!(
+            "zookeeper_auth = {}\n",
+            toml_str(&format!(
+                "{}:{}",
+                kafsh_sandbox::ZK_SUPER_USER,
+                kafsh_sandbox::ZK_SUPER_PASSWORD
+            ))
+        ));
+    }
     for z in c.zk_servers() {
         let node = z.node();
         s.push_str(&format!(
@@ -501,6 +539,9 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
                 z.dir.join("data").join("myid").display()
             )),
         ));
+        if z.observer {
+            s.push_str("role = \"observer\"\n");
+        }
     }
     for b in c.brokers() {
         let node = b.node();
@@ -585,6 +626,12 @@ fn up(args: &UpArgs) -> Result<()> {
         if args.authorizer {
             spec = spec.authorizer();
         }
+        if args.zk_reconfig {
+            if kind == Flavor::KRaft {
+                return Err(CliError::Usage("--zk-reconfig is for --kind zookeeper"));
+            }
+            spec = spec.zk_reconfig();
+        }
         eprintln!(
             "kafsh-sandbox: starting a {kind} cluster in {} (Kafka {})",
             dir.display(),
@@ -607,6 +654,8 @@ fn up(args: &UpArgs) -> Result<()> {
 fn status(c: &Cluster) {
     let quorum = if c.flavor() == Flavor::KRaft {
         format!(", {} quorum", c.quorum())
+    } else if c.zk_reconfig() {
+        ", dynamic reconfiguration".to_string()
     } else {
         String::new()
     };
@@ -633,13 +682,14 @@ fn status(c: &Cluster) {
             "-".into()
         };
         println!(
-            "zk {:<3} {:<8} pid {:<8} client 127.0.0.1:{} peer {} election {} mode {mode}",
+            "zk {:<3} {:<8} pid {:<8} client 127.0.0.1:{} peer {} election {} mode {mode}{}",
             z.id,
             state(z.running, z.paused),
             pid(z.pid),
             z.client_port,
             z.peer_port,
             z.election_port,
+            if z.observer { " (observer)" } else { "" },
         );
     }
     for ctl in c.controllers() {
@@ -696,9 +746,18 @@ fn add(what: AddCommand) -> Result<()> {
             };
             println!("broker {id} 127.0.0.1:{}", c.broker(id)?.port);
         }
-        AddCommand::Zk { id, start, at } => {
+        AddCommand::Zk {
+            id,
+            observer,
+            start,
+            at,
+        } => {
             let mut c = open(&at)?;
-            let node = c.add(NewNode::Zk { id })?;
+            let node = c.add(if observer {
+                NewNode::ZkObserver { id }
+            } else {
+                NewNode::Zk { id }
+            })?;
             if start {
                 c.start_node(node)?;
             }
@@ -707,11 +766,12 @@ fn add(what: AddCommand) -> Result<()> {
             };
             let z = c.zk_server(id)?;
             println!(
-                "zk {} client 127.0.0.1:{} peer {} election {} config {}",
+                "zk {} client 127.0.0.1:{} peer {} election {}{} config {}",
                 z.id,
                 z.client_port,
                 z.peer_port,
                 z.election_port,
+                if z.observer { " observer" } else { "" },
                 z.dir.join("zoo.cfg").display()
             );
         }
@@ -735,48 +795,74 @@ fn add(what: AddCommand) -> Result<()> {
     Ok(())
 }
 
-/// The server ids of `list`: `1,2,3`, or `-` for the `server.N=` lines of a zoo.cfg on
-/// stdin (what a runbook renders).
-fn server_ids(id: u32, list: &str) -> Result<Vec<u32>> {
-    let list = if list == "-" {
+/// The servers of `list` with their roles (true: observer): `1,2,3` (roles as made: `None`),
+/// or `-` for the `server.N=` lines of a zoo.cfg on stdin (what a runbook renders), where
+/// `:observer` after the ports makes an observer.
+fn server_ids(id: u32, list: &str) -> Result<Vec<(u32, Option<bool>)>> {
+    if list == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(CliError::Stdin)?;
-        let ids: Vec<String> = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("server."))
-            .filter_map(|l| l.split_once('=').map(|(id, _)| id.trim().to_string()))
-            .collect();
-        if ids.is_empty() {
-            return Err(CliError::NoServerLines(id));
-        }
-        ids.join(",")
-    } else {
-        list.to_string()
-    };
+        return server_lines(id, &text);
+    }
     list.split(',')
         .map(|s| {
             s.trim()
                 .parse()
+                .map(|id| (id, None))
                 .map_err(|_| CliError::BadServerId(s.to_string()))
         })
         .collect()
 }
 
+/// The ids and roles of the `server.N=host:peer:election[:role][;client]` lines of `text`.
+fn server_lines(id: u32, text: &str) -> Result<Vec<(u32, Option<bool>)>> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((key, value)) = line
+            .trim()
+            .strip_prefix("server.")
+            .and_then(|l| l.split_once('='))
+        else {
+            continue;
+        };
+        let sid = key
+            .trim()
+            .parse()
+            .map_err(|_| CliError::BadServerId(key.trim().to_string()))?;
+        let spec = value.split(';').next().unwrap_or("");
+        let observer = spec.trim().ends_with(":observer");
+        out.push((sid, Some(observer)));
+    }
+    if out.is_empty() {
+        return Err(CliError::NoServerLines(id));
+    }
+    Ok(out)
+}
+
 fn zk_servers(id: u32, list: &str, at: &At) -> Result<()> {
-    let ids = server_ids(id, list)?;
+    let listed = server_ids(id, list)?;
     let mut c = open(at)?;
-    let servers = ids
+    let servers = listed
         .iter()
-        .map(|&sid| c.zk_server(sid))
+        .map(|&(sid, observer)| {
+            let mut z = c.zk_server(sid)?;
+            if let Some(observer) = observer {
+                z.observer = observer;
+            }
+            Ok(z)
+        })
         .collect::<kafsh_sandbox::Result<Vec<_>>>()?;
     c.write_zk_config(id, &servers)?;
-    let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
+    let ids: Vec<String> = servers
+        .iter()
+        .map(|z| format!("{}{}", z.id, if z.observer { " (observer)" } else { "" }))
+        .collect();
     eprintln!(
         "kafsh-sandbox: {} now lists servers {}",
         c.node_dir(Node::Zk(id)).join("zoo.cfg").display(),
-        ids.join(",")
+        ids.join(", ")
     );
     Ok(())
 }
@@ -928,15 +1014,31 @@ mod tests {
 
     #[test]
     fn add_and_format_and_zk_servers() {
-        let Command::Add(AddCommand::Zk { id, start, at }) =
-            parse(&["add", "zk", "--id", "4", "--start", "--dir", "/x"]).unwrap()
+        let Command::Add(AddCommand::Zk {
+            id,
+            observer,
+            start,
+            at,
+        }) = parse(&["add", "zk", "--id", "4", "--start", "--dir", "/x"]).unwrap()
         else {
             panic!("not add zk")
         };
         assert_eq!(
-            (id, start, at.dir),
-            (Some(4), true, Some(PathBuf::from("/x")))
+            (id, observer, start, at.dir),
+            (Some(4), false, true, Some(PathBuf::from("/x")))
         );
+        assert!(matches!(
+            parse(&["add", "zk", "--observer"]).unwrap(),
+            Command::Add(AddCommand::Zk { observer: true, .. })
+        ));
+        assert!(matches!(
+            parse(&["rehost", "2", "--dir", "/x"]).unwrap(),
+            Command::Rehost { id: 2, .. }
+        ));
+        let Command::Up(up) = parse(&["up", "--zk-reconfig"]).unwrap() else {
+            panic!("not up")
+        };
+        assert!(up.zk_reconfig);
         assert!(matches!(
             parse(&["add", "controller", "--start"]).unwrap(),
             Command::Add(AddCommand::Controller { start: true, .. })
@@ -954,7 +1056,23 @@ mod tests {
             panic!("not zk-servers")
         };
         assert_eq!((id, server_ids.as_str()), (2, "-"));
-        assert_eq!(super::server_ids(2, "1, 2,3").unwrap(), vec![1, 2, 3]);
+        assert_eq!(
+            super::server_ids(2, "1, 2,3").unwrap(),
+            vec![(1, None), (2, None), (3, None)]
+        );
+        assert_eq!(
+            super::server_lines(
+                2,
+                "tickTime=2000\nserver.1=zk1:2888:3888;2181\nserver.2=zk2:2888:3888:participant\n\
+                 server.7=zk7:2888:3888:observer;zk7:2181\n"
+            )
+            .unwrap(),
+            vec![(1, Some(false)), (2, Some(false)), (7, Some(true))]
+        );
+        assert!(matches!(
+            super::server_lines(2, "tickTime=2000\n"),
+            Err(CliError::NoServerLines(2))
+        ));
         assert!(matches!(
             super::server_ids(2, "1,x"),
             Err(CliError::BadServerId(_))

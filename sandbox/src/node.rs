@@ -60,6 +60,10 @@ pub enum NewNode {
     /// current servers plus itself; the other servers' configs are left alone
     /// ([`crate::Cluster::write_zk_config`] changes them).
     Zk { id: Option<u32> },
+    /// A ZooKeeper observer (a non-voting server) with this id (default: the highest + 1),
+    /// otherwise as [`NewNode::Zk`]: its `zoo.cfg` lists the current servers plus itself as
+    /// an observer.
+    ZkObserver { id: Option<u32> },
     /// A Kafka broker (KRaft: a broker-only node) with the next broker id.
     Broker { rack: Option<String> },
     /// A KRaft controller-only node with the next controller id, formatted with
@@ -75,6 +79,8 @@ pub struct ZkNode {
     pub client_port: u16,
     pub peer_port: u16,
     pub election_port: u16,
+    /// Listed as an observer (non-voting) in the configs the sandbox writes for it.
+    pub observer: bool,
     pub dir: PathBuf,
     /// The process exists (possibly paused).
     pub running: bool,
@@ -121,6 +127,11 @@ pub struct ControllerNode {
 impl ZkNode {
     pub fn node(&self) -> Node {
         Node::Zk(self.id)
+    }
+
+    /// `127.0.0.1:<client port>`.
+    pub fn client_endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.client_port)
     }
 }
 

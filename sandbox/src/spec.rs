@@ -119,6 +119,11 @@ pub struct ClusterSpec {
     /// (so they win), e.g. a longer `broker.session.timeout.ms` for a test that pauses a
     /// broker and needs it to stay unfenced.
     pub broker_config: Vec<(String, String)>,
+    /// ZooKeeper dynamic reconfiguration (3.5+): `reconfigEnabled=true`, the membership in a
+    /// dynamic config file (`zoo.cfg.dynamic`, which ZooKeeper then rewrites itself after each
+    /// `reconfig`), and a super user ([`crate::ZK_SUPER_USER`]) allowed to reconfigure.
+    /// ZooKeeper flavor only; default off (a static ensemble).
+    pub zk_reconfig: bool,
 }
 
 impl ClusterSpec {
@@ -137,6 +142,7 @@ impl ClusterSpec {
             authorizer: false,
             session_timeout: None,
             broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
@@ -155,6 +161,7 @@ impl ClusterSpec {
             authorizer: false,
             session_timeout: None,
             broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
@@ -173,6 +180,7 @@ impl ClusterSpec {
             authorizer: false,
             session_timeout: None,
             broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
@@ -204,6 +212,13 @@ impl ClusterSpec {
     /// KRaft: the controller quorum kind.
     pub fn quorum(mut self, quorum: Quorum) -> Self {
         self.quorum = quorum;
+        self
+    }
+
+    /// ZooKeeper: an ensemble with dynamic reconfiguration enabled (see
+    /// [`ClusterSpec::zk_reconfig`]'s field).
+    pub fn zk_reconfig(mut self) -> Self {
+        self.zk_reconfig = true;
         self
     }
 
@@ -288,7 +303,7 @@ impl ClusterSpec {
                         FIRST_CONTROLLER_ID - 1
                     ));
                 }
-                if self.zk_servers != 0 {
+                if self.zk_servers != 0 || self.zk_reconfig {
                     return bad("a KRaft cluster has no ZooKeeper servers".into());
                 }
             }
@@ -344,6 +359,8 @@ mod tests {
             .validate()
             .is_ok());
         assert!(ClusterSpec::kraft().zk_servers(3).validate().is_err());
+        assert!(ClusterSpec::kraft().zk_reconfig().validate().is_err());
+        assert!(ClusterSpec::zk_only(3).zk_reconfig().validate().is_ok());
         assert!(ClusterSpec::kraft()
             .controllers(3)
             .brokers(2)

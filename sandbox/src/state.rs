@@ -50,6 +50,10 @@ pub(crate) struct State {
     /// Whether ACLs authorize requests (`ClusterSpec::authorizer`).
     #[serde(default)]
     pub authorizer: bool,
+    /// ZooKeeper dynamic reconfiguration: `reconfigEnabled=true`, a dynamic config file and a
+    /// super user.
+    #[serde(default)]
+    pub zk_reconfig: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,6 +62,9 @@ pub(crate) struct ZkState {
     pub client_port: u16,
     pub peer_port: u16,
     pub election_port: u16,
+    /// Made as an observer (a non-voting server): its first zoo.cfg lists it so.
+    #[serde(default)]
+    pub observer: bool,
     pub pid: Option<u32>,
 }
 
@@ -117,6 +124,7 @@ impl State {
             session_timeout_ms: None,
             broker_config: Vec::new(),
             authorizer: false,
+            zk_reconfig: false,
         }
     }
 

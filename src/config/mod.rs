@@ -23,6 +23,7 @@
 //! peer_port = 2888
 //! election_port = 3888
 //! restart = "ssh zk1 sudo systemctl restart zookeeper"
+//! # role = "observer"       # optional: a non-voting server (default "participant")
 //!
 //! [[contexts.sandbox.brokers]]
 //! id = 1
@@ -195,6 +196,20 @@ pub struct ZkServer {
     /// (e.g. `ssh zk4 sudo tee /data/myid`).
     #[serde(default)]
     pub write_myid: Option<String>,
+    /// Whether it votes (`participant`, the default) or is an `observer`.
+    #[serde(default)]
+    pub role: ZkRole,
+}
+
+/// A ZooKeeper server's role in the inventory.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ZkRole {
+    /// A voting member.
+    #[default]
+    Participant,
+    /// A non-voting member.
+    Observer,
 }
 
 /// A Kafka broker of the inventory.
@@ -920,9 +935,26 @@ timeout = "5s"
 id = 1
 host = "z1"
 restart = "true"
+[[contexts.prod.zookeeper_servers]]
+id = 4
+host = "z4"
+role = "observer"
 "#;
         let file = parse_file(Path::new("c.toml"), text).unwrap();
         let r = resolve_with(Some(file.clone()), None, &Overrides::default()).unwrap();
+        let roles: Vec<ZkRole> = r
+            .settings
+            .inventory
+            .zookeeper_servers
+            .iter()
+            .map(|z| z.role)
+            .collect();
+        assert_eq!(roles, vec![ZkRole::Participant, ZkRole::Observer]);
+        assert!(parse_file(
+            Path::new("c.toml"),
+            &text.replace("\"observer\"", "\"voter\"")
+        )
+        .is_err());
         assert_eq!(r.settings.bootstrap_servers, vec!["k1:9092", "k2:9092"]);
         assert_eq!(r.settings.call_timeout, Duration::from_secs(5));
         assert_eq!(r.settings.inventory.zookeeper_servers[0].peer_port, 2888);

@@ -19,6 +19,7 @@ const COLUMN_ORDER: &[&str] = &[
     "server",
     "id",
     "mode",
+    "role",
     "leader",
     "replicas",
     "isr",

@@ -117,6 +117,20 @@ impl ZkSession {
         self.client.state().is_terminated()
     }
 
+    /// The client, for the calls of `config` and `reconfig`.
+    pub(crate) fn client(&self) -> &zk::Client {
+        &self.client
+    }
+
+    /// The membership in `/zookeeper/config` as the connected server has it (3.5+; outside
+    /// any chroot).
+    pub async fn config(&self) -> Result<super::config::Membership> {
+        let (data, _) = self
+            .read("/zookeeper/config", || self.client.get_config())
+            .await?;
+        super::config::Membership::parse(&String::from_utf8_lossy(&data))
+    }
+
     /// The servers of the connect string, for messages.
     pub fn servers(&self) -> &str {
         &self.hosts

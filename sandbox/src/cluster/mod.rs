@@ -112,6 +112,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
             client_port: next_port()?,
             peer_port: next_port()?,
             election_port: next_port()?,
+            observer: false,
             pid: None,
         });
     }
@@ -157,6 +158,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
         state.quorum = spec.quorum;
     } else {
         state.chroot = spec.chroot.clone();
+        state.zk_reconfig = spec.zk_reconfig;
     }
     Ok(state)
 }
@@ -294,6 +296,11 @@ impl Cluster {
     /// The KRaft cluster id (KRaft flavor only).
     pub fn cluster_id(&self) -> Option<String> {
         self.current().cluster_id
+    }
+
+    /// Whether the ZooKeeper ensemble has dynamic reconfiguration enabled.
+    pub fn zk_reconfig(&self) -> bool {
+        self.current().zk_reconfig
     }
 
     /// The brokers' ZooKeeper chroot (ZooKeeper flavor only).
@@ -442,6 +449,7 @@ impl Cluster {
             client_port: z.client_port,
             peer_port: z.peer_port,
             election_port: z.election_port,
+            observer: z.observer,
             running: ps != ProcState::Gone,
             paused: ps == ProcState::Paused,
             pid: z.pid.filter(|_| ps != ProcState::Gone),

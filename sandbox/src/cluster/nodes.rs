@@ -132,7 +132,8 @@ impl Cluster {
         let st = &self.state;
         let taken = ports::used_ports(st);
         let node = match new {
-            NewNode::Zk { id } => {
+            NewNode::Zk { id } | NewNode::ZkObserver { id } => {
+                let observer = matches!(new, NewNode::ZkObserver { .. });
                 if st.flavor != Flavor::ZooKeeper {
                     return Err(Error::Unsupported("a KRaft cluster has no ZooKeeper"));
                 }
@@ -146,6 +147,7 @@ impl Cluster {
                     client_port: p[0],
                     peer_port: p[1],
                     election_port: p[2],
+                    observer,
                     pid: None,
                 });
                 Node::Zk(id)
@@ -286,11 +288,12 @@ impl Cluster {
         self.save()
     }
 
-    /// Rewrites the `zoo.cfg` of ZooKeeper server `id` to list exactly `servers` (static
-    /// configuration; takes effect when the server next starts).
+    /// Rewrites the configuration of ZooKeeper server `id` to list exactly `servers` (each
+    /// a participant, or an observer when its `observer` is set): its `zoo.cfg`, and with
+    /// dynamic reconfiguration its `zoo.cfg.dynamic` (the version-0 membership a joining or
+    /// replacement server starts from). Takes effect when the server next starts.
     pub fn write_zk_config(&mut self, id: u32, servers: &[ZkNode]) -> Result<()> {
         self.reload()?;
-        let me = self.state.zk(id)?.clone();
         let servers: Vec<ZkState> = servers
             .iter()
             .map(|z| ZkState {
@@ -298,14 +301,73 @@ impl Cluster {
                 client_port: z.client_port,
                 peer_port: z.peer_port,
                 election_port: z.election_port,
+                observer: z.observer,
                 pid: None,
             })
             .collect();
-        let nd = self.node_dir(Node::Zk(id));
-        Ok(fs::write(
-            nd.join("zoo.cfg"),
-            config::zoo_cfg(&me, &nd, &servers),
-        )?)
+        let mut me = self.state.zk(id)?.clone();
+        if let Some(listed) = servers.iter().find(|z| z.id == id) {
+            me.observer = listed.observer;
+        }
+        self.write_zk_files(&me, &servers)
+    }
+
+    /// Writes `zoo.cfg` (and `zoo.cfg.dynamic`) of ZooKeeper server `me`, dropping the
+    /// membership files ZooKeeper wrote itself after a reconfiguration, so the new ones are
+    /// what it reads.
+    fn write_zk_files(&self, me: &ZkState, servers: &[ZkState]) -> Result<()> {
+        let nd = self.node_dir(Node::Zk(me.id));
+        let files = config::zoo_cfg(me, &nd, servers, self.state.zk_reconfig);
+        if let Ok(entries) = fs::read_dir(&nd) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("zoo.cfg.dynamic.") || name == "zoo.cfg.bak" {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        if let Some(dynamic) = &files.dynamic {
+            fs::write(nd.join(config::ZK_DYNAMIC_FILE), dynamic)?;
+        }
+        Ok(fs::write(nd.join("zoo.cfg"), files.zoo_cfg)?)
+    }
+
+    /// Gives stopped ZooKeeper server `id` a new host, as a replacement machine for a dead
+    /// one: new ports (a new address), an empty data directory without `myid`, and no
+    /// configuration — what `write_zk_config` and a `myid` writer then provide. Returns the
+    /// server as it is now.
+    pub fn rehost_zk(&mut self, id: u32) -> Result<ZkNode> {
+        self.reload()?;
+        let node = Node::Zk(id);
+        if self.proc_state(node, self.state.pid(node)?) != ProcState::Gone {
+            return Err(Error::Running(node));
+        }
+        let taken = ports::used_ports(&self.state);
+        let p = ports::free_ports(3, &taken)?;
+        let z = self
+            .state
+            .zk
+            .iter_mut()
+            .find(|z| z.id == id)
+            .ok_or(Error::NoSuchNode(node))?;
+        z.client_port = p[0];
+        z.peer_port = p[1];
+        z.election_port = p[2];
+        self.save()?;
+        let nd = self.node_dir(node);
+        let data = nd.join("data");
+        if data.exists() {
+            fs::remove_dir_all(&data).map_err(|e| layout::with_path(e, "remove", &data))?;
+        }
+        fs::create_dir_all(&data).map_err(|e| layout::with_path(e, "create", &data))?;
+        if let Ok(entries) = fs::read_dir(&nd) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("zoo.cfg") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        self.zk_server(id)
     }
 
     /// Writes the files `node` reads: ZooKeeper's `myid`, `zoo.cfg` (listing `zk_servers`) and
@@ -315,9 +377,9 @@ impl Cluster {
         fs::create_dir_all(nd.join("data")).map_err(|e| layout::with_path(e, "create", &nd))?;
         let props = match node {
             Node::Zk(id) => {
-                let me = self.state.zk(id)?;
+                let me = self.state.zk(id)?.clone();
                 fs::write(nd.join("data").join("myid"), format!("{id}\n"))?;
-                fs::write(nd.join("zoo.cfg"), config::zoo_cfg(me, &nd, zk_servers))?;
+                self.write_zk_files(&me, zk_servers)?;
                 return self.write_log_config(node);
             }
             Node::Broker(id) => {
@@ -407,6 +469,12 @@ impl Cluster {
         let (main_class, config_file) = match node {
             Node::Zk(_) => {
                 opts.push("-Dzookeeper.admin.enableServer=false".into());
+                // The super user may reconfigure a dynamic ensemble (and do anything else).
+                opts.push(format!(
+                    "-Dzookeeper.DigestAuthenticationProvider.superDigest={}:{}",
+                    crate::ZK_SUPER_USER,
+                    crate::ZK_SUPER_DIGEST
+                ));
                 (
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                     "zoo.cfg",
