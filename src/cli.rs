@@ -39,6 +39,16 @@ pub struct GlobalArgs {
         value_name = "HOSTS"
     )]
     pub bootstrap_server: Option<String>,
+    /// KRaft controllers, host:port[,host:port...] of their controller listener (KIP-919,
+    /// as Kafka's tools take it): the quorum functions, cluster() and brokers() talk to the
+    /// controllers directly (overrides the context's `bootstrap_controllers`).
+    #[arg(
+        long = "bootstrap-controller",
+        global = true,
+        env = "KAFSH_BOOTSTRAP_CONTROLLER",
+        value_name = "HOSTS"
+    )]
+    pub bootstrap_controller: Option<String>,
     /// ZooKeeper connect string with optional chroot, e.g. h1:2181,h2:2181/kafka (overrides the context).
     #[arg(long, global = true, env = "KAFSH_ZOOKEEPER", value_name = "CONNECT")]
     pub zookeeper: Option<String>,
@@ -239,6 +249,7 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
     let overrides = Overrides {
         context: cli.global.context.clone(),
         bootstrap_servers: cli.global.bootstrap_server.clone(),
+        bootstrap_controllers: cli.global.bootstrap_controller.clone(),
         zookeeper: cli.global.zookeeper.clone(),
         command_config: cli.global.command_config.clone(),
         call_timeout: cli.global.call_timeout,

@@ -255,6 +255,18 @@ fn one_hundred_and_fifty_bad_inputs_each_refused_clearly_and_changing_nothing() 
         e("zk_reconfig(#{add: [\"server.4=zk4:2888:3888;2181\"], remove: [4]})", 1, "both added and removed"),
         e("zk_reconfig(#{remove: [-1]})", 1, "remove: -1 is not a server id"),
         e("zk_reconfig(#{remove: [1], from_config: \"zz\"})", 1, "from_config must be a config version"),
+        // The KRaft control plane: refused before anything is sent.
+        e("quorum_healthy(#{lag: 1})", 1, "unknown option \"lag\""),
+        e("quorum_healthy(#{max_lag: \"x\"})", 1, "option \"max_lag\" must be an integer"),
+        e("features(#{node: true})", 1, "unknown option \"node\""),
+        e("add_controller(#{})", 1, "give #{properties: FILE}"),
+        e("add_controller(#{node_id: 4, directory_id: \"nope\"})", 1, "\"nope\" is not a Kafka id"),
+        e("add_controller(#{properties: \"/nonexistent.properties\"})", 1, "cannot read /nonexistent.properties"),
+        e("remove_controller(-1, \"x\")", 1, "-1 is not a node id"),
+        e("remove_controller(101, \"x\", #{forse: true})", 1, "unknown option \"forse\""),
+        e("update_feature(\"metadata.version\", 99999)", 1, "level 99999 is not a feature level"),
+        e("update_feature(\"x\", 1, #{upgrade_type: \"sideways\"})", 1, "upgrade_type \"sideways\""),
+        e("unregister_broker(-3)", 1, "-3 is not a broker id"),
         e("describe_group(\"bi-g\", #{verbose: true})", 1, "describe_group"),
         // Nonexistent objects.
         e("describe_topic(\"bi-nope\")", 1, "topic \"bi-nope\" does not exist"),

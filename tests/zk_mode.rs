@@ -690,3 +690,33 @@ fn the_controller_is_the_broker_holding_the_controller_znode() {
 fn cluster_report_shows_zookeeper() {
     common::topics_suite::cluster_report_is_healthy(cluster(), "ZooKeeper:");
 }
+
+/// The KRaft control-plane functions on a ZooKeeper-mode cluster say so, point to
+/// zk_status(), and change nothing.
+#[test]
+fn kraft_quorum_functions_say_the_cluster_uses_zookeeper() {
+    let bs = cluster().bootstrap_servers();
+    for expr in [
+        "quorum_status()",
+        "quorum_replication()",
+        "quorum_healthy()",
+        "features()",
+        r#"update_feature("metadata.version", 21)"#,
+        "unregister_broker(3)",
+        r#"remove_controller(1, "-_v7-_v7-_v7-_v7-_v7-w")"#,
+        r#"add_controller(#{node_id: 4, directory_id: "-_v7-_v7-_v7-_v7-_v7-w", endpoints: ["C://h:1"]})"#,
+    ] {
+        let out = kafsh_eval(&bs, None, expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{expr}: {err}");
+        assert!(
+            err.contains("this cluster uses ZooKeeper; see zk_status()"),
+            "{expr}: {err}"
+        );
+    }
+    assert_eq!(
+        kafsh_json(&bs, None, "brokers().len()"),
+        3,
+        "broker 3 is still registered"
+    );
+}

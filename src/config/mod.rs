@@ -8,6 +8,7 @@
 //!
 //! [contexts.sandbox]
 //! bootstrap_servers = "127.0.0.1:9092,127.0.0.1:9093"
+//! bootstrap_controllers = "ctrl1:9093,ctrl2:9093"    # optional: KRaft controllers (KIP-919)
 //! zookeeper = "127.0.0.1:2181,127.0.0.1:2182/kafka"
 //! command_config = "/etc/kafka/client.properties"   # optional
 //! properties = { "client.id" = "kafsh" }             # optional, librdkafka-style names
@@ -84,6 +85,11 @@ pub struct Context {
     /// Comma-separated `host:port` list of Kafka brokers.
     #[serde(default)]
     pub bootstrap_servers: Option<String>,
+    /// Comma-separated `host:port` list of KRaft controllers (their controller listener), as
+    /// Kafka's tools take `--bootstrap-controller` (KIP-919): the quorum functions,
+    /// `cluster()` and `brokers()` talk to the controllers directly.
+    #[serde(default)]
+    pub bootstrap_controllers: Option<String>,
     /// ZooKeeper connect string with optional chroot: `h1:2181,h2:2181/kafka`.
     #[serde(default)]
     pub zookeeper: Option<String>,
@@ -279,6 +285,8 @@ pub struct Overrides {
     pub context: Option<String>,
     /// `--bootstrap-server`.
     pub bootstrap_servers: Option<String>,
+    /// `--bootstrap-controller`.
+    pub bootstrap_controllers: Option<String>,
     /// `--zookeeper`.
     pub zookeeper: Option<String>,
     /// `--command-config`.
@@ -298,8 +306,11 @@ pub struct Overrides {
 pub struct Settings {
     /// The context's name, if one was used.
     pub context_name: Option<String>,
-    /// Kafka bootstrap servers, `host:port` each.
+    /// Kafka bootstrap servers, `host:port` each (empty when only controllers are named).
     pub bootstrap_servers: Vec<String>,
+    /// KRaft controllers to talk to directly (`--bootstrap-controller`), `host:port` each;
+    /// empty when none are named.
+    pub bootstrap_controllers: Vec<String>,
     /// ZooKeeper connect string (hosts and chroot); none when the context names no
     /// ZooKeeper (a KRaft cluster, or only `--bootstrap-server` given).
     pub zookeeper: Option<ZkConnect>,
@@ -330,6 +341,7 @@ impl Settings {
         Ok(Settings {
             context_name: None,
             bootstrap_servers: split_servers(bootstrap),
+            bootstrap_controllers: Vec::new(),
             zookeeper: zookeeper.map(ZkConnect::parse).transpose()?,
             properties: BTreeMap::new(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
@@ -647,7 +659,10 @@ pub fn resolve_with(
             None => (None, Context::default()),
         },
         (None, None) => {
-            if overrides.bootstrap_servers.is_none() && overrides.zookeeper.is_none() {
+            if overrides.bootstrap_servers.is_none()
+                && overrides.zookeeper.is_none()
+                && overrides.bootstrap_controllers.is_none()
+            {
                 notes.push(format!(
                     "no config file{}: using {DEFAULT_BOOTSTRAP} and {DEFAULT_ZOOKEEPER}",
                     path.map(|p| format!(" at {}", p.display()))
@@ -658,16 +673,30 @@ pub fn resolve_with(
         }
     };
 
+    let controllers = overrides
+        .bootstrap_controllers
+        .clone()
+        .or_else(|| context.bootstrap_controllers.clone())
+        .map(|c| split_servers(&c))
+        .unwrap_or_default();
+    // Only controllers named (`--bootstrap-controller`, as Kafka's tools take it): no
+    // broker is assumed at localhost.
     let bootstrap = overrides
         .bootstrap_servers
         .clone()
         .or_else(|| context.bootstrap_servers.clone())
-        .unwrap_or_else(|| DEFAULT_BOOTSTRAP.to_string());
+        .or_else(|| {
+            controllers
+                .is_empty()
+                .then(|| DEFAULT_BOOTSTRAP.to_string())
+        })
+        .unwrap_or_default();
     // Kafka's tools assume no ZooKeeper unless one is named; kafsh's localhost default
     // applies only when nothing at all is configured.
     let nothing_configured = context_name.is_none()
         && overrides.bootstrap_servers.is_none()
-        && context.bootstrap_servers.is_none();
+        && context.bootstrap_servers.is_none()
+        && controllers.is_empty();
     let zookeeper = overrides
         .zookeeper
         .clone()
@@ -734,6 +763,7 @@ pub fn resolve_with(
         settings: Settings {
             context_name,
             bootstrap_servers: split_servers(&bootstrap),
+            bootstrap_controllers: controllers,
             zookeeper,
             properties,
             call_timeout,

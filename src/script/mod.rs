@@ -165,6 +165,10 @@ impl Session {
                 "cluster id",
                 std::time::Duration::from_secs(3),
                 async move {
+                    if !client.has_brokers() {
+                        // Only controllers named (--bootstrap-controller): they know it too.
+                        return Ok(Some(crate::kafka::quorum::cluster_id(&client).await?));
+                    }
                     Ok(client
                         .metadata(Some(&[]))
                         .await?
@@ -293,7 +297,7 @@ impl Session {
         });
         Err(Error::Config(match kraft {
             Some(true) => format!(
-                "{context}, and the cluster runs KRaft (no ZooKeeper): its controller quorum is shown by cluster() and brokers()"
+                "{context}, and the cluster runs KRaft (no ZooKeeper): its controller quorum is shown by quorum_status() and quorum_healthy()"
             ),
             _ => format!("{context}: set `zookeeper` in the context or pass --zookeeper HOST:PORT[/chroot]"),
         }))

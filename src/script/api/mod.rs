@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cluster;
 pub mod configs;
 pub mod groups;
+pub mod quorum;
 pub mod reassign;
 pub mod shell;
 pub mod topics;
@@ -34,6 +35,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(access::api),
         rhai::exported_module!(transactions::api),
         rhai::exported_module!(zookeeper::api),
+        rhai::exported_module!(quorum::api),
         rhai::exported_module!(shell::api),
         rhai::exported_module!(audit::api),
     ]
