@@ -509,6 +509,14 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
     if let Some(zk) = c.zk_connect() {
         s.push_str(&format!("zookeeper = {}\n", toml_str(&zk)));
     }
+    if c.has_authorizer() {
+        // can() and who_can() need them: no Kafka API reveals super.users.
+        let supers: Vec<String> = kafsh_sandbox::SUPER_USERS
+            .iter()
+            .map(|u| toml_str(u))
+            .collect();
+        s.push_str(&format!("super_users = [{}]\n", supers.join(", ")));
+    }
     if c.zk_reconfig() {
         // The super user may reconfigure the ensemble.
         s.push_str(&format!(
