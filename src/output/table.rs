@@ -39,6 +39,7 @@ const COLUMN_ORDER: &[&str] = &[
     "last_caught_up_timestamp",
     "consumer_id",
     "resource_type",
+    "resource",
     "name",
     "pattern_type",
     "principal",
