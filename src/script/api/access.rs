@@ -22,7 +22,8 @@ use rhai::{Array, Map};
 /// salted here, never shown), and client quotas of users, client ids, user+client pairs,
 /// IPs and their defaults (what `kafka-configs.sh --entity-type users|clients|ips` does).
 /// Resources are written `#{topic: "orders"}`, `#{group: "g"}`,
-/// `#{transactional_id: "tx"}`, `#{cluster: true}`, or `"topic:orders"`.
+/// `#{transactional_id: "tx"}`, `#{delegation_token: "t"}`, `#{user: "bob"}` (the user as a
+/// resource, for CreateTokens / DescribeTokens), `#{cluster: true}`, or `"topic:orders"`.
 #[export_module]
 pub mod api {
     use super::*;
@@ -842,6 +843,7 @@ fn resource_in(map: &Map) -> Result<Option<(ResourceType, Option<String>)>> {
         ("group", ResourceType::Group),
         ("transactional_id", ResourceType::TransactionalId),
         ("delegation_token", ResourceType::DelegationToken),
+        ("user", ResourceType::User),
     ] {
         if let Some(v) = map.get(key) {
             found.push((rt, Some(text_of(key, v)?)));
@@ -887,6 +889,7 @@ fn resource_of(value: &Dynamic) -> Result<Resource> {
                     "group",
                     "transactional_id",
                     "delegation_token",
+                    "user",
                     "cluster",
                     "resource_type",
                     "name",
@@ -938,6 +941,7 @@ fn binding_of(value: &Dynamic) -> Result<AclBinding> {
         "group",
         "transactional_id",
         "delegation_token",
+        "user",
         "cluster",
         "resource_type",
         "name",
@@ -1007,6 +1011,7 @@ fn acl_filter(map: &Map, deleting: bool) -> Result<AclFilter> {
         "group",
         "transactional_id",
         "delegation_token",
+        "user",
         "cluster",
         "resource_type",
         "name",
