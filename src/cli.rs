@@ -69,6 +69,9 @@ pub struct GlobalArgs {
     /// Answer yes to confirmations (never prompts without a terminal anyway).
     #[arg(long, global = true)]
     pub yes: bool,
+    /// Start the shell without running init.rhai or the context's init script.
+    #[arg(long = "no-init", global = true)]
+    pub no_init: bool,
     /// Stop the whole run after this long (e.g. 90s, 10m, 1h).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
@@ -151,6 +154,12 @@ pub enum Command {
     },
     /// List the runbooks `kafsh run NAME` finds, with what they do and their arguments.
     Runbooks,
+    /// List the contexts of config.toml (which is production, which is the default).
+    Contexts {
+        /// Only the names, one per line (for shell completion).
+        #[arg(long)]
+        names: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -227,10 +236,10 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         Some(Command::Docs { definitions }) => return docs(definitions.as_deref()),
         Some(Command::Runbooks) => return runbooks(format),
         Some(Command::Completions { shell }) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "kafsh", &mut std::io::stdout());
+            output::print_text(&completion_script(*shell));
             return ExitStatus::Ok;
         }
+        Some(Command::Contexts { names }) => return list_contexts(*names, format),
         Some(Command::Man) => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();
@@ -343,7 +352,12 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
                 };
                 run_file(session.clone(), &file, &args, &run, format)
             }
-            _ => crate::repl::run(session.clone(), format),
+            _ => crate::repl::run(crate::repl::Shell {
+                session: session.clone(),
+                format,
+                overrides: overrides.clone(),
+                init: !cli.global.no_init,
+            }),
         }
     };
     let status = match session.audit_failure() {
@@ -608,4 +622,52 @@ fn offline_session() -> Result<SessionRef, ExitStatus> {
         output::print_error(&e.to_string(), None, None);
         e.exit_status()
     })
+}
+
+/// The shell's completion script from the clap definition, with `--context` completing
+/// the names config.toml has (asked from `kafsh contexts --names` when completing).
+fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "kafsh", &mut script);
+    let script = String::from_utf8_lossy(&script).to_string();
+    match shell {
+        clap_complete::Shell::Bash => script.replace(
+            "--context)\n                    COMPREPLY=($(compgen -f \"${cur}\"))",
+            "--context)\n                    COMPREPLY=($(compgen -W \"$(kafsh contexts --names 2>/dev/null)\" -- \"${cur}\"))",
+        ),
+        clap_complete::Shell::Zsh => script.replace(
+            ":CONTEXT:_default",
+            ":CONTEXT:{compadd -- ${(f)\"$(kafsh contexts --names 2>/dev/null)\"}}",
+        ),
+        clap_complete::Shell::Fish => format!(
+            "{script}complete -c kafsh -l context -x -a '(kafsh contexts --names 2>/dev/null)'\n"
+        ),
+        _ => script,
+    }
+}
+
+/// `kafsh contexts`: the contexts of config.toml.
+fn list_contexts(names_only: bool, format: Format) -> ExitStatus {
+    let contexts = match config::context_names() {
+        Ok(c) => c,
+        Err(e) => {
+            output::print_error(&e.to_string(), None, None);
+            return e.exit_status();
+        }
+    };
+    if names_only {
+        for (name, _, _) in &contexts {
+            output::print_text(name);
+        }
+        return ExitStatus::Ok;
+    }
+    let rows: Vec<serde_json::Value> = contexts
+        .into_iter()
+        .map(|(name, production, default)| {
+            serde_json::json!({"name": name, "production": production, "default": default})
+        })
+        .collect();
+    output::print_result(&serde_json::Value::Array(rows), format);
+    ExitStatus::Ok
 }

@@ -151,6 +151,14 @@ pub struct Context {
     /// The KRaft controller-only nodes (the inventory).
     #[serde(default)]
     pub controllers: Vec<ControllerEntry>,
+    /// A production cluster: the shell's prompt is red and names it, and a line that would
+    /// change it asks first, showing its dry run.
+    #[serde(default)]
+    pub production: bool,
+    /// A script the shell runs when it starts in this context (after `init.rhai` beside
+    /// config.toml).
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 /// Limits of the script engine (each optional; kafsh's defaults apply otherwise).
@@ -333,6 +341,10 @@ pub struct Settings {
     pub audit: crate::audit::AuditConfig,
     /// What the context says of the brokers' authorizer (super users).
     pub authorizer: crate::kafka::authorizer::AuthorizerRules,
+    /// A production cluster (the context's `production = true`).
+    pub production: bool,
+    /// The context's shell startup script.
+    pub init: Option<PathBuf>,
 }
 
 impl Settings {
@@ -352,6 +364,8 @@ impl Settings {
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
             authorizer: crate::kafka::authorizer::AuthorizerRules::default(),
+            production: false,
+            init: None,
         })
     }
 }
@@ -542,6 +556,33 @@ pub fn config_path() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     dirs::config_dir().map(|d| d.join("kafsh").join("config.toml"))
+}
+
+/// The shell's startup script: `init.rhai` beside config.toml.
+pub fn init_script_path() -> Option<PathBuf> {
+    config_path().and_then(|p| p.parent().map(|d| d.join("init.rhai")))
+}
+
+/// The names of the contexts in config.toml, each with whether it is production and
+/// whether it is the file's current context.
+pub fn context_names() -> Result<Vec<(String, bool, bool)>> {
+    let Some(path) = config_path() else {
+        return Ok(Vec::new());
+    };
+    let Some(file) = load_file(&path)? else {
+        return Ok(Vec::new());
+    };
+    Ok(file
+        .contexts
+        .iter()
+        .map(|(name, c)| {
+            (
+                name.clone(),
+                c.production,
+                file.current_context.as_deref() == Some(name.as_str()),
+            )
+        })
+        .collect())
 }
 
 /// The directory for history, journals and audit logs.
@@ -789,6 +830,8 @@ pub fn resolve_with(
                 }),
                 allow_everyone_if_no_acl_found: context.allow_everyone_if_no_acl_found,
             },
+            production: context.production,
+            init: context.init.clone(),
         },
         notes,
     })

@@ -51,6 +51,8 @@ pub struct Session {
     audit_failure: Mutex<Option<String>>,
     /// Where `import "name"` looks (a runbook's directory; else the current directory).
     module_dir: Mutex<Option<std::path::PathBuf>>,
+    /// The context `use_context` asked the shell to switch to.
+    context_request: Mutex<Option<String>>,
 }
 
 /// A change a dry run would have made.
@@ -89,6 +91,7 @@ impl Session {
             audit_origin: OnceLock::new(),
             audit_failure: Mutex::new(None),
             module_dir: Mutex::new(None),
+            context_request: Mutex::new(None),
         }))
     }
 
@@ -246,6 +249,26 @@ impl Session {
     /// The changes a dry run planned, in order.
     pub fn planned_changes(&self) -> Vec<PlannedChange> {
         self.planned.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The changes planned so far, forgotten here (the shell's preview of one line).
+    pub fn take_planned_changes(&self) -> Vec<PlannedChange> {
+        self.planned
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+
+    /// Asks the shell to switch to `context` once the current line is done.
+    pub fn request_context(&self, context: &str) {
+        if let Ok(mut r) = self.context_request.lock() {
+            *r = Some(context.to_string());
+        }
+    }
+
+    /// The context switch asked for by the line just run, if any.
+    pub fn take_context_request(&self) -> Option<String> {
+        self.context_request.lock().ok().and_then(|mut r| r.take())
     }
 
     /// The ZooKeeper session (connected on first use).

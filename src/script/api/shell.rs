@@ -22,7 +22,7 @@ pub mod api {
     /// ```
     #[rhai_fn(name = "help")]
     pub fn help_all(ctx: NativeCallContext) -> String {
-        help::overview(ctx.engine())
+        help::overview(ctx.engine(), crate::output::terminal_width())
     }
 
     /// Show one function's signatures, documentation and example.
@@ -387,6 +387,77 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn dry_run(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
         Ok(session_of(&ctx)?.options.dry_run)
+    }
+
+    /// The contexts of config.toml: `name`, `production`, `current` (this shell's) and
+    /// `default` (config.toml's `current_context`).
+    ///
+    /// ```rhai
+    /// for c in contexts() { print(c.name); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn contexts(ctx: NativeCallContext) -> Result<rhai::Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let names = crate::config::context_names()
+            .map_err(|e| crate::script::script_error(&session, "contexts", e))?;
+        let here = session.settings.context_name.clone();
+        Ok(names
+            .into_iter()
+            .map(|(name, production, default)| {
+                let mut m = Map::new();
+                m.insert(
+                    "current".into(),
+                    (here.as_deref() == Some(name.as_str())).into(),
+                );
+                m.insert("name".into(), name.into());
+                m.insert("production".into(), production.into());
+                m.insert("default".into(), default.into());
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    /// Switches the shell to another context of config.toml once this line is done:
+    /// connections are reopened, the prompt names the new context, and its `init` script
+    /// runs. Variables and functions defined so far stay. Only the interactive shell
+    /// switches; `run` and `-e` take `--context NAME`.
+    ///
+    /// ```rhai
+    /// use_context("prod-eu");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn use_context(ctx: NativeCallContext, name: &str) -> Result<(), Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "use_context";
+        if !session.options.interactive {
+            return Err(crate::script::script_error(
+                &session,
+                f,
+                crate::error::Error::InvalidInput(
+                    "only the interactive shell switches context; give --context NAME to run or -e"
+                        .into(),
+                ),
+            ));
+        }
+        let names = crate::config::context_names()
+            .map_err(|e| crate::script::script_error(&session, f, e))?;
+        if !names.iter().any(|(n, _, _)| n == name) {
+            let known: Vec<&str> = names.iter().map(|(n, _, _)| n.as_str()).collect();
+            return Err(crate::script::script_error(
+                &session,
+                f,
+                crate::error::Error::NotFound(format!(
+                    "no context {name:?} in config.toml (contexts: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            ));
+        }
+        session.request_context(name);
+        Ok(())
     }
 
     /// An environment variable's value, or unit when it is not set.
