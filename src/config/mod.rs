@@ -135,6 +135,13 @@ pub struct Context {
     /// Where this context's audit entries go besides the local trail.
     #[serde(default)]
     pub audit: Option<crate::audit::AuditConfig>,
+    /// The brokers' `super.users` (principals like "User:admin"), which no Kafka API
+    /// reveals: effective-permission answers (`can`, `who_can`) need them.
+    #[serde(default)]
+    pub super_users: Option<Vec<String>>,
+    /// The brokers' `allow.everyone.if.no.acl.found` (default false).
+    #[serde(default)]
+    pub allow_everyone_if_no_acl_found: bool,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
@@ -335,6 +342,8 @@ pub struct Settings {
     pub guard_rails: crate::guard::GuardRails,
     /// Where audit entries go besides the local trail.
     pub audit: crate::audit::AuditConfig,
+    /// What the context says of the brokers' authorizer (super users).
+    pub authorizer: crate::kafka::authorizer::AuthorizerRules,
     /// A production cluster (the context's `production = true`).
     pub production: bool,
     /// The context's shell startup script.
@@ -357,6 +366,7 @@ impl Settings {
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
+            authorizer: crate::kafka::authorizer::AuthorizerRules::default(),
             production: false,
             init: None,
         })
@@ -880,6 +890,15 @@ pub fn resolve_with(
                 .clone()
                 .or_else(|| file.as_ref().and_then(|f| f.audit.clone()))
                 .unwrap_or_default(),
+            authorizer: crate::kafka::authorizer::AuthorizerRules {
+                super_users: context.super_users.as_ref().map(|users| {
+                    users
+                        .iter()
+                        .map(|u| crate::kafka::acls::normalize_principal(u))
+                        .collect()
+                }),
+                allow_everyone_if_no_acl_found: context.allow_everyone_if_no_acl_found,
+            },
             production: context.production,
             init: context.init.clone(),
         },

@@ -544,6 +544,33 @@ pub fn confirm_many(
     ))
 }
 
+/// [`confirm_many`] that first shows `items` (one line each) when it is going to ask, so
+/// the operator sees exactly what a yes changes.
+pub fn confirm_many_listing(
+    session: &Session,
+    fn_name: &str,
+    count: usize,
+    what: &str,
+    items: &[String],
+    force: bool,
+) -> std::result::Result<(), Box<EvalAltResult>> {
+    use std::io::IsTerminal;
+    let guard = session.settings.guard_rails;
+    let asks = !force
+        && !session.options.dry_run
+        && guard.needs_confirmation(count as u64)
+        && (session.options.yes || std::io::stdin().is_terminal());
+    if asks {
+        let mut text = format!("{fn_name}: {what}:");
+        for item in items {
+            text.push_str("\n  ");
+            text.push_str(item);
+        }
+        crate::output::log_line("info", &text);
+    }
+    confirm_many(session, fn_name, count, what, force)
+}
+
 /// Runs one Kafka domain call through the session's bridge, naming `fn_name` in errors.
 pub fn kafka_call<T, F, Fut>(
     session: &Session,
