@@ -158,6 +158,27 @@ pub enum Command {
     },
     /// List the runbooks `kafsh run NAME` finds, with what they do and their arguments.
     Runbooks,
+    /// Make the cluster what a desired-state file says (topics, configs, ACLs, quotas):
+    /// exit 0 when nothing had to change, 7 when changes were made (with --dry-run: planned).
+    Apply {
+        /// The desired-state file (TOML).
+        file: PathBuf,
+        /// Past the guard rails, and deletions without asking.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the cluster as a desired-state file (TOML), for `kafsh apply`.
+    Export {
+        /// Only topics whose names match this regular expression.
+        #[arg(long, value_name = "REGEX")]
+        topics: Option<String>,
+        /// Also the ACL bindings.
+        #[arg(long)]
+        acls: bool,
+        /// Also the client quotas.
+        #[arg(long)]
+        quotas: bool,
+    },
     /// List the contexts of config.toml (which is production, which is the default).
     Contexts {
         /// Only the names, one per line (for shell completion).
@@ -270,13 +291,39 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         connect_timeout: cli.global.connect_timeout,
         api_versions_timeout: cli.global.api_versions_timeout,
     };
+    let expression = match &cli.command {
+        Some(Command::Apply { file, force }) => Some(format!(
+            "desired_apply(desired_plan({}), #{{force: {force}}})",
+            rhai_string(&file.display().to_string())
+        )),
+        Some(Command::Export {
+            topics,
+            acls,
+            quotas,
+        }) => Some(format!(
+            "desired_export(#{{topics: {}, acls: {acls}, quotas: {quotas}}})",
+            topics
+                .as_deref()
+                .map(rhai_string)
+                .unwrap_or_else(|| "\".*\"".into())
+        )),
+        _ => None,
+    };
+    let applying = matches!(cli.command, Some(Command::Apply { .. }));
     let several = match (&cli.global.tag, &cli.global.context) {
         (Some(tag), _) => Some(tag.clone()),
         (None, Some(c)) if c.contains(',') => Some(c.clone()),
         _ => None,
     };
     if let Some(targets) = several {
-        return run_on_several(&cli, &overrides, &targets, format);
+        return run_on_several(
+            &cli,
+            &overrides,
+            &targets,
+            format,
+            expression.as_deref(),
+            applying,
+        );
     }
     let resolved = match config::resolve(&overrides) {
         Ok(r) => r,
@@ -310,7 +357,15 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
     };
     session.set_overrides(overrides.clone());
 
-    let status = if let Some(expr) = &cli.eval {
+    let status = if let Some(expr) = &expression {
+        match crate::script::surface::eval_value(session.clone(), expr) {
+            Ok(value) => {
+                crate::script::surface::print_value(&value, format);
+                applied_status(applying, &crate::script::surface::value_json(&value))
+            }
+            Err(failure) => failure.status,
+        }
+    } else if let Some(expr) = &cli.eval {
         eval_expr(session.clone(), expr, format)
     } else {
         match cli.command {
@@ -686,7 +741,14 @@ fn list_contexts(names_only: bool, format: Format) -> ExitStatus {
 /// context's result under its name (`--json`: one map context → result or
 /// `{error, exit}`), then a summary on stderr; exits 0 when every context succeeded, else
 /// with the first failure's status.
-fn run_on_several(cli: &Cli, overrides: &Overrides, targets: &str, format: Format) -> ExitStatus {
+fn run_on_several(
+    cli: &Cli,
+    overrides: &Overrides,
+    targets: &str,
+    format: Format,
+    expression: Option<&str>,
+    applying: bool,
+) -> ExitStatus {
     if overrides.bootstrap_servers.is_some()
         || overrides.bootstrap_controllers.is_some()
         || overrides.zookeeper.is_some()
@@ -699,7 +761,8 @@ fn run_on_several(cli: &Cli, overrides: &Overrides, targets: &str, format: Forma
         );
         return ExitStatus::Usage;
     }
-    let run = match (&cli.eval, &cli.command) {
+    let expression = expression.or(cli.eval.as_deref());
+    let run = match (expression, &cli.command) {
         (Some(_), _) => None,
         (
             None,
@@ -739,6 +802,7 @@ fn run_on_several(cli: &Cli, overrides: &Overrides, targets: &str, format: Forma
     };
     let mut results = serde_json::Map::new();
     let mut failures: Vec<(String, ExitStatus)> = Vec::new();
+    let mut changed = false;
     for name in &names {
         if format == Format::Table {
             output::print_text(&format!("== {name}"));
@@ -764,7 +828,7 @@ fn run_on_several(cli: &Cli, overrides: &Overrides, targets: &str, format: Forma
                 let value = match &run {
                     None => crate::script::surface::eval_value(
                         session.clone(),
-                        cli.eval.as_deref().unwrap_or_default(),
+                        expression.unwrap_or_default(),
                     ),
                     Some((file, args, resume, fresh, lock)) => {
                         let run = RunOptions {
@@ -803,12 +867,14 @@ fn run_on_several(cli: &Cli, overrides: &Overrides, targets: &str, format: Forma
             });
         match outcome {
             Ok(value) => {
+                let json = crate::script::surface::value_json(&value);
+                changed |= applied_status(applying, &json) == ExitStatus::Changed;
                 if format == Format::Table {
                     if !value.is_unit() {
                         crate::script::surface::print_value(&value, format);
                     }
                 } else {
-                    results.insert(name.clone(), crate::script::surface::value_json(&value));
+                    results.insert(name.clone(), json);
                 }
             }
             Err(failure) => {
@@ -842,5 +908,24 @@ fn run_on_several(cli: &Cli, overrides: &Overrides, targets: &str, format: Forma
         )
     };
     output::log_line(if failures.is_empty() { "info" } else { "warn" }, &summary);
-    failures.first().map(|(_, s)| *s).unwrap_or(ExitStatus::Ok)
+    match failures.first() {
+        Some((_, status)) => *status,
+        None if changed => ExitStatus::Changed,
+        None => ExitStatus::Ok,
+    }
+}
+
+/// `kafsh apply`'s exit: 7 when the apply changed something (or would, in a dry run).
+fn applied_status(applying: bool, result: &serde_json::Value) -> ExitStatus {
+    let changed = result["applied"].as_array().is_some_and(|a| !a.is_empty());
+    if applying && changed {
+        ExitStatus::Changed
+    } else {
+        ExitStatus::Ok
+    }
+}
+
+/// `text` as a Rhai string literal.
+fn rhai_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
 }

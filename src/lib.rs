@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod desired;
 pub mod diff;
 pub mod error;
 pub mod exit;

@@ -90,3 +90,13 @@ fn zk_access_review_runbook() {
 fn kraft_access_review_runbook() {
     suite::access_review_runbook(kraft(), "kr");
 }
+
+#[test]
+fn zk_desired_state_applies_acls_and_quotas() {
+    suite::desired_state_applies_acls_and_quotas(zk(), "zk");
+}
+
+#[test]
+fn kraft_desired_state_applies_acls_and_quotas() {
+    suite::desired_state_applies_acls_and_quotas(kraft(), "kr");
+}

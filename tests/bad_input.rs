@@ -255,6 +255,15 @@ fn one_hundred_and_fifty_bad_inputs_each_refused_clearly_and_changing_nothing() 
         e("zk_reconfig(#{add: [\"server.4=zk4:2888:3888;2181\"], remove: [4]})", 1, "both added and removed"),
         e("zk_reconfig(#{remove: [-1]})", 1, "remove: -1 is not a server id"),
         e("zk_reconfig(#{remove: [1], from_config: \"zz\"})", 1, "from_config must be a config version"),
+        // Many clusters and desired state.
+        e("on(\"no-such-context\", || 1)", 1, "no context or tag \"no-such-context\""),
+        e("on_each(42, || 1)", 1, "targets must be"),
+        e("use_context(\"x\")", 1, "only the interactive shell switches context"),
+        e("desired_plan(\"/nonexistent/desired.toml\")", 1, "cannot read /nonexistent/desired.toml"),
+        e("desired_apply(#{changes: 3})", 1, "not a plan from desired_plan"),
+        e("desired_apply(#{context: (), changes: [], refused: [], unmanaged_acls: []}, #{forse: true})", 1, "unknown option \"forse\""),
+        e("desired_export(#{topics: \"(\"})", 1, "is not a regular expression"),
+        e("desired_export(#{acl: true})", 1, "unknown option \"acl\""),
         // The KRaft control plane: refused before anything is sent.
         e("quorum_healthy(#{lag: 1})", 1, "unknown option \"lag\""),
         e("quorum_healthy(#{max_lag: \"x\"})", 1, "option \"max_lag\" must be an integer"),

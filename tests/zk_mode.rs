@@ -1068,6 +1068,78 @@ fn one_script_reaches_many_clusters_and_survives_one_stopping() {
         "{rows}"
     );
 
+    // Desired state: topics made on the KRaft cluster, exported, applied to this one.
+    let out = run(&[
+        "--context",
+        "kr",
+        "-e",
+        r#"create_topic("ds-a", #{partitions: 3, replication_factor: 1, config: #{"retention.ms": "1000000", "cleanup.policy": "compact"}});
+           create_topic("ds-b", #{partitions: 1, replication_factor: 1});"#,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["--context", "kr", "export", "--topics", "ds-.*"]);
+    assert!(out.status.success(), "{out:?}");
+    let desired = state.path().join("desired.toml");
+    std::fs::write(&desired, &out.stdout).expect("desired.toml");
+    let desired_arg = desired.display().to_string();
+    let out = run(&["--context", "zk", "--dry-run", "apply", &desired_arg]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert!(c_lacks_topic(c, "ds-a"), "a dry run created it");
+    let out = run(&["--context", "zk", "apply", &desired_arg]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    for (topic, theirs) in [("ds-a", &other), ("ds-b", &other)] {
+        let describe = |cluster: &Cluster| {
+            let text = tool_stdout(
+                cluster.kafka_tool(
+                    "org.apache.kafka.tools.TopicCommand",
+                    &[
+                        "--bootstrap-server",
+                        &cluster.bootstrap_servers(),
+                        "--describe",
+                        "--topic",
+                        topic,
+                    ],
+                ),
+                "TopicCommand --describe",
+            );
+            let first = text.lines().next().unwrap_or_default().to_string();
+            let fields = parse_describe_line(&first);
+            let mut configs: Vec<String> = field(&fields, "Configs")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|kv| kv.starts_with("retention.ms") || kv.starts_with("cleanup.policy"))
+                .map(str::to_string)
+                .collect();
+            configs.sort();
+            (
+                field(&fields, "PartitionCount").map(str::to_string),
+                field(&fields, "ReplicationFactor").map(str::to_string),
+                configs,
+            )
+        };
+        assert_eq!(describe(c), describe(theirs), "{topic} the same on both");
+    }
+    let out = run(&["--tag", "prod", "apply", &desired_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing left to do on either: {out:?}"
+    );
+    let bad = state.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[topics]]\nname = \"ds-c\"\npartitions = 2\nreplication_factor = 1\nretention = \"1d\"\n",
+    )
+    .expect("bad.toml");
+    let out = run(&["--context", "zk", "apply", &bad.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad.toml:5") && err.contains("retention"),
+        "{err}"
+    );
+    assert!(c_lacks_topic(c, "ds-c"));
+
     // A loop over both clusters; the KRaft one stops after the first round.
     let mut child = kafsh(&state)
         .args([
@@ -1115,4 +1187,16 @@ fn one_script_reaches_many_clusters_and_survives_one_stopping() {
     assert!(map["kr"]["error"].is_string(), "{map}");
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 failed: kr (exit"));
+}
+
+/// Whether TopicCommand --list on `c` lacks `topic`.
+fn c_lacks_topic(c: &Cluster, topic: &str) -> bool {
+    let listed = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &c.bootstrap_servers(), "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    !listed.lines().any(|l| l == topic)
 }

@@ -1461,3 +1461,102 @@ pub fn access_review_runbook(c: &Cluster, prefix: &str) {
     assert_eq!(failing.status.code(), Some(1));
     json(&state, &format!(r#"delete_user("{lonely}")"#));
 }
+
+/// A desired-state file with a topic, an ACL binding and a quota: `kafsh apply` makes them
+/// (exit 7), kafka-acls.sh and kafka-configs.sh then show exactly them, a second apply has
+/// nothing to do (exit 0), and `kafsh export --acls --quotas` writes them back.
+pub fn desired_state_applies_acls_and_quotas(c: &Cluster, prefix: &str) {
+    let state = context(c);
+    let topic = format!("{prefix}-ds-orders");
+    let principal = format!("User:{prefix}-ds-app");
+    let user = format!("{prefix}-ds-app");
+    let file = state.path().join("desired.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[topics]]\nname = \"{topic}\"\npartitions = 2\nreplication_factor = 1\nconfigs = {{ \"retention.ms\" = \"7200000\" }}\n\n\
+             [[acls]]\nresource_type = \"topic\"\nname = \"{topic}\"\nprincipal = \"{principal}\"\noperation = \"read\"\n\n\
+             [[acls]]\nresource_type = \"group\"\nname = \"{prefix}-ds-\"\npattern_type = \"prefixed\"\nprincipal = \"{principal}\"\noperation = \"read\"\n\n\
+             [[quotas]]\nuser = \"{user}\"\nquotas = {{ producer_byte_rate = 2048000.0 }}\n"
+        ),
+    )
+    .expect("desired.toml");
+    let apply = || {
+        kafsh(&state)
+            .args(["--json", "apply"])
+            .arg(&file)
+            .output()
+            .expect("kafsh apply")
+    };
+    let out = apply();
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    let applied: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        applied["applied"].as_array().map(Vec::len),
+        Some(4),
+        "{applied}"
+    );
+
+    let theirs = acl_listing_of(c, &principal);
+    assert_eq!(theirs.len(), 2, "{theirs:?}");
+    assert_eq!(
+        rows_of(&json(
+            &state,
+            &format!(r#"list_acls(#{{principal: "{principal}"}})"#)
+        )),
+        theirs
+    );
+    let quota = tool(
+        c,
+        CONFIG_COMMAND,
+        &[
+            "--describe",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            &user,
+        ],
+    );
+    assert!(quota.contains("producer_byte_rate=2048000.0"), "{quota}");
+    let described = tool(
+        c,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--describe", "--topic", &topic],
+    );
+    assert!(
+        described.contains("PartitionCount: 2") && described.contains("retention.ms=7200000"),
+        "{described}"
+    );
+
+    let again = apply();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "nothing left to do: {again:?}"
+    );
+
+    let out = kafsh(&state)
+        .args([
+            "export",
+            "--acls",
+            "--quotas",
+            "--topics",
+            &format!("{prefix}-ds-.*"),
+        ])
+        .output()
+        .expect("kafsh export");
+    let exported = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    for expected in [
+        format!("name = \"{topic}\""),
+        format!("principal = \"{principal}\""),
+        "pattern_type = \"prefixed\"".to_string(),
+        format!("user = \"{user}\""),
+        "producer_byte_rate = 2048000.0".to_string(),
+    ] {
+        assert!(
+            exported.contains(&expected),
+            "{expected} missing from:\n{exported}"
+        );
+    }
+}

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cluster;
 pub mod configs;
 pub mod contexts;
+pub mod desired;
 pub mod groups;
 pub mod quorum;
 pub mod reassign;
@@ -38,6 +39,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(zookeeper::api),
         rhai::exported_module!(quorum::api),
         rhai::exported_module!(contexts::api),
+        rhai::exported_module!(desired::api),
         rhai::exported_module!(shell::api),
         rhai::exported_module!(audit::api),
     ]
