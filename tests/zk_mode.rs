@@ -1018,6 +1018,19 @@ fn one_script_reaches_many_clusters_and_survives_one_stopping() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 context(s): all succeeded"));
 
     let out = run(&[
+        "--json",
+        "-e",
+        r#"let wanted = "fleet-t"; fn count(t) { describe_topic(t).partition_count }
+           on_each("prod", || count(wanted), #{parallel: true})"#,
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(
+        map,
+        serde_json::json!({"zk": 3, "kr": 1}),
+        "in parallel: {out:?}"
+    );
+
+    let out = run(&[
         "-e",
         r#"on("kr", || describe_topic("fleet-t").partition_count) + on("eu", || 10)"#,
     ]);

@@ -76,20 +76,26 @@ pub mod api {
     /// Runs `body` against each context that `targets` names (a context, a tag, or a list
     /// of them), one after the other, and returns a map context → what `body` returned,
     /// or `#{error: "…"}` for a context where it failed: one unreachable cluster is
-    /// reported without stopping the others.
+    /// reported without stopping the others. With `#{parallel: true}` the contexts run at
+    /// the same time, each on its own engine (the closure sees the variables it captured,
+    /// not the script's later changes).
     ///
     /// ```rhai
     /// let counts = on_each("prod", || list_topics().len());
     /// for name in counts.keys() { print(`${name}: ${counts[name]}`); }
+    /// let lags = on_each(["prod-eu", "prod-us"], || lag().len(), #{parallel: true});
     /// ```
-    #[rhai_fn(return_raw)]
-    pub fn on_each(
+    #[rhai_fn(return_raw, name = "on_each")]
+    pub fn on_each_with(
         ctx: NativeCallContext,
         targets: Dynamic,
         body: FnPtr,
+        options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "on_each";
+        let opts = crate::script::convert::Options::new(f, &options, &["parallel"])?;
+        let parallel = opts.bool("parallel")?.unwrap_or(false);
         let wanted = if let Some(list) = targets.clone().try_cast::<rhai::Array>() {
             list.iter()
                 .map(|t| {
@@ -106,17 +112,55 @@ pub mod api {
         };
         let names =
             crate::config::expand_contexts(&wanted).map_err(|e| script_error(&session, f, e))?;
-        let mut results = Map::new();
-        for name in names {
-            let outcome = session
-                .for_context(&name)
-                .map_err(|e| e.to_string())
-                .and_then(|other| {
-                    crate::script::within_session(other, || {
-                        body.call_within_context::<Dynamic>(&ctx, ())
-                            .map_err(|e| crate::script::error_message(&e))
+        let outcomes: Vec<(String, Result<Dynamic, String>)> = if parallel {
+            // The script's functions (the closure among them) for the other engines.
+            let mut lib = rhai::Module::new();
+            for m in ctx.iter_namespaces() {
+                lib.combine(m.clone());
+            }
+            let lib = rhai::AST::new(std::iter::empty(), lib);
+            let lib = &lib;
+            std::thread::scope(|scope| {
+                let running: Vec<_> = names
+                    .iter()
+                    .map(|name| {
+                        let (session, body) = (session.clone(), body.clone());
+                        scope.spawn(move || {
+                            let other = session.for_context(name).map_err(|e| e.to_string())?;
+                            let engine = crate::script::engine(other);
+                            body.call::<Dynamic>(&engine, lib, ())
+                                .map_err(|e| crate::script::error_message(&e))
+                        })
                     })
-                });
+                    .collect();
+                names
+                    .iter()
+                    .cloned()
+                    .zip(running.into_iter().map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err("the run against this context panicked".into()))
+                    }))
+                    .collect()
+            })
+        } else {
+            names
+                .iter()
+                .map(|name| {
+                    let outcome = session
+                        .for_context(name)
+                        .map_err(|e| e.to_string())
+                        .and_then(|other| {
+                            crate::script::within_session(other, || {
+                                body.call_within_context::<Dynamic>(&ctx, ())
+                                    .map_err(|e| crate::script::error_message(&e))
+                            })
+                        });
+                    (name.clone(), outcome)
+                })
+                .collect()
+        };
+        let mut results = Map::new();
+        for (name, outcome) in outcomes {
             let value = match outcome {
                 Ok(v) => v,
                 Err(message) => {
@@ -133,46 +177,15 @@ pub mod api {
         Ok(results)
     }
 
-    /// Switches the shell to another context of config.toml once this line is done:
-    /// connections are reopened, the prompt names the new context, and its `init` script
-    /// runs. Variables and functions defined so far stay. Only the interactive shell
-    /// switches; `run` and `-e` take `--context NAME`.
-    ///
-    /// ```rhai
-    /// use_context("prod-eu");
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn use_context(ctx: NativeCallContext, name: &str) -> Result<(), Box<EvalAltResult>> {
-        let session = session_of(&ctx)?;
-        let f = "use_context";
-        if !session.options.interactive {
-            return Err(script_error(
-                &session,
-                f,
-                crate::error::Error::InvalidInput(
-                    "only the interactive shell switches context; give --context NAME to run or -e"
-                        .into(),
-                ),
-            ));
-        }
-        let names = crate::config::contexts().map_err(|e| script_error(&session, f, e))?;
-        if !names.iter().any(|c| c.name == name) {
-            let known: Vec<&str> = names.iter().map(|c| c.name.as_str()).collect();
-            return Err(script_error(
-                &session,
-                f,
-                crate::error::Error::NotFound(format!(
-                    "no context {name:?} in config.toml (contexts: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )),
-            ));
-        }
-        session.request_context(name);
-        Ok(())
+    /// Runs `body` against each context `targets` names, one after the other (see the
+    /// options form).
+    #[rhai_fn(return_raw, name = "on_each")]
+    pub fn on_each(
+        ctx: NativeCallContext,
+        targets: Dynamic,
+        body: FnPtr,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        on_each_with(ctx, targets, body, Map::new())
     }
 
     /// Where two values differ — topic descriptions, config maps, assignments — as rows of
