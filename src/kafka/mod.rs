@@ -11,6 +11,7 @@ pub mod configs;
 pub mod conn;
 pub mod groups;
 pub mod log_dirs;
+pub mod messages;
 pub mod offsets;
 pub mod reassign;
 pub mod sasl;

@@ -159,6 +159,46 @@ fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials>
     })
 }
 
+/// The client properties of the data path (librdkafka, for consuming and producing): the
+/// same settings the admin path uses, checked by the same rules ([`Security::from_properties`])
+/// and with Java names translated, so both paths reach the cluster the same way. Only the
+/// connection's settings pass; what else a context holds is the admin path's business.
+pub fn data_path_properties(
+    properties: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let security = Security::from_properties(properties)?;
+    let props = translate_java_names(properties)?;
+    let mut out = Vec::new();
+    for key in [
+        "security.protocol",
+        "sasl.mechanisms",
+        "sasl.username",
+        "sasl.password",
+        "ssl.ca.location",
+        "ssl.certificate.location",
+        "ssl.key.location",
+        "ssl.key.password",
+        "ssl.endpoint.identification.algorithm",
+        "client.id",
+    ] {
+        if let Some(value) = props.get(key) {
+            let value = match (key, value.trim()) {
+                // Java's way of turning host name checks off is an empty value.
+                ("ssl.endpoint.identification.algorithm", "") => "none".to_string(),
+                _ => value.clone(),
+            };
+            out.push((key.to_string(), value));
+        }
+    }
+    // librdkafka's default mechanism is GSSAPI; the admin path's is PLAIN.
+    if let Some(sasl) = &security.sasl {
+        if !props.contains_key("sasl.mechanisms") {
+            out.push(("sasl.mechanisms".into(), sasl.mechanism.name().into()));
+        }
+    }
+    Ok(out)
+}
+
 /// Java client property names → librdkafka names, or a refusal naming the one to use.
 fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     let mut props = properties.clone();

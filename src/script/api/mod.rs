@@ -13,6 +13,7 @@ pub mod audit;
 pub mod cluster;
 pub mod configs;
 pub mod groups;
+pub mod messages;
 pub mod reassign;
 pub mod shell;
 pub mod topics;
@@ -28,6 +29,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(configs::api),
         rhai::exported_module!(cluster::api),
         rhai::exported_module!(groups::api),
+        rhai::exported_module!(messages::api),
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(zookeeper::api),
         rhai::exported_module!(shell::api),
