@@ -527,6 +527,47 @@ mod tests {
     }
 
     #[test]
+    fn the_data_path_gets_the_same_settings_in_librdkafka_names() {
+        let data = data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="pw";"#,
+            ),
+            ("ssl.endpoint.identification.algorithm", ""),
+            ("request.timeout.ms", "1000"),
+        ]))
+        .expect("data path");
+        let get = |k: &str| {
+            data.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("security.protocol"), Some("SASL_PLAINTEXT"));
+        assert_eq!(get("sasl.mechanisms"), Some("SCRAM-SHA-256"));
+        assert_eq!(get("sasl.username"), Some("alice"));
+        assert_eq!(get("sasl.password"), Some("pw"));
+        assert_eq!(get("ssl.endpoint.identification.algorithm"), Some("none"));
+        assert_eq!(get("sasl.jaas.config"), None);
+        assert_eq!(get("request.timeout.ms"), None);
+        // librdkafka's default mechanism is GSSAPI: PLAIN is said explicitly.
+        let plain = data_path_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+        ]))
+        .expect("plain");
+        assert!(plain.contains(&("sasl.mechanisms".into(), "PLAIN".into())));
+        // What the admin path refuses, the data path refuses too.
+        assert!(data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI")
+        ]))
+        .is_err());
+    }
+
+    #[test]
     fn unsupported_java_settings_name_the_librdkafka_property() {
         for (pairs, hint) in [
             (

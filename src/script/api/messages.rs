@@ -26,12 +26,11 @@ pub mod api {
     use crate::kafka::messages::DataPath;
     use crate::script::convert::{to_array, to_dynamic, to_map, Options};
     use crate::script::{confirm_many, kafka_call as call, script_error, session_of};
-    use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
+    use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext};
     use std::time::{Duration, Instant};
 
     use super::{
         check_group_idle, commit, open_reader, out_record, read_loop, tail_inner, warn_stop,
-        Fallible,
     };
 
     /// Read records without joining a group: from each partition's `from` (default
@@ -49,7 +48,11 @@ pub mod api {
     /// let night = consume("orders", #{from: "2026-11-24T03:00:00Z", to: "2026-11-24T03:05:00Z", value: "json"});
     /// ```
     #[rhai_fn(return_raw, name = "consume")]
-    pub fn consume_with(ctx: NativeCallContext, topic: &str, options: Map) -> Fallible<Array> {
+    pub fn consume_with(
+        ctx: NativeCallContext,
+        topic: &str,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "consume";
         let opts = Options::new(
@@ -95,7 +98,7 @@ pub mod api {
 
     /// Read up to 1,000 records of every partition from the start.
     #[rhai_fn(return_raw, name = "consume")]
-    pub fn consume(ctx: NativeCallContext, topic: &str) -> Fallible<Array> {
+    pub fn consume(ctx: NativeCallContext, topic: &str) -> Result<Array, Box<EvalAltResult>> {
         consume_with(ctx, topic, Map::new())
     }
 
@@ -116,32 +119,40 @@ pub mod api {
         topic: &str,
         callback: FnPtr,
         options: Map,
-    ) -> Fallible<Map> {
+    ) -> Result<Map, Box<EvalAltResult>> {
         tail_inner(&ctx, topic, Some(callback), options)
     }
 
     /// Follow new records and call `callback` with each.
     #[rhai_fn(return_raw, name = "tail")]
-    pub fn tail_callback(ctx: NativeCallContext, topic: &str, callback: FnPtr) -> Fallible<Map> {
+    pub fn tail_callback(
+        ctx: NativeCallContext,
+        topic: &str,
+        callback: FnPtr,
+    ) -> Result<Map, Box<EvalAltResult>> {
         tail_inner(&ctx, topic, Some(callback), Map::new())
     }
 
     /// Follow new records and print each, with options.
     #[rhai_fn(return_raw, name = "tail")]
-    pub fn tail_print_with(ctx: NativeCallContext, topic: &str, options: Map) -> Fallible<Map> {
+    pub fn tail_print_with(
+        ctx: NativeCallContext,
+        topic: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
         tail_inner(&ctx, topic, None, options)
     }
 
     /// Follow new records and print each.
     #[rhai_fn(return_raw, name = "tail")]
-    pub fn tail_print(ctx: NativeCallContext, topic: &str) -> Fallible<Map> {
+    pub fn tail_print(ctx: NativeCallContext, topic: &str) -> Result<Map, Box<EvalAltResult>> {
         tail_inner(&ctx, topic, None, Map::new())
     }
 
     /// Search a topic: every record from `from` (default "earliest") to `to` (default the
     /// log end now) for which `condition` returns true, at most `limit` (default 100) of
     /// them. All partitions are fetched at once; on a terminal a progress bar shows the
-    /// records and bytes scanned. Options: `partition`, `from`, `to`, `limit`, `timeout`,
+    /// records scanned and the matches found. Options: `partition`, `from`, `to`, `limit`, `timeout`,
     /// `key` / `value` / `headers` (encodings).
     ///
     /// ```rhai
@@ -154,7 +165,7 @@ pub mod api {
         topic: &str,
         condition: FnPtr,
         options: Map,
-    ) -> Fallible<Array> {
+    ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "find";
         let opts = Options::new(
@@ -201,7 +212,11 @@ pub mod api {
 
     /// Search a topic for records matching `condition` (at most 100).
     #[rhai_fn(return_raw, name = "find")]
-    pub fn find(ctx: NativeCallContext, topic: &str, condition: FnPtr) -> Fallible<Array> {
+    pub fn find(
+        ctx: NativeCallContext,
+        topic: &str,
+        condition: FnPtr,
+    ) -> Result<Array, Box<EvalAltResult>> {
         find_with(ctx, topic, condition, Map::new())
     }
 
@@ -224,7 +239,7 @@ pub mod api {
         topic: &str,
         records: Dynamic,
         options: Map,
-    ) -> Fallible<Array> {
+    ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "produce";
         let opts = Options::new(
@@ -313,7 +328,11 @@ pub mod api {
 
     /// Write one record or a list of records with the defaults (acks=all, idempotent).
     #[rhai_fn(return_raw, name = "produce")]
-    pub fn produce(ctx: NativeCallContext, topic: &str, records: Dynamic) -> Fallible<Array> {
+    pub fn produce(
+        ctx: NativeCallContext,
+        topic: &str,
+        records: Dynamic,
+    ) -> Result<Array, Box<EvalAltResult>> {
         produce_with(ctx, topic, records, Map::new())
     }
 
@@ -327,7 +346,11 @@ pub mod api {
     /// let at3 = offsets("orders", #{time: "2026-11-24T03:00:00+09:00"});
     /// ```
     #[rhai_fn(return_raw, name = "offsets")]
-    pub fn offsets_with(ctx: NativeCallContext, topic: &str, options: Map) -> Fallible<Array> {
+    pub fn offsets_with(
+        ctx: NativeCallContext,
+        topic: &str,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "offsets";
         Options::new(f, &options, &["time"])?;
@@ -352,7 +375,7 @@ pub mod api {
 
     /// Earliest and latest offset of every partition.
     #[rhai_fn(return_raw, name = "offsets")]
-    pub fn offsets(ctx: NativeCallContext, topic: &str) -> Fallible<Array> {
+    pub fn offsets(ctx: NativeCallContext, topic: &str) -> Result<Array, Box<EvalAltResult>> {
         offsets_with(ctx, topic, Map::new())
     }
 
@@ -364,7 +387,7 @@ pub mod api {
     /// let n = count("orders").records;
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn count(ctx: NativeCallContext, topic: &str) -> Fallible<Map> {
+    pub fn count(ctx: NativeCallContext, topic: &str) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let topic = topic.to_string();
         let result = call(&session, "count", |k| async move {
@@ -391,7 +414,7 @@ pub mod api {
         topic: &str,
         cuts: Map,
         options: Map,
-    ) -> Fallible<Map> {
+    ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "delete_records";
         let opts = Options::new(f, &options, &["force"])?;
@@ -483,7 +506,11 @@ pub mod api {
 
     /// Delete the records below an offset in some partitions, within the guard rails.
     #[rhai_fn(return_raw, name = "delete_records")]
-    pub fn delete_records(ctx: NativeCallContext, topic: &str, cuts: Map) -> Fallible<Map> {
+    pub fn delete_records(
+        ctx: NativeCallContext,
+        topic: &str,
+        cuts: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
         delete_records_with(ctx, topic, cuts, Map::new())
     }
 }
