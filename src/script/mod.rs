@@ -51,6 +51,8 @@ pub struct Session {
     audit_failure: Mutex<Option<String>>,
     /// Where `import "name"` looks (a runbook's directory; else the current directory).
     module_dir: Mutex<Option<std::path::PathBuf>>,
+    /// The data path's producers (created on first use, kept for the session).
+    producers: crate::kafka::messages::produce::Producers,
 }
 
 /// A change a dry run would have made.
@@ -89,6 +91,7 @@ impl Session {
             audit_origin: OnceLock::new(),
             audit_failure: Mutex::new(None),
             module_dir: Mutex::new(None),
+            producers: Default::default(),
         }))
     }
 
@@ -102,6 +105,11 @@ impl Session {
         self.kafka
             .get_or_init(|| KafkaClient::new(&self.settings).map(Arc::new))
             .clone()
+    }
+
+    /// The data path's producers, kept for the session.
+    pub fn producers(&self) -> &crate::kafka::messages::produce::Producers {
+        &self.producers
     }
 
     /// Records a mutation: in a dry run it joins the plan printed at the end; otherwise it

@@ -139,7 +139,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// Bytes of a hex string (whitespace ignored).
 pub fn from_hex(text: &str) -> Result<Vec<u8>> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(Error::InvalidInput(format!(
             "hex value has an odd number of digits: {}",
             shorten(text, 40)

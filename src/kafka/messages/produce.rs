@@ -86,33 +86,54 @@ pub struct Produced {
     pub timestamp: Option<i64>,
 }
 
+/// Producers kept for a session, one per setting (acks, compression, idempotence), so a
+/// script producing in many calls connects once.
+#[derive(Default)]
+pub struct Producers {
+    cache: std::sync::Mutex<Vec<(ProduceSettings, FutureProducer)>>,
+}
+
+impl Producers {
+    /// The producer for `settings` (created on first use).
+    pub fn get(&self, path: &DataPath, settings: &ProduceSettings) -> Result<FutureProducer> {
+        settings.validate()?;
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| Error::Failed("the producer cache is poisoned".into()))?;
+        if let Some((_, p)) = cache.iter().find(|(s, _)| s == settings) {
+            return Ok(p.clone());
+        }
+        let mut config = path.client_config();
+        // Deliveries fail before the call's own timeout, so the error is librdkafka's.
+        let delivery = path
+            .timeout()
+            .saturating_sub(Duration::from_secs(1))
+            .max(Duration::from_secs(1));
+        config
+            .set("acks", &settings.acks)
+            .set("compression.type", &settings.compression)
+            .set("enable.idempotence", settings.idempotent.to_string())
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", millis(delivery))
+            // Never create a topic by producing to it.
+            .set("allow.auto.create.topics", "false");
+        let producer: FutureProducer = config
+            .create()
+            .map_err(|e| kafka_error("cannot start the producer", e))?;
+        cache.push((settings.clone(), producer.clone()));
+        Ok(producer)
+    }
+}
+
 /// Writes `records` to `topic` (which the caller checked exists) and waits for every
 /// delivery. Fails with the first delivery error; records before it in the list may have
 /// been written (the error says how many were).
 pub async fn produce(
-    path: &DataPath,
+    producer: &FutureProducer,
     topic: &str,
     records: Vec<OutRecord>,
-    settings: &ProduceSettings,
 ) -> Result<Vec<Produced>> {
-    settings.validate()?;
-    let mut config = path.client_config();
-    // Deliveries fail before the call's own timeout, so the error is librdkafka's.
-    let delivery = path
-        .timeout()
-        .saturating_sub(Duration::from_secs(1))
-        .max(Duration::from_secs(1));
-    config
-        .set("acks", &settings.acks)
-        .set("compression.type", &settings.compression)
-        .set("enable.idempotence", settings.idempotent.to_string())
-        .set("linger.ms", "5")
-        .set("message.timeout.ms", millis(delivery))
-        // Never create a topic by producing to it.
-        .set("allow.auto.create.topics", "false");
-    let producer: FutureProducer = config
-        .create()
-        .map_err(|e| kafka_error("cannot start the producer", e))?;
     let mut pending = Vec::with_capacity(records.len());
     for record in &records {
         let mut future = FutureRecord::<[u8], [u8]>::to(topic);

@@ -146,10 +146,27 @@ pub async fn plan_read(
     Ok(out)
 }
 
+/// The partitions of `topic`, sorted (one Metadata request; a missing topic is an error).
+pub async fn partitions_of(client: &KafkaClient, topic: &str) -> Result<Vec<i32>> {
+    topics::validate_topic_name(topic)?;
+    let meta = client.metadata(Some(&[topic.to_string()])).await?;
+    let t = meta
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .ok_or_else(|| Error::NotFound(format!("topic {topic:?} does not exist")))?;
+    if t.error_code == kafka_protocol::error::ResponseError::UnknownTopicOrPartition.code() {
+        return Err(Error::NotFound(format!("topic {topic:?} does not exist")));
+    }
+    crate::kafka::client::check_code(t.error_code, None, &format!("topic {topic:?}"))?;
+    let mut all: Vec<i32> = t.partitions.iter().map(|p| p.partition_index).collect();
+    all.sort_unstable();
+    Ok(all)
+}
+
 /// The partitions of `topic` named in `wanted` (all when empty), checked to exist.
 async fn chosen_partitions(client: &KafkaClient, topic: &str, wanted: &[i32]) -> Result<Vec<i32>> {
-    let description = topics::describe_topic(client, topic).await?;
-    let all: Vec<i32> = description.partitions.iter().map(|p| p.partition).collect();
+    let all = partitions_of(client, topic).await?;
     if wanted.is_empty() {
         return Ok(all);
     }

@@ -275,10 +275,10 @@ pub mod api {
             out_records.push(record);
         }
         let name = topic.to_string();
-        let description = call(&session, f, |k| async move {
-            crate::kafka::topics::describe_topic(&k, &name).await
-        })?;
-        let partitions = description.partitions.len() as i32;
+        let partitions = call(&session, f, |k| async move {
+            ranges::partitions_of(&k, &name).await
+        })?
+        .len() as i32;
         if let Some(bad) = out_records
             .iter()
             .filter_map(|r| r.partition)
@@ -305,12 +305,13 @@ pub mod api {
                 .collect();
             return to_array(&planned);
         }
-        let path =
-            DataPath::from_settings(&session.settings).map_err(|e| script_error(&session, f, e))?;
+        let producer = DataPath::from_settings(&session.settings)
+            .and_then(|path| session.producers().get(&path, &settings))
+            .map_err(|e| script_error(&session, f, e))?;
         let t = topic.to_string();
         let produced = session
             .block_on(f, async move {
-                producing::produce(&path, &t, out_records, &settings).await
+                producing::produce(&producer, &t, out_records).await
             })
             .map_err(|e| script_error(&session, f, e))?;
         let mut per_partition = std::collections::BTreeMap::<i32, u64>::new();
@@ -632,7 +633,7 @@ fn read_loop(
         }
         polls = polls.wrapping_add(1);
         // Checked every poll that waited and every 256 records otherwise.
-        if polls % 256 == 0 || seen == 0 {
+        if polls.is_multiple_of(256) || seen == 0 {
             if interrupt.is_set() {
                 return Err(script_error(
                     session,
