@@ -148,14 +148,15 @@ fn produce_survives_a_leader_kill_without_loss_or_duplicates() {
     let leader = kafsh_json(&bs, None, r#"describe_topic("idem").partitions[0].leader"#)
         .as_i64()
         .expect("leader") as i32;
-    // 60 batches of 500 records, numbered; each batch's number is printed once acknowledged.
+    // 400 batches of 500 records, numbered; each batch's number is printed once
+    // acknowledged. The leader is killed once a few batches are in.
     let state = tempfile::tempdir().expect("tmp");
     let mut producer = kafsh(&state)
         .args([
             "--bootstrap-server",
             &bs,
             "-e",
-            r#"for b in 0..60 {
+            r#"for b in 0..400 {
                    let batch = [];
                    for i in 0..500 { batch.push(`${b * 500 + i}`); }
                    produce("idem", batch);
@@ -166,9 +167,28 @@ fn produce_survives_a_leader_kill_without_loss_or_duplicates() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("kafsh");
-    std::thread::sleep(Duration::from_secs(4));
+    let stdout = producer.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<i64>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(b) = line.trim().parse() {
+                let _ = tx.send(b);
+            }
+        }
+    });
+    let mut acked = Vec::new();
+    while acked.len() < 5 {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(b) => acked.push(b),
+            Err(e) => panic!("the producer did not start: {e}"),
+        }
+    }
     c.kill(Node::Broker(leader)).expect("kill the leader");
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(240);
     while producer.try_wait().expect("wait").is_none() {
         if Instant::now() > deadline {
             let _ = producer.kill();
@@ -176,14 +196,13 @@ fn produce_survives_a_leader_kill_without_loss_or_duplicates() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    reader.join().expect("reader");
+    acked.extend(rx.try_iter());
     let out = producer.wait_with_output().expect("output");
-    let acked: Vec<i64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
+    // Every call succeeded: librdkafka waited for the new leader within the call timeout.
     assert!(
-        acked.len() >= 10,
-        "too few batches acknowledged: {acked:?}; {}",
+        out.status.success() && acked == (0..400).collect::<Vec<i64>>(),
+        "batches acknowledged: {acked:?}; {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let live: Vec<String> = c
@@ -192,8 +211,22 @@ fn produce_survives_a_leader_kill_without_loss_or_duplicates() {
         .filter(|b| b.id != leader)
         .map(|b| format!("127.0.0.1:{}", b.port))
         .collect();
+    let live = live.join(",");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let now = kafsh_json(
+            &live,
+            None,
+            r#"describe_topic("idem").partitions[0].leader"#,
+        );
+        if now.as_i64().is_some_and(|l| l != i64::from(leader)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new leader: {now}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let values = kafsh_json(
-        &live.join(","),
+        &live,
         None,
         r#"consume("idem", #{limit: 0, timeout: 60}).map(|r| parse_int(r.value))"#,
     );
