@@ -684,6 +684,62 @@ pub fn find_and_group_commit(c: &Cluster, topic: &str) {
         .filter_map(|l| l.split_whitespace().nth(3)?.parse::<i64>().ok())
         .sum();
     assert_eq!(committed, 90, "{tool}");
+
+    // A group with an active member: committing as it is refused without force.
+    let busy = format!("{topic}-busy");
+    let mut member = c
+        .kafka_tool_command(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server".into(),
+                bs.clone(),
+                "--topic".into(),
+                topic.into(),
+                "--group".into(),
+                busy.clone(),
+                "--timeout-ms".into(),
+                "60000".into(),
+            ],
+        )
+        .expect("tool")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("console consumer");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let g = kafsh_eval(
+            &bs,
+            None,
+            &format!(r#"describe_group("{busy}").members.len()"#),
+        );
+        if String::from_utf8_lossy(&g.stdout).trim() == "1" {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = member.kill();
+            panic!("the console consumer never joined {busy}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let refused = kafsh_eval(
+        &bs,
+        None,
+        &format!(r#"consume("{topic}", #{{group: "{busy}"}})"#),
+    );
+    let _ = member.kill();
+    let _ = member.wait();
+    assert_eq!(
+        refused.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("active member"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 /// tail() in a terminal prints new records as they come and stops within a second of
