@@ -118,14 +118,16 @@ lag4)
 messages)
     n="${MSG_RECORDS:-1000000}"
     command -v kcat >/dev/null 2>&1 || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 2; }
-    echo "== messages: $n records of 1 KB, lz4, acks=all (6 partitions, RF 3)"
-    line=$(head -c 1000 < <(yes 'kafsh bench record 0123456789 ' | tr -d '\n'))
-    fresh() { k -e "create_topic(\"$1\", #{partitions: 6, replication_factor: 3})" >/dev/null; }
+    echo "== messages: $n records of 1 KB, lz4, acks=all (6 partitions, RF 1: the clients are measured, not replication)"
+    line=$(awk 'BEGIN { s = ""; while (length(s) < 1000) s = s "kafsh bench record 0123456789 "; print substr(s, 1, 1000) }')
+    # n copies of the line (awk, not yes | head: no SIGPIPE under pipefail).
+    lines() { awk -v n="$n" -v l="$line" 'BEGIN { for (i = 0; i < n; i++) print l }'; }
+    fresh() { k -e "create_topic(\"$1\", #{partitions: 6, replication_factor: 1})" >/dev/null; }
     seq_no=0
-    next_topic() { seq_no=$((seq_no + 1)); echo "bench-m$seq_no"; }
-    produce_kafsh() { local t; t=$(next_topic); fresh "$t"; k run scripts/bench/produce.rhai --arg topic="$t" --arg records="$n" --arg compression=lz4 >/dev/null; }
-    produce_kcat() { local t; t=$(next_topic); fresh "$t"; yes "$line" | head -n "$n" | kcat -P -b "$KAFSH_BOOTSTRAP" -t "$t" -z lz4 -X acks=all -X enable.idempotence=true; }
-    produce_console() { local t; t=$(next_topic); fresh "$t"; yes "$line" | head -n "$n" | tool kafka.tools.ConsoleProducer --bootstrap-server @bootstrap --topic "$t" --compression-codec lz4 --producer-property acks=all; }
+    next_topic() { seq_no=$((seq_no + 1)); topic="bench-m$seq_no"; fresh "$topic"; }
+    produce_kafsh() { next_topic; k run scripts/bench/produce.rhai --arg topic="$topic" --arg records="$n" --arg compression=lz4 >/dev/null; }
+    produce_kcat() { next_topic; lines | kcat -P -b "$KAFSH_BOOTSTRAP" -t "$topic" -z lz4 -X acks=all -X enable.idempotence=true; }
+    produce_console() { next_topic; lines | tool kafka.tools.ConsoleProducer --bootstrap-server @bootstrap --topic "$topic" --compression-codec lz4 --producer-property acks=all; }
     compare "kafsh produce() $n x 1 KB lz4" "kcat -P -z lz4" "produce_kafsh" "produce_kcat"
     compare "kafsh produce() $n x 1 KB lz4" "kafka-console-producer" "produce_kafsh" "produce_console"
     read_topic=bench-m1
@@ -137,6 +139,7 @@ messages)
         "k -e 'tail(\"$read_topic\", #{from: \"earliest\", limit: $n})'" \
         "tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server @bootstrap --topic $read_topic --from-beginning --max-messages $n"
     echo "  kafsh peak memory: tail() of $n records $(peak_kib "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" -e "tail(\"$read_topic\", #{from: \"earliest\", limit: $n})") KiB"
+    echo "  kcat peak memory: -C -e of $n records $(peak_kib kcat -C -b "$KAFSH_BOOTSTRAP" -t "$read_topic" -o beginning -e -q) KiB"
     ;;
 reassign)
     echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5"

@@ -558,21 +558,19 @@ fn position(value: Option<&Dynamic>, default: Position) -> crate::error::Result<
     }
 }
 
-fn decoding(opts: &Options) -> Fallible<crate::error::Result<Decoding>> {
-    let pick = |key: &str| -> Fallible<crate::error::Result<Encoding>> {
-        Ok(match opts.string(key)? {
-            Some(e) => Encoding::parse(&e),
+/// The encodings named by `key`, `value` and `headers` (default "string").
+fn decoding(session: &Session, f: &str, opts: &Options) -> Fallible<Decoding> {
+    let pick = |key: &str| -> Fallible<Encoding> {
+        match opts.string(key)? {
+            Some(e) => Encoding::parse(&e).map_err(|e| script_error(session, f, e)),
             None => Ok(Encoding::String),
-        })
+        }
     };
-    let (key, value, headers) = (pick("key")?, pick("value")?, pick("headers")?);
-    Ok((|| {
-        Ok(Decoding {
-            key: key?,
-            value: value?,
-            headers: headers?,
-        })
-    })())
+    Ok(Decoding {
+        key: pick("key")?,
+        value: pick("value")?,
+        headers: pick("headers")?,
+    })
 }
 
 fn open_reader(
@@ -596,7 +594,7 @@ fn open_reader(
         }
         _ => None,
     };
-    let decoding = decoding(opts)?.map_err(|e| script_error(session, f, e))?;
+    let decoding = decoding(session, f, opts)?;
     let name = topic.to_string();
     let planned: Vec<PartitionRange> = call(session, f, |k| async move {
         ranges::plan_read(&k, &name, &partitions, from, to, follow).await
