@@ -17,6 +17,9 @@
 #   reassign  replica moves of kafsh's plan vs ReassignPartitionsCommand --generate and the
 #             lower bound, for 300 partitions going from 3 to 5 brokers; and the planner's
 #             time for 100,000 partitions over 50 -> 60 brokers
+#   quorum    quorum_status() vs kafka-metadata-quorum.sh describe --status, through the
+#             brokers and through the controllers, on a KRaft cluster of its own (3
+#             controllers with a dynamic quorum, 3 brokers)
 #
 #   scripts/bench.sh [--runs N] [section...]
 set -euo pipefail
@@ -24,7 +27,7 @@ cd "$(dirname "$0")/.."
 runs=5
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 messages reassign)
+[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 messages reassign quorum)
 scripts/install-deps.sh
 command -v /usr/bin/time >/dev/null 2>&1 || {
     echo "bench: /usr/bin/time is needed for peak memory (apt-get install time)" >&2
@@ -56,12 +59,17 @@ compare() {
 }
 peak_kib() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 
-"$sandbox" up --kind zookeeper --brokers 5 --dir "$dir" >/dev/null
-trap '"$sandbox" down --dir "$dir" >/dev/null 2>&1 || true
-      [ -d "$dir-kraft" ] && "$sandbox" down --dir "$dir-kraft" >/dev/null 2>&1
-      rm -rf "$dir-state"' EXIT
-eval "$("$sandbox" env --dir "$dir")"
-echo "kafsh bench: ZooKeeper-mode Kafka, 5 brokers on 127.0.0.1, $runs alternating runs, $(nproc) cores"
+kraft="$dir-kraft"
+trap '"$sandbox" down --dir "$dir" >/dev/null 2>&1 || true; "$sandbox" down --dir "$kraft" >/dev/null 2>&1 || true; rm -rf "$dir-state"' EXIT
+needs_zookeeper_mode=false
+for section in "${sections[@]}"; do
+    case "$section" in lag4|quorum) ;; *) needs_zookeeper_mode=true ;; esac
+done
+if $needs_zookeeper_mode; then
+    "$sandbox" up --kind zookeeper --brokers 5 --dir "$dir" >/dev/null
+    eval "$("$sandbox" env --dir "$dir")"
+    echo "kafsh bench: ZooKeeper-mode Kafka, 5 brokers on 127.0.0.1, $runs alternating runs, $(nproc) cores"
+fi
 
 for section in "${sections[@]}"; do
 case "$section" in
@@ -158,6 +166,19 @@ reassign)
     "$kafsh" --json run scripts/bench/planner_scale.rhai
     echo
     ;;
-*) echo "bench: unknown section $section (startup, describe, lag, lag4, messages, reassign)" >&2; exit 2 ;;
+quorum)
+    echo "== KRaft quorum status (Kafka 4, 3 controllers with a dynamic quorum, 3 brokers)"
+    "$sandbox" up --kind kraft --controllers 3 --brokers 3 --quorum dynamic --dir "$kraft" >/dev/null
+    kb=$("$sandbox" env --dir "$kraft" | sed -n 's/^KAFSH_BOOTSTRAP=//p')
+    kc=$("$sandbox" status --dir "$kraft" | awk '/^controller/ { for (i = 1; i <= NF; i++) if ($i ~ /^127\.0\.0\.1:/) print $i }' | paste -sd, -)
+    kt() { "$sandbox" tool --dir "$kraft" "$@"; }
+    compare "kafsh quorum_status() (brokers)" "MetadataQuorumCommand describe --status" \
+        "$kafsh --bootstrap-server $kb -e 'quorum_status()'" \
+        "kt org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server @bootstrap describe --status"
+    compare "kafsh quorum_status() (controllers)" "MetadataQuorumCommand --bootstrap-controller" \
+        "$kafsh --bootstrap-controller $kc -e 'quorum_status()'" \
+        "kt org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller @bootstrap-controller describe --status"
+    ;;
+*) echo "bench: unknown section $section (startup, describe, lag, lag4, messages, reassign, quorum)" >&2; exit 2 ;;
 esac
 done

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, Node};
 use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
@@ -320,7 +320,9 @@ fn zookeeper_functions_say_a_kraft_cluster_has_none_and_tables_skip_empty_fields
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{expr}: {err}");
         assert!(
-            err.contains("no ZooKeeper") && err.contains("KRaft"),
+            err.contains("no ZooKeeper")
+                && err.contains("KRaft")
+                && err.contains("quorum_status()"),
             "{expr}: {err}"
         );
         assert!(!err.contains("localhost:2181"), "{expr}: {err}");
@@ -384,4 +386,78 @@ fn streams_group_matches_streams_group_command() {
 #[test]
 fn lag_survives_a_stuck_coordinator() {
     common::groups4_suite::lag_survives_a_stuck_coordinator();
+}
+
+/// A static quorum (controller.quorum.voters, kraft.version 0): quorum_status() says so with
+/// the voters `describe --status` lists (no directory ids), voters cannot be added or
+/// removed, and server_properties(#{kraft: true}) gives a new broker the cluster's own
+/// `controller.quorum.voters` and the format command line with its cluster id.
+#[test]
+fn a_static_quorum_is_described_refused_changes_and_gives_new_brokers_its_voters() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let ours = kafsh_json(&bs, None, "quorum_status()");
+    assert_eq!(ours["quorum"], "static", "{ours}");
+    assert_eq!(ours["kraft_version"], 0, "{ours}");
+    let text = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.MetadataQuorumCommand",
+            &["--bootstrap-server", &bs, "describe", "--status"],
+        ),
+        "describe --status",
+    );
+    let voters_line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CurrentVoters:"))
+        .expect("CurrentVoters");
+    let tool_voters: Vec<serde_json::Value> =
+        serde_json::from_str(voters_line.trim()).expect("voters json");
+    let tool_ids: Vec<(i64, serde_json::Value)> = tool_voters
+        .iter()
+        .map(|v| (v["id"].as_i64().unwrap(), v["directoryId"].clone()))
+        .collect();
+    let our_ids: Vec<(i64, serde_json::Value)> = ours["voters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_i64().unwrap(), v["directory_id"].clone()))
+        .collect();
+    assert_eq!(tool_ids, our_ids, "{text}");
+    assert!(our_ids.iter().all(|(_, d)| d.is_null()), "{ours}");
+
+    let out = kafsh_eval(
+        &bs,
+        None,
+        r#"add_controller(#{node_id: 9, directory_id: "-_v7-_v7-_v7-_v7-_v7-w", endpoints: ["CONTROLLER://127.0.0.1:1"]})"#,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("the controller quorum is static"), "{err}");
+
+    let props = kafsh_json(&bs, None, "server_properties(#{broker_id: 9, kraft: true})");
+    let props = props.as_str().expect("text");
+    let own = std::fs::read_to_string(c.node_dir(Node::Broker(1)).join("server.properties"))
+        .expect("broker 1's config");
+    let voters = |text: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("controller.quorum.voters="))
+            .unwrap_or_else(|| panic!("no controller.quorum.voters in {text}"));
+        let mut v: Vec<String> = line.split(',').map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(voters(props), voters(&own), "{props}");
+    assert!(
+        !props.contains("controller.quorum.bootstrap.servers"),
+        "{props}"
+    );
+    assert!(props.contains("process.roles=broker\n"), "{props}");
+    assert!(
+        props.contains(&format!(
+            "kafka-storage.sh format --cluster-id {}",
+            c.cluster_id().expect("cluster id")
+        )),
+        "{props}"
+    );
 }

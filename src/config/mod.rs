@@ -8,6 +8,7 @@
 //!
 //! [contexts.sandbox]
 //! bootstrap_servers = "127.0.0.1:9092,127.0.0.1:9093"
+//! bootstrap_controllers = "ctrl1:9093,ctrl2:9093"    # optional: KRaft controllers (KIP-919)
 //! zookeeper = "127.0.0.1:2181,127.0.0.1:2182/kafka"
 //! command_config = "/etc/kafka/client.properties"   # optional
 //! properties = { "client.id" = "kafsh" }             # optional, librdkafka-style names
@@ -84,6 +85,11 @@ pub struct Context {
     /// Comma-separated `host:port` list of Kafka brokers.
     #[serde(default)]
     pub bootstrap_servers: Option<String>,
+    /// Comma-separated `host:port` list of KRaft controllers (their controller listener), as
+    /// Kafka's tools take `--bootstrap-controller` (KIP-919): the quorum functions,
+    /// `cluster()` and `brokers()` talk to the controllers directly.
+    #[serde(default)]
+    pub bootstrap_controllers: Option<String>,
     /// ZooKeeper connect string with optional chroot: `h1:2181,h2:2181/kafka`.
     #[serde(default)]
     pub zookeeper: Option<String>,
@@ -129,6 +135,13 @@ pub struct Context {
     /// Where this context's audit entries go besides the local trail.
     #[serde(default)]
     pub audit: Option<crate::audit::AuditConfig>,
+    /// The brokers' `super.users` (principals like "User:admin"), which no Kafka API
+    /// reveals: effective-permission answers (`can`, `who_can`) need them.
+    #[serde(default)]
+    pub super_users: Option<Vec<String>>,
+    /// The brokers' `allow.everyone.if.no.acl.found` (default false).
+    #[serde(default)]
+    pub allow_everyone_if_no_acl_found: bool,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
@@ -138,6 +151,17 @@ pub struct Context {
     /// The KRaft controller-only nodes (the inventory).
     #[serde(default)]
     pub controllers: Vec<ControllerEntry>,
+    /// A production cluster: the shell's prompt is red and names it, and a line that would
+    /// change it asks first, showing its dry run.
+    #[serde(default)]
+    pub production: bool,
+    /// Labels that name groups of contexts (`["prod", "eu"]`) for `on_each` and `--tag`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A script the shell runs when it starts in this context (after `init.rhai` beside
+    /// config.toml).
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 /// Limits of the script engine (each optional; kafsh's defaults apply otherwise).
@@ -272,6 +296,8 @@ pub struct Overrides {
     pub context: Option<String>,
     /// `--bootstrap-server`.
     pub bootstrap_servers: Option<String>,
+    /// `--bootstrap-controller`.
+    pub bootstrap_controllers: Option<String>,
     /// `--zookeeper`.
     pub zookeeper: Option<String>,
     /// `--command-config`.
@@ -291,8 +317,11 @@ pub struct Overrides {
 pub struct Settings {
     /// The context's name, if one was used.
     pub context_name: Option<String>,
-    /// Kafka bootstrap servers, `host:port` each.
+    /// Kafka bootstrap servers, `host:port` each (empty when only controllers are named).
     pub bootstrap_servers: Vec<String>,
+    /// KRaft controllers to talk to directly (`--bootstrap-controller`), `host:port` each;
+    /// empty when none are named.
+    pub bootstrap_controllers: Vec<String>,
     /// ZooKeeper connect string (hosts and chroot); none when the context names no
     /// ZooKeeper (a KRaft cluster, or only `--bootstrap-server` given).
     pub zookeeper: Option<ZkConnect>,
@@ -313,6 +342,12 @@ pub struct Settings {
     pub guard_rails: crate::guard::GuardRails,
     /// Where audit entries go besides the local trail.
     pub audit: crate::audit::AuditConfig,
+    /// What the context says of the brokers' authorizer (super users).
+    pub authorizer: crate::kafka::authorizer::AuthorizerRules,
+    /// A production cluster (the context's `production = true`).
+    pub production: bool,
+    /// The context's shell startup script.
+    pub init: Option<PathBuf>,
 }
 
 impl Settings {
@@ -321,6 +356,7 @@ impl Settings {
         Ok(Settings {
             context_name: None,
             bootstrap_servers: split_servers(bootstrap),
+            bootstrap_controllers: Vec::new(),
             zookeeper: zookeeper.map(ZkConnect::parse).transpose()?,
             properties: BTreeMap::new(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
@@ -330,6 +366,9 @@ impl Settings {
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
+            authorizer: crate::kafka::authorizer::AuthorizerRules::default(),
+            production: false,
+            init: None,
         })
     }
 }
@@ -522,6 +561,99 @@ pub fn config_path() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("kafsh").join("config.toml"))
 }
 
+/// The shell's startup script: `init.rhai` beside config.toml.
+pub fn init_script_path() -> Option<PathBuf> {
+    config_path().and_then(|p| p.parent().map(|d| d.join("init.rhai")))
+}
+
+/// One context of config.toml, as `contexts()` and `kafsh contexts` list it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ContextSummary {
+    /// Its name.
+    pub name: String,
+    /// Its bootstrap servers, as written.
+    pub bootstrap_servers: Option<String>,
+    /// Its ZooKeeper connect string, as written.
+    pub zookeeper: Option<String>,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Marked `production = true`.
+    pub production: bool,
+    /// config.toml's `current_context`.
+    pub default: bool,
+}
+
+/// The contexts of config.toml, by name (none without a file).
+pub fn contexts() -> Result<Vec<ContextSummary>> {
+    let Some(path) = config_path() else {
+        return Ok(Vec::new());
+    };
+    let Some(file) = load_file(&path)? else {
+        return Ok(Vec::new());
+    };
+    Ok(file
+        .contexts
+        .iter()
+        .map(|(name, c)| ContextSummary {
+            name: name.clone(),
+            bootstrap_servers: c.bootstrap_servers.clone(),
+            zookeeper: c.zookeeper.clone(),
+            tags: c.tags.clone(),
+            production: c.production,
+            default: file.current_context.as_deref() == Some(name.as_str()),
+        })
+        .collect())
+}
+
+/// The contexts a name stands for: the context of that name, else every context carrying
+/// it as a tag; comma-separated names and tags are each expanded, in order, once each.
+pub fn expand_contexts(names_or_tags: &str) -> Result<Vec<String>> {
+    let all = contexts()?;
+    let mut out: Vec<String> = Vec::new();
+    for wanted in names_or_tags
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let found: Vec<String> = if all.iter().any(|c| c.name == wanted) {
+            vec![wanted.to_string()]
+        } else {
+            all.iter()
+                .filter(|c| c.tags.iter().any(|t| t == wanted))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        if found.is_empty() {
+            let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+            let mut tags: Vec<&str> = all
+                .iter()
+                .flat_map(|c| c.tags.iter().map(String::as_str))
+                .collect();
+            tags.sort_unstable();
+            tags.dedup();
+            return Err(Error::NotFound(format!(
+                "no context or tag {wanted:?} in config.toml (contexts: {}; tags: {})",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
+                if tags.is_empty() {
+                    "none".into()
+                } else {
+                    tags.join(", ")
+                }
+            )));
+        }
+        for name in found {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The directory for history, journals and audit logs.
 pub fn state_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KAFSH_STATE_DIR") {
@@ -637,7 +769,10 @@ pub fn resolve_with(
             None => (None, Context::default()),
         },
         (None, None) => {
-            if overrides.bootstrap_servers.is_none() && overrides.zookeeper.is_none() {
+            if overrides.bootstrap_servers.is_none()
+                && overrides.zookeeper.is_none()
+                && overrides.bootstrap_controllers.is_none()
+            {
                 notes.push(format!(
                     "no config file{}: using {DEFAULT_BOOTSTRAP} and {DEFAULT_ZOOKEEPER}",
                     path.map(|p| format!(" at {}", p.display()))
@@ -648,16 +783,30 @@ pub fn resolve_with(
         }
     };
 
+    let controllers = overrides
+        .bootstrap_controllers
+        .clone()
+        .or_else(|| context.bootstrap_controllers.clone())
+        .map(|c| split_servers(&c))
+        .unwrap_or_default();
+    // Only controllers named (`--bootstrap-controller`, as Kafka's tools take it): no
+    // broker is assumed at localhost.
     let bootstrap = overrides
         .bootstrap_servers
         .clone()
         .or_else(|| context.bootstrap_servers.clone())
-        .unwrap_or_else(|| DEFAULT_BOOTSTRAP.to_string());
+        .or_else(|| {
+            controllers
+                .is_empty()
+                .then(|| DEFAULT_BOOTSTRAP.to_string())
+        })
+        .unwrap_or_default();
     // Kafka's tools assume no ZooKeeper unless one is named; kafsh's localhost default
     // applies only when nothing at all is configured.
     let nothing_configured = context_name.is_none()
         && overrides.bootstrap_servers.is_none()
-        && context.bootstrap_servers.is_none();
+        && context.bootstrap_servers.is_none()
+        && controllers.is_empty();
     let zookeeper = overrides
         .zookeeper
         .clone()
@@ -724,6 +873,7 @@ pub fn resolve_with(
         settings: Settings {
             context_name,
             bootstrap_servers: split_servers(&bootstrap),
+            bootstrap_controllers: controllers,
             zookeeper,
             properties,
             call_timeout,
@@ -740,6 +890,17 @@ pub fn resolve_with(
                 .clone()
                 .or_else(|| file.as_ref().and_then(|f| f.audit.clone()))
                 .unwrap_or_default(),
+            authorizer: crate::kafka::authorizer::AuthorizerRules {
+                super_users: context.super_users.as_ref().map(|users| {
+                    users
+                        .iter()
+                        .map(|u| crate::kafka::acls::normalize_principal(u))
+                        .collect()
+                }),
+                allow_everyone_if_no_acl_found: context.allow_everyone_if_no_acl_found,
+            },
+            production: context.production,
+            init: context.init.clone(),
         },
         notes,
     })

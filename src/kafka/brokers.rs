@@ -1,12 +1,14 @@
 //! Brokers of the cluster and the controller, from one source for `brokers()` and
 //! `cluster()`: DescribeCluster (Metadata on brokers older than 2.8) for the registered
 //! brokers, and on KRaft DescribeQuorum for the active controller and the controller
-//! quorum's members — DescribeCluster names a random broker as "controller" on KRaft.
+//! quorum's members — DescribeCluster names a random broker as "controller" on KRaft. With
+//! bootstrap controllers (`--bootstrap-controller`) the controllers describe themselves
+//! (DescribeCluster with endpoint type "controllers") and join the list.
 //! [`checked`] adds each broker's health: up, hung (connects, does not answer ApiVersions
 //! within the limit) or down (refuses connections).
 
 use super::client::{check_code, KafkaClient};
-use super::conn::{human, Health};
+use super::conn::{human, Health, Node};
 use crate::error::{Error, Result};
 use kafka_protocol::messages::{DescribeClusterRequest, DescribeQuorumRequest};
 use serde::Serialize;
@@ -25,8 +27,9 @@ pub struct Broker {
     /// Whether this node is the active controller (ZooKeeper mode: the controller broker;
     /// KRaft: the quorum leader, when it is also a broker).
     pub controller: bool,
-    /// What the node is, as `process.roles` says it: "broker", or "broker,controller" for a
-    /// KRaft node that is also a voter of the controller quorum.
+    /// What the node is, as `process.roles` says it: "broker", "broker,controller" for a
+    /// KRaft node that is also a voter of the controller quorum, or "controller" for a
+    /// controller-only node (listed when bootstrap controllers are named).
     pub roles: String,
     /// up, hung (connected but no answer to ApiVersions within the limit) or down (refused,
     /// or no connection); none when not checked.
@@ -67,47 +70,38 @@ pub async fn checked(client: &KafkaClient) -> Result<ClusterNodes> {
 
 async fn nodes_checking(client: &KafkaClient, check: bool) -> Result<ClusterNodes> {
     let kraft = is_kraft(client).await?;
-    let conn = client.any().await?;
-    let describe_cluster = conn.lock().await.supports::<DescribeClusterRequest>();
-    let (cluster_id, mut brokers, reported_controller) = if describe_cluster {
-        let response = client.send_any(&DescribeClusterRequest::default()).await?;
-        check_code(
-            response.error_code,
-            response.error_message.as_ref(),
-            "DescribeCluster",
-        )?;
-        let brokers: Vec<Broker> = response
-            .brokers
-            .iter()
-            .map(|b| broker(b.broker_id.0, b.host.as_str(), b.port, b.rack.as_deref()))
-            .collect();
-        (
-            Some(response.cluster_id.as_str().to_string()),
-            brokers,
-            response.controller_id.0,
-        )
+    let (mut cluster_id, mut brokers, reported_controller) = if client.has_brokers() {
+        registered(client).await?
     } else {
-        let meta = client.metadata(Some(&[])).await?;
-        let brokers: Vec<Broker> = meta
-            .brokers
-            .iter()
-            .map(|b| broker(b.node_id.0, b.host.as_str(), b.port, b.rack.as_deref()))
-            .collect();
-        (
-            meta.cluster_id.as_ref().map(|c| c.as_str().to_string()),
-            brokers,
-            meta.controller_id.0,
-        )
+        (None, Vec::new(), -1)
     };
+    // The controllers as they describe themselves (--bootstrap-controller): controller-only
+    // nodes join the list, with their own addresses.
+    let mut targets: Vec<Node> = brokers
+        .iter()
+        .map(|b| Node::new(&format!("{}:{}", b.host, b.port), Some(b.id)))
+        .collect();
+    if client.via_controllers() {
+        let described = client.describe_controllers().await?;
+        cluster_id.get_or_insert_with(|| described.cluster_id.to_string());
+        for c in &described.brokers {
+            if brokers.iter().any(|b| b.id == c.broker_id.0) {
+                continue;
+            }
+            let mut node = broker(c.broker_id.0, c.host.as_str(), c.port, c.rack.as_deref());
+            node.roles = "controller".into();
+            targets.push(Node::controller(
+                &format!("{}:{}", node.host, node.port),
+                Some(node.id),
+            ));
+            brokers.push(node);
+        }
+    }
     brokers.sort_by_key(|b| b.id);
-    let targets: Vec<(i32, String)> = if check {
-        brokers
-            .iter()
-            .map(|b| (b.id, format!("{}:{}", b.host, b.port)))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    targets.sort_by_key(|n| n.id);
+    if !check {
+        targets.clear();
+    }
     let asked = async {
         if kraft {
             Some(quorum(client).await)
@@ -115,7 +109,7 @@ async fn nodes_checking(client: &KafkaClient, check: bool) -> Result<ClusterNode
             None
         }
     };
-    let (asked, health) = tokio::join!(asked, client.probe(&targets));
+    let (asked, health) = tokio::join!(asked, client.probe_nodes(&targets));
     for (b, h) in brokers.iter_mut().zip(health) {
         match h {
             Health::Up(took) => {
@@ -157,7 +151,7 @@ async fn nodes_checking(client: &KafkaClient, check: bool) -> Result<ClusterNode
     };
     for b in &mut brokers {
         b.controller = controller == Some(b.id);
-        if controllers.contains(&b.id) {
+        if b.roles == "broker" && controllers.contains(&b.id) {
             b.roles = "broker,controller".into();
         }
     }
@@ -169,6 +163,43 @@ async fn nodes_checking(client: &KafkaClient, check: bool) -> Result<ClusterNode
         controllers,
         controller_note,
     })
+}
+
+/// The registered brokers as the brokers answer (DescribeCluster; Metadata before 2.8):
+/// cluster id, brokers, and the controller they report.
+async fn registered(client: &KafkaClient) -> Result<(Option<String>, Vec<Broker>, i32)> {
+    let conn = client.any().await?;
+    let describe_cluster = conn.lock().await.supports::<DescribeClusterRequest>();
+    if describe_cluster {
+        let response = client.send_any(&DescribeClusterRequest::default()).await?;
+        check_code(
+            response.error_code,
+            response.error_message.as_ref(),
+            "DescribeCluster",
+        )?;
+        let brokers: Vec<Broker> = response
+            .brokers
+            .iter()
+            .map(|b| broker(b.broker_id.0, b.host.as_str(), b.port, b.rack.as_deref()))
+            .collect();
+        Ok((
+            Some(response.cluster_id.as_str().to_string()),
+            brokers,
+            response.controller_id.0,
+        ))
+    } else {
+        let meta = client.metadata(Some(&[])).await?;
+        let brokers: Vec<Broker> = meta
+            .brokers
+            .iter()
+            .map(|b| broker(b.node_id.0, b.host.as_str(), b.port, b.rack.as_deref()))
+            .collect();
+        Ok((
+            meta.cluster_id.as_ref().map(|c| c.as_str().to_string()),
+            brokers,
+            meta.controller_id.0,
+        ))
+    }
 }
 
 fn broker(id: i32, host: &str, port: i32, rack: Option<&str>) -> Broker {
@@ -191,9 +222,14 @@ pub async fn brokers(client: &KafkaClient) -> Result<Vec<Broker>> {
 }
 
 /// Whether the cluster runs in KRaft mode: its brokers expose DescribeQuorum (forwarded to
-/// the controller quorum), which ZooKeeper-mode brokers do not.
+/// the controller quorum), which ZooKeeper-mode brokers do not (asked of the bootstrap
+/// controllers when they are named).
 pub async fn is_kraft(client: &KafkaClient) -> Result<bool> {
-    let conn = client.any().await?;
+    let conn = if client.via_controllers() {
+        client.any_controller().await?
+    } else {
+        client.any().await?
+    };
     let guard = conn.lock().await;
     Ok(guard.supports::<DescribeQuorumRequest>())
 }
@@ -217,7 +253,7 @@ pub async fn quorum(client: &KafkaClient) -> Result<Quorum> {
         .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
         .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
     let limit = client.limits().api_versions * 2;
-    let response = tokio::time::timeout(limit, client.send_any(&request))
+    let response = tokio::time::timeout(limit, client.send_to_quorum(&request))
         .await
         .map_err(|_| {
             Error::Timeout(format!(

@@ -9,6 +9,11 @@
 //! ApiVersions limit; the first answer wins. Requests that need one broker (a leader, a
 //! coordinator, a broker's own configs or log dirs) fail naming that broker, and a read
 //! there fails as soon as the broker is found not to answer at all (see `conn.rs`).
+//!
+//! With bootstrap controllers (`--bootstrap-controller`, KIP-919) the client also talks to
+//! the KRaft controllers directly: reads any controller answers are raced over them the same
+//! way, and requests for the quorum go to the active controller, which DescribeCluster
+//! (endpoint type "controllers") names.
 
 use super::conn::{human, is_read, BrokerConnection, ConnConfig, Health, Node, Waiting};
 use super::security::Security;
@@ -18,7 +23,9 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{
+    DescribeClusterRequest, DescribeClusterResponse, MetadataRequest, MetadataResponse, TopicName,
+};
 use kafka_protocol::protocol::{Request, StrBytes};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -32,9 +39,22 @@ pub type Conn = Arc<Mutex<BrokerConnection>>;
 /// (RFC 8305's connection attempt delay).
 pub const STAGGER: Duration = Duration::from_millis(250);
 
+/// Which kind of node a request any of them can answer goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Brokers,
+    Controllers,
+}
+
 /// Admin client over the Kafka protocol.
 pub struct KafkaClient {
     bootstrap: Vec<String>,
+    /// KRaft controllers named by `--bootstrap-controller` (may be empty).
+    controllers: Vec<String>,
+    /// The controller address that answered last.
+    controller_preferred: std::sync::Mutex<Option<String>>,
+    /// Controller id → `host:port`, from the last DescribeCluster of the controllers.
+    controller_addresses: std::sync::Mutex<HashMap<i32, String>>,
     /// What every connection shares: client id, security, limits, the waiting register.
     config: Arc<ConnConfig>,
     /// Connections by `host:port`.
@@ -56,7 +76,7 @@ type Ready = Arc<OnceLock<Instant>>;
 impl KafkaClient {
     /// A client for the settings' bootstrap servers. Connects lazily.
     pub fn new(settings: &Settings) -> Result<Self> {
-        if settings.bootstrap_servers.is_empty() {
+        if settings.bootstrap_servers.is_empty() && settings.bootstrap_controllers.is_empty() {
             return Err(Error::Config(
                 "no Kafka bootstrap servers configured".into(),
             ));
@@ -69,6 +89,9 @@ impl KafkaClient {
             .unwrap_or_else(|| "kafsh".to_string());
         Ok(KafkaClient {
             bootstrap: settings.bootstrap_servers.clone(),
+            controllers: settings.bootstrap_controllers.clone(),
+            controller_preferred: std::sync::Mutex::new(None),
+            controller_addresses: std::sync::Mutex::new(HashMap::new()),
             config: Arc::new(ConnConfig {
                 client_id,
                 security,
@@ -82,6 +105,17 @@ impl KafkaClient {
             troubled: std::sync::Mutex::new(HashMap::new()),
             notes: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Whether bootstrap controllers were named: quorum requests then go to the controllers
+    /// directly.
+    pub fn via_controllers(&self) -> bool {
+        !self.controllers.is_empty()
+    }
+
+    /// Whether bootstrap brokers were named (not, when only `--bootstrap-controller` was).
+    pub fn has_brokers(&self) -> bool {
+        !self.bootstrap.is_empty()
     }
 
     /// The time limit of one call.
@@ -128,13 +162,20 @@ impl KafkaClient {
         Node::new(&address, Some(id))
     }
 
-    fn node_at(&self, address: &str) -> Node {
-        let id = self.addresses.lock().ok().and_then(|a| {
+    fn node_at(&self, address: &str, side: Side) -> Node {
+        let known = match side {
+            Side::Brokers => &self.addresses,
+            Side::Controllers => &self.controller_addresses,
+        };
+        let id = known.lock().ok().and_then(|a| {
             a.iter()
                 .find(|(_, addr)| addr.as_str() == address)
                 .map(|(id, _)| *id)
         });
-        Node::new(address, id)
+        match side {
+            Side::Brokers => Node::new(address, id),
+            Side::Controllers => Node::controller(address, id),
+        }
     }
 
     /// The address of broker `id`, from the metadata (refreshed when it is not known).
@@ -246,21 +287,28 @@ impl KafkaClient {
         result
     }
 
-    /// Every address worth trying for a request any broker can answer, in order: the one
-    /// that answered last, the bootstrap servers as given, the brokers the metadata named;
-    /// those that failed in this session last.
-    fn candidates(&self) -> Vec<Node> {
+    /// Every address worth trying for a request any broker (or controller) can answer, in
+    /// order: the one that answered last, the bootstrap servers as given, the nodes the
+    /// metadata named; those that failed in this session last.
+    fn candidates(&self, side: Side) -> Vec<Node> {
+        let (preferred, bootstrap, addresses) = match side {
+            Side::Brokers => (&self.preferred, &self.bootstrap, &self.addresses),
+            Side::Controllers => (
+                &self.controller_preferred,
+                &self.controllers,
+                &self.controller_addresses,
+            ),
+        };
         let mut all: Vec<String> = Vec::new();
-        if let Some(p) = self.preferred.lock().ok().and_then(|p| p.clone()) {
+        if let Some(p) = preferred.lock().ok().and_then(|p| p.clone()) {
             all.push(p);
         }
-        for b in &self.bootstrap {
+        for b in bootstrap {
             if !all.contains(b) {
                 all.push(b.clone());
             }
         }
-        let mut known: Vec<(i32, String)> = self
-            .addresses
+        let mut known: Vec<(i32, String)> = addresses
             .lock()
             .map(|a| a.iter().map(|(id, a)| (*id, a.clone())).collect())
             .unwrap_or_default();
@@ -279,7 +327,7 @@ impl KafkaClient {
             all.into_iter().partition(|a| !troubled.contains(a));
         good.into_iter()
             .chain(bad)
-            .map(|a| self.node_at(&a))
+            .map(|a| self.node_at(&a, side))
             .collect()
     }
 
@@ -292,7 +340,27 @@ impl KafkaClient {
         F: Fn(Node, Ready) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let candidates = self.candidates();
+        self.race_on(Side::Brokers, what, attempt).await
+    }
+
+    /// [`Self::race`] over the brokers or the bootstrap controllers.
+    async fn race_on<T, F, Fut>(&self, side: Side, what: &str, attempt: F) -> Result<(Node, T)>
+    where
+        F: Fn(Node, Ready) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let candidates = self.candidates(side);
+        if candidates.is_empty() {
+            return Err(match side {
+                Side::Brokers => Error::Config(format!(
+                    "no Kafka bootstrap servers: the controllers named by --bootstrap-controller do not serve{}; give --bootstrap-server (or the context's bootstrap_servers) too",
+                    if what.is_empty() { " broker requests".to_string() } else { what.to_string() }
+                )),
+                Side::Controllers => Error::Config(
+                    "no KRaft controllers: give --bootstrap-controller (or the context's bootstrap_controllers)".into(),
+                ),
+            });
+        }
         let hedge = self.config.limits.api_versions;
         let mut running = FuturesUnordered::new();
         let mut failures: Vec<Error> = Vec::new();
@@ -322,7 +390,11 @@ impl KafkaClient {
             tokio::select! {
                 Some((index, node, result)) = running.next() => match result {
                     Ok(value) => {
-                        if let Ok(mut p) = self.preferred.lock() {
+                        let preferred = match side {
+                            Side::Brokers => &self.preferred,
+                            Side::Controllers => &self.controller_preferred,
+                        };
+                        if let Ok(mut p) = preferred.lock() {
                             *p = Some(node.address.clone());
                         }
                         return Ok((node, value));
@@ -350,13 +422,20 @@ impl KafkaClient {
             .collect::<Vec<_>>()
             .join("; ");
         let reached = all_ready.iter().any(|r| r.get().is_some());
-        let bootstrap = self.bootstrap.join(",");
+        let (bootstrap, nodes, node) = match side {
+            Side::Brokers => (self.bootstrap.join(","), "Kafka brokers", "Kafka broker"),
+            Side::Controllers => (
+                self.controllers.join(","),
+                "KRaft controllers",
+                "KRaft controller",
+            ),
+        };
         let message = if all_timed_out {
-            format!("the Kafka brokers at {bootstrap} did not answer{what} in time ({failures})")
+            format!("the {nodes} at {bootstrap} did not answer{what} in time ({failures})")
         } else if reached {
-            format!("no Kafka broker answered{what} ({failures})")
+            format!("no {node} answered{what} ({failures})")
         } else {
-            format!("no Kafka broker reachable at {bootstrap} ({failures})")
+            format!("no {node} reachable at {bootstrap} ({failures})")
         };
         Err(if all_timed_out {
             Error::Timeout(message)
@@ -408,6 +487,103 @@ impl KafkaClient {
             })
             .await?;
         Ok(response)
+    }
+
+    /// A connection to any bootstrap controller (raced like [`Self::any`]).
+    pub async fn any_controller(&self) -> Result<Conn> {
+        if let Some(conn) = self
+            .controller_preferred
+            .lock()
+            .ok()
+            .and_then(|p| p.clone())
+            .and_then(|p| self.pooled(&p))
+        {
+            return Ok(conn);
+        }
+        let (_, conn) = self
+            .race_on(Side::Controllers, "", |node, _ready| async move {
+                self.connection(&node).await
+            })
+            .await?;
+        Ok(conn)
+    }
+
+    /// Sends a read any controller can answer (DescribeCluster, ApiVersions) to the
+    /// bootstrap controllers, staggered; the first answer wins.
+    pub async fn send_any_controller<R: Request>(&self, request: &R) -> Result<R::Response> {
+        let what = format!(" {}", super::conn::api_name(R::KEY));
+        let (_, response) = self
+            .race_on(Side::Controllers, &what, |node, ready| async move {
+                let conn = self.connection(&node).await?;
+                let _ = ready.set(Instant::now());
+                self.send_on(&conn, request, None).await
+            })
+            .await?;
+        Ok(response)
+    }
+
+    /// The KRaft controllers as they describe themselves (DescribeCluster with endpoint type
+    /// "controllers", KIP-919): the cluster id, the active controller (the quorum leader;
+    /// -1 during an election) and every controller's address on the listener asked.
+    pub async fn describe_controllers(&self) -> Result<DescribeClusterResponse> {
+        let request = DescribeClusterRequest::default().with_endpoint_type(2);
+        let response = self.send_any_controller(&request).await?;
+        check_code(
+            response.error_code,
+            response.error_message.as_ref(),
+            "DescribeCluster of the controllers",
+        )?;
+        if let Ok(mut addresses) = self.controller_addresses.lock() {
+            for c in &response.brokers {
+                addresses.insert(c.broker_id.0, format!("{}:{}", c.host.as_str(), c.port));
+            }
+        }
+        Ok(response)
+    }
+
+    /// The active controller, as the bootstrap controllers name it.
+    pub async fn active_controller(&self) -> Result<Node> {
+        let response = self.describe_controllers().await?;
+        let id = response.controller_id.0;
+        if id < 0 {
+            return Err(Error::Cluster(
+                "the controller quorum has no leader (an election is under way)".into(),
+            ));
+        }
+        let address = response
+            .brokers
+            .iter()
+            .find(|c| c.broker_id.0 == id)
+            .map(|c| format!("{}:{}", c.host.as_str(), c.port))
+            .ok_or_else(|| {
+                Error::Cluster(format!(
+                    "the controllers name {id} as the active controller but not its address"
+                ))
+            })?;
+        Ok(Node::controller(&address, Some(id)))
+    }
+
+    /// Sends to the active controller directly (bootstrap controllers needed).
+    pub async fn send_to_active_controller<R: Request>(&self, request: &R) -> Result<R::Response> {
+        let node = self.active_controller().await?;
+        let conn = self.connection(&node).await?;
+        self.send_on(&conn, request, None).await
+    }
+
+    /// Sends a request for the controller quorum: to the active controller directly when
+    /// bootstrap controllers are named, else to a broker, which forwards it (reads raced
+    /// over the brokers).
+    pub async fn send_to_quorum<R: Request>(&self, request: &R) -> Result<R::Response> {
+        if self.via_controllers() {
+            return self.send_to_active_controller(request).await;
+        }
+        self.send_any(request).await
+    }
+
+    /// Sends to `node` (a broker or a controller, by address); errors name it.
+    pub async fn send_to_node<R: Request>(&self, node: &Node, request: &R) -> Result<R::Response> {
+        let conn = self.connection(node).await?;
+        self.send_on(&conn, request, None).await
     }
 
     /// Sends to broker `id`; errors name it.
@@ -545,10 +721,19 @@ impl KafkaClient {
     /// limit) or down (refused, or no connection within the connect limit). A broker found
     /// hung is avoided for a call timeout, one found up no longer.
     pub async fn probe(&self, brokers: &[(i32, String)]) -> Vec<Health> {
-        futures::future::join_all(brokers.iter().map(|(id, address)| {
-            let node = Node::new(address, Some(*id));
+        let nodes: Vec<Node> = brokers
+            .iter()
+            .map(|(id, address)| Node::new(address, Some(*id)))
+            .collect();
+        self.probe_nodes(&nodes).await
+    }
+
+    /// [`Self::probe`] of any nodes (brokers or controllers).
+    pub async fn probe_nodes(&self, nodes: &[Node]) -> Vec<Health> {
+        futures::future::join_all(nodes.iter().map(|node| {
+            let address = &node.address;
             async move {
-                let health = BrokerConnection::probe(&node, &self.config).await;
+                let health = BrokerConnection::probe(node, &self.config).await;
                 match &health {
                     Health::Up(_) => self.set_troubled(address, None),
                     Health::Hung(why) => {

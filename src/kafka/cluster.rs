@@ -42,22 +42,23 @@ pub struct ClusterSummary {
     pub controller: Option<i32>,
     /// KRaft: the voters of the controller quorum. ZooKeeper mode: empty.
     pub controllers: Vec<i32>,
-    /// Registered broker ids.
+    /// Registered broker ids (through controllers only: the brokers following the metadata
+    /// log, its observers that are not controllers).
     pub brokers: Vec<i32>,
     /// Registered brokers that accept connections but do not answer ApiVersions in time.
     pub hung_brokers: Vec<i32>,
     /// Registered brokers that refuse connections (or cannot be reached).
     pub down_brokers: Vec<i32>,
-    /// Topics, internal ones included.
-    pub topics: usize,
+    /// Topics, internal ones included (null through controllers only: brokers serve them).
+    pub topics: Option<usize>,
     /// Partitions in all.
-    pub partitions: usize,
+    pub partitions: Option<usize>,
     /// Partitions whose ISR is smaller than their replica list.
-    pub under_replicated: usize,
+    pub under_replicated: Option<usize>,
     /// Partitions without a leader.
-    pub offline: usize,
+    pub offline: Option<usize>,
     /// Partitions whose ISR is smaller than min.insync.replicas (acks=all writes fail).
-    pub under_min_isr: usize,
+    pub under_min_isr: Option<usize>,
     /// What is not known and why (e.g. the active controller during a KRaft election).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -154,34 +155,65 @@ pub fn under_min_isr(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
 }
 
 /// The cluster summary: controller and brokers from the same answer `brokers()` gives,
-/// each broker checked (hung, down), and the partition counts.
+/// each broker checked (hung, down), and the partition counts. Through controllers only
+/// (`--bootstrap-controller` without brokers) the brokers are the metadata log's observers
+/// and the partition counts are null: only brokers serve them.
 pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
-    let (meta, parts) = partitions(client).await?;
     let nodes = super::brokers::checked(client).await?;
     let with_status = |status: &str| -> Vec<i32> {
         nodes
             .brokers
             .iter()
-            .filter(|b| b.status.as_deref() == Some(status))
+            .filter(|b| b.roles != "controller" && b.status.as_deref() == Some(status))
             .map(|b| b.id)
             .collect()
     };
-    Ok(ClusterSummary {
-        cluster_id: nodes
+    let mut note = nodes.controller_note.clone();
+    let (parts, brokers, cluster_id) = if client.has_brokers() {
+        let (meta, parts) = partitions(client).await?;
+        let topics = meta.topics.iter().filter(|t| t.error_code == 0).count();
+        let brokers: Vec<i32> = nodes
+            .brokers
+            .iter()
+            .filter(|b| b.roles != "controller")
+            .map(|b| b.id)
+            .collect();
+        let id = nodes
             .cluster_id
             .clone()
-            .or_else(|| meta.cluster_id.as_ref().map(|c| c.as_str().to_string())),
+            .or_else(|| meta.cluster_id.as_ref().map(|c| c.as_str().to_string()));
+        (Some((topics, parts)), brokers, id)
+    } else {
+        let state = super::quorum::describe(client).await?;
+        let controllers: Vec<i32> = nodes.brokers.iter().map(|b| b.id).collect();
+        let mut brokers: Vec<i32> = state
+            .observers
+            .iter()
+            .map(|o| o.id)
+            .filter(|id| !controllers.contains(id) && !state.voters.iter().any(|v| v.id == *id))
+            .collect();
+        brokers.sort();
+        brokers.dedup();
+        note.get_or_insert_with(|| {
+            "through the controllers only: brokers are the metadata log's observers; topics and partitions need --bootstrap-server".into()
+        });
+        (None, brokers, nodes.cluster_id.clone())
+    };
+    let count =
+        |f: fn(&[PartitionHealth]) -> Vec<PartitionHealth>| parts.as_ref().map(|(_, p)| f(p).len());
+    Ok(ClusterSummary {
+        cluster_id,
         mode: if nodes.kraft { "kraft" } else { "zookeeper" }.into(),
         controller: nodes.controller,
         controllers: nodes.controllers.clone(),
-        brokers: nodes.brokers.iter().map(|b| b.id).collect(),
+        brokers,
         hung_brokers: with_status("hung"),
         down_brokers: with_status("down"),
-        topics: meta.topics.iter().filter(|t| t.error_code == 0).count(),
-        partitions: parts.len(),
-        under_replicated: under_replicated(&parts).len(),
-        offline: offline(&parts).len(),
-        under_min_isr: under_min_isr(&parts).len(),
-        note: nodes.controller_note.clone(),
+        topics: parts.as_ref().map(|(t, _)| *t),
+        partitions: parts.as_ref().map(|(_, p)| p.len()),
+        under_replicated: count(under_replicated),
+        offline: count(offline),
+        under_min_isr: count(under_min_isr),
+        note,
     })
 }

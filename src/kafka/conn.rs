@@ -52,21 +52,42 @@ pub struct ConnConfig {
 }
 
 /// A broker as messages name it: "broker 3 at 10.0.0.3:9092", or "broker at 10.0.0.3:9092"
-/// for a bootstrap address whose id is not known yet.
+/// for a bootstrap address whose id is not known yet; a KRaft controller reached directly
+/// (`--bootstrap-controller`) is "controller 101 at ...".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Node {
-    /// Broker id, when known.
+    /// Broker (or controller) id, when known.
     pub id: Option<i32>,
     /// `host:port`.
     pub address: String,
+    /// A KRaft controller's controller listener rather than a broker.
+    pub controller: bool,
 }
 
 impl Node {
-    /// A node at `address` with an optional id.
+    /// A broker at `address` with an optional id.
     pub fn new(address: &str, id: Option<i32>) -> Node {
         Node {
             id,
             address: address.to_string(),
+            controller: false,
+        }
+    }
+
+    /// A KRaft controller's controller listener at `address`.
+    pub fn controller(address: &str, id: Option<i32>) -> Node {
+        Node {
+            controller: true,
+            ..Node::new(address, id)
+        }
+    }
+
+    /// "broker" or "controller".
+    pub fn noun(&self) -> &'static str {
+        if self.controller {
+            "controller"
+        } else {
+            "broker"
         }
     }
 }
@@ -74,8 +95,8 @@ impl Node {
 impl std::fmt::Display for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.id {
-            Some(id) => write!(f, "broker {id} at {}", self.address),
-            None => write!(f, "broker at {}", self.address),
+            Some(id) => write!(f, "{} {id} at {}", self.noun(), self.address),
+            None => write!(f, "{} at {}", self.noun(), self.address),
         }
     }
 }
@@ -462,16 +483,19 @@ impl BrokerConnection {
     pub fn version_of_capped<R: Request>(&self, cap: i16) -> Result<i16> {
         let name = api_name(R::KEY);
         let address = &self.node.address;
+        let noun = self.node.noun();
         let (min, max) = self.supported.get(&R::KEY).copied().ok_or_else(|| {
-            Error::Unsupported(format!(
-                "broker {address} does not support the {name} API (too old for this operation)"
-            ))
+            Error::Unsupported(if self.node.controller {
+                format!("controller {address} does not serve the {name} API (controllers do not; ask a broker with --bootstrap-server)")
+            } else {
+                format!("broker {address} does not support the {name} API (too old for this operation)")
+            })
         })?;
         let ours_max = R::VERSIONS.max.min(cap);
         let version = max.min(ours_max);
         if version < min.max(R::VERSIONS.min) {
             return Err(Error::Unsupported(format!(
-                "broker {address} speaks {name} versions {min}..{max}, kafsh speaks {}..{ours_max}",
+                "{noun} {address} speaks {name} versions {min}..{max}, kafsh speaks {}..{ours_max}",
                 R::VERSIONS.min
             )));
         }

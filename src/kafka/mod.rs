@@ -1,23 +1,32 @@
 //! Kafka domain operations: typed async functions over the admin client. Nothing here prints
 //! or knows rhai; every function returns a `Serialize` value or a domain error.
 //!
-//! One file per operation area (kafkactl-style): `topics`, `brokers`; the protocol plumbing
-//! is in `conn` (one connection) and `client` (routing and pooling).
+//! One file per operation area (kafkactl-style): `topics`, `brokers`, `quorum` and
+//! `features` (the KRaft control plane), `acls`, `authorizer`, `users`, `quotas` and
+//! `transactions` (access control); the protocol plumbing is in `conn` (one connection)
+//! and `client` (routing and pooling).
 
+pub mod acls;
+pub mod authorizer;
 pub mod brokers;
 pub mod client;
 pub mod cluster;
 pub mod configs;
 pub mod conn;
+pub mod features;
 pub mod groups;
 pub mod log_dirs;
 pub mod messages;
 pub mod offsets;
+pub mod quorum;
+pub mod quotas;
 pub mod reassign;
 pub mod sasl;
 pub mod security;
 pub mod time;
 pub mod topics;
+pub mod transactions;
+pub mod users;
 
 pub use client::KafkaClient;
 

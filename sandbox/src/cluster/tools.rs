@@ -84,33 +84,33 @@ impl Cluster {
         Ok(())
     }
 
-    /// Creates the SCRAM credentials of [`crate::SASL_USER`] with Kafka's own ConfigCommand
-    /// (through the PLAINTEXT listener).
-    pub(super) fn add_scram_user(&self) -> Result<()> {
-        let config = format!(
-            "SCRAM-SHA-512=[password={p}],SCRAM-SHA-256=[password={p}]",
-            p = crate::SASL_PASSWORD
-        );
-        let out = self.kafka_tool(
-            "kafka.admin.ConfigCommand",
-            &[
-                "--bootstrap-server",
-                &self.bootstrap_servers(),
-                "--alter",
-                "--add-config",
-                &config,
-                "--entity-type",
-                "users",
-                "--entity-name",
-                crate::SASL_USER,
-            ],
-        )?;
-        if !out.status.success() {
-            return Err(Error::Tool {
-                what: "creating the SCRAM user".into(),
-                status: out.status,
-                output: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
+    /// Creates the SCRAM-SHA-256/512 credentials of `user` with Kafka's own ConfigCommand
+    /// (through the PLAINTEXT listener), one mechanism per call: Kafka 4's ConfigCommand
+    /// refuses both in one ("A user credential cannot be altered twice in the same request").
+    pub(super) fn add_scram_user(&self, user: &str, password: &str) -> Result<()> {
+        for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
+            let config = format!("{mechanism}=[password={password}]");
+            let out = self.kafka_tool(
+                "kafka.admin.ConfigCommand",
+                &[
+                    "--bootstrap-server",
+                    &self.bootstrap_servers(),
+                    "--alter",
+                    "--add-config",
+                    &config,
+                    "--entity-type",
+                    "users",
+                    "--entity-name",
+                    user,
+                ],
+            )?;
+            if !out.status.success() {
+                return Err(Error::Tool {
+                    what: format!("creating the {mechanism} credential of {user}"),
+                    status: out.status,
+                    output: String::from_utf8_lossy(&out.stderr).into_owned(),
+                });
+            }
         }
         Ok(())
     }

@@ -214,7 +214,7 @@ async fn partitions_of_topics(
     Ok(partitions)
 }
 
-/// New offsets for `partitions` from `old` ones and the target, clamped into each log.
+/// Fetches the log bounds (and offsets for a timestamp) that [`plan_rows`] needs.
 async fn plan(
     client: &KafkaClient,
     partitions: &[(String, i32)],
@@ -229,10 +229,40 @@ async fn plan(
         }
         _ => None,
     };
+    plan_rows(
+        partitions,
+        old,
+        &LogOffsets {
+            earliest: &earliest,
+            latest: &latest,
+            by_time: by_time.as_ref(),
+        },
+        target,
+    )
+}
+
+type OffsetAnswers = BTreeMap<(String, i32), std::result::Result<i64, String>>;
+
+/// What the brokers said about each partition's log: first and next offsets, and with a
+/// timestamp target the first offset at or after it (-1: none).
+struct LogOffsets<'a> {
+    earliest: &'a OffsetAnswers,
+    latest: &'a OffsetAnswers,
+    by_time: Option<&'a OffsetAnswers>,
+}
+
+/// New offsets for `partitions` from `old` (committed) ones and the target, clamped into
+/// each log's range. Pure: the offsets come in, the rows go out.
+fn plan_rows(
+    partitions: &[(String, i32)],
+    old: &BTreeMap<(String, i32), i64>,
+    logs: &LogOffsets<'_>,
+    target: &ResetTarget,
+) -> Result<Vec<ResetRow>> {
     let mut rows = Vec::new();
     for tp in partitions {
-        let lo = offset_of(&earliest, tp)?;
-        let hi = offset_of(&latest, tp)?;
+        let lo = offset_of(logs.earliest, tp)?;
+        let hi = offset_of(logs.latest, tp)?;
         let was = old.get(tp).copied();
         let (wanted, mut note) = match target {
             ResetTarget::Earliest => (lo, None),
@@ -248,8 +278,8 @@ async fn plan(
                 }
             },
             ResetTarget::Timestamp(_) => {
-                let found = by_time
-                    .as_ref()
+                let found = logs
+                    .by_time
                     .map(|m| offset_of(m, tp))
                     .transpose()?
                     .unwrap_or(-1);
@@ -280,10 +310,7 @@ async fn plan(
     Ok(rows)
 }
 
-fn offset_of(
-    m: &BTreeMap<(String, i32), std::result::Result<i64, String>>,
-    tp: &(String, i32),
-) -> Result<i64> {
+fn offset_of(m: &OffsetAnswers, tp: &(String, i32)) -> Result<i64> {
     match m.get(tp) {
         Some(Ok(o)) => Ok(*o),
         Some(Err(e)) => Err(Error::Cluster(e.clone())),
@@ -669,6 +696,96 @@ async fn delete_share_offsets(client: &KafkaClient, group: &str, topics: &[Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answers(rows: &[(&str, i32, i64)]) -> OffsetAnswers {
+        rows.iter()
+            .map(|(t, p, o)| ((t.to_string(), *p), Ok(*o)))
+            .collect()
+    }
+
+    /// Two partitions of "t": p0's log holds 10..100, p1's 0..5; the group committed 50 on p0.
+    fn reset(target: ResetTarget, by_time: Option<&OffsetAnswers>) -> Result<Vec<ResetRow>> {
+        let partitions = vec![("t".to_string(), 0), ("t".to_string(), 1)];
+        let old: BTreeMap<(String, i32), i64> = [(("t".to_string(), 0), 50)].into();
+        let earliest = answers(&[("t", 0, 10), ("t", 1, 0)]);
+        let latest = answers(&[("t", 0, 100), ("t", 1, 5)]);
+        plan_rows(
+            &partitions,
+            &old,
+            &LogOffsets {
+                earliest: &earliest,
+                latest: &latest,
+                by_time,
+            },
+            &target,
+        )
+    }
+
+    fn new_offsets(rows: &[ResetRow]) -> Vec<i64> {
+        rows.iter().map(|r| r.new_offset).collect()
+    }
+
+    #[test]
+    fn targets_land_inside_each_log() {
+        assert_eq!(
+            new_offsets(&reset(ResetTarget::Earliest, None).unwrap()),
+            [10, 0]
+        );
+        assert_eq!(
+            new_offsets(&reset(ResetTarget::Latest, None).unwrap()),
+            [100, 5]
+        );
+        let rows = reset(ResetTarget::Offset(3), None).unwrap();
+        assert_eq!(new_offsets(&rows), [10, 3]);
+        assert!(rows[0].note.as_deref().unwrap().contains("clamped to 10"));
+        assert_eq!(rows[1].note, None);
+        assert_eq!(rows[0].old_offset, Some(50));
+        assert_eq!(rows[1].old_offset, None);
+    }
+
+    #[test]
+    fn a_shift_needs_a_committed_offset_and_is_clamped() {
+        let err = reset(ResetTarget::Shift(-5), None).unwrap_err().to_string();
+        assert!(err.contains("cannot shift t-1"), "{err}");
+        let partitions = vec![("t".to_string(), 0)];
+        let old: BTreeMap<(String, i32), i64> = [(("t".to_string(), 0), 50)].into();
+        let earliest = answers(&[("t", 0, 10)]);
+        let latest = answers(&[("t", 0, 100)]);
+        let logs = LogOffsets {
+            earliest: &earliest,
+            latest: &latest,
+            by_time: None,
+        };
+        let shifted = |n| plan_rows(&partitions, &old, &logs, &ResetTarget::Shift(n)).unwrap();
+        assert_eq!(new_offsets(&shifted(-5)), [45]);
+        assert_eq!(new_offsets(&shifted(i64::MAX)), [100]);
+        assert_eq!(new_offsets(&shifted(i64::MIN)), [10]);
+    }
+
+    #[test]
+    fn a_time_after_the_last_message_means_the_log_end() {
+        let by_time = answers(&[("t", 0, 42), ("t", 1, -1)]);
+        let rows = reset(ResetTarget::Timestamp(1), Some(&by_time)).unwrap();
+        assert_eq!(new_offsets(&rows), [42, 5]);
+        assert!(rows[1].note.as_deref().unwrap().contains("log end"));
+    }
+
+    #[test]
+    fn a_partition_the_brokers_could_not_answer_for_is_an_error() {
+        let partitions = vec![("t".to_string(), 0)];
+        let mut earliest = answers(&[]);
+        earliest.insert(("t".to_string(), 0), Err("NOT_LEADER_OR_FOLLOWER".into()));
+        let latest = answers(&[("t", 0, 1)]);
+        let logs = LogOffsets {
+            earliest: &earliest,
+            latest: &latest,
+            by_time: None,
+        };
+        let err = plan_rows(&partitions, &BTreeMap::new(), &logs, &ResetTarget::Earliest)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NOT_LEADER_OR_FOLLOWER"), "{err}");
+    }
 
     #[test]
     fn kafkas_refusals_are_refusals() {

@@ -187,11 +187,17 @@ pub mod api {
 
     /// The server.properties settings of a new broker: `broker_id` (required), `host`,
     /// `port` (9092), `log_dirs`, `rack`, `zookeeper` (default: the context's connect
-    /// string), or `kraft: true` with `controller_quorum_voters` for a KRaft broker. Refuses
-    /// an id that a broker already uses.
+    /// string). With `kraft: true` the settings of a KRaft broker of the running cluster:
+    /// node.id, process.roles, listeners, the controllers' listener name and the quorum
+    /// setting of its kind — `controller.quorum.bootstrap.servers` for a dynamic quorum
+    /// (kraft.version ≥ 1), `controller.quorum.voters` for a static one — taken from the
+    /// cluster (DescribeQuorum) unless `controller_quorum_voters` is given, and, as a
+    /// comment, the `kafka-storage.sh format` command line with the cluster id. Refuses an
+    /// id that a broker already uses.
     ///
     /// ```rhai
     /// let text = server_properties(#{broker_id: 4, host: "peter-kafka004", log_dirs: "/data/kafka"});
+    /// let kraft = server_properties(#{broker_id: 4, kraft: true, host: "peter-kafka004", log_dirs: "/data/kafka"});
     /// ```
     #[rhai_fn(return_raw)]
     pub fn server_properties(
@@ -231,25 +237,64 @@ pub mod api {
         let host = opts.string("host")?.unwrap_or_else(|| "localhost".into());
         let port = opts.int("port")?.unwrap_or(9092);
         let mut lines = Vec::new();
+        let mut format_line = None;
         if opts.bool("kraft")?.unwrap_or(false) {
             lines.push(format!("node.id={id}"));
             lines.push("process.roles=broker".into());
-            let voters = opts
-                .string("controller_quorum_voters")?
-                .ok_or_else(|| format!("{f}: a KRaft broker needs controller_quorum_voters"))?;
-            lines.push(format!("controller.quorum.voters={voters}"));
-            lines.push("controller.listener.names=CONTROLLER".into());
-        } else {
-            lines.push(format!("broker.id={id}"));
-            let zk = match opts.string("zookeeper")? {
-                Some(zk) => zk,
-                None => session
-                    .zookeeper_connect()
-                    .map_err(|e| crate::script::script_error(&session, f, e))?
-                    .to_string(),
-            };
-            lines.push(format!("zookeeper.connect={zk}"));
+            lines.push(format!("listeners=PLAINTEXT://0.0.0.0:{port}"));
+            lines.push(format!("advertised.listeners=PLAINTEXT://{host}:{port}"));
+            lines.push("inter.broker.listener.name=PLAINTEXT".into());
+            match opts.string("controller_quorum_voters")? {
+                Some(voters) => {
+                    lines.push("controller.listener.names=CONTROLLER".into());
+                    lines.push(
+                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+                            .into(),
+                    );
+                    lines.push(format!("controller.quorum.voters={voters}"));
+                }
+                None => {
+                    let quorum = call(&session, f, |k| async move {
+                        crate::kafka::quorum::QuorumSettings::of(
+                            &crate::kafka::quorum::describe(&k).await?,
+                        )
+                    })?;
+                    let name = &quorum.listener_name;
+                    lines.push(format!("controller.listener.names={name}"));
+                    lines.push("# the controllers' listener protocol: as their listener.security.protocol.map says".into());
+                    lines.push(format!(
+                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,{name}:PLAINTEXT"
+                    ));
+                    lines.push(quorum.quorum_line());
+                    format_line = Some(format!(
+                        "kafka-storage.sh format --cluster-id {} --config server.properties --ignore-formatted",
+                        quorum.cluster_id
+                    ));
+                }
+            }
+            lines.push(format!(
+                "log.dirs={}",
+                opts.string("log_dirs")?
+                    .unwrap_or_else(|| "/var/lib/kafka/data".into())
+            ));
+            if let Some(rack) = opts.string("rack")? {
+                lines.push(format!("broker.rack={rack}"));
+            }
+            if let Some(format) = format_line {
+                lines.push("# Format its storage before the first start:".into());
+                lines.push(format!("#   {format}"));
+            }
+            return Ok(lines.join("\n") + "\n");
         }
+        lines.push(format!("broker.id={id}"));
+        let zk = match opts.string("zookeeper")? {
+            Some(zk) => zk,
+            None => session
+                .zookeeper_connect()
+                .map_err(|e| crate::script::script_error(&session, f, e))?
+                .to_string(),
+        };
+        lines.push(format!("zookeeper.connect={zk}"));
         lines.push(format!("listeners=PLAINTEXT://0.0.0.0:{port}"));
         lines.push(format!("advertised.listeners=PLAINTEXT://{host}:{port}"));
         if let Some(dirs) = opts.string("log_dirs")? {

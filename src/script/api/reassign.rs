@@ -77,6 +77,18 @@ pub mod api {
                 ),
             ));
         }
+        let mut distinct = brokers.clone();
+        distinct.sort_unstable();
+        if let Some(pair) = distinct.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(script_error(
+                &session,
+                f,
+                crate::error::Error::InvalidInput(format!(
+                    "broker {} is named twice in brokers: each broker holds at most one replica of a partition",
+                    pair[0]
+                )),
+            ));
+        }
         let rf = opts.int("replication_factor")?.map(|r| r.max(0) as usize);
         let rack_aware = opts.bool("rack_aware")?.unwrap_or(false);
         let (before, racks) = match options.get("assignment") {

@@ -22,7 +22,7 @@ pub mod api {
     /// ```
     #[rhai_fn(name = "help")]
     pub fn help_all(ctx: NativeCallContext) -> String {
-        help::overview(ctx.engine())
+        help::overview(ctx.engine(), crate::output::terminal_width())
     }
 
     /// Show one function's signatures, documentation and example.
@@ -519,7 +519,9 @@ fn run_command(session: &Session, f: &str, spec: CommandSpec) -> Result<Map, Box
     to_map(&result)
 }
 
-fn run_inventory_command(
+/// Runs the inventory's `action` command (restart, start, stop, format) of node `id` of
+/// `kind` ("zk", "broker" or "controller"); a dry run only reports it.
+pub(crate) fn run_inventory_command(
     session: &Session,
     f: &str,
     kind: &str,
@@ -557,6 +559,32 @@ fn run_inventory_command(
             "start" => server.start.clone(),
             _ => server.stop.clone(),
         }
+    } else if kind == "controller" {
+        let controller = inv
+            .controllers
+            .iter()
+            .find(|c| i64::from(c.id) == id)
+            .ok_or_else(|| {
+                let known: Vec<String> = inv.controllers.iter().map(|c| c.id.to_string()).collect();
+                script_error(
+                    session,
+                    f,
+                    crate::error::Error::InvalidInput(format!(
+                        "controller {id} is not in the inventory (known: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )),
+                )
+            })?;
+        match action {
+            "restart" => controller.restart.clone(),
+            "start" => controller.start.clone(),
+            "format" => controller.format.clone(),
+            _ => controller.stop.clone(),
+        }
     } else {
         let broker = inv
             .brokers
@@ -574,6 +602,7 @@ fn run_inventory_command(
         match action {
             "restart" => broker.restart.clone(),
             "start" => broker.start.clone(),
+            "format" => broker.format.clone(),
             _ => broker.stop.clone(),
         }
     };
