@@ -10,6 +10,10 @@
 #             on the KIP-848 consumer protocol, 40 share groups; their clients from
 #             bench/MixedGroups.java) vs ConsumerGroupCommand --all-groups --describe (which
 #             covers the consumer groups) and ShareGroupCommand --all-groups --describe
+#   messages  produce and consume MSG_RECORDS (default 1,000,000) records of 1 KB with lz4:
+#             kafsh (produce() in calls of 10,000; tail() printing each record) vs kcat
+#             (Debian's package) vs kafka-console-producer / kafka-console-consumer, each
+#             producer writing to a fresh topic, every consumer reading the same topic
 #   reassign  replica moves of kafsh's plan vs ReassignPartitionsCommand --generate and the
 #             lower bound, for 300 partitions going from 3 to 5 brokers; and the planner's
 #             time for 100,000 partitions over 50 -> 60 brokers
@@ -23,7 +27,7 @@ cd "$(dirname "$0")/.."
 runs=5
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 reassign quorum)
+[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 messages reassign quorum)
 scripts/install-deps.sh
 command -v /usr/bin/time >/dev/null 2>&1 || {
     echo "bench: /usr/bin/time is needed for peak memory (apt-get install time)" >&2
@@ -119,6 +123,32 @@ lag4)
     echo "  kafsh peak memory: lag() $(peak_kib "$kafsh" --bootstrap-server "$kbs" -e 'lag()') KiB"
     "$sandbox" down --dir "$dir-kraft" >/dev/null
     ;;
+messages)
+    n="${MSG_RECORDS:-1000000}"
+    command -v kcat >/dev/null 2>&1 || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 2; }
+    echo "== messages: $n records of 1 KB, lz4, acks=all (6 partitions, RF 1: the clients are measured, not replication)"
+    line=$(awk 'BEGIN { s = ""; while (length(s) < 1000) s = s "kafsh bench record 0123456789 "; print substr(s, 1, 1000) }')
+    # n copies of the line (awk, not yes | head: no SIGPIPE under pipefail).
+    lines() { awk -v n="$n" -v l="$line" 'BEGIN { for (i = 0; i < n; i++) print l }'; }
+    fresh() { k -e "create_topic(\"$1\", #{partitions: 6, replication_factor: 1})" >/dev/null; }
+    seq_no=0
+    next_topic() { seq_no=$((seq_no + 1)); topic="bench-m$seq_no"; fresh "$topic"; }
+    produce_kafsh() { next_topic; k run scripts/bench/produce.rhai --arg topic="$topic" --arg records="$n" --arg compression=lz4 >/dev/null; }
+    produce_kcat() { next_topic; lines | kcat -P -b "$KAFSH_BOOTSTRAP" -t "$topic" -z lz4 -X acks=all -X enable.idempotence=true; }
+    produce_console() { next_topic; lines | tool kafka.tools.ConsoleProducer --bootstrap-server @bootstrap --topic "$topic" --compression-codec lz4 --producer-property acks=all; }
+    compare "kafsh produce() $n x 1 KB lz4" "kcat -P -z lz4" "produce_kafsh" "produce_kcat"
+    compare "kafsh produce() $n x 1 KB lz4" "kafka-console-producer" "produce_kafsh" "produce_console"
+    read_topic=bench-m1
+    echo "  records in $read_topic: $(k -e "count(\"$read_topic\").records")"
+    compare "kafsh tail() printing $n records" "kcat -C -e" \
+        "k -e 'tail(\"$read_topic\", #{from: \"earliest\", limit: $n})'" \
+        "kcat -C -b \"\$KAFSH_BOOTSTRAP\" -t $read_topic -o beginning -e -q"
+    compare "kafsh tail() printing $n records" "kafka-console-consumer" \
+        "k -e 'tail(\"$read_topic\", #{from: \"earliest\", limit: $n})'" \
+        "tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server @bootstrap --topic $read_topic --from-beginning --max-messages $n"
+    echo "  kafsh peak memory: tail() of $n records $(peak_kib "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" -e "tail(\"$read_topic\", #{from: \"earliest\", limit: $n})") KiB"
+    echo "  kcat peak memory: -C -e of $n records $(peak_kib kcat -C -b "$KAFSH_BOOTSTRAP" -t "$read_topic" -o beginning -e -q) KiB"
+    ;;
 reassign)
     echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5"
     k run scripts/bench/reassign_setup.rhai --arg topics=10 --arg partitions=30 2>&1 | grep -v '^note' || true
@@ -149,6 +179,6 @@ quorum)
         "$kafsh --bootstrap-controller $kc -e 'quorum_status()'" \
         "kt org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller @bootstrap-controller describe --status"
     ;;
-*) echo "bench: unknown section $section (startup, describe, lag, lag4, reassign, quorum)" >&2; exit 2 ;;
+*) echo "bench: unknown section $section (startup, describe, lag, lag4, messages, reassign, quorum)" >&2; exit 2 ;;
 esac
 done

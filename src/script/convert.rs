@@ -45,6 +45,11 @@ impl<'a> Options<'a> {
         Ok(Options { fn_name, map })
     }
 
+    /// An option's raw value, if given.
+    pub fn get(&self, key: &str) -> Option<&Dynamic> {
+        self.map.get(key)
+    }
+
     /// A boolean option.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, Box<EvalAltResult>> {
         match self.map.get(key) {

@@ -16,6 +16,7 @@ pub mod configs;
 pub mod contexts;
 pub mod desired;
 pub mod groups;
+pub mod messages;
 pub mod quorum;
 pub mod reassign;
 pub mod shell;
@@ -33,6 +34,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(configs::api),
         rhai::exported_module!(cluster::api),
         rhai::exported_module!(groups::api),
+        rhai::exported_module!(messages::api),
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(access::api),
         rhai::exported_module!(transactions::api),
