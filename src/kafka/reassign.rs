@@ -657,6 +657,50 @@ pub async fn elect_round(
     Ok(round)
 }
 
+/// What the planner needs to know about bytes: each partition's size (its largest
+/// replica) and each broker's capacity (Kafka's bytes plus the free bytes of its log dirs,
+/// where every dir reports them).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterBytes {
+    /// topic → partition → bytes.
+    pub sizes: crate::plan::PartitionSizes,
+    /// Broker id → bytes it can hold.
+    pub capacity: HashMap<i32, u64>,
+    /// Brokers that did not answer.
+    pub errors: Vec<String>,
+}
+
+/// Partition sizes and broker capacities from DescribeLogDirs (one request per broker).
+pub async fn cluster_bytes(client: &KafkaClient, topics: &[String]) -> Result<ClusterBytes> {
+    let dirs = super::log_dirs::log_dirs(client, &[], topics).await?;
+    let mut out = ClusterBytes {
+        errors: dirs.errors,
+        ..Default::default()
+    };
+    for r in dirs.replicas.iter().filter(|r| !r.future) {
+        let slot = out
+            .sizes
+            .entry(r.topic.clone())
+            .or_default()
+            .entry(r.partition)
+            .or_default();
+        *slot = (*slot).max(r.size.max(0) as u64);
+    }
+    let mut capacity: HashMap<i32, Option<u64>> = HashMap::new();
+    for d in &dirs.dirs {
+        let slot = capacity.entry(d.broker).or_insert(Some(0));
+        *slot = match (*slot, d.usable_bytes) {
+            (Some(sum), Some(free)) => Some(sum + free.max(0) as u64 + d.bytes.max(0) as u64),
+            _ => None,
+        };
+    }
+    out.capacity = capacity
+        .into_iter()
+        .filter_map(|(b, c)| c.map(|c| (b, c)))
+        .collect();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

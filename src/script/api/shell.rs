@@ -375,7 +375,7 @@ pub mod api {
         } else {
             crate::output::Format::Table
         };
-        let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
+        let json = crate::script::convert::to_json(&value)?;
         crate::output::print_result(&json, format);
         Ok(())
     }
