@@ -6,9 +6,16 @@
 #             kafka-consumer-groups, plus kafsh's peak memory
 #   describe  describe_topics of 10,000 partitions in 500 topics vs TopicCommand --describe
 #   lag       lag() of 200 groups over 2,000 partitions vs ConsumerGroupCommand --all-groups
+#   lag4      on a KRaft Kafka 4 cluster: lag() of 200 groups of mixed types (100 classic, 60
+#             on the KIP-848 consumer protocol, 40 share groups; their clients from
+#             bench/MixedGroups.java) vs ConsumerGroupCommand --all-groups --describe (which
+#             covers the consumer groups) and ShareGroupCommand --all-groups --describe
 #   reassign  replica moves of kafsh's plan vs ReassignPartitionsCommand --generate and the
 #             lower bound, for 300 partitions going from 3 to 5 brokers; and the planner's
 #             time for 100,000 partitions over 50 -> 60 brokers
+#   quorum    quorum_status() vs kafka-metadata-quorum.sh describe --status, through the
+#             brokers and through the controllers, on a KRaft cluster of its own (3
+#             controllers with a dynamic quorum, 3 brokers)
 #
 #   scripts/bench.sh [--runs N] [section...]
 set -euo pipefail
@@ -16,7 +23,7 @@ cd "$(dirname "$0")/.."
 runs=5
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag reassign)
+[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 reassign quorum)
 scripts/install-deps.sh
 command -v /usr/bin/time >/dev/null 2>&1 || {
     echo "bench: /usr/bin/time is needed for peak memory (apt-get install time)" >&2
@@ -48,10 +55,17 @@ compare() {
 }
 peak_kib() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 
-"$sandbox" up --kind zookeeper --brokers 5 --dir "$dir" >/dev/null
-trap '"$sandbox" down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir-state"' EXIT
-eval "$("$sandbox" env --dir "$dir")"
-echo "kafsh bench: ZooKeeper-mode Kafka, 5 brokers on 127.0.0.1, $runs alternating runs, $(nproc) cores"
+kraft="$dir-kraft"
+trap '"$sandbox" down --dir "$dir" >/dev/null 2>&1 || true; "$sandbox" down --dir "$kraft" >/dev/null 2>&1 || true; rm -rf "$dir-state"' EXIT
+needs_zookeeper_mode=false
+for section in "${sections[@]}"; do
+    case "$section" in lag4|quorum) ;; *) needs_zookeeper_mode=true ;; esac
+done
+if $needs_zookeeper_mode; then
+    "$sandbox" up --kind zookeeper --brokers 5 --dir "$dir" >/dev/null
+    eval "$("$sandbox" env --dir "$dir")"
+    echo "kafsh bench: ZooKeeper-mode Kafka, 5 brokers on 127.0.0.1, $runs alternating runs, $(nproc) cores"
+fi
 
 for section in "${sections[@]}"; do
 case "$section" in
@@ -88,6 +102,23 @@ lag)
         "k -e 'lag()'" \
         "tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server @bootstrap --all-groups --describe"
     ;;
+lag4)
+    echo "== KRaft Kafka 4: lag of 200 groups of mixed types over 2,000 partitions"
+    "$sandbox" up --kind kraft --dir "$dir-kraft" >/dev/null
+    kbs="$("$sandbox" env --dir "$dir-kraft" | sed -n 's/^KAFSH_BOOTSTRAP=//p')"
+    k4() { "$kafsh" --bootstrap-server "$kbs" "$@"; }
+    k4 run scripts/bench/lag_setup.rhai --arg topics=20 --arg partitions=100 --arg groups=100 2>&1 | grep -v '^note' || true
+    java -Xmx512m -cp "$("$sandbox" jars --kind kraft)/*" scripts/bench/MixedGroups.java "$kbs" bench 60 40 20 2>/dev/null
+    echo "  groups: $(k4 -e 'let n = #{}; for g in lag() { let t = g.type; n[t] = if t in n { n[t] + 1 } else { 1 }; } n')"
+    compare "kafsh lag() (every type)" "ConsumerGroupCommand --all-groups --describe" \
+        "k4 -e 'lag()'" \
+        "\"$sandbox\" tool --dir \"$dir-kraft\" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server @bootstrap --all-groups --describe"
+    compare "kafsh lag() (every type)" "ShareGroupCommand --all-groups --describe" \
+        "k4 -e 'lag()'" \
+        "\"$sandbox\" tool --dir \"$dir-kraft\" org.apache.kafka.tools.consumer.group.ShareGroupCommand --bootstrap-server @bootstrap --all-groups --describe"
+    echo "  kafsh peak memory: lag() $(peak_kib "$kafsh" --bootstrap-server "$kbs" -e 'lag()') KiB"
+    "$sandbox" down --dir "$dir-kraft" >/dev/null
+    ;;
 reassign)
     echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5"
     k run scripts/bench/reassign_setup.rhai --arg topics=10 --arg partitions=30 2>&1 | grep -v '^note' || true
@@ -105,6 +136,19 @@ reassign)
     "$kafsh" --json run scripts/bench/planner_scale.rhai
     echo
     ;;
-*) echo "bench: unknown section $section (startup, describe, lag, reassign)" >&2; exit 2 ;;
+quorum)
+    echo "== KRaft quorum status (Kafka 4, 3 controllers with a dynamic quorum, 3 brokers)"
+    "$sandbox" up --kind kraft --controllers 3 --brokers 3 --quorum dynamic --dir "$kraft" >/dev/null
+    kb=$("$sandbox" env --dir "$kraft" | sed -n 's/^KAFSH_BOOTSTRAP=//p')
+    kc=$("$sandbox" status --dir "$kraft" | awk '/^controller/ { for (i = 1; i <= NF; i++) if ($i ~ /^127\.0\.0\.1:/) print $i }' | paste -sd, -)
+    kt() { "$sandbox" tool --dir "$kraft" "$@"; }
+    compare "kafsh quorum_status() (brokers)" "MetadataQuorumCommand describe --status" \
+        "$kafsh --bootstrap-server $kb -e 'quorum_status()'" \
+        "kt org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server @bootstrap describe --status"
+    compare "kafsh quorum_status() (controllers)" "MetadataQuorumCommand --bootstrap-controller" \
+        "$kafsh --bootstrap-controller $kc -e 'quorum_status()'" \
+        "kt org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller @bootstrap-controller describe --status"
+    ;;
+*) echo "bench: unknown section $section (startup, describe, lag, lag4, reassign, quorum)" >&2; exit 2 ;;
 esac
 done

@@ -9,6 +9,8 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v pkill >/dev/null 2>&1 || missing+=(procps)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The audit tests run kafsh through sudo as another user.
+command -v sudo >/dev/null 2>&1 || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -qq

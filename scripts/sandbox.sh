@@ -3,7 +3,9 @@
 # kafsh context named "sandbox" for it, and runs a real runbook against it.
 #
 #   scripts/sandbox.sh                 # ZooKeeper-mode Kafka 3.9: 3 ZooKeeper servers, 3 brokers
+#   scripts/sandbox.sh zk-reconfig     # the same with ZooKeeper's dynamic reconfiguration enabled
 #   scripts/sandbox.sh kraft           # KRaft Kafka 4: 3 combined nodes
+#   scripts/sandbox.sh kraft-controllers  # KRaft Kafka 4: 3 controllers (dynamic quorum), 3 brokers
 #   scripts/sandbox.sh down            # stop and remove the sandbox
 #
 # Then: target/debug/kafsh --context sandbox
@@ -25,7 +27,12 @@ fi
 if [ -f "$dir/sandbox.json" ]; then
     echo "sandbox: reusing the cluster in $dir (scripts/sandbox.sh down removes it)"
 fi
-"$sandbox" up --kind "$kind" --dir "$dir" >/dev/null
+case "$kind" in
+    kraft-controllers) up=(--kind kraft --controllers 3 --quorum dynamic) ;;
+    zk-reconfig) up=(--kind zookeeper --zk-reconfig) ;;
+    *) up=(--kind "$kind") ;;
+esac
+"$sandbox" up "${up[@]}" --dir "$dir" >/dev/null
 "$sandbox" status --dir "$dir"
 
 # Write the "sandbox" context: addresses plus an inventory whose commands drive this

@@ -4,15 +4,15 @@
 use crate::config::{self, Overrides};
 use crate::exit::ExitStatus;
 use crate::output::{self, Format};
+use crate::script::surface::{eval_expr, run_file, RunOptions};
 use crate::script::{self, bridge::Interrupt, Session, SessionOptions, SessionRef};
 use clap::{Parser, Subcommand};
-use rhai::{Dynamic, Map, Scope};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// kafsh: a scriptable admin shell for Apache Kafka and ZooKeeper.
 #[derive(Debug, Parser)]
-#[command(name = "kafsh", version, about, long_about = None)]
+#[command(name = "kafsh", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KAFSH_COMMIT"), ")"), about, long_about = None)]
 pub struct Cli {
     /// Evaluate one expression and print its result, e.g. -e 'list_topics()'.
     #[arg(short = 'e', long = "eval", value_name = "EXPR")]
@@ -32,13 +32,33 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KAFSH_CONTEXT")]
     pub context: Option<String>,
     /// Kafka bootstrap servers, host:port[,host:port...] (overrides the context).
-    #[arg(long = "bootstrap-server", global = true, value_name = "HOSTS")]
+    #[arg(
+        long = "bootstrap-server",
+        global = true,
+        env = "KAFSH_BOOTSTRAP_SERVER",
+        value_name = "HOSTS"
+    )]
     pub bootstrap_server: Option<String>,
-    /// ZooKeeper connect string with optional chroot, e.g. h1:2181,h2:2181/kafka.
-    #[arg(long, global = true, value_name = "CONNECT")]
+    /// KRaft controllers, host:port[,host:port...] of their controller listener (KIP-919,
+    /// as Kafka's tools take it): the quorum functions, cluster() and brokers() talk to the
+    /// controllers directly (overrides the context's `bootstrap_controllers`).
+    #[arg(
+        long = "bootstrap-controller",
+        global = true,
+        env = "KAFSH_BOOTSTRAP_CONTROLLER",
+        value_name = "HOSTS"
+    )]
+    pub bootstrap_controller: Option<String>,
+    /// ZooKeeper connect string with optional chroot, e.g. h1:2181,h2:2181/kafka (overrides the context).
+    #[arg(long, global = true, env = "KAFSH_ZOOKEEPER", value_name = "CONNECT")]
     pub zookeeper: Option<String>,
-    /// Kafka client properties file, as Kafka's own tools take it.
-    #[arg(long = "command-config", global = true, value_name = "FILE")]
+    /// Kafka client properties file, as Kafka's own tools take it (overrides the context's).
+    #[arg(
+        long = "command-config",
+        global = true,
+        env = "KAFSH_COMMAND_CONFIG",
+        value_name = "FILE"
+    )]
     pub command_config: Option<PathBuf>,
     /// Print results as JSON.
     #[arg(long, global = true)]
@@ -55,6 +75,15 @@ pub struct GlobalArgs {
     /// Time limit of every network call (default: the context's `timeout`, else 30s).
     #[arg(long = "call-timeout", global = true, env = "KAFSH_CALL_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
     pub call_timeout: Option<Duration>,
+    /// Limit of one connection attempt to one broker or ZooKeeper server; the next
+    /// bootstrap server is tried meanwhile (default: the context's `connect_timeout`, else 5s).
+    #[arg(long = "connect-timeout", global = true, env = "KAFSH_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub connect_timeout: Option<Duration>,
+    /// Limit of a broker's first answer (ApiVersions) on a new connection; a broker that
+    /// accepts connections but does not answer is hung (default: the context's
+    /// `api_versions_timeout`, else 5s).
+    #[arg(long = "api-versions-timeout", global = true, env = "KAFSH_API_VERSIONS_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub api_versions_timeout: Option<Duration>,
     /// Stop a script after this many operations (a runaway loop in a cron script).
     #[arg(long = "max-operations", global = true, value_name = "N")]
     pub max_operations: Option<u64>,
@@ -66,16 +95,27 @@ pub struct GlobalArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a runbook script.
+    /// Run a runbook: a script file, or a runbook's name (see `kafsh runbooks`).
+    #[command(disable_help_flag = true)]
     Run {
-        /// The script file (.rhai).
-        file: PathBuf,
+        /// The script file (.rhai), or a runbook's name looked up in the current directory,
+        /// KAFSH_RUNBOOK_PATH, ~/.config/kafsh/runbooks and the installed runbooks.
+        #[arg(required_unless_present = "help")]
+        file: Option<PathBuf>,
+        /// Print the runbook's header (what it does, its arguments), or this help.
+        #[arg(long, short = 'h')]
+        help: bool,
         /// Script argument k=v, available as args.k (numbers, bools and lists like 4,5 are typed).
         #[arg(long = "arg", value_name = "K=V")]
         args: Vec<String>,
-        /// Skip the step() blocks an interrupted earlier run (same script, same arguments) finished.
-        #[arg(long)]
+        /// Finish an interrupted earlier run (same script, same arguments): skip the step()
+        /// blocks it finished, keeping what they returned.
+        #[arg(long, conflicts_with = "fresh")]
         resume: bool,
+        /// Start over although an earlier run of the same script and arguments is
+        /// unfinished, discarding what its finished steps remembered.
+        #[arg(long)]
+        fresh: bool,
         /// Hold this exclusive lock for the whole run; exit at once (code 6) if another run holds it.
         #[arg(long, value_name = "NAME")]
         lock: Option<String>,
@@ -86,11 +126,57 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The audit trail: list entries (filtered), verify its hash chain, or undo a change.
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+        /// Entries of the last DURATION (7d, 12h) or since an RFC 3339 time.
+        #[arg(long, value_name = "DURATION|TIME")]
+        since: Option<String>,
+        /// Entries made by this user (or by this person through sudo, or logged in as).
+        #[arg(long)]
+        user: Option<String>,
+        /// Entries of this function (alter_config, reassign, delete_topic, ...).
+        #[arg(long)]
+        function: Option<String>,
+        /// Entries whose target contains this text (a topic, a broker, a znode).
+        #[arg(long)]
+        target: Option<String>,
+        /// Read this trail instead of the local one.
+        #[arg(long, global = true, value_name = "FILE", conflicts_with = "shared")]
+        file: Option<PathBuf>,
+        /// Read the shared trail of the context's (or the global) `[audit] shared_path`.
+        #[arg(long, global = true)]
+        shared: bool,
+    },
+    /// List the runbooks `kafsh run NAME` finds, with what they do and their arguments.
+    Runbooks,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
     /// Print the Markdown reference of every function (docs/functions.md).
     Docs {
         /// Write Rhai definition files (*.d.rhai) for editors into DIR instead of printing.
         #[arg(long, value_name = "DIR")]
         definitions: Option<PathBuf>,
+    },
+}
+
+/// What `kafsh audit` does besides listing entries.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check every link of the trail's hash chain; exit 1 naming the first broken one.
+    Verify,
+    /// Undo the change recorded as entry SEQ (config changes and reassignments), through
+    /// the same functions (audited again); with --dry-run only print and validate it.
+    Rollback {
+        /// The entry's `seq`.
+        seq: u64,
     },
 }
 
@@ -139,15 +225,37 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
     match &cli.command {
         Some(Command::Check { files }) => return check(files),
         Some(Command::Docs { definitions }) => return docs(definitions.as_deref()),
+        Some(Command::Runbooks) => return runbooks(format),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "kafsh", &mut std::io::stdout());
+            return ExitStatus::Ok;
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            if clap_mangen::Man::new(cmd).render(&mut page).is_err() {
+                return ExitStatus::ScriptError;
+            }
+            output::print_text(String::from_utf8_lossy(&page).trim_end());
+            return ExitStatus::Ok;
+        }
+        Some(Command::Run {
+            file, help: true, ..
+        }) => return run_help(file.as_deref()),
         _ => {}
     }
 
     let overrides = Overrides {
         context: cli.global.context.clone(),
         bootstrap_servers: cli.global.bootstrap_server.clone(),
+        bootstrap_controllers: cli.global.bootstrap_controller.clone(),
         zookeeper: cli.global.zookeeper.clone(),
         command_config: cli.global.command_config.clone(),
         call_timeout: cli.global.call_timeout,
+        max_operations: cli.global.max_operations,
+        connect_timeout: cli.global.connect_timeout,
+        api_versions_timeout: cli.global.api_versions_timeout,
     };
     let resolved = match config::resolve(&overrides) {
         Ok(r) => r,
@@ -184,21 +292,66 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         eval_expr(session.clone(), expr, format)
     } else {
         match cli.command {
-            Some(Command::Run {
+            Some(Command::Audit {
+                action,
+                since,
+                user,
+                function,
+                target,
                 file,
+                shared,
+            }) => {
+                let trail = match (file, shared) {
+                    (Some(f), _) => Some(f),
+                    (None, true) => session.settings.audit.shared_path.clone(),
+                    (None, false) => crate::audit::audit_path(),
+                };
+                let Some(trail) = trail else {
+                    output::print_error(
+                        "no audit trail to read: --shared needs `[audit] shared_path` in config.toml",
+                        None,
+                        None,
+                    );
+                    return ExitStatus::Usage;
+                };
+                let filter = AuditFilter {
+                    since,
+                    context: cli.global.context.clone(),
+                    user,
+                    function,
+                    target,
+                };
+                return audit(session, &trail, action, filter, format);
+            }
+            Some(Command::Run {
+                file: Some(file),
                 args,
                 resume,
+                fresh,
                 lock,
+                ..
             }) => {
                 let run = RunOptions {
-                    resume,
+                    journal: if resume {
+                        crate::journal::JournalMode::Resume
+                    } else if fresh {
+                        crate::journal::JournalMode::Fresh
+                    } else {
+                        crate::journal::JournalMode::New
+                    },
                     lock,
-                    max_operations: cli.global.max_operations,
                 };
                 run_file(session.clone(), &file, &args, &run, format)
             }
             _ => crate::repl::run(session.clone(), format),
         }
+    };
+    let status = match session.audit_failure() {
+        Some(why) if status == ExitStatus::Ok => {
+            output::print_error(&why, None, None);
+            ExitStatus::ScriptError
+        }
+        _ => status,
     };
     if session.options.dry_run {
         let planned: Vec<(String, String, String)> = session
@@ -209,6 +362,176 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         output::print_plan(&planned, format);
     }
     status
+}
+
+/// The filters of `kafsh audit`, as given.
+struct AuditFilter {
+    since: Option<String>,
+    context: Option<String>,
+    user: Option<String>,
+    function: Option<String>,
+    target: Option<String>,
+}
+
+/// `kafsh audit`: list, verify, or roll back.
+fn audit(
+    session: SessionRef,
+    trail: &std::path::Path,
+    action: Option<AuditAction>,
+    given: AuditFilter,
+    format: Format,
+) -> ExitStatus {
+    use crate::audit::query;
+    match action {
+        Some(AuditAction::Verify) => match query::verify(trail) {
+            Ok(report) => {
+                let intact = report.intact;
+                output::print_result(&serde_json::to_value(&report).unwrap_or_default(), format);
+                if intact {
+                    ExitStatus::Ok
+                } else {
+                    ExitStatus::ScriptError
+                }
+            }
+            Err(e) => {
+                output::print_error(&format!("cannot read {}: {e}", trail.display()), None, None);
+                ExitStatus::Usage
+            }
+        },
+        Some(AuditAction::Rollback { seq }) => {
+            let entries = match query::read(trail, &query::Filter::default()) {
+                Ok(e) => e,
+                Err(e) => {
+                    output::print_error(
+                        &format!("cannot read {}: {e}", trail.display()),
+                        None,
+                        None,
+                    );
+                    return ExitStatus::Usage;
+                }
+            };
+            let Some(entry) = entries.iter().find(|e| e["seq"].as_u64() == Some(seq)) else {
+                output::print_error(
+                    &format!("{} has no entry {seq}", trail.display()),
+                    None,
+                    None,
+                );
+                return ExitStatus::ScriptError;
+            };
+            match query::inverse(entry).map(|i| script::surface::inverse_call(&i)) {
+                Ok(call) => {
+                    output::log_line(
+                        "info",
+                        &format!(
+                            "undoing entry {seq} ({} {} at {} by {}): {call}",
+                            entry["function"].as_str().unwrap_or(""),
+                            entry["target"].as_str().unwrap_or(""),
+                            entry["time"].as_str().unwrap_or(""),
+                            entry["user"].as_str().unwrap_or("")
+                        ),
+                    );
+                    eval_expr(session, &call, format)
+                }
+                Err(why) => {
+                    output::print_error(&format!("entry {seq}: {why}"), None, None);
+                    ExitStatus::ScriptError
+                }
+            }
+        }
+        None => {
+            let since = match given
+                .since
+                .as_deref()
+                .map(script::api::audit::since)
+                .transpose()
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    output::print_error(&e, None, None);
+                    return ExitStatus::Usage;
+                }
+            };
+            let filter = query::Filter {
+                since,
+                context: given.context,
+                user: given.user,
+                function: given.function,
+                target: given.target,
+            };
+            match query::read(trail, &filter) {
+                Ok(entries) => {
+                    let shown: Vec<serde_json::Value> = if format == Format::Json {
+                        entries
+                    } else {
+                        entries
+                            .into_iter()
+                            .map(|e| {
+                                serde_json::json!({
+                                    "seq": e["seq"], "time": e["time"], "user": e["user"],
+                                    "sudo_user": e.get("sudo_user"), "context": e["context"],
+                                    "function": e["function"], "target": e["target"],
+                                    "result": e["result"],
+                                })
+                            })
+                            .collect()
+                    };
+                    output::print_result(&serde_json::Value::Array(shown), format);
+                    ExitStatus::Ok
+                }
+                Err(e) => {
+                    output::print_error(
+                        &format!("cannot read {}: {e}", trail.display()),
+                        None,
+                        None,
+                    );
+                    ExitStatus::Usage
+                }
+            }
+        }
+    }
+}
+
+/// `kafsh runbooks`: every runbook found, what it does and its arguments.
+fn runbooks(format: Format) -> ExitStatus {
+    let list = crate::runbooks::list();
+    let value = if format == Format::Json {
+        serde_json::to_value(&list).unwrap_or_default()
+    } else {
+        serde_json::Value::Array(
+            list.iter()
+                .map(|r| {
+                    serde_json::json!({"name": r.name, "summary": r.summary,
+                                       "arguments": r.arguments.join(", ")})
+                })
+                .collect(),
+        )
+    };
+    output::print_result(&value, format);
+    ExitStatus::Ok
+}
+
+/// `kafsh run NAME --help`: the runbook's header; without a name, `run`'s own help.
+fn run_help(file: Option<&std::path::Path>) -> ExitStatus {
+    let Some(file) = file else {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        if let Some(run) = cmd.find_subcommand_mut("run") {
+            let _ = run.print_help();
+        }
+        return ExitStatus::Ok;
+    };
+    match crate::runbooks::resolve(file).and_then(|p| {
+        std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    }) {
+        Ok(source) => {
+            output::print_text(&crate::runbooks::Header::parse(&source).text);
+            ExitStatus::Ok
+        }
+        Err(e) => {
+            output::print_error(&e, None, None);
+            ExitStatus::Usage
+        }
+    }
 }
 
 /// Prints the defaults note only the first time on this machine (cron runs stay quiet).
@@ -238,214 +561,12 @@ fn install_sigint(interrupt: &Interrupt) {
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, flag);
 }
 
-/// Options of `run` beyond the script's arguments.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Skip finished steps of an interrupted run.
-    pub resume: bool,
-    /// Hold this lock for the whole run.
-    pub lock: Option<String>,
-    /// Operation limit of the engine.
-    pub max_operations: Option<u64>,
-}
-
-/// `-e EXPR`.
-pub fn eval_expr(session: SessionRef, expr: &str, format: Format) -> ExitStatus {
-    let engine = script::engine(session.clone());
-    let mut scope = Scope::new();
-    scope.push_constant("args", Map::new());
-    match script::eval(&engine, &mut scope, expr) {
-        Ok(value) => {
-            print_value(&value, format);
-            ExitStatus::Ok
-        }
-        Err(err) => report(&session, &engine, &err, None),
-    }
-}
-
-/// `run FILE --arg k=v`.
-pub fn run_file(
-    session: SessionRef,
-    file: &std::path::Path,
-    args: &[String],
-    run: &RunOptions,
-    format: Format,
-) -> ExitStatus {
-    let map = match parse_script_args(args) {
-        Ok(m) => m,
-        Err(e) => {
-            output::print_error(&e, None, None);
-            return ExitStatus::Usage;
-        }
-    };
-    let name = file.display().to_string();
-    let source = match std::fs::read_to_string(file) {
-        Ok(s) => s,
-        Err(e) => {
-            output::print_error(&format!("cannot read {name}: {e}"), None, None);
-            return ExitStatus::Usage;
-        }
-    };
-    // The lock is taken before anything else and held until the run ends.
-    let _lock = match run
-        .lock
-        .clone()
-        .or_else(|| crate::runlock::directive(&source))
-    {
-        Some(lock) => match crate::runlock::RunLock::acquire(&lock) {
-            Ok(l) => Some(l),
-            Err(crate::runlock::LockError::Held(who)) => {
-                output::print_error(&format!("{name}: not started: {who}"), None, None);
-                return ExitStatus::Locked;
-            }
-            Err(crate::runlock::LockError::Io(e)) => {
-                output::print_error(&e, None, None);
-                return ExitStatus::Usage;
-            }
-        },
-        None => None,
-    };
-    match crate::journal::Journal::open(file, args, run.resume) {
-        Ok(j) => session.set_journal(j),
-        Err(e) => output::log_line(
-            "warn",
-            &format!("no step journal ({e}); --resume will redo every step"),
-        ),
-    }
-    session.set_args(&map);
-    let mut engine = script::engine(session.clone());
-    if let Some(n) = run.max_operations {
-        engine.set_max_operations(n);
-    }
-    let base = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
-        base,
-    ));
-    let ast = match engine.compile(&source) {
-        Ok(ast) => ast,
-        Err(err) => return report(&session, &engine, &err.into(), Some(&name)),
-    };
-    let mut scope = Scope::new();
-    scope.push_constant("args", map);
-    match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
-        Ok(value) => {
-            if let Some(journal) = session.take_journal() {
-                journal.complete();
-            }
-            if !value.is_unit() {
-                print_value(&value, format);
-            }
-            ExitStatus::Ok
-        }
-        Err(err) => report(&session, &engine, &err, Some(&name)),
-    }
-}
-
-/// Prints an escaped error and returns its exit status.
-fn report(
-    session: &Session,
-    engine: &rhai::Engine,
-    err: &rhai::EvalAltResult,
-    source: Option<&str>,
-) -> ExitStatus {
-    output::print_error(
-        &script::describe_error(engine, err),
-        script::error_position(err),
-        source,
-    );
-    session.exit_status_of(err)
-}
-
-/// Prints a script value.
-pub fn print_value(value: &Dynamic, format: Format) {
-    if value.is_unit() {
-        return;
-    }
-    if format == Format::Table {
-        if let Ok(s) = value.clone().into_string() {
-            output::print_text(&s);
-            return;
-        }
-    }
-    match script::convert::to_json(value) {
-        Ok(json) => output::print_result(&json, format),
-        Err(_) => output::print_text(&value.to_string()),
-    }
-}
-
-/// `--arg k=v` pairs as a typed map: integers, floats, booleans, comma lists become arrays.
-pub fn parse_script_args(args: &[String]) -> Result<Map, String> {
-    let mut map = Map::new();
-    for arg in args {
-        let Some((key, value)) = arg.split_once('=') else {
-            return Err(format!("--arg {arg:?}: expected KEY=VALUE"));
-        };
-        let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "--arg {arg:?}: the key must be letters, digits and '_'"
-            ));
-        }
-        map.insert(key.into(), typed_value(value));
-    }
-    Ok(map)
-}
-
-fn typed_value(text: &str) -> Dynamic {
-    if text.contains(',') {
-        let items: rhai::Array = text.split(',').map(|p| typed_scalar(p.trim())).collect();
-        return Dynamic::from_array(items);
-    }
-    typed_scalar(text)
-}
-
-fn typed_scalar(text: &str) -> Dynamic {
-    if let Ok(i) = text.parse::<i64>() {
-        return Dynamic::from_int(i);
-    }
-    if let Ok(f) = text.parse::<f64>() {
-        if text.contains('.') {
-            return Dynamic::from_float(f);
-        }
-    }
-    match text {
-        "true" => Dynamic::TRUE,
-        "false" => Dynamic::FALSE,
-        _ => Dynamic::from(text.to_string()),
-    }
-}
-
 /// `check FILE...`: compiles each file with the full API registered, touching no cluster.
 fn check(files: &[PathBuf]) -> ExitStatus {
-    let session = match offline_session() {
-        Ok(s) => s,
-        Err(status) => return status,
-    };
-    let engine = script::engine(session);
-    let mut status = ExitStatus::Ok;
-    for file in files {
-        let name = file.display().to_string();
-        match script::compile_file(&engine, file) {
-            Ok(_) => output::print_text(&format!("ok: {name}")),
-            Err(err) => {
-                if matches!(*err, rhai::EvalAltResult::ErrorSystem(..)) {
-                    output::print_error(&format!("cannot read {name}: {err}"), None, None);
-                    status = ExitStatus::Usage;
-                } else {
-                    output::print_error(
-                        &script::error_message(&err),
-                        script::error_position(&err),
-                        Some(&name),
-                    );
-                    status = ExitStatus::ScriptError;
-                }
-            }
-        }
+    match offline_session() {
+        Ok(session) => script::surface::check(session, files),
+        Err(status) => status,
     }
-    status
 }
 
 /// `docs`: the Markdown reference on stdout, or with `--definitions DIR` the editor
@@ -487,25 +608,4 @@ fn offline_session() -> Result<SessionRef, ExitStatus> {
         output::print_error(&e.to_string(), None, None);
         e.exit_status()
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn script_args_are_typed() {
-        let m = parse_script_args(&[
-            "new_brokers=4,5".into(),
-            "dry=true".into(),
-            "name=x".into(),
-            "rate=1.5".into(),
-        ])
-        .unwrap();
-        assert_eq!(m["new_brokers"].clone().into_array().unwrap().len(), 2);
-        assert!(m["dry"].as_bool().unwrap());
-        assert_eq!(m["name"].clone().into_string().unwrap(), "x");
-        assert!((m["rate"].as_float().unwrap() - 1.5).abs() < 1e-9);
-        assert!(parse_script_args(&["novalue".into()]).is_err());
-    }
 }

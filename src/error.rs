@@ -31,6 +31,9 @@ pub enum Error {
     /// A step of the script failed (a command exited non-zero).
     #[error("{0}")]
     Failed(String),
+    /// A change larger than the guard rails allow (see `guard`); the caller may insist.
+    #[error("{0}")]
+    OutOfProportion(String),
 }
 
 impl Error {
@@ -42,7 +45,7 @@ impl Error {
             }
             Error::Cluster(_) | Error::Unsupported(_) => ExitStatus::ClusterError,
             Error::Timeout(_) => ExitStatus::Timeout,
-            Error::Refused(_) => ExitStatus::Refused,
+            Error::Refused(_) | Error::OutOfProportion(_) => ExitStatus::Refused,
             Error::Config(_) => ExitStatus::Usage,
         }
     }
@@ -58,6 +61,7 @@ impl Error {
             Error::Unsupported(m) => Error::Unsupported(f(m)),
             Error::Config(m) => Error::Config(f(m)),
             Error::Failed(m) => Error::Failed(f(m)),
+            Error::OutOfProportion(m) => Error::OutOfProportion(f(m)),
         }
     }
 }

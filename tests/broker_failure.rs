@@ -7,7 +7,7 @@ mod common;
 
 use common::topics_suite::tool_describe;
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, Node};
 use std::time::{Duration, Instant};
 
 /// One cluster at a time: two starting at once on 2 cores only slow each other down.
@@ -25,7 +25,7 @@ fn describe_after_kill(spec: ClusterSpec) {
     let before = kafsh_json(&bs, None, r#"describe_topic("victim")"#);
     assert_describe_matches(&before, &tool_describe(&c, "victim"));
     let doomed = before["partitions"][0]["leader"].as_i64().expect("leader") as i32;
-    c.kill_broker(doomed).expect("kill broker");
+    c.kill(Node::Broker(doomed)).expect("kill broker");
     let live: Vec<String> = c
         .brokers()
         .iter()
@@ -110,7 +110,7 @@ fn describe_after_kill(spec: ClusterSpec) {
         "{err}"
     );
     // Once the broker is back, the same call waits for it to be in sync and elects.
-    c.start_broker(doomed).expect("restart broker");
+    c.start_node(Node::Broker(doomed)).expect("restart broker");
     let elected = kafsh_json(
         &bs,
         None,

@@ -1,10 +1,13 @@
 //! The first functions and the REPL against a real KRaft-mode Kafka 4 cluster (3 combined
-//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster.
+//! broker+controller nodes), checked against Kafka's own TopicCommand on the same cluster;
+//! Kafka 4's group types (KIP-848 consumer, share and streams groups) against
+//! kafka-groups.sh, kafka-consumer-groups.sh, kafka-share-groups.sh and
+//! kafka-streams-groups.sh; and lag() with one coordinator frozen, on its own cluster.
 
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, Node};
 use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
@@ -115,11 +118,62 @@ fn brokers_lists_every_node() {
         .collect();
     let expected: Vec<i64> = c.brokers().iter().map(|b| i64::from(b.id)).collect();
     assert_eq!(ids, expected);
-    assert!(ours
+    for b in ours.as_array().expect("array") {
+        // The sandbox's nodes are combined broker+controller nodes, all answering.
+        assert_eq!(b["roles"], "broker,controller", "{b}");
+        assert_eq!(b["status"], "up", "{b}");
+    }
+}
+
+/// One answer about the controller in `brokers()` and `cluster()`: the quorum's leader, as
+/// Kafka's MetadataQuorumCommand reports it, with the quorum's voters.
+#[test]
+fn the_active_controller_is_the_quorum_leader() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let tool = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.MetadataQuorumCommand",
+            &["--bootstrap-server", &bs, "describe", "--status"],
+        ),
+        "MetadataQuorumCommand describe --status",
+    );
+    let field = |name: &str| {
+        tool.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim_start_matches(':').trim().to_string())
+            .unwrap_or_else(|| panic!("{name} in {tool}"))
+    };
+    let leader: i64 = field("LeaderId").parse().expect("LeaderId");
+    let voters: Vec<i64> = field("CurrentVoters")
+        .split("\"id\":")
+        .skip(1)
+        .filter_map(|v| {
+            v.trim()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let ours = kafsh_json(&bs, None, "#{brokers: brokers(), cluster: cluster()}");
+    assert_eq!(ours["cluster"]["controller"], leader, "{ours}\n{tool}");
+    let mut controllers: Vec<i64> = ours["cluster"]["controllers"]
         .as_array()
-        .expect("array")
+        .expect("controllers")
         .iter()
-        .all(|b| b["controller"] == false));
+        .filter_map(|v| v.as_i64())
+        .collect();
+    controllers.sort();
+    assert_eq!(controllers, voters, "{ours}\n{tool}");
+    let flagged: Vec<i64> = ours["brokers"]
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .filter(|b| b["controller"] == true)
+        .map(|b| b["id"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(flagged, vec![leader], "{ours}");
 }
 
 #[test]
@@ -242,4 +296,168 @@ fn reassign_with_throttle_waits_elects_and_removes_every_throttle() {
 #[test]
 fn cancel_reassignment_returns_replicas_and_removes_throttles() {
     common::topics_suite::cancel_reassignment_restores(cluster(), "kr-cancel");
+}
+
+#[test]
+fn increase_replication_factor_survives_a_kill_at_its_mutations() {
+    let _turn = common::topics_suite::reassignment_turn();
+    common::topics_suite::increase_replication_factor_survives_kills(cluster(), "kr-rf-kill");
+}
+
+/// A context with no ZooKeeper on a KRaft cluster: the ZooKeeper functions say so instead of
+/// reporting on localhost:2181; table output leaves empty fields out (JSON keeps them).
+#[test]
+fn zookeeper_functions_say_a_kraft_cluster_has_none_and_tables_skip_empty_fields() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    for expr in [
+        "zk_status()",
+        "zk_ls(\"/\")",
+        "zk_healthy()",
+        "zk_brokers()",
+    ] {
+        let out = kafsh_eval(&bs, None, expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expr}: {err}");
+        assert!(
+            err.contains("no ZooKeeper")
+                && err.contains("KRaft")
+                && err.contains("quorum_status()"),
+            "{expr}: {err}"
+        );
+        assert!(!err.contains("localhost:2181"), "{expr}: {err}");
+    }
+    let state = tempfile::tempdir().expect("tmp");
+    let out = kafsh(&state)
+        .args(["--bootstrap-server", &bs, "--dry-run", "-e"])
+        .arg(r#"create_topic("kr-empty-fields", #{partitions: 1})"#)
+        .output()
+        .expect("run");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("topic:") && table.contains("kr-empty-fields"),
+        "{table}"
+    );
+    for empty in ["assignment:", "config:"] {
+        assert!(!table.contains(empty), "{empty} is empty: {table}");
+    }
+    let json = kafsh_eval(
+        &bs,
+        None,
+        r#"let r = create_topic("kr-empty-fields", #{partitions: 1}); delete_topic("kr-empty-fields"); r"#,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(
+        json.get("assignment").is_some() && json.get("config").is_some(),
+        "{json}"
+    );
+}
+
+#[test]
+fn cluster_report_shows_the_quorum() {
+    common::topics_suite::cluster_report_is_healthy(cluster(), "KRaft controller quorum");
+}
+
+#[test]
+fn kafka4_group_types_match_kafka_tools() {
+    common::groups4_suite::types_match_tools(cluster(), "k4");
+}
+
+#[test]
+fn consumer_protocol_members_leave_rejoin_reset_and_delete() {
+    common::groups4_suite::members_leave_and_rejoin(cluster(), "k4m");
+}
+
+#[test]
+fn share_group_offsets_reset_like_share_group_command() {
+    common::groups4_suite::share_group_reset(cluster(), "k4s");
+}
+
+#[test]
+fn streams_group_matches_streams_group_command() {
+    common::groups4_suite::streams_group_matches(cluster(), "k4-wordcount");
+}
+
+#[test]
+fn lag_survives_a_stuck_coordinator() {
+    common::groups4_suite::lag_survives_a_stuck_coordinator();
+}
+
+/// A static quorum (controller.quorum.voters, kraft.version 0): quorum_status() says so with
+/// the voters `describe --status` lists (no directory ids), voters cannot be added or
+/// removed, and server_properties(#{kraft: true}) gives a new broker the cluster's own
+/// `controller.quorum.voters` and the format command line with its cluster id.
+#[test]
+fn a_static_quorum_is_described_refused_changes_and_gives_new_brokers_its_voters() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let ours = kafsh_json(&bs, None, "quorum_status()");
+    assert_eq!(ours["quorum"], "static", "{ours}");
+    assert_eq!(ours["kraft_version"], 0, "{ours}");
+    let text = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.MetadataQuorumCommand",
+            &["--bootstrap-server", &bs, "describe", "--status"],
+        ),
+        "describe --status",
+    );
+    let voters_line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CurrentVoters:"))
+        .expect("CurrentVoters");
+    let tool_voters: Vec<serde_json::Value> =
+        serde_json::from_str(voters_line.trim()).expect("voters json");
+    let tool_ids: Vec<(i64, serde_json::Value)> = tool_voters
+        .iter()
+        .map(|v| (v["id"].as_i64().unwrap(), v["directoryId"].clone()))
+        .collect();
+    let our_ids: Vec<(i64, serde_json::Value)> = ours["voters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_i64().unwrap(), v["directory_id"].clone()))
+        .collect();
+    assert_eq!(tool_ids, our_ids, "{text}");
+    assert!(our_ids.iter().all(|(_, d)| d.is_null()), "{ours}");
+
+    let out = kafsh_eval(
+        &bs,
+        None,
+        r#"add_controller(#{node_id: 9, directory_id: "-_v7-_v7-_v7-_v7-_v7-w", endpoints: ["CONTROLLER://127.0.0.1:1"]})"#,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("the controller quorum is static"), "{err}");
+
+    let props = kafsh_json(&bs, None, "server_properties(#{broker_id: 9, kraft: true})");
+    let props = props.as_str().expect("text");
+    let own = std::fs::read_to_string(c.node_dir(Node::Broker(1)).join("server.properties"))
+        .expect("broker 1's config");
+    let voters = |text: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("controller.quorum.voters="))
+            .unwrap_or_else(|| panic!("no controller.quorum.voters in {text}"));
+        let mut v: Vec<String> = line.split(',').map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(voters(props), voters(&own), "{props}");
+    assert!(
+        !props.contains("controller.quorum.bootstrap.servers"),
+        "{props}"
+    );
+    assert!(props.contains("process.roles=broker\n"), "{props}");
+    assert!(
+        props.contains(&format!(
+            "kafka-storage.sh format --cluster-id {}",
+            c.cluster_id().expect("cluster id")
+        )),
+        "{props}"
+    );
 }

@@ -6,8 +6,9 @@
 
 mod common;
 
+use common::load::{acked_values, assert_consumed_exactly_once, start_producer};
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, Node};
 use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 
@@ -30,8 +31,8 @@ fn scale_out(spec: ClusterSpec) {
     create_topics(&c);
     let producer = start_producer(&c, "so-a", 3000, 150);
 
-    let four = c.add_broker(None).expect("broker 4");
-    let five = c.add_broker(None).expect("broker 5");
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
     let state = tempfile::tempdir().expect("tmp");
     let out = scale_out_run(&c, &state, four, five, "5m")
         .output()
@@ -62,8 +63,8 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
     let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
     create_topics(&c);
     let producer = start_producer(&c, "so-a", 4000, 100);
-    let four = c.add_broker(None).expect("broker 4");
-    let five = c.add_broker(None).expect("broker 5");
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
     let state = tempfile::tempdir().expect("tmp");
 
     let mut run = scale_out_run(&c, &state, four, five, "30s")
@@ -85,7 +86,7 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
         log.last().is_some_and(|l| l.contains("batch 1: moving")),
         "{log:?}"
     );
-    c.kill_broker(four).expect("kill broker 4");
+    c.kill(Node::Broker(four)).expect("kill broker 4");
     log.extend(lines.map_while(Result::ok));
     let status = run.wait().expect("run ends");
     assert_eq!(status.code(), Some(4), "the batch times out: {log:?}");
@@ -95,7 +96,7 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
         "{log:?}"
     );
 
-    c.start_broker(four).expect("restart broker 4");
+    c.start_node(Node::Broker(four)).expect("restart broker 4");
     let out = scale_out_run(&c, &state, four, five, "30s")
         .arg("--resume")
         .output()
@@ -121,6 +122,13 @@ fn scale_out_resumed_after_a_broker_died_mid_reassignment_loses_nothing() {
     assert_balanced_without_throttles(&c);
 }
 
+/// Adds a broker, starts it and returns its id once every broker lists it.
+fn add_broker(c: &mut Cluster) -> i32 {
+    let node = c.add(NewNode::Broker { rack: None }).expect("add a broker");
+    c.start_node(node).expect("start the new broker");
+    i32::try_from(node.id()).expect("a broker id")
+}
+
 /// so-a (30 partitions) and so-b (20, with data), RF 2, on the first three brokers.
 fn create_topics(c: &Cluster) {
     let bs = c.bootstrap_servers();
@@ -135,31 +143,6 @@ fn create_topics(c: &Cluster) {
         r#"create_topic("so-b", #{partitions: 20, replication_factor: 2})"#,
     );
     common::groups_suite::produce(c, "so-b", 20000);
-}
-
-/// Kafka's VerifiableProducer writing `count` values at `rate`/s with acks=all.
-fn start_producer(c: &Cluster, topic: &str, count: u32, rate: u32) -> std::process::Child {
-    let args: Vec<String> = [
-        "--bootstrap-server",
-        &c.bootstrap_servers(),
-        "--topic",
-        topic,
-        "--max-messages",
-        &count.to_string(),
-        "--throughput",
-        &rate.to_string(),
-        "--acks",
-        "-1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    c.kafka_tool_command("org.apache.kafka.tools.VerifiableProducer", &args)
-        .expect("command")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("producer")
 }
 
 /// The scale-out runbook onto brokers `four` and `five`, 20-partition batches.
@@ -202,47 +185,6 @@ fn scale_out_run(
     cmd
 }
 
-/// The values the producer had acknowledged when it finished.
-fn acked_values(producer: std::process::Child) -> BTreeSet<String> {
-    let produced = producer.wait_with_output().expect("producer output");
-    String::from_utf8_lossy(&produced.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["name"] == "producer_send_success")
-        .filter_map(|v| v["value"].as_str().map(String::from))
-        .collect()
-}
-
-/// Every acknowledged value of `topic` is there, and none twice.
-fn assert_consumed_exactly_once(c: &Cluster, topic: &str, acked: &BTreeSet<String>) {
-    let consumed = c
-        .kafka_tool(
-            "org.apache.kafka.tools.consumer.ConsoleConsumer",
-            &[
-                "--bootstrap-server",
-                &c.bootstrap_servers(),
-                "--topic",
-                topic,
-                "--from-beginning",
-                "--timeout-ms",
-                "15000",
-            ],
-        )
-        .expect("consumer");
-    let values: Vec<String> = String::from_utf8_lossy(&consumed.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
-    let unique: BTreeSet<String> = values.iter().cloned().collect();
-    assert_eq!(unique.len(), values.len(), "a message was consumed twice");
-    let lost: Vec<&String> = acked.difference(&unique).take(5).collect();
-    assert!(
-        lost.is_empty(),
-        "acknowledged messages lost: {lost:?} of {}",
-        acked.len()
-    );
-}
-
 /// so-a and so-b spread evenly over five brokers, preferred leaders leading, and no
 /// throttle config left on any broker or topic.
 fn assert_balanced_without_throttles(c: &Cluster) {
@@ -269,6 +211,7 @@ fn assert_balanced_without_throttles(c: &Cluster) {
 
 #[test]
 fn rolling_restart_of_brokers_restarts_the_controller_last_and_loses_nothing() {
+    use common::crash::{sweep, Pick, Scenario};
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
     let bs = c.bootstrap_servers();
@@ -279,102 +222,180 @@ fn rolling_restart_of_brokers_restarts_the_controller_last_and_loses_nothing() {
     );
     let sb = sandbox_bin();
     let dir = c.dir().display().to_string();
-    let state = tempfile::tempdir().expect("tmp");
-    let mut text = format!(
+    let mut config = format!(
         "current_context = \"t\"\n[contexts.t]\nbootstrap_servers = \"{bs}\"\nzookeeper = \"{}\"\n",
         c.zk_connect().expect("zk")
     );
     for b in c.brokers() {
-        text.push_str(&format!(
+        config.push_str(&format!(
             "\n[[contexts.t.brokers]]\nid = {id}\nrestart = \"echo {id} >> {dir}/order.log && {sb} restart broker {id} --dir {dir}\"\n",
             id = b.id,
             sb = sb.display()
         ));
     }
-    std::fs::write(state.path().join("config.toml"), text).expect("config");
     let controller = kafsh_json(&bs, None, "cluster().controller")
         .as_i64()
         .expect("controller");
+    let order_log = c.dir().join("order.log");
+    let order = || -> Vec<i64> {
+        std::fs::read_to_string(&order_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    let producer = start_producer(&c, "rr", 1_000_000, 50);
+    let command = |state: &tempfile::TempDir| {
+        std::fs::write(state.path().join("config.toml"), &config).expect("config");
+        let mut cmd = kafsh(state);
+        cmd.env("KAFSH_CONFIG", state.path().join("config.toml"))
+            .args([
+                "run",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/scripts/kafka_rolling_restart.rhai"
+                ),
+                "--arg",
+                "timeout=3m",
+            ]);
+        cmd
+    };
+    let reset = || {
+        let _ = std::fs::remove_file(&order_log);
+    };
+    // Each broker restarted exactly once, every replica back in sync, preferred leaders.
+    let state = || {
+        let mut restarts: std::collections::BTreeMap<i64, usize> = Default::default();
+        for id in order() {
+            *restarts.entry(id).or_default() += 1;
+        }
+        serde_json::json!({
+            "restarts": restarts,
+            "under_replicated": kafsh_json(&bs, None, "under_replicated().len()"),
+            "preferred_leaders": kafsh_json(&bs, None,
+                r#"describe_topic("rr").partitions.all(|p| p.leader == p.replicas[0])"#),
+        })
+    };
+    let after_reference = || {
+        let order = order();
+        assert_eq!(order.len(), 3, "{order:?}");
+        assert_eq!(
+            *order.last().expect("last"),
+            controller,
+            "the controller goes last: {order:?}"
+        );
+    };
+    let report = sweep(&Scenario {
+        name: "kafka_rolling_restart",
+        command: &command,
+        reset: &reset,
+        state: &state,
+        sample: &[Pick::Middle],
+        after_reference: &after_reference,
+    });
+    assert_eq!(report.expected["under_replicated"], 0);
+    common::load::stop_producer(&producer);
+    let acked = acked_values(producer);
+    assert!(acked.len() > 100, "{}", acked.len());
+    assert_consumed_exactly_once(&c, "rr", &acked);
+}
 
-    let args: Vec<String> = [
-        "--bootstrap-server",
+/// The scale-out runbook (shrinking retention while it moves) killed at its mutation
+/// boundaries under an acks=all producer: each run after a kill ends with the assignment,
+/// leaders, configs (retention restored, no throttle) of an uninterrupted run.
+#[test]
+fn scale_out_killed_anywhere_ends_where_an_uninterrupted_run_ends() {
+    use common::crash::{kafka_state, sweep, Pick, Scenario};
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("cluster");
+    let bs = c.bootstrap_servers();
+    kafsh_json(
         &bs,
-        "--topic",
-        "rr",
-        "--max-messages",
-        "2500",
-        "--throughput",
-        "100",
-        "--acks",
-        "-1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let producer = c
-        .kafka_tool_command("org.apache.kafka.tools.VerifiableProducer", &args)
-        .expect("command")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("producer");
-    let out = kafsh(&state)
-        .env("KAFSH_CONFIG", state.path().join("config.toml"))
-        .args([
+        None,
+        r#"create_topic("so-k", #{assignment: [[1, 2], [2, 3], [3, 1], [1, 3], [2, 1], [3, 2], [1, 2], [2, 3], [3, 1], [1, 3], [2, 1], [3, 2]]})"#,
+    );
+    common::groups_suite::produce_sized(&c, "so-k", 2000, 1000);
+    let original = kafsh_json(&bs, None, r#"plan_json(assignment(["so-k"]))"#)
+        .as_str()
+        .expect("plan")
+        .to_string();
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
+    let producer = start_producer(&c, "so-k", 1_000_000, 50);
+    let zk = c.zk_connect().expect("zk");
+    let command = |state: &tempfile::TempDir| {
+        let mut cmd = kafsh(state);
+        cmd.args([
+            "--bootstrap-server",
+            &bs,
+            "--zookeeper",
+            &zk,
+            "--json",
             "run",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/kafka_rolling_restart.rhai"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka_scale_out.rhai"),
+            "--arg",
+            &format!("new_brokers={four},{five}"),
+            "--arg",
+            "topics=so-k",
+            "--arg",
+            "throttle=10000000",
+            "--arg",
+            "batch=4",
             "--arg",
             "timeout=3m",
-        ])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let order: Vec<i64> = std::fs::read_to_string(c.dir().join("order.log"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
-    assert_eq!(order.len(), 3, "{order:?}");
-    assert_eq!(
-        *order.last().expect("last"),
-        controller,
-        "the controller goes last: {order:?}"
+            "--arg",
+            "shrink_retention=600000",
+            "--arg",
+            "biggest=1",
+        ]);
+        cmd
+    };
+    let reset = || {
+        kafsh_json(
+            &bs,
+            None,
+            &format!(
+                r#"let p = parse_plan({original:?}); reassign(p); wait_reassignment(p, #{{timeout: "3m"}}); true"#
+            ),
+        );
+    };
+    let state = || kafka_state(&bs, &["so-k"]);
+    let report = sweep(&Scenario {
+        name: "kafka_scale_out",
+        command: &command,
+        reset: &reset,
+        state: &state,
+        sample: &[Pick::First, Pick::Middle, Pick::Last],
+        after_reference: &|| {},
+    });
+    assert!(
+        report
+            .mutations
+            .iter()
+            .any(|m| m.starts_with("alter_config")),
+        "retention was shrunk and restored: {:?}",
+        report.mutations
     );
+    let used: BTreeSet<i64> = report.expected["partitions"][0]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .flat_map(|p| p["replicas"].as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b.as_i64())
+        .collect();
     assert_eq!(
-        kafsh_json(&bs, None, "under_replicated()"),
-        serde_json::json!([])
+        used.len(),
+        5,
+        "spread over five brokers: {}",
+        report.expected
     );
-
-    let produced = producer.wait_with_output().expect("producer output");
-    let acked: BTreeSet<String> = String::from_utf8_lossy(&produced.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["name"] == "producer_send_success")
-        .filter_map(|v| v["value"].as_str().map(String::from))
-        .collect();
-    let consumed = c
-        .kafka_tool(
-            "org.apache.kafka.tools.consumer.ConsoleConsumer",
-            &[
-                "--bootstrap-server",
-                &bs,
-                "--topic",
-                "rr",
-                "--from-beginning",
-                "--timeout-ms",
-                "15000",
-            ],
-        )
-        .expect("consumer");
-    let values: BTreeSet<String> = String::from_utf8_lossy(&consumed.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
-    let lost: Vec<&String> = acked.difference(&values).take(5).collect();
-    assert!(acked.len() > 100, "{}", acked.len());
-    assert!(lost.is_empty(), "acknowledged messages lost: {lost:?}");
+    assert_eq!(report.expected["topic_configs"], serde_json::json!([[]]));
+    common::load::stop_producer(&producer);
+    let acked = acked_values(producer);
+    assert!(
+        acked.len() > 50,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    assert_consumed_exactly_once(&c, "so-k", &acked);
 }

@@ -189,6 +189,19 @@ fn describe_alter_reassign_and_groups_over_sasl_ssl_without_leaking_the_password
     }
     // The log file, the audit log, history, journal: every file kafsh wrote.
     assert!(log.exists() && state.path().join("state").join("audit.log").exists());
+    // Every change is recorded with the principal Kafka knows kafsh as, and the cluster.
+    let trail =
+        std::fs::read_to_string(state.path().join("state").join("audit.log")).expect("audit log");
+    let entries: Vec<serde_json::Value> = trail
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(entries.len() >= 4, "{trail}");
+    let cluster_id = kafsh_json(&c.bootstrap_servers(), None, "cluster().cluster_id");
+    for e in &entries {
+        assert_eq!(e["principal"], "User:alice", "{e}");
+        assert_eq!(e["cluster_id"], cluster_id, "{e}");
+    }
     assert_eq!(
         files_containing(state.path(), SASL_PASSWORD),
         Vec::<String>::new()
@@ -418,6 +431,18 @@ fn mutual_tls_with_a_plain_or_an_encrypted_client_key() {
         .expect("topics")
         .iter()
         .any(|t| t == "mtls-t"));
+    // The audit trail names the certificate's subject as the principal.
+    let trail =
+        std::fs::read_to_string(state.path().join("state").join("audit.log")).expect("audit log");
+    let first: serde_json::Value =
+        serde_json::from_str(trail.lines().next().expect("an entry")).expect("json");
+    assert!(
+        first["principal"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("User:CN="),
+        "{first}"
+    );
 
     // The same key encrypted (PKCS#8, PBES2/AES-256-CBC), with ssl.key.password from a
     // --command-config file: works, and the password reaches no output and no state file.

@@ -60,6 +60,22 @@ step("three", || sh("echo three >> {log}"));
     let _ = child.wait();
     assert_eq!(std::fs::read_to_string(&log).expect("log"), "one\ntwo\n");
 
+    // A new run over the unfinished one refuses, naming the finished step and the way on;
+    // it changes nothing.
+    let out = kafsh(&state)
+        .arg("run")
+        .arg(&script)
+        .args(["--arg", "who=ops"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("\"one\"") && err.contains("--resume") && err.contains("--fresh"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "one\ntwo\n");
+
     // --resume: step one is not redone; two (unfinished) and three run.
     let out = kafsh(&state)
         .arg("run")
@@ -79,7 +95,8 @@ step("three", || sh("echo three >> {log}"));
         "one\ntwo\ntwo\nthree\n"
     );
 
-    // The run completed, so the journal is gone: the next run does everything again.
+    // The run completed, so the journal is gone: the next run does everything again
+    // (and --fresh, over a journal, starts over the same way).
     let out = kafsh(&state)
         .arg("run")
         .arg(&script)
@@ -226,6 +243,20 @@ fn confirm_sh_args_modules_and_limits() {
     let out = kafsh(&state)
         .args(["run", "--max-operations", "100000"])
         .arg(&script)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("too many operations"));
+    // The same global flag stops a one-liner too (one engine factory for every surface).
+    let out = kafsh(&state)
+        .args([
+            "--max-operations",
+            "100000",
+            "-e",
+            "let i = 0; loop { i += 1; }",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));

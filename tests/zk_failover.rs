@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, Node};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -31,7 +31,7 @@ fn zk_status_follows_a_leader_change_and_reports_the_dead_server_as_down() {
         .into_iter()
         .find(|z| z.client_port == leader_port)
         .expect("node");
-    c.kill_zk(leader_node.id).expect("kill the leader");
+    c.kill(Node::Zk(leader_node.id)).expect("kill the leader");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -115,7 +115,7 @@ fn refused_four_letter_words_and_digest_acls_are_reported_clearly() {
 
     // Four-letter words not whitelisted: reported as refused, with the fix.
     let node = c.zk_servers()[0].clone();
-    c.stop_zk(node.id).expect("stop");
+    c.stop(Node::Zk(node.id)).expect("stop");
     let cfg = node.dir.join("zoo.cfg");
     let text = std::fs::read_to_string(&cfg).expect("zoo.cfg");
     std::fs::write(
@@ -123,7 +123,7 @@ fn refused_four_letter_words_and_digest_acls_are_reported_clearly() {
         text.replace("4lw.commands.whitelist=*", "4lw.commands.whitelist=ruok"),
     )
     .expect("write");
-    c.start_zk_nowait(node.id).expect("start");
+    c.start_node_no_wait(Node::Zk(node.id)).expect("start");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let status = kafsh_json("127.0.0.1:1", Some(&hosts), "zk_status()");
@@ -140,5 +140,5 @@ fn refused_four_letter_words_and_digest_acls_are_reported_clearly() {
         assert!(Instant::now() < deadline, "never refused: {status}");
         std::thread::sleep(Duration::from_millis(300));
     }
-    c.kill_zk(node.id).expect("cleanup");
+    c.kill(Node::Zk(node.id)).expect("cleanup");
 }

@@ -558,7 +558,7 @@ fn reassignment_through_the_zookeeper_znode() {
         Some(&zk),
         r#"
         let p = plan_reassignment(#{topics: ["zk-znode"], brokers: [2, 3]});
-        let started = reassign(p, #{throttle: 1, via: "zookeeper"});
+        let started = reassign(p, #{throttle: 1, via: "zookeeper", force: true});
         let znode = zk_get("/admin/reassign_partitions").json;
         // The controller takes the plan from the znode when its watch fires, not at once.
         wait_until(|| list_reassignments().len() == 4,
@@ -630,5 +630,93 @@ fn scale_out_reports_a_duplicate_broker_id() {
         err.contains("broker id 2 is already registered by 127.0.0.1:")
             && err.contains("duplicate broker.id"),
         "{err}"
+    );
+}
+
+#[test]
+fn increase_replication_factor_survives_a_kill_at_its_mutations() {
+    let _turn = common::topics_suite::reassignment_turn();
+    common::topics_suite::increase_replication_factor_survives_kills(cluster(), "zk-rf-kill");
+}
+
+#[test]
+fn audit_rollback_restores_configs() {
+    common::topics_suite::audit_rollback_restores_configs(cluster(), "zk-audit");
+}
+
+/// One answer about the controller in `brokers()` and `cluster()`: the broker holding
+/// `/controller` in ZooKeeper, as ZooKeeper's own CLI reads it; every node is a broker only.
+#[test]
+fn the_controller_is_the_broker_holding_the_controller_znode() {
+    let c = cluster();
+    let bs = c.bootstrap_servers();
+    let chroot = c.chroot().unwrap_or_default();
+    let cli = tool_stdout(
+        c.zk_cli(&["get", &format!("{chroot}/controller")]),
+        "zkCli get /controller",
+    );
+    let json = cli
+        .lines()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_else(|| panic!("{cli}"));
+    let holder: serde_json::Value = serde_json::from_str(json).expect("controller znode");
+    let ours = kafsh_json(&bs, None, "#{brokers: brokers(), cluster: cluster()}");
+    assert_eq!(
+        ours["cluster"]["controller"], holder["brokerid"],
+        "{ours}\n{cli}"
+    );
+    assert_eq!(
+        ours["cluster"]["controllers"],
+        serde_json::json!([]),
+        "{ours}"
+    );
+    assert_eq!(
+        ours["cluster"]["hung_brokers"],
+        serde_json::json!([]),
+        "{ours}"
+    );
+    let brokers = ours["brokers"].as_array().expect("brokers");
+    let flagged: Vec<&serde_json::Value> =
+        brokers.iter().filter(|b| b["controller"] == true).collect();
+    assert_eq!(flagged.len(), 1, "{ours}");
+    assert_eq!(flagged[0]["id"], holder["brokerid"], "{ours}");
+    for b in brokers {
+        assert_eq!(b["roles"], "broker", "{b}");
+        assert_eq!(b["status"], "up", "{b}");
+    }
+}
+
+#[test]
+fn cluster_report_shows_zookeeper() {
+    common::topics_suite::cluster_report_is_healthy(cluster(), "ZooKeeper:");
+}
+
+/// The KRaft control-plane functions on a ZooKeeper-mode cluster say so, point to
+/// zk_status(), and change nothing.
+#[test]
+fn kraft_quorum_functions_say_the_cluster_uses_zookeeper() {
+    let bs = cluster().bootstrap_servers();
+    for expr in [
+        "quorum_status()",
+        "quorum_replication()",
+        "quorum_healthy()",
+        "features()",
+        r#"update_feature("metadata.version", 21)"#,
+        "unregister_broker(3)",
+        r#"remove_controller(1, "-_v7-_v7-_v7-_v7-_v7-w")"#,
+        r#"add_controller(#{node_id: 4, directory_id: "-_v7-_v7-_v7-_v7-_v7-w", endpoints: ["C://h:1"]})"#,
+    ] {
+        let out = kafsh_eval(&bs, None, expr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{expr}: {err}");
+        assert!(
+            err.contains("this cluster uses ZooKeeper; see zk_status()"),
+            "{expr}: {err}"
+        );
+    }
+    assert_eq!(
+        kafsh_json(&bs, None, "brokers().len()"),
+        3,
+        "broker 3 is still registered"
     );
 }

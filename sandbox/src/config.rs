@@ -9,12 +9,13 @@
 
 use std::path::Path;
 
-use crate::state::{BrokerState, State, ZkState};
+use crate::spec::Quorum;
+use crate::state::{BrokerState, ControllerState, State, ZkState};
 
 /// ZooKeeper's tick; sessions may last 2..=120 ticks (see `zoo_cfg`).
 pub(crate) const ZK_TICK_MS: u64 = 500;
-/// Session timeout of the ZooKeeper-mode brokers; a killed broker's registration lingers this
-/// long.
+/// Default session timeout of the brokers (ZooKeeper session, KRaft broker session); a killed
+/// broker's registration lingers this long.
 pub(crate) const KAFKA_ZK_SESSION_MS: u64 = 6_000;
 
 /// Escapes a value for a Java properties file.
@@ -30,8 +31,28 @@ fn prop(v: &str) -> String {
     out
 }
 
-/// `zoo.cfg` of one ZooKeeper server listing `servers` (which should include itself).
-pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> String {
+/// The file of a dynamic ensemble's membership, next to `zoo.cfg`.
+pub(crate) const ZK_DYNAMIC_FILE: &str = "zoo.cfg.dynamic";
+
+/// The configuration files of one ZooKeeper server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ZkFiles {
+    /// `zoo.cfg`.
+    pub zoo_cfg: String,
+    /// `zoo.cfg.dynamic` of an ensemble with dynamic reconfiguration (the membership; the
+    /// static file points at it and has no client port, which the server lines carry).
+    pub dynamic: Option<String>,
+}
+
+/// The files of one ZooKeeper server listing `servers` (which should include itself). A
+/// static ensemble gets one `zoo.cfg` with `server.N=` lines; with `reconfig` the servers go
+/// to `zoo.cfg.dynamic` as ZooKeeper writes them (`...:participant;127.0.0.1:<client port>`).
+pub(crate) fn zoo_cfg(
+    me: &ZkState,
+    node_dir: &Path,
+    servers: &[ZkState],
+    reconfig: bool,
+) -> ZkFiles {
     let mut s = String::new();
     s.push_str("# Written by kafsh-sandbox.\n");
     s.push_str(&format!("tickTime={ZK_TICK_MS}\n"));
@@ -40,24 +61,57 @@ pub(crate) fn zoo_cfg(me: &ZkState, node_dir: &Path, servers: &[ZkState]) -> Str
         "dataDir={}\n",
         prop(&node_dir.join("data").display().to_string())
     ));
-    s.push_str(&format!("clientPort={}\n", me.client_port));
-    s.push_str("clientPortAddress=127.0.0.1\n");
+    if !reconfig {
+        s.push_str(&format!("clientPort={}\n", me.client_port));
+        s.push_str("clientPortAddress=127.0.0.1\n");
+    }
     s.push_str("maxClientCnxns=0\n");
     s.push_str("minSessionTimeout=1000\nmaxSessionTimeout=60000\n");
     // The embedded Jetty admin server would take port 8080.
     s.push_str("admin.enableServer=false\n");
     s.push_str("4lw.commands.whitelist=*\n");
-    s.push_str("reconfigEnabled=false\n");
+    s.push_str(&format!("reconfigEnabled={reconfig}\n"));
     s.push_str("standaloneEnabled=true\n");
     s.push_str("forceSync=no\n");
     s.push_str("preAllocSize=1024\n");
-    for z in servers {
-        s.push_str(&format!(
-            "server.{}=127.0.0.1:{}:{}\n",
-            z.id, z.peer_port, z.election_port
+    let mut sorted: Vec<&ZkState> = servers.iter().collect();
+    sorted.sort_by_key(|z| z.id);
+    if !reconfig {
+        if me.observer {
+            s.push_str("peerType=observer\n");
+        }
+        for z in sorted {
+            let role = if z.observer { ":observer" } else { "" };
+            s.push_str(&format!(
+                "server.{}=127.0.0.1:{}:{}{role}\n",
+                z.id, z.peer_port, z.election_port
+            ));
+        }
+        return ZkFiles {
+            zoo_cfg: s,
+            dynamic: None,
+        };
+    }
+    s.push_str(&format!(
+        "dynamicConfigFile={}\n",
+        prop(&node_dir.join(ZK_DYNAMIC_FILE).display().to_string())
+    ));
+    let mut d = String::new();
+    for z in sorted {
+        let role = if z.observer {
+            "observer"
+        } else {
+            "participant"
+        };
+        d.push_str(&format!(
+            "server.{}=127.0.0.1:{}:{}:{role};127.0.0.1:{}\n",
+            z.id, z.peer_port, z.election_port, z.client_port
         ));
     }
-    s
+    ZkFiles {
+        zoo_cfg: s,
+        dynamic: Some(d),
+    }
 }
 
 /// `,SASL_SSL://127.0.0.1:<port>,SSL://127.0.0.1:<port>` for a broker with secure
@@ -115,15 +169,15 @@ fn secure_settings(s: &mut String, node_dir: &Path) {
     s.push_str(&format!("{l}.ssl.client.auth=required\n"));
 }
 
-/// Settings common to both Kafka flavors.
-fn kafka_common(s: &mut String, b: &BrokerState, node_dir: &Path, brokers: usize) {
+/// Settings common to both Kafka flavors and every KRaft role.
+fn kafka_common(s: &mut String, rack: Option<&str>, node_dir: &Path, brokers: usize) {
     let rf = brokers.clamp(1, 3);
     let min_isr = brokers.clamp(1, 2);
     s.push_str(&format!(
         "log.dirs={}\n",
         prop(&node_dir.join("data").display().to_string())
     ));
-    if let Some(rack) = &b.rack {
+    if let Some(rack) = rack {
         s.push_str(&format!("broker.rack={}\n", prop(rack)));
     }
     s.push_str("num.partitions=1\n");
@@ -147,6 +201,7 @@ pub(crate) fn kafka_zk_properties(
     node_dir: &Path,
     zk_connect: &str,
     brokers: usize,
+    session_ms: u64,
 ) -> String {
     let mut s = String::from("# Written by kafsh-sandbox: ZooKeeper-mode Kafka broker.\n");
     s.push_str(&format!("broker.id={}\n", b.id));
@@ -168,15 +223,13 @@ pub(crate) fn kafka_zk_properties(
         secure_settings(&mut s, node_dir);
     }
     s.push_str(&format!("zookeeper.connect={}\n", prop(zk_connect)));
-    s.push_str(&format!(
-        "zookeeper.session.timeout.ms={KAFKA_ZK_SESSION_MS}\n"
-    ));
+    s.push_str(&format!("zookeeper.session.timeout.ms={session_ms}\n"));
     s.push_str("zookeeper.connection.timeout.ms=30000\n");
     s.push_str("controlled.shutdown.enable=true\n");
     s.push_str("controlled.shutdown.max.retries=1\n");
     s.push_str("controlled.shutdown.retry.backoff.ms=500\n");
     s.push_str("controller.socket.timeout.ms=10000\n");
-    kafka_common(&mut s, b, node_dir, brokers);
+    kafka_common(&mut s, b.rack.as_deref(), node_dir, brokers);
     s
 }
 
@@ -216,10 +269,13 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
         secure_settings(&mut s, node_dir);
     }
     s.push_str("inter.broker.listener.name=PLAINTEXT\n");
-    s.push_str(&format!("controller.quorum.voters={}\n", state.voters()));
+    s.push_str(&quorum_settings(state, b.controller_port.map(|_| b.id)));
     // A killed node can register again only once its old session timed out (the default is
     // 9 s with 2 s heartbeats).
-    s.push_str("broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms=6000\n");
+    s.push_str(&format!(
+        "broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms={}\n",
+        state.session_timeout_ms.unwrap_or(KAFKA_ZK_SESSION_MS)
+    ));
     let n = state.broker_count();
     s.push_str(&format!(
         "share.coordinator.state.topic.replication.factor={}\n",
@@ -229,7 +285,50 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
         "share.coordinator.state.topic.min.isr={}\n",
         n.clamp(1, 2)
     ));
-    kafka_common(&mut s, b, node_dir, n);
+    kafka_common(&mut s, b.rack.as_deref(), node_dir, n);
+    s
+}
+
+/// How a KRaft node finds the controller quorum: `controller.quorum.voters` (static) or
+/// `controller.quorum.bootstrap.servers` (dynamic). `controller`: the node's id when it is a
+/// controller.
+fn quorum_settings(state: &State, controller: Option<i32>) -> String {
+    match state.quorum {
+        Quorum::Static => format!("controller.quorum.voters={}\n", state.voters()),
+        Quorum::Dynamic => {
+            let mut s = format!(
+                "controller.quorum.bootstrap.servers={}\n",
+                state.quorum_bootstrap(controller)
+            );
+            if controller.is_some() {
+                // A new controller stays an observer until it is added (AddRaftVoter).
+                s.push_str("controller.quorum.auto.join.enable=false\n");
+            }
+            s
+        }
+    }
+}
+
+/// `server.properties` of a KRaft controller-only node.
+pub(crate) fn kafka_controller_properties(
+    c: &ControllerState,
+    node_dir: &Path,
+    state: &State,
+) -> String {
+    let mut s = String::from("# Written by kafsh-sandbox: KRaft controller-only node.\n");
+    s.push_str(&format!("node.id={}\n", c.id));
+    s.push_str("process.roles=controller\n");
+    s.push_str(&format!("listeners=CONTROLLER://127.0.0.1:{}\n", c.port));
+    s.push_str("controller.listener.names=CONTROLLER\n");
+    s.push_str("listener.security.protocol.map=CONTROLLER:PLAINTEXT\n");
+    s.push_str(&quorum_settings(state, Some(c.id)));
+    // The controllers fence brokers that stop heartbeating.
+    s.push_str(&format!(
+        "broker.heartbeat.interval.ms=1000\nbroker.session.timeout.ms={}\n",
+        state.session_timeout_ms.unwrap_or(KAFKA_ZK_SESSION_MS)
+    ));
+    // Topic defaults (partitions, replication) come from the controllers in KRaft.
+    kafka_common(&mut s, None, node_dir, state.broker_count());
     s
 }
 
@@ -303,27 +402,61 @@ mod tests {
             secure_port: None,
             mtls_port: None,
             rack: None,
+            directory_id: None,
             pid: None,
         }
     }
 
-    #[test]
-    fn zoo_cfg_lists_servers_and_disables_admin() {
-        let zs: Vec<ZkState> = (1..=3)
+    fn zk_servers(n: u32) -> Vec<ZkState> {
+        (1..=n)
             .map(|id| ZkState {
                 id,
                 client_port: 2000 + id as u16,
                 peer_port: 3000 + id as u16,
                 election_port: 4000 + id as u16,
+                observer: id == 4,
                 pid: None,
             })
-            .collect();
-        let cfg = zoo_cfg(&zs[1], Path::new("/x/zk-2"), &zs);
+            .collect()
+    }
+
+    #[test]
+    fn zoo_cfg_lists_servers_and_disables_admin() {
+        let zs = zk_servers(4);
+        let files = zoo_cfg(&zs[1], Path::new("/x/zk-2"), &zs, false);
+        let cfg = files.zoo_cfg;
+        assert_eq!(files.dynamic, None);
         assert!(cfg.contains("clientPort=2002\n"));
         assert!(cfg.contains("server.3=127.0.0.1:3003:4003\n"));
+        assert!(cfg.contains("server.4=127.0.0.1:3004:4004:observer\n"));
         assert!(cfg.contains("admin.enableServer=false\n"));
         assert!(cfg.contains("4lw.commands.whitelist=*\n"));
+        assert!(cfg.contains("reconfigEnabled=false\n"));
         assert!(cfg.contains("dataDir=/x/zk-2/data\n"));
+        assert!(!cfg.contains("peerType"));
+        let observer = zoo_cfg(&zs[3], Path::new("/x/zk-4"), &zs, false).zoo_cfg;
+        assert!(observer.contains("peerType=observer\n"));
+    }
+
+    #[test]
+    fn dynamic_zoo_cfg_moves_the_servers_and_client_ports_to_the_dynamic_file() {
+        let zs = zk_servers(4);
+        let files = zoo_cfg(&zs[0], Path::new("/x/zk-1"), &zs, true);
+        assert!(files.zoo_cfg.contains("reconfigEnabled=true\n"));
+        assert!(files
+            .zoo_cfg
+            .contains("dynamicConfigFile=/x/zk-1/zoo.cfg.dynamic\n"));
+        assert!(!files.zoo_cfg.contains("clientPort"));
+        assert!(!files.zoo_cfg.contains("server."));
+        assert_eq!(
+            files.dynamic.as_deref(),
+            Some(
+                "server.1=127.0.0.1:3001:4001:participant;127.0.0.1:2001\n\
+                 server.2=127.0.0.1:3002:4002:participant;127.0.0.1:2002\n\
+                 server.3=127.0.0.1:3003:4003:participant;127.0.0.1:2003\n\
+                 server.4=127.0.0.1:3004:4004:observer;127.0.0.1:2004\n"
+            )
+        );
     }
 
     #[test]
@@ -345,10 +478,44 @@ mod tests {
     }
 
     #[test]
+    fn controller_only_nodes_and_dynamic_quorum() {
+        let mut st = State::new(Flavor::KRaft, PathBuf::from("/j"));
+        st.quorum = Quorum::Dynamic;
+        st.brokers = vec![broker(1, None), broker(2, None)];
+        st.controllers = (0..4)
+            .map(|i| ControllerState {
+                id: 101 + i,
+                port: 7101 + i as u16,
+                directory_id: None,
+                initial: i < 3,
+                pid: None,
+            })
+            .collect();
+        let added = kafka_controller_properties(&st.controllers[3], Path::new("/c104"), &st);
+        assert!(added.contains("process.roles=controller\n"));
+        assert!(added.contains("listeners=CONTROLLER://127.0.0.1:7104\n"));
+        assert!(added.contains(
+            "controller.quorum.bootstrap.servers=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103\n"
+        ));
+        assert!(added.contains("controller.quorum.auto.join.enable=false\n"));
+        assert!(!added.contains("controller.quorum.voters"));
+        assert!(added.contains("offsets.topic.replication.factor=2\n"));
+        let b = kafka_kraft_properties(&st.brokers[0], Path::new("/b1"), &st);
+        assert!(b.contains("process.roles=broker\n"));
+        assert!(b.contains("controller.quorum.bootstrap.servers=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103,127.0.0.1:7104\n"));
+
+        st.quorum = Quorum::Static;
+        let b = kafka_kraft_properties(&st.brokers[0], Path::new("/b1"), &st);
+        assert!(b.contains(
+            "controller.quorum.voters=101@127.0.0.1:7101,102@127.0.0.1:7102,103@127.0.0.1:7103\n"
+        ));
+    }
+
+    #[test]
     fn zk_properties_caps_replication() {
         let mut b = broker(1, None);
         b.rack = Some("r1".into());
-        let p = kafka_zk_properties(&b, Path::new("/n1"), "127.0.0.1:2181/kafka", 1);
+        let p = kafka_zk_properties(&b, Path::new("/n1"), "127.0.0.1:2181/kafka", 1, 6000);
         assert!(p.contains("zookeeper.connect=127.0.0.1:2181/kafka\n"));
         assert!(p.contains("offsets.topic.replication.factor=1\n"));
         assert!(p.contains("transaction.state.log.min.isr=1\n"));

@@ -78,8 +78,14 @@ pub fn ensure(flavor: Flavor) -> io::Result<PathBuf> {
     Ok(dir.canonicalize().unwrap_or(dir))
 }
 
-fn is_complete(dir: &Path) -> bool {
-    dir.join(COMPLETE).is_file()
+/// The marker of a complete jar set: the Kafka version and the pom it was copied by, so
+/// a changed pom (a new dependency) fetches the set again.
+fn marker(flavor: Flavor) -> String {
+    format!("{}\n{}", kafka_version(flavor), pom(flavor))
+}
+
+fn is_complete(dir: &Path, flavor: Flavor) -> bool {
+    fs::read_to_string(dir.join(COMPLETE)).is_ok_and(|m| m == marker(flavor))
 }
 
 /// Removes the lock file when dropped.
@@ -112,7 +118,7 @@ fn lock_is_stale(lock: &Path) -> bool {
 fn ensure_in(base: &Path, flavor: Flavor) -> io::Result<PathBuf> {
     let key = version_key(flavor);
     let dest = base.join(key);
-    if is_complete(&dest) {
+    if is_complete(&dest, flavor) {
         return Ok(dest);
     }
     fs::create_dir_all(base).map_err(|e| {
@@ -130,7 +136,7 @@ fn ensure_in(base: &Path, flavor: Flavor) -> io::Result<PathBuf> {
                 break LockGuard(lock.clone());
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if is_complete(&dest) {
+                if is_complete(&dest, flavor) {
                     return Ok(dest);
                 }
                 if lock_is_stale(&lock) {
@@ -153,7 +159,7 @@ fn ensure_in(base: &Path, flavor: Flavor) -> io::Result<PathBuf> {
             }
         }
     };
-    if is_complete(&dest) {
+    if is_complete(&dest, flavor) {
         return Ok(dest);
     }
     let tmp = base.join(format!(".{key}.tmp-{}", std::process::id()));
@@ -162,7 +168,7 @@ fn ensure_in(base: &Path, flavor: Flavor) -> io::Result<PathBuf> {
     }
     fs::create_dir_all(tmp.join("jars"))?;
     let result = fetch_into(&tmp, flavor).and_then(|()| {
-        fs::write(tmp.join("jars").join(COMPLETE), kafka_version(flavor))?;
+        fs::write(tmp.join("jars").join(COMPLETE), marker(flavor))?;
         if dest.exists() {
             fs::remove_dir_all(&dest)?;
         }

@@ -2,150 +2,417 @@
 //! command line. Every command works on the cluster directory's `sandbox.json`, so the cluster
 //! outlives `up` and any later command (or a runbook) can act on it. Run `kafsh-sandbox help`.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kafsh_sandbox::{jars, Cluster, ClusterSpec, Flavor};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use kafsh_sandbox::{jars, Cluster, ClusterSpec, Flavor, Format, NewNode, Node, Quorum};
 
-const USAGE: &str = "\
-kafsh-sandbox: real ZooKeeper and Kafka processes on 127.0.0.1 for trying and testing kafsh
-
-USAGE:
-  kafsh-sandbox up [--kind zookeeper|kraft] [--dir D] [--brokers N] [--zk N]
-                   [--chroot /path|none] [--racks r1,r2,...]
-      Start a cluster (or restart the stopped nodes of the one in D) and leave it running.
-      Prints KAFSH_BOOTSTRAP=... and KAFSH_ZOOKEEPER=... lines.
-  kafsh-sandbox down [--dir D] [--keep-data]
-      Kill every node and remove the directory (--keep-data: stop the nodes gracefully and
-      keep the directory, for a later `up`).
-  kafsh-sandbox status [--dir D]
-  kafsh-sandbox env [--dir D]
-  kafsh-sandbox context [NAME] [--dir D]
-      Print a kafsh config.toml section [contexts.NAME] (default: sandbox) for this cluster:
-      its addresses and an inventory whose commands (restart, start, stop, and for ZooKeeper
-      write_config and write_myid) drive this sandbox the way ssh/systemctl drive real servers.
-  kafsh-sandbox start|stop|kill|restart|pause|resume zk|broker ID [--dir D]
-      stop = SIGTERM (SIGKILL after 30 s), kill = SIGKILL, pause/resume = SIGSTOP/SIGCONT;
-      start and restart wait until the node serves again (start --no-wait does not).
-  kafsh-sandbox add broker [--rack R] [--dir D]
-      Add a broker (KRaft: a broker-only node), start it and wait until it is registered.
-  kafsh-sandbox add zk [--id N] [--start] [--dir D]
-      Add a ZooKeeper server whose zoo.cfg lists the current servers plus itself; the other
-      servers' configs are left alone. Started only with --start.
-  kafsh-sandbox zk-servers ID SERVER_IDS [--dir D]
-      Rewrite the zoo.cfg of ZooKeeper server ID to list the servers SERVER_IDS (e.g. 1,2,3,4,
-      or - to take them from the server.N= lines of a zoo.cfg on stdin); it takes effect when
-      ID next (re)starts.
-  kafsh-sandbox tool [--dir D] CLASS [ARGS...]
-      Run a Kafka/ZooKeeper command-line class with the cluster's jars, e.g.
-      `tool org.apache.kafka.tools.TopicCommand --bootstrap-server @bootstrap --list`.
-      The arguments @bootstrap and @zk are replaced by the cluster's addresses.
-  kafsh-sandbox jars [--kind zookeeper|kraft]
-      Fetch the jars (with mvn) into the cache and print their directory.
-
+const DIR_HELP: &str = "\
 Without --dir, D is $KAFSH_SANDBOX_DIR, else $XDG_STATE_HOME/kafsh/sandbox-KIND (default
-~/.local/state/kafsh/sandbox-KIND), KIND from --kind or, when only one exists, the existing one.
---kind defaults to zookeeper for `up`.
-";
+~/.local/state/kafsh/sandbox-KIND), KIND from --kind or, when only one exists, the existing one.";
 
-type Result<T> = std::result::Result<T, String>;
+/// kafsh-sandbox: real ZooKeeper and Kafka processes on 127.0.0.1 for trying and testing kafsh
+#[derive(Debug, Parser)]
+#[command(name = "kafsh-sandbox", arg_required_else_help = true, after_help = DIR_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start a cluster and leave it running
+    ///
+    /// Starts a new cluster in D, or the stopped nodes of the one there, and prints
+    /// KAFSH_BOOTSTRAP=... and KAFSH_ZOOKEEPER=... lines.
+    Up(UpArgs),
+    /// Kill every node and remove the directory.
+    Down {
+        /// Stop the nodes gracefully and keep the directory, for a later `up`.
+        #[arg(long)]
+        keep_data: bool,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Print the cluster's nodes: state, pid, ports, ZooKeeper mode.
+    Status(At),
+    /// Print KAFSH_BOOTSTRAP=... and KAFSH_ZOOKEEPER=... lines.
+    Env(At),
+    /// Print a kafsh context (config.toml section) for this cluster
+    ///
+    /// Prints [contexts.NAME] with the cluster's addresses and an inventory whose commands
+    /// (start, stop, restart; ZooKeeper servers: write_config and write_myid; KRaft nodes:
+    /// format) drive this sandbox the way ssh/systemctl drive real servers.
+    Context {
+        /// The context's name.
+        #[arg(default_value = "sandbox")]
+        name: String,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Start a node and wait until it serves.
+    Start {
+        #[command(flatten)]
+        node: NodeArg,
+        /// Do not wait until it serves.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Stop a node gracefully: SIGTERM, SIGKILL after 30 s.
+    Stop(NodeAt),
+    /// Kill a node: SIGKILL.
+    Kill(NodeAt),
+    /// Stop a node gracefully and start it, waiting until it serves again.
+    Restart(NodeAt),
+    /// Pause a node: SIGSTOP (it hangs: connections open, nothing answers).
+    Pause(NodeAt),
+    /// Resume a paused node: SIGCONT.
+    Resume(NodeAt),
+    /// Add a node.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Format the storage of a stopped KRaft node
+    ///
+    /// Runs kafka-storage.sh format on the node unless it is formatted already, and prints
+    /// its directory id. Without a flag, as the node was made: no quorum flag for brokers and
+    /// static quorums; --standalone or --initial-controllers for the initial controllers of a
+    /// dynamic quorum, --no-initial-controllers for controllers added later.
+    #[command(group(ArgGroup::new("how").args(["standalone", "initial_controllers", "no_initial_controllers"])))]
+    Format {
+        #[command(flatten)]
+        node: NodeArg,
+        /// A single-controller dynamic quorum of this node.
+        #[arg(long)]
+        standalone: bool,
+        /// The dynamic quorum of the cluster's initial controllers.
+        #[arg(long)]
+        initial_controllers: bool,
+        /// No voters: the node joins an existing dynamic quorum as an observer.
+        #[arg(long)]
+        no_initial_controllers: bool,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Rewrite the server list of a ZooKeeper server's zoo.cfg
+    ///
+    /// Rewrites the zoo.cfg of ZooKeeper server ID (with dynamic reconfiguration: its
+    /// zoo.cfg.dynamic) to list the servers SERVER_IDS; it takes effect when ID next
+    /// (re)starts.
+    ZkServers {
+        /// The ZooKeeper server whose zoo.cfg is rewritten.
+        id: u32,
+        /// The servers to list, e.g. 1,2,3,4 (each with the role it was made with), or - to
+        /// take them from the server.N= lines of a zoo.cfg on stdin (`:observer` after the
+        /// election port makes an observer).
+        server_ids: String,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Give a stopped ZooKeeper server a new host
+    ///
+    /// As a replacement machine for a dead server: new ports (a new address), an empty data
+    /// directory without myid, no zoo.cfg. Prints its new ports.
+    Rehost {
+        /// The ZooKeeper server's id.
+        id: u32,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Run a Kafka/ZooKeeper command-line class with the cluster's jars
+    ///
+    /// E.g. `tool org.apache.kafka.tools.TopicCommand --bootstrap-server @bootstrap --list`.
+    /// The arguments @bootstrap, @bootstrap-controller and @zk are replaced by the cluster's
+    /// addresses.
+    Tool {
+        #[command(flatten)]
+        at: At,
+        /// The main class and its arguments (options of kafsh-sandbox go before the class).
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CLASS [ARGS]"
+        )]
+        command: Vec<String>,
+    },
+    /// Fetch the jars (with mvn) into the cache and print their directory.
+    Jars {
+        #[arg(long, default_value = "zookeeper")]
+        kind: Flavor,
+    },
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// zookeeper or kraft (default: zookeeper; kraft when --controllers or --quorum is given).
+    #[arg(long)]
+    kind: Option<Flavor>,
+    /// The cluster directory (see below).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Number of Kafka brokers (default 3).
+    #[arg(long)]
+    brokers: Option<usize>,
+    /// Number of ZooKeeper servers (zookeeper only; default 3).
+    #[arg(long)]
+    zk: Option<usize>,
+    /// KRaft: controller-only nodes (ids from 101) instead of combined broker+controller
+    /// nodes.
+    #[arg(long)]
+    controllers: Option<usize>,
+    /// KRaft: static (controller.quorum.voters) or dynamic (KIP-853) controller quorum
+    /// (default static).
+    #[arg(long)]
+    quorum: Option<Quorum>,
+    /// The brokers' ZooKeeper chroot, or none (default /kafka).
+    #[arg(long, value_name = "/path|none")]
+    chroot: Option<String>,
+    /// broker.rack of each broker, in id order.
+    #[arg(long, value_delimiter = ',', value_name = "r1,r2,...")]
+    racks: Option<Vec<String>>,
+    /// ZooKeeper dynamic reconfiguration: reconfigEnabled=true, a dynamic config file, and
+    /// a super user allowed to reconfig (the context's zookeeper_auth).
+    #[arg(long)]
+    zk_reconfig: bool,
+}
+
+/// Which existing cluster.
+#[derive(Debug, Args)]
+struct At {
+    /// The cluster directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The kind of cluster to look for when --dir is not given.
+    #[arg(long)]
+    kind: Option<Flavor>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NodeKind {
+    #[value(alias = "zookeeper")]
+    Zk,
+    Broker,
+    Controller,
+}
+
+#[derive(Debug, Args)]
+struct NodeArg {
+    /// What kind of node.
+    what: NodeKind,
+    /// Its id (ZooKeeper's myid, Kafka's node.id).
+    id: u32,
+}
+
+impl NodeArg {
+    fn node(&self) -> Result<Node, CliError> {
+        let kafka_id = || i32::try_from(self.id).map_err(|_| CliError::BadId(self.id));
+        Ok(match self.what {
+            NodeKind::Zk => Node::Zk(self.id),
+            NodeKind::Broker => Node::Broker(kafka_id()?),
+            NodeKind::Controller => Node::Controller(kafka_id()?),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+struct NodeAt {
+    #[command(flatten)]
+    node: NodeArg,
+    #[command(flatten)]
+    at: At,
+}
+
+#[derive(Debug, Subcommand)]
+enum AddCommand {
+    /// Add a broker, start it and wait until every broker lists it
+    ///
+    /// On KRaft a broker-only node, formatted.
+    Broker {
+        /// Its broker.rack.
+        #[arg(long)]
+        rack: Option<String>,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Add a ZooKeeper server (started only with --start)
+    ///
+    /// Its zoo.cfg lists the current servers plus itself; the other servers' configs are left
+    /// alone (see zk-servers).
+    #[command(alias = "zookeeper")]
+    Zk {
+        /// Its id (default: the highest + 1).
+        #[arg(long)]
+        id: Option<u32>,
+        /// A non-voting observer.
+        #[arg(long)]
+        observer: bool,
+        /// Start it (and wait until it serves).
+        #[arg(long)]
+        start: bool,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Add a KRaft controller to a dynamic quorum (started only with --start)
+    ///
+    /// A controller-only node formatted with --no-initial-controllers: once started it is an
+    /// observer of the quorum until it is added as a voter (AddRaftVoter).
+    Controller {
+        /// Start it (and wait until it serves, as an observer).
+        #[arg(long)]
+        start: bool,
+        #[command(flatten)]
+        at: At,
+    },
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Sandbox(#[from] kafsh_sandbox::Error),
+    #[error("HOME is not set; pass --dir")]
+    NoHome,
+    #[error("no sandbox cluster found; start one with `kafsh-sandbox up` or pass --dir")]
+    NoCluster,
+    #[error("several sandbox clusters exist; pass --kind or --dir")]
+    SeveralClusters,
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error("node id {0} is out of Kafka's range")]
+    BadId(u32),
+    #[error("zk-servers: {0:?} is not a server id")]
+    BadServerId(String),
+    #[error("zk-servers {0} -: no server.N= lines on stdin")]
+    NoServerLines(u32),
+    #[error("cannot read stdin: {0}")]
+    Stdin(std::io::Error),
+    #[error("cannot run java: {0}")]
+    Java(std::io::Error),
+    #[error("cannot find this program's path: {0}")]
+    CurrentExe(std::io::Error),
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) | CliError::BadId(_) | CliError::BadServerId(_) => ExitCode::from(2),
+            _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+type Result<T, E = CliError> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let cli = Cli::parse();
+    match run(cli.command) {
         Ok(code) => code,
-        Err(msg) => {
-            eprintln!("kafsh-sandbox: {msg}");
-            ExitCode::FAILURE
+        Err(e) => {
+            eprintln!("kafsh-sandbox: {e}");
+            e.exit_code()
         }
     }
 }
 
-/// Options and positional arguments of one command line.
-#[derive(Debug, Default)]
-struct Opts {
-    positional: Vec<String>,
-    dir: Option<PathBuf>,
-    kind: Option<Flavor>,
-    brokers: Option<usize>,
-    zk: Option<usize>,
-    chroot: Option<String>,
-    racks: Option<Vec<String>>,
-    rack: Option<String>,
-    id: Option<u32>,
-    start: bool,
-    keep_data: bool,
-    no_wait: bool,
-    /// `tool` only: the class and its arguments, passed through untouched.
-    passthrough: Vec<String>,
-}
-
-fn parse_num<T: std::str::FromStr>(opt: &str, v: &str) -> Result<T> {
-    v.parse()
-        .map_err(|_| format!("{opt} wants a number, got {v:?}"))
-}
-
-/// Parses everything after the command word. For `tool`, parsing stops at the first
-/// non-option word (the class); it and the rest go to `passthrough`.
-fn parse(cmd: &str, args: &[String]) -> Result<Opts> {
-    let mut o = Opts::default();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if !a.starts_with("--") || a == "--" {
-            if cmd == "tool" {
-                let rest = if a == "--" {
-                    &args[i + 1..]
-                } else {
-                    &args[i..]
-                };
-                o.passthrough = rest.to_vec();
-                break;
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Up(args) => up(&args)?,
+        Command::Down { keep_data, at } => {
+            let mut c = open(&at)?;
+            if keep_data {
+                c.stop_all()?;
+                eprintln!("kafsh-sandbox: stopped every node of {}", c.dir().display());
+            } else {
+                let dir = c.dir().to_path_buf();
+                c.teardown();
+                eprintln!("kafsh-sandbox: removed {}", dir.display());
             }
-            o.positional.push(a.clone());
-            i += 1;
-            continue;
         }
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (a.clone(), None),
-        };
-        let flag = matches!(
-            name.as_str(),
-            "--start" | "--keep-data" | "--no-wait" | "--help"
-        );
-        let value = if flag {
-            None
-        } else if let Some(v) = inline {
-            Some(v)
-        } else {
-            i += 1;
-            Some(
-                args.get(i)
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))?,
-            )
-        };
-        let v = value.as_deref().unwrap_or("");
-        match name.as_str() {
-            "--dir" => o.dir = Some(PathBuf::from(v)),
-            "--kind" => o.kind = Some(v.parse::<Flavor>()?),
-            "--brokers" => o.brokers = Some(parse_num(&name, v)?),
-            "--zk" => o.zk = Some(parse_num(&name, v)?),
-            "--chroot" => o.chroot = Some(v.to_string()),
-            "--racks" => o.racks = Some(v.split(',').map(str::to_string).collect()),
-            "--rack" => o.rack = Some(v.to_string()),
-            "--id" => o.id = Some(parse_num(&name, v)?),
-            "--start" => o.start = true,
-            "--keep-data" => o.keep_data = true,
-            "--no-wait" => o.no_wait = true,
-            "--help" => o.positional.insert(0, "help".into()),
-            _ => return Err(format!("unknown option {name} (see kafsh-sandbox help)")),
+        Command::Status(at) => status(&open(&at)?),
+        Command::Env(at) => print!("{}", env_lines(&open(&at)?)),
+        Command::Context { name, at } => {
+            let me = std::env::current_exe().map_err(CliError::CurrentExe)?;
+            print!("{}", context_toml(&open(&at)?, &name, &me));
         }
-        i += 1;
+        Command::Start { node, no_wait, at } => {
+            let node = node.node()?;
+            node_command("start", node, &at, |c| {
+                if no_wait {
+                    c.start_node_no_wait(node)
+                } else {
+                    c.start_node(node)
+                }
+            })?
+        }
+        Command::Stop(n) => {
+            let node = n.node.node()?;
+            node_command("stop", node, &n.at, |c| c.stop(node))?
+        }
+        Command::Kill(n) => {
+            let node = n.node.node()?;
+            node_command("kill", node, &n.at, |c| c.kill(node))?
+        }
+        Command::Restart(n) => {
+            let node = n.node.node()?;
+            node_command("restart", node, &n.at, |c| c.restart(node))?
+        }
+        Command::Pause(n) => {
+            let node = n.node.node()?;
+            node_command("pause", node, &n.at, |c| c.pause(node))?
+        }
+        Command::Resume(n) => {
+            let node = n.node.node()?;
+            node_command("resume", node, &n.at, |c| c.resume(node))?
+        }
+        Command::Add(what) => add(what)?,
+        Command::Format {
+            node,
+            standalone,
+            initial_controllers,
+            no_initial_controllers,
+            at,
+        } => {
+            let how = if standalone {
+                Format::Standalone
+            } else if initial_controllers {
+                Format::InitialControllers
+            } else if no_initial_controllers {
+                Format::NoInitialControllers
+            } else {
+                Format::AsMade
+            };
+            let node = node.node()?;
+            node_command("format", node, &at, |c| c.format(node, how))?;
+            let directory = match node {
+                Node::Controller(id) => open(&at)?.controller(id)?.directory_id,
+                Node::Broker(id) => open(&at)?.broker(id)?.directory_id,
+                Node::Zk(_) => None,
+            };
+            if let Some(d) = directory {
+                println!("{node} directory {d}");
+            }
+        }
+        Command::ZkServers { id, server_ids, at } => zk_servers(id, &server_ids, &at)?,
+        Command::Rehost { id, at } => {
+            let mut c = open(&at)?;
+            let z = c.rehost_zk(id)?;
+            println!(
+                "zk {} client 127.0.0.1:{} peer {} election {} (empty, no config)",
+                z.id, z.client_port, z.peer_port, z.election_port
+            );
+        }
+        Command::Tool { at, command } => return tool(&at, &command),
+        Command::Jars { kind } => {
+            let dir = jars::ensure(kind).map_err(kafsh_sandbox::Error::from)?;
+            println!("{}", dir.display());
+        }
     }
-    Ok(o)
+    Ok(ExitCode::SUCCESS)
 }
 
 fn state_home() -> Result<PathBuf> {
@@ -154,7 +421,7 @@ fn state_home() -> Result<PathBuf> {
     }
     let home = std::env::var_os("HOME")
         .filter(|v| !v.is_empty())
-        .ok_or("HOME is not set; pass --dir")?;
+        .ok_or(CliError::NoHome)?;
     Ok(PathBuf::from(home).join(".local/state/kafsh"))
 }
 
@@ -165,12 +432,12 @@ fn default_dir(kind: Flavor) -> Result<PathBuf> {
     Ok(state_home()?.join(format!("sandbox-{kind}")))
 }
 
-/// The directory of an existing cluster named by the options.
-fn existing_dir(o: &Opts) -> Result<PathBuf> {
-    if let Some(d) = &o.dir {
+/// The directory of the existing cluster `at` names.
+fn existing_dir(at: &At) -> Result<PathBuf> {
+    if let Some(d) = &at.dir {
         return Ok(d.clone());
     }
-    if let Some(k) = o.kind {
+    if let Some(k) = at.kind {
         return default_dir(k);
     }
     let found: Vec<PathBuf> = [Flavor::ZooKeeper, Flavor::KRaft]
@@ -180,16 +447,13 @@ fn existing_dir(o: &Opts) -> Result<PathBuf> {
         .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => {
-            Err("no sandbox cluster found; start one with `kafsh-sandbox up` or pass --dir".into())
-        }
-        _ => Err("several sandbox clusters exist; pass --kind or --dir".into()),
+        [] => Err(CliError::NoCluster),
+        _ => Err(CliError::SeveralClusters),
     }
 }
 
-fn open(o: &Opts) -> Result<Cluster> {
-    let dir = existing_dir(o)?;
-    Cluster::open(&dir).map_err(|e| e.to_string())
+fn open(at: &At) -> Result<Cluster> {
+    Ok(Cluster::open(&existing_dir(at)?)?)
 }
 
 fn env_lines(c: &Cluster) -> String {
@@ -208,15 +472,29 @@ fn toml_str(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// The `[contexts.NAME]` section for this cluster; see USAGE.
+/// The `[contexts.NAME]` section for this cluster; see `kafsh-sandbox help context`.
 fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
     let dir = c.dir().display().to_string();
-    let command = |verb: &str, what: &str, id: &str, extra: &str| {
+    let bin = sandbox_bin.display();
+    let command = |verb: &str, node: Node, extra: &str| {
+        let what = match node {
+            Node::Zk(_) => "zk",
+            Node::Broker(_) => "broker",
+            Node::Controller(_) => "controller",
+        };
         toml_str(&format!(
-            "{} {verb} {what} {id}{extra} --dir {dir}",
-            sandbox_bin.display()
+            "{bin} {verb} {what} {}{extra} --dir {dir}",
+            node.id()
         ))
     };
+    // How the inventory's format command formats a node: in a dynamic quorum a controller
+    // (re)joins as an observer, to be added as a voter; otherwise as it was made.
+    let rejoin = if c.quorum() == Quorum::Dynamic {
+        " --no-initial-controllers"
+    } else {
+        ""
+    };
+    let kraft = c.flavor() == Flavor::KRaft;
     let mut s = format!("[contexts.{name}]\n");
     if !c.brokers().is_empty() {
         s.push_str(&format!(
@@ -227,131 +505,132 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
     if let Some(zk) = c.zk_connect() {
         s.push_str(&format!("zookeeper = {}\n", toml_str(&zk)));
     }
-    for z in c.zk_servers() {
-        let id = z.id.to_string();
+    if c.zk_reconfig() {
+        // The super user may reconfigure the ensemble.
         s.push_str(&format!(
-            "\n[[contexts.{name}.zookeeper_servers]]\nid = {id}\nhost = \"127.0.0.1\"\n\
+            "zookeeper_auth = {}\n",
+            toml_str(&format!(
+                "{}:{}",
+                kafsh_sandbox::ZK_SUPER_USER,
+                kafsh_sandbox::ZK_SUPER_PASSWORD
+            ))
+        ));
+    }
+    for z in c.zk_servers() {
+        let node = z.node();
+        s.push_str(&format!(
+            "\n[[contexts.{name}.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\n\
              client_port = {}\npeer_port = {}\nelection_port = {}\n\
              restart = {}\nstart = {}\nstop = {}\nwrite_config = {}\nwrite_myid = {}\n",
+            z.id,
             z.client_port,
             z.peer_port,
             z.election_port,
-            command("restart", "zk", &id, ""),
-            command("start", "zk", &id, " --no-wait"),
-            command("stop", "zk", &id, ""),
-            toml_str(&format!(
-                "{} zk-servers {id} - --dir {dir}",
-                sandbox_bin.display()
-            )),
+            command("restart", node, ""),
+            command("start", node, " --no-wait"),
+            command("stop", node, ""),
+            toml_str(&format!("{bin} zk-servers {} - --dir {dir}", z.id)),
             toml_str(&format!(
                 "cat > {}",
                 z.dir.join("data").join("myid").display()
             )),
         ));
+        if z.observer {
+            s.push_str("role = \"observer\"\n");
+        }
     }
     for b in c.brokers() {
-        let id = b.id.to_string();
+        let node = b.node();
         s.push_str(&format!(
-            "\n[[contexts.{name}.brokers]]\nid = {id}\nhost = \"127.0.0.1\"\n\
+            "\n[[contexts.{name}.brokers]]\nid = {}\nhost = \"127.0.0.1\"\n\
              restart = {}\nstart = {}\nstop = {}\n",
-            command("restart", "broker", &id, ""),
-            command("start", "broker", &id, ""),
-            command("stop", "broker", &id, ""),
+            b.id,
+            command("restart", node, ""),
+            command("start", node, ""),
+            command("stop", node, ""),
+        ));
+        if kraft {
+            let flags = if b.controller_port.is_some() {
+                rejoin
+            } else {
+                ""
+            };
+            s.push_str(&format!("format = {}\n", command("format", node, flags)));
+        }
+    }
+    for ctl in c.controllers() {
+        let node = ctl.node();
+        s.push_str(&format!(
+            "\n[[contexts.{name}.controllers]]\nid = {}\nhost = \"127.0.0.1\"\nport = {}\n\
+             restart = {}\nstart = {}\nstop = {}\nformat = {}\n",
+            ctl.id,
+            ctl.port,
+            command("restart", node, ""),
+            command("start", node, ""),
+            command("stop", node, ""),
+            command("format", node, rejoin),
         ));
     }
     s
 }
 
-fn run(args: &[String]) -> Result<ExitCode> {
-    let Some(cmd) = args.first() else {
-        eprint!("{USAGE}");
-        return Ok(ExitCode::from(2));
-    };
-    let o = parse(cmd, &args[1..])?;
-    let io = |e: std::io::Error| e.to_string();
-    match cmd.as_str() {
-        "help" | "-h" | "--help" => {
-            print!("{USAGE}");
-        }
-        _ if o.positional.first().map(String::as_str) == Some("help") => {
-            print!("{USAGE}");
-        }
-        "up" => up(&o)?,
-        "down" => {
-            let mut c = open(&o)?;
-            if o.keep_data {
-                c.stop_all().map_err(io)?;
-                eprintln!("kafsh-sandbox: stopped every node of {}", c.dir().display());
-            } else {
-                let dir = c.dir().to_path_buf();
-                c.teardown();
-                eprintln!("kafsh-sandbox: removed {}", dir.display());
-            }
-        }
-        "status" => status(&open(&o)?),
-        "env" => print!("{}", env_lines(&open(&o)?)),
-        "context" => {
-            let name = o.positional.first().map_or("sandbox", String::as_str);
-            let me = std::env::current_exe().map_err(io)?;
-            print!("{}", context_toml(&open(&o)?, name, &me));
-        }
-        "start" | "stop" | "kill" | "restart" | "pause" | "resume" => node_command(cmd, &o)?,
-        "add" => add(&o)?,
-        "zk-servers" => zk_servers(&o)?,
-        "tool" => return tool(&o),
-        "jars" => {
-            let kind = o.kind.unwrap_or(Flavor::ZooKeeper);
-            let dir = jars::ensure(kind).map_err(io)?;
-            println!("{}", dir.display());
-        }
-        other => {
-            return Err(format!(
-                "unknown command {other:?} (see kafsh-sandbox help)"
-            ))
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn up(o: &Opts) -> Result<()> {
-    let kind = o.kind.unwrap_or(Flavor::ZooKeeper);
-    let dir = match &o.dir {
+fn up(args: &UpArgs) -> Result<()> {
+    let kind = args
+        .kind
+        .unwrap_or(if args.controllers.is_some() || args.quorum.is_some() {
+            Flavor::KRaft
+        } else {
+            Flavor::ZooKeeper
+        });
+    let dir = match &args.dir {
         Some(d) => d.clone(),
         None => default_dir(kind)?,
     };
     let t0 = Instant::now();
     let c = if dir.join("sandbox.json").exists() {
-        let mut c = Cluster::open(&dir).map_err(|e| e.to_string())?;
+        let mut c = Cluster::open(&dir)?;
         eprintln!(
             "kafsh-sandbox: starting the stopped nodes of the {} cluster in {}",
             c.flavor(),
             dir.display()
         );
-        c.start_all().map_err(|e| e.to_string())?;
+        c.start_all()?;
         c
     } else {
         let mut spec = ClusterSpec::of(kind).dir(&dir);
-        if let Some(n) = o.brokers {
+        if let Some(n) = args.brokers {
             spec = spec.brokers(n);
         }
-        if let Some(n) = o.zk {
+        if let Some(n) = args.zk {
             if kind == Flavor::KRaft {
-                return Err("--zk is for --kind zookeeper".into());
+                return Err(CliError::Usage("--zk is for --kind zookeeper"));
             }
             spec = spec.zk_servers(n);
         }
-        if let Some(c) = &o.chroot {
+        if let Some(n) = args.controllers {
+            spec = spec.controllers(n);
+        }
+        if let Some(q) = args.quorum {
+            spec = spec.quorum(q);
+        }
+        if let Some(c) = &args.chroot {
             spec = spec.chroot(if c == "none" { None } else { Some(c) });
         }
-        if let Some(r) = &o.racks {
+        if let Some(r) = &args.racks {
             spec = spec.racks(r.clone());
+        }
+        if args.zk_reconfig {
+            if kind == Flavor::KRaft {
+                return Err(CliError::Usage("--zk-reconfig is for --kind zookeeper"));
+            }
+            spec = spec.zk_reconfig();
         }
         eprintln!(
             "kafsh-sandbox: starting a {kind} cluster in {} (Kafka {})",
             dir.display(),
             jars::kafka_version(kind)
         );
-        let mut c = Cluster::start(spec).map_err(|e| e.to_string())?;
+        let mut c = Cluster::start(spec)?;
         c.detach();
         c
     };
@@ -366,8 +645,15 @@ fn up(o: &Opts) -> Result<()> {
 }
 
 fn status(c: &Cluster) {
+    let quorum = if c.flavor() == Flavor::KRaft {
+        format!(", {} quorum", c.quorum())
+    } else if c.zk_reconfig() {
+        ", dynamic reconfiguration".to_string()
+    } else {
+        String::new()
+    };
     println!(
-        "cluster {} ({}, Kafka {})",
+        "cluster {} ({}{quorum}, Kafka {})",
         c.dir().display(),
         c.flavor(),
         jars::kafka_version(c.flavor())
@@ -381,6 +667,7 @@ fn status(c: &Cluster) {
             "stopped"
         }
     };
+    let pid = |p: Option<u32>| p.map_or("-".into(), |p| p.to_string());
     for z in c.zk_servers() {
         let mode = if z.running && !z.paused {
             c.zk_mode(z.id).unwrap_or_else(|| "not serving".into())
@@ -388,13 +675,25 @@ fn status(c: &Cluster) {
             "-".into()
         };
         println!(
-            "zk {:<3} {:<8} pid {:<8} client 127.0.0.1:{} peer {} election {} mode {mode}",
+            "zk {:<3} {:<8} pid {:<8} client 127.0.0.1:{} peer {} election {} mode {mode}{}",
             z.id,
             state(z.running, z.paused),
-            z.pid.map_or("-".into(), |p| p.to_string()),
+            pid(z.pid),
             z.client_port,
             z.peer_port,
             z.election_port,
+            if z.observer { " (observer)" } else { "" },
+        );
+    }
+    for ctl in c.controllers() {
+        println!(
+            "controller {:<3} {:<8} pid {:<8} controller {} directory {}{}",
+            ctl.id,
+            state(ctl.running, ctl.paused),
+            pid(ctl.pid),
+            ctl.endpoint(),
+            ctl.directory_id.as_deref().unwrap_or("-"),
+            if ctl.initial_voter { "" } else { " (added)" },
         );
     }
     for b in c.brokers() {
@@ -405,145 +704,183 @@ fn status(c: &Cluster) {
             "broker {:<3} {:<8} pid {:<8} 127.0.0.1:{}{controller} rack {}",
             b.id,
             state(b.running, b.paused),
-            b.pid.map_or("-".into(), |p| p.to_string()),
+            pid(b.pid),
             b.port,
             b.rack.as_deref().unwrap_or("-"),
         );
     }
 }
 
-fn node_command(cmd: &str, o: &Opts) -> Result<()> {
-    let (what, id) = match o.positional.as_slice() {
-        [w, id] => (w.as_str(), id.as_str()),
-        _ => return Err(format!("usage: kafsh-sandbox {cmd} zk|broker ID [--dir D]")),
-    };
-    let mut c = open(o)?;
+/// Runs `f` on the cluster `at` names and says how long `verb` took.
+fn node_command(
+    verb: &str,
+    node: Node,
+    at: &At,
+    f: impl FnOnce(&mut Cluster) -> kafsh_sandbox::Result<()>,
+) -> Result<()> {
+    let mut c = open(at)?;
     let t0 = Instant::now();
-    let r = match what {
-        "zk" | "zookeeper" => {
-            let id: u32 = parse_num("ID", id)?;
-            match cmd {
-                "start" if o.no_wait => c.start_zk_nowait(id),
-                "start" => c.start_zk(id),
-                "stop" => c.stop_zk(id),
-                "kill" => c.kill_zk(id),
-                "restart" => c.restart_zk(id),
-                "pause" => c.pause_zk(id),
-                _ => c.resume_zk(id),
-            }
-        }
-        "broker" => {
-            let id: i32 = parse_num("ID", id)?;
-            match cmd {
-                "start" if o.no_wait => c.start_broker_nowait(id),
-                "start" => c.start_broker(id),
-                "stop" => c.stop_broker(id),
-                "kill" => c.kill_broker(id),
-                "restart" => c.restart_broker(id),
-                "pause" => c.pause_broker(id),
-                _ => c.resume_broker(id),
-            }
-        }
-        other => return Err(format!("{cmd} what? want zk or broker, got {other:?}")),
-    };
-    r.map_err(|e| e.to_string())?;
+    f(&mut c)?;
     eprintln!(
-        "kafsh-sandbox: {cmd} {what} {id}: done in {:.1}s",
+        "kafsh-sandbox: {verb} {node}: done in {:.1}s",
         t0.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-fn add(o: &Opts) -> Result<()> {
-    let mut c = open(o)?;
-    match o.positional.first().map(String::as_str) {
-        Some("broker") => {
-            let id = c.add_broker(o.rack.as_deref()).map_err(|e| e.to_string())?;
-            println!(
-                "broker {id} 127.0.0.1:{}",
-                c.broker(id).map_err(|e| e.to_string())?.port
-            );
+fn add(what: AddCommand) -> Result<()> {
+    match what {
+        AddCommand::Broker { rack, at } => {
+            let mut c = open(&at)?;
+            let node = c.add(NewNode::Broker { rack })?;
+            c.start_node(node)?;
+            let Node::Broker(id) = node else {
+                unreachable!("add(Broker) makes a broker")
+            };
+            println!("broker {id} 127.0.0.1:{}", c.broker(id)?.port);
         }
-        Some("zk") | Some("zookeeper") => {
-            let z = c.add_zk(o.id).map_err(|e| e.to_string())?;
-            if o.start {
-                c.start_zk(z.id).map_err(|e| e.to_string())?;
+        AddCommand::Zk {
+            id,
+            observer,
+            start,
+            at,
+        } => {
+            let mut c = open(&at)?;
+            let node = c.add(if observer {
+                NewNode::ZkObserver { id }
+            } else {
+                NewNode::Zk { id }
+            })?;
+            if start {
+                c.start_node(node)?;
             }
+            let Node::Zk(id) = node else {
+                unreachable!("add(Zk) makes a ZooKeeper server")
+            };
+            let z = c.zk_server(id)?;
             println!(
-                "zk {} client 127.0.0.1:{} peer {} election {} config {}",
+                "zk {} client 127.0.0.1:{} peer {} election {}{} config {}",
                 z.id,
                 z.client_port,
                 z.peer_port,
                 z.election_port,
-                Path::new(&z.dir).join("zoo.cfg").display()
+                if z.observer { " observer" } else { "" },
+                z.dir.join("zoo.cfg").display()
             );
         }
-        _ => return Err("usage: kafsh-sandbox add broker|zk [--dir D]".into()),
+        AddCommand::Controller { start, at } => {
+            let mut c = open(&at)?;
+            let node = c.add(NewNode::Controller)?;
+            if start {
+                c.start_node(node)?;
+            }
+            let Node::Controller(id) = node else {
+                unreachable!("add(Controller) makes a controller")
+            };
+            let ctl = c.controller(id)?;
+            println!(
+                "controller {id} {} directory {}",
+                ctl.endpoint(),
+                ctl.directory_id.as_deref().unwrap_or("-")
+            );
+        }
     }
     Ok(())
 }
 
-fn zk_servers(o: &Opts) -> Result<()> {
-    let (id, list) = match o.positional.as_slice() {
-        [id, list] => (parse_num::<u32>("ID", id)?, list),
-        _ => return Err("usage: kafsh-sandbox zk-servers ID 1,2,3 [--dir D]".into()),
-    };
-    let mut c = open(o)?;
-    let all = c.zk_servers();
-    let mut servers = Vec::new();
-    // "-": the ids of the `server.N=` lines of a zoo.cfg on stdin (what a runbook renders).
-    let list: String = if list.as_str() == "-" {
+/// The servers of `list` with their roles (true: observer): `1,2,3` (roles as made: `None`),
+/// or `-` for the `server.N=` lines of a zoo.cfg on stdin (what a runbook renders), where
+/// `:observer` after the ports makes an observer.
+fn server_ids(id: u32, list: &str) -> Result<Vec<(u32, Option<bool>)>> {
+    if list == "-" {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| e.to_string())?;
-        let ids: Vec<String> = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("server."))
-            .filter_map(|l| l.split_once('=').map(|(id, _)| id.trim().to_string()))
-            .collect();
-        if ids.is_empty() {
-            return Err("zk-servers ID -: no server.N= lines on stdin".into());
-        }
-        ids.join(",")
-    } else {
-        list.clone()
-    };
-    let list = &list;
-    for s in list.split(',') {
-        let sid: u32 = parse_num("SERVER_IDS", s.trim())?;
-        let z = all
-            .iter()
-            .find(|z| z.id == sid)
-            .ok_or_else(|| format!("no ZooKeeper server {sid} in this cluster"))?;
-        servers.push(z.clone());
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(CliError::Stdin)?;
+        return server_lines(id, &text);
     }
-    c.write_zk_config(id, &servers).map_err(|e| e.to_string())?;
+    list.split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map(|id| (id, None))
+                .map_err(|_| CliError::BadServerId(s.to_string()))
+        })
+        .collect()
+}
+
+/// The ids and roles of the `server.N=host:peer:election[:role][;client]` lines of `text`.
+fn server_lines(id: u32, text: &str) -> Result<Vec<(u32, Option<bool>)>> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((key, value)) = line
+            .trim()
+            .strip_prefix("server.")
+            .and_then(|l| l.split_once('='))
+        else {
+            continue;
+        };
+        let sid = key
+            .trim()
+            .parse()
+            .map_err(|_| CliError::BadServerId(key.trim().to_string()))?;
+        let spec = value.split(';').next().unwrap_or("");
+        let observer = spec.trim().ends_with(":observer");
+        out.push((sid, Some(observer)));
+    }
+    if out.is_empty() {
+        return Err(CliError::NoServerLines(id));
+    }
+    Ok(out)
+}
+
+fn zk_servers(id: u32, list: &str, at: &At) -> Result<()> {
+    let listed = server_ids(id, list)?;
+    let mut c = open(at)?;
+    let servers = listed
+        .iter()
+        .map(|&(sid, observer)| {
+            let mut z = c.zk_server(sid)?;
+            if let Some(observer) = observer {
+                z.observer = observer;
+            }
+            Ok(z)
+        })
+        .collect::<kafsh_sandbox::Result<Vec<_>>>()?;
+    c.write_zk_config(id, &servers)?;
+    let ids: Vec<String> = servers
+        .iter()
+        .map(|z| format!("{}{}", z.id, if z.observer { " (observer)" } else { "" }))
+        .collect();
     eprintln!(
-        "kafsh-sandbox: {} now lists servers {list}",
-        c.zk_dir(id).join("zoo.cfg").display()
+        "kafsh-sandbox: {} now lists servers {}",
+        c.node_dir(Node::Zk(id)).join("zoo.cfg").display(),
+        ids.join(", ")
     );
     Ok(())
 }
 
-fn tool(o: &Opts) -> Result<ExitCode> {
-    let Some((class, rest)) = o.passthrough.split_first() else {
-        return Err("usage: kafsh-sandbox tool [--dir D] CLASS [ARGS...]".into());
+fn tool(at: &At, command: &[String]) -> Result<ExitCode> {
+    let Some((class, rest)) = command.split_first() else {
+        return Err(CliError::Usage(
+            "usage: kafsh-sandbox tool [--dir D] CLASS [ARGS...]",
+        ));
     };
-    let c = open(o)?;
+    let c = open(at)?;
     let bootstrap = c.bootstrap_servers();
+    let controllers = c.bootstrap_controllers().unwrap_or_default();
     let zk = c.zk_connect().unwrap_or_default();
     let args: Vec<String> = rest
         .iter()
         .map(|a| match a.as_str() {
             "@bootstrap" => bootstrap.clone(),
+            "@bootstrap-controller" => controllers.clone(),
             "@zk" => zk.clone(),
             _ => a.clone(),
         })
         .collect();
-    let mut cmd = c
-        .kafka_tool_command(class, &args)
-        .map_err(|e| e.to_string())?;
-    let status = cmd.status().map_err(|e| format!("cannot run java: {e}"))?;
+    let mut cmd = c.kafka_tool_command(class, &args)?;
+    let status = cmd.status().map_err(CliError::Java)?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(n) => ExitCode::from(u8::try_from(n).unwrap_or(1)),
@@ -554,59 +891,184 @@ fn tool(o: &Opts) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("kafsh-sandbox").chain(args.iter().copied()))
+            .map(|c| c.command)
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn parses_up_options() {
-        let o = parse(
+        let Command::Up(up) = parse(&[
             "up",
-            &strings(&[
-                "--kind",
-                "kraft",
-                "--dir=/x",
-                "--brokers",
-                "4",
-                "--racks",
-                "a,b",
-            ]),
-        )
-        .unwrap();
-        assert_eq!(o.kind, Some(Flavor::KRaft));
-        assert_eq!(o.dir, Some(PathBuf::from("/x")));
-        assert_eq!(o.brokers, Some(4));
-        assert_eq!(o.racks, Some(strings(&["a", "b"])));
-        assert!(parse("up", &strings(&["--brokers", "x"])).is_err());
-        assert!(parse("up", &strings(&["--bogus"])).is_err());
-        assert!(parse("up", &strings(&["--dir"])).is_err());
+            "--kind",
+            "kraft",
+            "--dir=/x",
+            "--brokers",
+            "4",
+            "--racks",
+            "a,b",
+            "--controllers",
+            "3",
+            "--quorum",
+            "dynamic",
+        ])
+        .unwrap() else {
+            panic!("not up")
+        };
+        assert_eq!(up.kind, Some(Flavor::KRaft));
+        assert_eq!(up.dir, Some(PathBuf::from("/x")));
+        assert_eq!(up.brokers, Some(4));
+        assert_eq!(up.controllers, Some(3));
+        assert_eq!(up.quorum, Some(Quorum::Dynamic));
+        assert_eq!(up.racks, Some(vec!["a".to_string(), "b".to_string()]));
+        assert!(parse(&["up", "--brokers", "x"]).is_err());
+        assert!(parse(&["up", "--bogus"]).is_err());
+        assert!(parse(&["up", "--dir"]).is_err());
+        assert!(parse(&["up", "--quorum", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn options_belong_to_their_command() {
+        assert!(parse(&["down", "--brokers", "3"]).is_err());
+        assert!(parse(&["status", "--keep-data"]).is_err());
+        assert!(parse(&["stop", "broker", "1", "--no-wait"]).is_err());
+        assert!(parse(&["add", "broker", "--start"]).is_err());
+        assert!(parse(&[
+            "format",
+            "controller",
+            "101",
+            "--standalone",
+            "--no-initial-controllers"
+        ])
+        .is_err());
     }
 
     #[test]
     fn tool_passes_arguments_through() {
-        let o = parse(
+        let Command::Tool { at, command } = parse(&[
             "tool",
-            &strings(&[
-                "--dir",
-                "/x",
+            "--dir",
+            "/x",
+            "Cls",
+            "--bootstrap-server",
+            "@bootstrap",
+            "--list",
+            "--dir",
+            "y",
+        ])
+        .unwrap() else {
+            panic!("not tool")
+        };
+        assert_eq!(at.dir, Some(PathBuf::from("/x")));
+        assert_eq!(
+            command,
+            [
                 "Cls",
                 "--bootstrap-server",
                 "@bootstrap",
                 "--list",
-            ]),
-        )
-        .unwrap();
-        assert_eq!(o.dir, Some(PathBuf::from("/x")));
-        assert_eq!(
-            o.passthrough,
-            strings(&["Cls", "--bootstrap-server", "@bootstrap", "--list"])
+                "--dir",
+                "y"
+            ]
         );
     }
 
     #[test]
-    fn node_command_positionals() {
-        let o = parse("kill", &strings(&["broker", "2", "--dir", "/x"])).unwrap();
-        assert_eq!(o.positional, strings(&["broker", "2"]));
+    fn node_commands_name_a_node() {
+        let Command::Kill(n) = parse(&["kill", "broker", "2", "--dir", "/x"]).unwrap() else {
+            panic!("not kill")
+        };
+        assert_eq!(n.node.node().unwrap(), Node::Broker(2));
+        assert_eq!(n.at.dir, Some(PathBuf::from("/x")));
+        let Command::Start { node, no_wait, .. } =
+            parse(&["start", "zookeeper", "3", "--no-wait", "--dir", "/x"]).unwrap()
+        else {
+            panic!("not start")
+        };
+        assert_eq!((node.node().unwrap(), no_wait), (Node::Zk(3), true));
+        let Command::Pause(n) = parse(&["pause", "controller", "101"]).unwrap() else {
+            panic!("not pause")
+        };
+        assert_eq!(n.node.node().unwrap(), Node::Controller(101));
+        let Command::Restart(n) = parse(&["restart", "broker", "4000000000"]).unwrap() else {
+            panic!("not restart")
+        };
+        assert!(matches!(n.node.node(), Err(CliError::BadId(_))));
+        assert!(parse(&["kill", "kafka", "1"]).is_err());
+        assert!(parse(&["kill", "broker"]).is_err());
+    }
+
+    #[test]
+    fn add_and_format_and_zk_servers() {
+        let Command::Add(AddCommand::Zk {
+            id,
+            observer,
+            start,
+            at,
+        }) = parse(&["add", "zk", "--id", "4", "--start", "--dir", "/x"]).unwrap()
+        else {
+            panic!("not add zk")
+        };
+        assert_eq!(
+            (id, observer, start, at.dir),
+            (Some(4), false, true, Some(PathBuf::from("/x")))
+        );
+        assert!(matches!(
+            parse(&["add", "zk", "--observer"]).unwrap(),
+            Command::Add(AddCommand::Zk { observer: true, .. })
+        ));
+        assert!(matches!(
+            parse(&["rehost", "2", "--dir", "/x"]).unwrap(),
+            Command::Rehost { id: 2, .. }
+        ));
+        let Command::Up(up) = parse(&["up", "--zk-reconfig"]).unwrap() else {
+            panic!("not up")
+        };
+        assert!(up.zk_reconfig);
+        assert!(matches!(
+            parse(&["add", "controller", "--start"]).unwrap(),
+            Command::Add(AddCommand::Controller { start: true, .. })
+        ));
+        assert!(matches!(
+            parse(&["format", "controller", "104", "--no-initial-controllers"]).unwrap(),
+            Command::Format {
+                no_initial_controllers: true,
+                ..
+            }
+        ));
+        let Command::ZkServers { id, server_ids, .. } =
+            parse(&["zk-servers", "2", "-", "--dir", "/x"]).unwrap()
+        else {
+            panic!("not zk-servers")
+        };
+        assert_eq!((id, server_ids.as_str()), (2, "-"));
+        assert_eq!(
+            super::server_ids(2, "1, 2,3").unwrap(),
+            vec![(1, None), (2, None), (3, None)]
+        );
+        assert_eq!(
+            super::server_lines(
+                2,
+                "tickTime=2000\nserver.1=zk1:2888:3888;2181\nserver.2=zk2:2888:3888:participant\n\
+                 server.7=zk7:2888:3888:observer;zk7:2181\n"
+            )
+            .unwrap(),
+            vec![(1, Some(false)), (2, Some(false)), (7, Some(true))]
+        );
+        assert!(matches!(
+            super::server_lines(2, "tickTime=2000\n"),
+            Err(CliError::NoServerLines(2))
+        ));
+        assert!(matches!(
+            super::server_ids(2, "1,x"),
+            Err(CliError::BadServerId(_))
+        ));
     }
 }

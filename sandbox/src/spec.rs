@@ -1,12 +1,16 @@
-//! What to run: the cluster [`Flavor`] and the [`ClusterSpec`] given to
-//! [`crate::Cluster::start`], with its defaults, setters and validation.
+//! What to run: the cluster [`Flavor`], the KRaft [`Quorum`] kind and the [`ClusterSpec`]
+//! given to [`crate::Cluster::start`], with its defaults, setters and validation.
 
 use std::fmt;
-use std::io;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The id of the first controller-only node; brokers count from 1, so the two never meet.
+pub const FIRST_CONTROLLER_ID: i32 = 101;
 
 /// Which kind of cluster to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -14,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub enum Flavor {
     /// A ZooKeeper 3.8 ensemble plus ZooKeeper-mode Kafka 3.9 brokers.
     ZooKeeper,
-    /// Kafka 4.2 in KRaft mode (combined broker+controller nodes, broker-only nodes added).
+    /// Kafka 4.2 in KRaft mode: combined broker+controller nodes (broker-only nodes added),
+    /// or separate controller-only and broker-only nodes.
     KRaft,
 }
 
@@ -40,6 +45,41 @@ impl FromStr for Flavor {
     }
 }
 
+/// How a KRaft cluster's controller quorum is defined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quorum {
+    /// `controller.quorum.voters` lists the voters; the set never changes.
+    #[default]
+    Static,
+    /// KIP-853: `controller.quorum.bootstrap.servers`, the voters formatted into the log
+    /// (`kafka-storage.sh format --standalone` for one, `--initial-controllers` for several);
+    /// controllers can be added (formatted with `--no-initial-controllers`) and removed.
+    Dynamic,
+}
+
+impl fmt::Display for Quorum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Quorum::Static => "static",
+            Quorum::Dynamic => "dynamic",
+        })
+    }
+}
+
+impl FromStr for Quorum {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "static" => Ok(Quorum::Static),
+            "dynamic" => Ok(Quorum::Dynamic),
+            other => Err(format!(
+                "unknown quorum kind {other:?} (want static or dynamic)"
+            )),
+        }
+    }
+}
+
 /// What to start. Build one with [`ClusterSpec::zookeeper`], [`ClusterSpec::kraft`] or
 /// [`ClusterSpec::zk_only`] and adjust it with the setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +87,14 @@ pub struct ClusterSpec {
     pub flavor: Flavor,
     /// Size of the ZooKeeper ensemble (ZooKeeper flavor only).
     pub zk_servers: usize,
-    /// Number of Kafka brokers. In KRaft the first three are combined broker+controller nodes,
-    /// the rest broker-only.
+    /// Number of Kafka brokers. In KRaft without separate controllers the first three are
+    /// combined broker+controller nodes, the rest broker-only.
     pub brokers: usize,
+    /// KRaft: number of controller-only nodes (ids from [`FIRST_CONTROLLER_ID`]); 0 (the
+    /// default) for combined nodes.
+    pub controllers: usize,
+    /// KRaft: how the controller quorum is defined (default static).
+    pub quorum: Quorum,
     /// ZooKeeper chroot of the brokers, e.g. `/kafka` (ZooKeeper flavor only).
     pub chroot: Option<String>,
     /// `broker.rack` of each broker, in id order (length must equal `brokers`).
@@ -60,6 +105,19 @@ pub struct ClusterSpec {
     /// [`crate::SASL_USER`], a certificate from a CA made for the cluster) and SSL requiring
     /// a client certificate from that CA (mutual TLS; see `tls_dir` for the client's files).
     pub secure: bool,
+    /// How long a broker that stops heartbeating (killed, paused) stays registered: the
+    /// ZooKeeper session timeout (ZooKeeper mode) or `broker.session.timeout.ms` (KRaft).
+    /// `None`: 6 s.
+    pub session_timeout: Option<std::time::Duration>,
+    /// More `server.properties` settings for every broker, written after the sandbox's own
+    /// (so they win), e.g. a longer `broker.session.timeout.ms` for a test that pauses a
+    /// broker and needs it to stay unfenced.
+    pub broker_config: Vec<(String, String)>,
+    /// ZooKeeper dynamic reconfiguration (3.5+): `reconfigEnabled=true`, the membership in a
+    /// dynamic config file (`zoo.cfg.dynamic`, which ZooKeeper then rewrites itself after each
+    /// `reconfig`), and a super user ([`crate::ZK_SUPER_USER`]) allowed to reconfigure.
+    /// ZooKeeper flavor only; default off (a static ensemble).
+    pub zk_reconfig: bool,
 }
 
 impl ClusterSpec {
@@ -69,10 +127,15 @@ impl ClusterSpec {
             flavor: Flavor::ZooKeeper,
             zk_servers: 3,
             brokers: 3,
+            controllers: 0,
+            quorum: Quorum::Static,
             chroot: Some("/kafka".into()),
             racks: None,
             dir: None,
             secure: false,
+            session_timeout: None,
+            broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
@@ -82,10 +145,15 @@ impl ClusterSpec {
             flavor: Flavor::KRaft,
             zk_servers: 0,
             brokers: 3,
+            controllers: 0,
+            quorum: Quorum::Static,
             chroot: None,
             racks: None,
             dir: None,
             secure: false,
+            session_timeout: None,
+            broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
@@ -95,10 +163,15 @@ impl ClusterSpec {
             flavor: Flavor::ZooKeeper,
             zk_servers: n,
             brokers: 0,
+            controllers: 0,
+            quorum: Quorum::Static,
             chroot: None,
             racks: None,
             dir: None,
             secure: false,
+            session_timeout: None,
+            broker_config: Vec::new(),
+            zk_reconfig: false,
         }
     }
 
@@ -112,6 +185,31 @@ impl ClusterSpec {
 
     pub fn brokers(mut self, n: usize) -> Self {
         self.brokers = n;
+        self
+    }
+
+    /// KRaft: `n` controller-only nodes instead of combined ones (0: combined).
+    pub fn controllers(mut self, n: usize) -> Self {
+        self.controllers = n;
+        self
+    }
+
+    /// KRaft: a dynamic controller quorum (KIP-853) instead of a static one.
+    pub fn dynamic_quorum(mut self) -> Self {
+        self.quorum = Quorum::Dynamic;
+        self
+    }
+
+    /// KRaft: the controller quorum kind.
+    pub fn quorum(mut self, quorum: Quorum) -> Self {
+        self.quorum = quorum;
+        self
+    }
+
+    /// ZooKeeper: an ensemble with dynamic reconfiguration enabled (see
+    /// [`ClusterSpec::zk_reconfig`]'s field).
+    pub fn zk_reconfig(mut self) -> Self {
+        self.zk_reconfig = true;
         self
     }
 
@@ -140,14 +238,29 @@ impl ClusterSpec {
         self
     }
 
+    /// Keeps a broker that stops heartbeating (e.g. paused) registered this long (at most
+    /// 60 s, ZooKeeper's session limit here).
+    pub fn session_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.session_timeout = Some(timeout.min(std::time::Duration::from_secs(60)));
+        self
+    }
+
+    /// Adds a `server.properties` setting for every broker (see [`ClusterSpec::broker_config`]).
+    pub fn broker_config(mut self, key: &str, value: &str) -> Self {
+        self.broker_config
+            .push((key.to_string(), value.to_string()));
+        self
+    }
+
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
         self
     }
 
-    /// Checks the spec for contradictions (sizes, chroot form, rack count).
-    pub fn validate(&self) -> io::Result<()> {
-        let bad = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
+    /// Checks the spec for contradictions (sizes, chroot form, rack count, KRaft-only
+    /// settings).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidSpec(m));
         match self.flavor {
             Flavor::ZooKeeper => {
                 if self.zk_servers == 0 {
@@ -155,12 +268,25 @@ impl ClusterSpec {
                         "a ZooKeeper-flavor cluster needs at least one ZooKeeper server".into(),
                     );
                 }
+                if self.controllers != 0 || self.quorum != Quorum::Static {
+                    return bad(
+                        "controllers and quorum kinds are for KRaft clusters (the ZooKeeper \
+                         ensemble is their controller quorum)"
+                            .into(),
+                    );
+                }
             }
             Flavor::KRaft => {
                 if self.brokers == 0 {
-                    return bad("a KRaft cluster needs at least one node".into());
+                    return bad("a KRaft cluster needs at least one broker".into());
                 }
-                if self.zk_servers != 0 {
+                if self.brokers >= FIRST_CONTROLLER_ID as usize {
+                    return bad(format!(
+                        "at most {} brokers (controller ids start at {FIRST_CONTROLLER_ID})",
+                        FIRST_CONTROLLER_ID - 1
+                    ));
+                }
+                if self.zk_servers != 0 || self.zk_reconfig {
                     return bad("a KRaft cluster has no ZooKeeper servers".into());
                 }
             }
@@ -173,6 +299,11 @@ impl ClusterSpec {
                 return bad(format!(
                     "bad chroot {c:?}: want an absolute ZooKeeper path like /kafka"
                 ));
+            }
+        }
+        for (k, v) in &self.broker_config {
+            if k.is_empty() || k.contains(['=', '\n']) || v.contains('\n') {
+                return bad(format!("bad broker setting {k:?}={v:?}"));
             }
         }
         if let Some(r) = &self.racks {
@@ -211,6 +342,25 @@ mod tests {
             .validate()
             .is_ok());
         assert!(ClusterSpec::kraft().zk_servers(3).validate().is_err());
+        assert!(ClusterSpec::kraft().zk_reconfig().validate().is_err());
+        assert!(ClusterSpec::zk_only(3).zk_reconfig().validate().is_ok());
+        assert!(ClusterSpec::kraft()
+            .controllers(3)
+            .brokers(2)
+            .dynamic_quorum()
+            .validate()
+            .is_ok());
+        assert!(ClusterSpec::zookeeper().controllers(3).validate().is_err());
+        assert!(ClusterSpec::zookeeper()
+            .dynamic_quorum()
+            .validate()
+            .is_err());
+        assert!(ClusterSpec::kraft()
+            .controllers(3)
+            .brokers(0)
+            .validate()
+            .is_err());
+        assert_eq!("Dynamic".parse::<Quorum>(), Ok(Quorum::Dynamic));
         assert_eq!("kraft".parse::<Flavor>(), Ok(Flavor::KRaft));
         assert_eq!("ZooKeeper".parse::<Flavor>(), Ok(Flavor::ZooKeeper));
     }

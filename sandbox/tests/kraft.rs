@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use kafsh_sandbox::{Cluster, ClusterSpec, Flavor};
+use kafsh_sandbox::{Cluster, ClusterSpec, Flavor, NewNode, Node};
 
 const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
 
@@ -76,7 +76,13 @@ fn kraft_cluster_end_to_end() {
 
     // A broker-only node joins.
     let t = Instant::now();
-    let id = c.add_broker(Some("rack-x")).unwrap();
+    let node = c
+        .add(NewNode::Broker {
+            rack: Some("rack-x".into()),
+        })
+        .unwrap();
+    c.start_node(node).unwrap();
+    let id = node.id();
     eprintln!(
         "broker-only node {id} added in {:.1}s",
         t.elapsed().as_secs_f64()
@@ -107,15 +113,15 @@ fn kraft_cluster_end_to_end() {
 
     // Kill a combined node and bring it back.
     let t = Instant::now();
-    c.kill_broker(1).unwrap();
+    c.kill(Node::Broker(1)).unwrap();
     assert!(!c.broker(1).unwrap().running);
-    c.start_broker(1).unwrap();
+    c.start_node(Node::Broker(1)).unwrap();
     eprintln!(
         "node 1 restarted after SIGKILL in {:.1}s",
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    c.restart_broker(2).unwrap();
+    c.restart(Node::Broker(2)).unwrap();
     eprintln!(
         "node 2 graceful restart took {:.1}s",
         t.elapsed().as_secs_f64()

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kafsh_sandbox::{Cluster, ClusterSpec, Flavor};
+use kafsh_sandbox::{Cluster, ClusterSpec, Flavor, Node};
 
 const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
 
@@ -92,11 +92,11 @@ fn zookeeper_cluster_end_to_end() {
     assert_eq!(describe.matches("Partition: ").count(), 3, "{describe}");
 
     // Kill a broker and bring it back (its old ZooKeeper session must expire first).
-    c.kill_broker(2).unwrap();
+    c.kill(Node::Broker(2)).unwrap();
     let b2 = c.brokers().into_iter().find(|b| b.id == 2).unwrap();
     assert!(!b2.running && b2.pid.is_none());
     let t = Instant::now();
-    c.start_broker(2).unwrap();
+    c.start_node(Node::Broker(2)).unwrap();
     eprintln!(
         "broker 2 restarted after SIGKILL in {:.1}s",
         t.elapsed().as_secs_f64()
@@ -126,7 +126,7 @@ fn zookeeper_cluster_end_to_end() {
     // Kill the ZooKeeper leader; another server takes over.
     let leader = c.wait_zk_leader(Duration::from_secs(10)).unwrap();
     let t = Instant::now();
-    c.kill_zk(leader).unwrap();
+    c.kill(Node::Zk(leader)).unwrap();
     let mut new_leader = 0;
     wait_until(
         "a new ZooKeeper leader",
@@ -143,7 +143,7 @@ fn zookeeper_cluster_end_to_end() {
         "zk leader {leader} killed; {new_leader} elected in {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    c.start_zk(leader).unwrap();
+    c.start_node(Node::Zk(leader)).unwrap();
     assert_eq!(c.zk_mode(leader).as_deref(), Some("follower"));
 
     // The topic survived all that.

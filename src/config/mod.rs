@@ -8,9 +8,14 @@
 //!
 //! [contexts.sandbox]
 //! bootstrap_servers = "127.0.0.1:9092,127.0.0.1:9093"
+//! bootstrap_controllers = "ctrl1:9093,ctrl2:9093"    # optional: KRaft controllers (KIP-919)
 //! zookeeper = "127.0.0.1:2181,127.0.0.1:2182/kafka"
 //! command_config = "/etc/kafka/client.properties"   # optional
 //! properties = { "client.id" = "kafsh" }             # optional, librdkafka-style names
+//! timeout = "30s"              # optional: limit of one call
+//! connect_timeout = "5s"       # optional: one connection to one broker or ZooKeeper server
+//! api_versions_timeout = "5s"  # optional: a new connection's first answer (else "hung")
+//! four_letter_timeout = "5s"   # optional: a ZooKeeper server's answer to srvr / mntr
 //!
 //! [[contexts.sandbox.zookeeper_servers]]
 //! id = 1
@@ -19,10 +24,18 @@
 //! peer_port = 2888
 //! election_port = 3888
 //! restart = "ssh zk1 sudo systemctl restart zookeeper"
+//! # role = "observer"       # optional: a non-voting server (default "participant")
 //!
 //! [[contexts.sandbox.brokers]]
 //! id = 1
 //! restart = "ssh kafka1 sudo systemctl restart kafka"
+//!
+//! [[contexts.sandbox.controllers]]    # KRaft controller-only nodes
+//! id = 101
+//! host = "ctrl1"
+//! port = 9093
+//! restart = "ssh ctrl1 sudo systemctl restart kafka-controller"
+//! format = "ssh ctrl1 kafka-storage.sh format -t ID -c ctrl.properties --no-initial-controllers"
 //! ```
 
 mod properties;
@@ -41,6 +54,13 @@ pub const DEFAULT_BOOTSTRAP: &str = "localhost:9092";
 pub const DEFAULT_ZOOKEEPER: &str = "localhost:2181";
 /// The default time limit of one network call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default limit of one connection attempt (TCP, TLS) to one broker or ZooKeeper server.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default limit of a broker's answer to ApiVersions on a new connection: a broker that
+/// accepts the connection but does not answer within it counts as hung.
+pub const DEFAULT_API_VERSIONS_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default limit of a ZooKeeper server's answer to a four-letter word (`srvr`, `mntr`).
+pub const DEFAULT_FOUR_LETTER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The whole `config.toml`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -52,6 +72,10 @@ pub struct ConfigFile {
     /// Named clusters.
     #[serde(default)]
     pub contexts: BTreeMap<String, Context>,
+    /// Where audit entries go besides the local trail, for every context that does not
+    /// say otherwise.
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 /// One named cluster.
@@ -61,6 +85,11 @@ pub struct Context {
     /// Comma-separated `host:port` list of Kafka brokers.
     #[serde(default)]
     pub bootstrap_servers: Option<String>,
+    /// Comma-separated `host:port` list of KRaft controllers (their controller listener), as
+    /// Kafka's tools take `--bootstrap-controller` (KIP-919): the quorum functions,
+    /// `cluster()` and `brokers()` talk to the controllers directly.
+    #[serde(default)]
+    pub bootstrap_controllers: Option<String>,
     /// ZooKeeper connect string with optional chroot: `h1:2181,h2:2181/kafka`.
     #[serde(default)]
     pub zookeeper: Option<String>,
@@ -73,6 +102,18 @@ pub struct Context {
     /// Default time limit of one network call, e.g. "30s".
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Limit of one connection attempt to one broker or ZooKeeper server, e.g. "5s" (also
+    /// the property `socket.connection.setup.timeout.ms`).
+    #[serde(default)]
+    pub connect_timeout: Option<String>,
+    /// Limit of a broker's answer to ApiVersions on a new connection, e.g. "5s": a broker
+    /// that accepts connections but does not answer within it is hung (also the property
+    /// `api.version.request.timeout.ms`).
+    #[serde(default)]
+    pub api_versions_timeout: Option<String>,
+    /// Limit of a ZooKeeper server's answer to `srvr` / `mntr`, e.g. "5s".
+    #[serde(default)]
+    pub four_letter_timeout: Option<String>,
     /// ZooKeeper digest auth `user:password` (also `KAFSH_ZOOKEEPER_AUTH`).
     #[serde(default)]
     pub zookeeper_auth: Option<String>,
@@ -88,12 +129,21 @@ pub struct Context {
     /// Script limits, so a runaway cron script is stopped with a clear error.
     #[serde(default)]
     pub limits: Limits,
+    /// How much one call may change before it needs `force` (blast radius).
+    #[serde(default)]
+    pub guard_rails: crate::guard::GuardRails,
+    /// Where this context's audit entries go besides the local trail.
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditConfig>,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
     /// The Kafka brokers (the inventory).
     #[serde(default)]
     pub brokers: Vec<BrokerEntry>,
+    /// The KRaft controller-only nodes (the inventory).
+    #[serde(default)]
+    pub controllers: Vec<ControllerEntry>,
 }
 
 /// Limits of the script engine (each optional; kafsh's defaults apply otherwise).
@@ -145,6 +195,20 @@ pub struct ZkServer {
     /// (e.g. `ssh zk4 sudo tee /data/myid`).
     #[serde(default)]
     pub write_myid: Option<String>,
+    /// Whether it votes (`participant`, the default) or is an `observer`.
+    #[serde(default)]
+    pub role: ZkRole,
+}
+
+/// A ZooKeeper server's role in the inventory.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ZkRole {
+    /// A voting member.
+    #[default]
+    Participant,
+    /// A non-voting member.
+    Observer,
 }
 
 /// A Kafka broker of the inventory.
@@ -165,6 +229,36 @@ pub struct BrokerEntry {
     /// Shell command that stops this broker.
     #[serde(default)]
     pub stop: Option<String>,
+    /// Shell command that formats this KRaft node's storage (`kafka-storage.sh format`).
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A KRaft controller-only node of the inventory.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerEntry {
+    /// The controller's `node.id`.
+    pub id: i32,
+    /// Host name, for humans and for commands.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Port of its controller listener.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Shell command that restarts this controller.
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Shell command that starts this controller.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Shell command that stops this controller.
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// Shell command that formats its storage (`kafka-storage.sh format`; for a controller
+    /// joining a dynamic quorum, `--no-initial-controllers`).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 fn default_client_port() -> u16 {
@@ -184,12 +278,20 @@ pub struct Overrides {
     pub context: Option<String>,
     /// `--bootstrap-server`.
     pub bootstrap_servers: Option<String>,
+    /// `--bootstrap-controller`.
+    pub bootstrap_controllers: Option<String>,
     /// `--zookeeper`.
     pub zookeeper: Option<String>,
     /// `--command-config`.
     pub command_config: Option<PathBuf>,
     /// `--timeout` for one call (the run's own limit is handled by the CLI).
     pub call_timeout: Option<Duration>,
+    /// `--max-operations`: the operation limit of every script of this run.
+    pub max_operations: Option<u64>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// `--api-versions-timeout`.
+    pub api_versions_timeout: Option<Duration>,
 }
 
 /// Everything one run needs to reach its cluster.
@@ -197,20 +299,31 @@ pub struct Overrides {
 pub struct Settings {
     /// The context's name, if one was used.
     pub context_name: Option<String>,
-    /// Kafka bootstrap servers, `host:port` each.
+    /// Kafka bootstrap servers, `host:port` each (empty when only controllers are named).
     pub bootstrap_servers: Vec<String>,
-    /// ZooKeeper connect string (hosts and chroot).
-    pub zookeeper: ZkConnect,
+    /// KRaft controllers to talk to directly (`--bootstrap-controller`), `host:port` each;
+    /// empty when none are named.
+    pub bootstrap_controllers: Vec<String>,
+    /// ZooKeeper connect string (hosts and chroot); none when the context names no
+    /// ZooKeeper (a KRaft cluster, or only `--bootstrap-server` given).
+    pub zookeeper: Option<ZkConnect>,
     /// Client properties, merged: command-config file, then context properties.
     pub properties: BTreeMap<String, String>,
     /// Time limit of one network call.
     pub call_timeout: Duration,
+    /// Limits of connection attempts and of the first answers that tell a live node from a
+    /// hung one.
+    pub node_timeouts: NodeTimeouts,
     /// ZooKeeper servers and brokers with their commands.
     pub inventory: Inventory,
     /// ZooKeeper digest auth `user:password`, if any.
     pub zookeeper_auth: Option<String>,
     /// Script engine limits.
     pub limits: Limits,
+    /// Blast-radius limits of mutating calls.
+    pub guard_rails: crate::guard::GuardRails,
+    /// Where audit entries go besides the local trail.
+    pub audit: crate::audit::AuditConfig,
 }
 
 impl Settings {
@@ -219,13 +332,52 @@ impl Settings {
         Ok(Settings {
             context_name: None,
             bootstrap_servers: split_servers(bootstrap),
-            zookeeper: ZkConnect::parse(zookeeper.unwrap_or(DEFAULT_ZOOKEEPER))?,
+            bootstrap_controllers: Vec::new(),
+            zookeeper: zookeeper.map(ZkConnect::parse).transpose()?,
             properties: BTreeMap::new(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
+            node_timeouts: NodeTimeouts::default().capped(DEFAULT_CALL_TIMEOUT),
             inventory: Inventory::default(),
             zookeeper_auth: None,
             limits: Limits::default(),
+            guard_rails: crate::guard::GuardRails::default(),
+            audit: crate::audit::AuditConfig::default(),
         })
+    }
+}
+
+/// How long one node (a broker, a ZooKeeper server) may take before kafsh tries another
+/// or calls it hung. Each is at most a quarter of the call timeout, so a hung node is found
+/// and named (and the other nodes' answers returned) well within the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeTimeouts {
+    /// One connection attempt: TCP, then TLS.
+    pub connect: Duration,
+    /// A broker's answer to ApiVersions on a new connection.
+    pub api_versions: Duration,
+    /// A ZooKeeper server's answer to a four-letter word.
+    pub four_letter: Duration,
+}
+
+impl Default for NodeTimeouts {
+    fn default() -> Self {
+        NodeTimeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            api_versions: DEFAULT_API_VERSIONS_TIMEOUT,
+            four_letter: DEFAULT_FOUR_LETTER_TIMEOUT,
+        }
+    }
+}
+
+impl NodeTimeouts {
+    /// The limits, none above a quarter of `call_timeout` (nor below 10 ms).
+    pub fn capped(self, call_timeout: Duration) -> NodeTimeouts {
+        let cap = (call_timeout / 4).max(Duration::from_millis(10));
+        NodeTimeouts {
+            connect: self.connect.min(cap),
+            api_versions: self.api_versions.min(cap),
+            four_letter: self.four_letter.min(cap),
+        }
     }
 }
 
@@ -236,6 +388,78 @@ pub struct Inventory {
     pub zookeeper_servers: Vec<ZkServer>,
     /// Kafka brokers.
     pub brokers: Vec<BrokerEntry>,
+    /// KRaft controller-only nodes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<ControllerEntry>,
+    /// Why the ZooKeeper servers may not be the ensemble this run talks to (`--zookeeper`
+    /// named other servers); inventory-driven functions refuse while it is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zookeeper_mismatch: Option<String>,
+    /// Why the brokers may not be the cluster this run talks to (`--bootstrap-server`
+    /// named other servers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brokers_mismatch: Option<String>,
+}
+
+impl Inventory {
+    /// The context's inventory checked against the servers this run really talks to.
+    fn checked(
+        context: &Context,
+        overrides: &Overrides,
+        zookeeper: Option<&ZkConnect>,
+    ) -> Inventory {
+        let zookeeper_mismatch = match (&overrides.zookeeper, zookeeper) {
+            (Some(_), Some(connect)) if !context.zookeeper_servers.is_empty() => {
+                let listed: Vec<String> = context
+                    .zookeeper_servers
+                    .iter()
+                    .map(|z| format!("{}:{}", z.host, z.client_port))
+                    .collect();
+                (!connect.servers.iter().all(|s| listed.contains(s))).then(|| {
+                    format!(
+                        "--zookeeper names {} but the context's inventory lists {}",
+                        connect.servers.join(","),
+                        listed.join(",")
+                    )
+                })
+            }
+            _ => None,
+        };
+        let brokers_mismatch = match &overrides.bootstrap_servers {
+            Some(given) if !context.brokers.is_empty() => {
+                let known = split_servers(context.bootstrap_servers.as_deref().unwrap_or(""));
+                let hosts: Vec<&str> = context
+                    .brokers
+                    .iter()
+                    .filter_map(|b| b.host.as_deref())
+                    .collect();
+                let given = split_servers(given);
+                let matches = given.iter().any(|g| {
+                    known.contains(g)
+                        || hosts.contains(&g.rsplit_once(':').map(|(h, _)| h).unwrap_or(g))
+                });
+                (!matches).then(|| {
+                    format!(
+                        "--bootstrap-server names {} but the context's inventory belongs to {}",
+                        given.join(","),
+                        if known.is_empty() {
+                            "another cluster".to_string()
+                        } else {
+                            known.join(",")
+                        }
+                    )
+                })
+            }
+            _ => None,
+        };
+        Inventory {
+            zookeeper_servers: context.zookeeper_servers.clone(),
+            brokers: context.brokers.clone(),
+            controllers: context.controllers.clone(),
+            zookeeper_mismatch,
+            brokers_mismatch,
+        }
+    }
 }
 
 /// A parsed ZooKeeper connect string.
@@ -338,15 +562,23 @@ pub fn load_file(path: &Path) -> Result<Option<ConfigFile>> {
 /// Parses config text; errors name the file, the line and the key.
 pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile> {
     toml::from_str::<ConfigFile>(text).map_err(|e| {
-        let location = e
+        // The line itself too: a type error's span is the value, and the key names the fix.
+        let (location, quoted) = e
             .span()
             .map(|span| {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                format!(":{line}")
+                let start = span.start.min(text.len());
+                let line = text[..start].matches('\n').count() + 1;
+                let content = text.lines().nth(line - 1).unwrap_or("").trim();
+                let quoted = if content.is_empty() || content.len() > 120 {
+                    String::new()
+                } else {
+                    format!(" (`{content}`)")
+                };
+                (format!(":{line}"), quoted)
             })
             .unwrap_or_default();
         let message = e.message().trim().to_string();
-        Error::Config(format!("{}{location}: {message}", path.display()))
+        Error::Config(format!("{}{location}: {message}{quoted}", path.display()))
     })
 }
 
@@ -417,7 +649,10 @@ pub fn resolve_with(
             None => (None, Context::default()),
         },
         (None, None) => {
-            if overrides.bootstrap_servers.is_none() && overrides.zookeeper.is_none() {
+            if overrides.bootstrap_servers.is_none()
+                && overrides.zookeeper.is_none()
+                && overrides.bootstrap_controllers.is_none()
+            {
                 notes.push(format!(
                     "no config file{}: using {DEFAULT_BOOTSTRAP} and {DEFAULT_ZOOKEEPER}",
                     path.map(|p| format!(" at {}", p.display()))
@@ -428,30 +663,51 @@ pub fn resolve_with(
         }
     };
 
+    let controllers = overrides
+        .bootstrap_controllers
+        .clone()
+        .or_else(|| context.bootstrap_controllers.clone())
+        .map(|c| split_servers(&c))
+        .unwrap_or_default();
+    // Only controllers named (`--bootstrap-controller`, as Kafka's tools take it): no
+    // broker is assumed at localhost.
     let bootstrap = overrides
         .bootstrap_servers
         .clone()
         .or_else(|| context.bootstrap_servers.clone())
-        .unwrap_or_else(|| DEFAULT_BOOTSTRAP.to_string());
+        .or_else(|| {
+            controllers
+                .is_empty()
+                .then(|| DEFAULT_BOOTSTRAP.to_string())
+        })
+        .unwrap_or_default();
+    // Kafka's tools assume no ZooKeeper unless one is named; kafsh's localhost default
+    // applies only when nothing at all is configured.
+    let nothing_configured = context_name.is_none()
+        && overrides.bootstrap_servers.is_none()
+        && context.bootstrap_servers.is_none()
+        && controllers.is_empty();
     let zookeeper = overrides
         .zookeeper
         .clone()
         .or_else(|| context.zookeeper.clone())
-        .unwrap_or_else(|| DEFAULT_ZOOKEEPER.to_string());
+        .or_else(|| nothing_configured.then(|| DEFAULT_ZOOKEEPER.to_string()));
 
-    let mut properties = BTreeMap::new();
-    let command_config = overrides
-        .command_config
-        .clone()
-        .or_else(|| context.command_config.clone());
-    if let Some(file) = command_config {
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+    // The context's own settings first; a `--command-config` given for this run wins over
+    // every one of them (the context's `command_config` file does not: the context's
+    // `properties` refine it).
+    let read_command_config = |file: &Path| -> Result<BTreeMap<String, String>> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
             Error::Config(format!(
                 "cannot read command config {}: {e}",
                 file.display()
             ))
         })?;
-        properties.extend(parse_properties(&text));
+        Ok(parse_properties(&text))
+    };
+    let mut properties = BTreeMap::new();
+    if let (None, Some(file)) = (&overrides.command_config, &context.command_config) {
+        properties.extend(read_command_config(file)?);
     }
     properties.extend(context.properties.clone());
     if let Some(password) = secret_from(
@@ -460,6 +716,9 @@ pub fn resolve_with(
         "password",
     )? {
         properties.insert("sasl.password".into(), password);
+    }
+    if let Some(file) = &overrides.command_config {
+        properties.extend(read_command_config(file)?);
     }
     let zookeeper_auth = match std::env::var("KAFSH_ZOOKEEPER_AUTH")
         .ok()
@@ -485,21 +744,88 @@ pub fn resolve_with(
         (None, None) => DEFAULT_CALL_TIMEOUT,
     };
 
+    let zookeeper = zookeeper.as_deref().map(ZkConnect::parse).transpose()?;
+    let inventory = Inventory::checked(&context, overrides, zookeeper.as_ref());
+    let node_timeouts = node_timeouts(overrides, &context, context_name.as_deref(), &properties)?
+        .capped(call_timeout);
+
     Ok(Resolved {
         settings: Settings {
             context_name,
             bootstrap_servers: split_servers(&bootstrap),
-            zookeeper: ZkConnect::parse(&zookeeper)?,
+            bootstrap_controllers: controllers,
+            zookeeper,
             properties,
             call_timeout,
-            inventory: Inventory {
-                zookeeper_servers: context.zookeeper_servers.clone(),
-                brokers: context.brokers.clone(),
-            },
+            node_timeouts,
+            inventory,
             zookeeper_auth,
-            limits: context.limits,
+            limits: Limits {
+                max_operations: overrides.max_operations.or(context.limits.max_operations),
+                ..context.limits
+            },
+            guard_rails: context.guard_rails,
+            audit: context
+                .audit
+                .clone()
+                .or_else(|| file.as_ref().and_then(|f| f.audit.clone()))
+                .unwrap_or_default(),
         },
         notes,
+    })
+}
+
+/// The node limits: the command line, else the context's key, else the client property
+/// Kafka's clients know it by, else the default.
+fn node_timeouts(
+    overrides: &Overrides,
+    context: &Context,
+    context_name: Option<&str>,
+    properties: &BTreeMap<String, String>,
+) -> Result<NodeTimeouts> {
+    let key = |name: &str, text: &Option<String>| -> Result<Option<Duration>> {
+        text.as_deref()
+            .map(|t| {
+                parse_duration(t).map_err(|e| {
+                    Error::Config(format!(
+                        "context {:?}: {name} {t:?}: {e}",
+                        context_name.unwrap_or_default()
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let property = |name: &str| -> Result<Option<Duration>> {
+        properties
+            .get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "property {name}={v:?}: expected milliseconds, e.g. 5000"
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    let defaults = NodeTimeouts::default();
+    Ok(NodeTimeouts {
+        connect: match overrides.connect_timeout {
+            Some(t) => t,
+            None => key("connect_timeout", &context.connect_timeout)?
+                .or(property("socket.connection.setup.timeout.ms")?)
+                .unwrap_or(defaults.connect),
+        },
+        api_versions: match overrides.api_versions_timeout {
+            Some(t) => t,
+            None => key("api_versions_timeout", &context.api_versions_timeout)?
+                .or(property("api.version.request.timeout.ms")?)
+                .unwrap_or(defaults.api_versions),
+        },
+        four_letter: key("four_letter_timeout", &context.four_letter_timeout)?
+            .unwrap_or(defaults.four_letter),
     })
 }
 
@@ -601,7 +927,10 @@ mod tests {
     fn missing_file_uses_defaults_and_says_so() {
         let r = resolve_with(None, Some(Path::new("/nonexistent")), &Overrides::default()).unwrap();
         assert_eq!(r.settings.bootstrap_servers, vec![DEFAULT_BOOTSTRAP]);
-        assert_eq!(r.settings.zookeeper.servers, vec![DEFAULT_ZOOKEEPER]);
+        assert_eq!(
+            r.settings.zookeeper.map(|z| z.servers),
+            Some(vec![DEFAULT_ZOOKEEPER.to_string()])
+        );
         assert_eq!(r.notes.len(), 1);
     }
 
@@ -617,12 +946,30 @@ timeout = "5s"
 id = 1
 host = "z1"
 restart = "true"
+[[contexts.prod.zookeeper_servers]]
+id = 4
+host = "z4"
+role = "observer"
 "#;
         let file = parse_file(Path::new("c.toml"), text).unwrap();
         let r = resolve_with(Some(file.clone()), None, &Overrides::default()).unwrap();
+        let roles: Vec<ZkRole> = r
+            .settings
+            .inventory
+            .zookeeper_servers
+            .iter()
+            .map(|z| z.role)
+            .collect();
+        assert_eq!(roles, vec![ZkRole::Participant, ZkRole::Observer]);
+        assert!(parse_file(
+            Path::new("c.toml"),
+            &text.replace("\"observer\"", "\"voter\"")
+        )
+        .is_err());
         assert_eq!(r.settings.bootstrap_servers, vec!["k1:9092", "k2:9092"]);
         assert_eq!(r.settings.call_timeout, Duration::from_secs(5));
         assert_eq!(r.settings.inventory.zookeeper_servers[0].peer_port, 2888);
+        assert!(r.settings.inventory.controllers.is_empty());
         let over = Overrides {
             bootstrap_servers: Some("other:9092".into()),
             ..Default::default()
@@ -637,6 +984,89 @@ restart = "true"
             .unwrap_err()
             .to_string()
             .contains("known: prod"));
+    }
+
+    #[test]
+    fn kraft_inventory_with_controllers_and_format_commands() {
+        let text = r#"
+current_context = "k"
+[contexts.k]
+bootstrap_servers = "b1:9092"
+[[contexts.k.brokers]]
+id = 1
+host = "b1"
+format = "kafka-storage.sh format -t X -c b.properties"
+[[contexts.k.controllers]]
+id = 101
+host = "c1"
+port = 9093
+restart = "r"
+start = "s"
+stop = "t"
+format = "f --no-initial-controllers"
+"#;
+        let file = parse_file(Path::new("c.toml"), text).unwrap();
+        let r = resolve_with(Some(file), None, &Overrides::default()).unwrap();
+        let inv = &r.settings.inventory;
+        assert_eq!(
+            inv.brokers[0].format.as_deref(),
+            Some("kafka-storage.sh format -t X -c b.properties")
+        );
+        assert_eq!(inv.controllers.len(), 1);
+        assert_eq!(inv.controllers[0].id, 101);
+        assert_eq!(inv.controllers[0].port, Some(9093));
+        assert_eq!(
+            inv.controllers[0].format.as_deref(),
+            Some("f --no-initial-controllers")
+        );
+        let bad = "[contexts.k]\n[[contexts.k.controllers]]\nid = 1\nvoter = true\n";
+        assert!(parse_file(Path::new("c.toml"), bad).is_err());
+    }
+
+    #[test]
+    fn node_timeouts_from_flags_keys_properties_and_capped_by_the_call() {
+        let text = r#"
+current_context = "prod"
+[contexts.prod]
+bootstrap_servers = "k1:9092"
+timeout = "20s"
+connect_timeout = "2s"
+[contexts.prod.properties]
+"api.version.request.timeout.ms" = "3000"
+"socket.connection.setup.timeout.ms" = "9000"
+"#;
+        let file = parse_file(Path::new("c.toml"), text).unwrap();
+        let r = resolve_with(Some(file.clone()), None, &Overrides::default()).unwrap();
+        let t = r.settings.node_timeouts;
+        assert_eq!(
+            t.connect,
+            Duration::from_secs(2),
+            "the key wins over the property"
+        );
+        assert_eq!(t.api_versions, Duration::from_secs(3));
+        assert_eq!(t.four_letter, Duration::from_secs(5));
+        let over = Overrides {
+            call_timeout: Some(Duration::from_secs(4)),
+            api_versions_timeout: Some(Duration::from_millis(300)),
+            ..Default::default()
+        };
+        let t = resolve_with(Some(file), None, &over)
+            .unwrap()
+            .settings
+            .node_timeouts;
+        assert_eq!(t.api_versions, Duration::from_millis(300));
+        assert_eq!(t.connect, Duration::from_secs(1), "a quarter of the call");
+        assert_eq!(t.four_letter, Duration::from_secs(1));
+        let bad = "[contexts.x]\nconnect_timeout = \"soon\"\n";
+        let file = parse_file(Path::new("c.toml"), bad).unwrap();
+        let over = Overrides {
+            context: Some("x".into()),
+            ..Default::default()
+        };
+        let err = resolve_with(Some(file), None, &over)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("connect_timeout"), "{err}");
     }
 
     #[test]

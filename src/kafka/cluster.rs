@@ -1,8 +1,10 @@
-//! Cluster health: the controller, broker/topic/partition counts, and the partitions that
-//! are under-replicated, offline (no leader) or under their topic's min.insync.replicas.
+//! Cluster health: the controller, the brokers (and which of them are hung or down),
+//! topic and partition counts, and the partitions that are under-replicated, offline (no
+//! leader) or under their topic's min.insync.replicas.
 
 use super::client::{check_code, KafkaClient};
 use crate::error::Result;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{DescribeConfigsRequest, MetadataResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -35,20 +37,31 @@ pub struct ClusterSummary {
     pub cluster_id: Option<String>,
     /// "zookeeper" or "kraft".
     pub mode: String,
-    /// The active controller (ZooKeeper mode: a broker; KRaft: the quorum leader).
+    /// The active controller (ZooKeeper mode: a broker; KRaft: the quorum leader), the same
+    /// node `brokers()` marks as controller.
     pub controller: Option<i32>,
-    /// Live broker ids.
+    /// KRaft: the voters of the controller quorum. ZooKeeper mode: empty.
+    pub controllers: Vec<i32>,
+    /// Registered broker ids (through controllers only: the brokers following the metadata
+    /// log, its observers that are not controllers).
     pub brokers: Vec<i32>,
-    /// Topics, internal ones included.
-    pub topics: usize,
+    /// Registered brokers that accept connections but do not answer ApiVersions in time.
+    pub hung_brokers: Vec<i32>,
+    /// Registered brokers that refuse connections (or cannot be reached).
+    pub down_brokers: Vec<i32>,
+    /// Topics, internal ones included (null through controllers only: brokers serve them).
+    pub topics: Option<usize>,
     /// Partitions in all.
-    pub partitions: usize,
+    pub partitions: Option<usize>,
     /// Partitions whose ISR is smaller than their replica list.
-    pub under_replicated: usize,
+    pub under_replicated: Option<usize>,
     /// Partitions without a leader.
-    pub offline: usize,
+    pub offline: Option<usize>,
     /// Partitions whose ISR is smaller than min.insync.replicas (acks=all writes fail).
-    pub under_min_isr: usize,
+    pub under_min_isr: Option<usize>,
+    /// What is not known and why (e.g. the active controller during a KRaft election).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Every partition of the cluster with its health facts.
@@ -103,7 +116,7 @@ async fn min_isr_of(client: &KafkaClient, topics: &[String]) -> Result<HashMap<S
     let response = client.send_any(&request).await?;
     let mut out = HashMap::new();
     for r in response.results {
-        if r.error_code == 3 {
+        if r.error_code == ResponseError::UnknownTopicOrPartition.code() {
             continue; // deleted meanwhile
         }
         check_code(
@@ -141,47 +154,66 @@ pub fn under_min_isr(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
         .collect()
 }
 
-/// The cluster summary.
+/// The cluster summary: controller and brokers from the same answer `brokers()` gives,
+/// each broker checked (hung, down), and the partition counts. Through controllers only
+/// (`--bootstrap-controller` without brokers) the brokers are the metadata log's observers
+/// and the partition counts are null: only brokers serve them.
 pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
-    let (meta, parts) = partitions(client).await?;
-    let kraft = super::brokers::is_kraft(client).await?;
-    let controller = if kraft {
-        quorum_leader(client).await.ok().flatten()
-    } else {
-        Some(meta.controller_id.0).filter(|c| *c >= 0)
+    let nodes = super::brokers::checked(client).await?;
+    let with_status = |status: &str| -> Vec<i32> {
+        nodes
+            .brokers
+            .iter()
+            .filter(|b| b.roles != "controller" && b.status.as_deref() == Some(status))
+            .map(|b| b.id)
+            .collect()
     };
-    let mut brokers: Vec<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
-    brokers.sort();
+    let mut note = nodes.controller_note.clone();
+    let (parts, brokers, cluster_id) = if client.has_brokers() {
+        let (meta, parts) = partitions(client).await?;
+        let topics = meta.topics.iter().filter(|t| t.error_code == 0).count();
+        let brokers: Vec<i32> = nodes
+            .brokers
+            .iter()
+            .filter(|b| b.roles != "controller")
+            .map(|b| b.id)
+            .collect();
+        let id = nodes
+            .cluster_id
+            .clone()
+            .or_else(|| meta.cluster_id.as_ref().map(|c| c.as_str().to_string()));
+        (Some((topics, parts)), brokers, id)
+    } else {
+        let state = super::quorum::describe(client).await?;
+        let controllers: Vec<i32> = nodes.brokers.iter().map(|b| b.id).collect();
+        let mut brokers: Vec<i32> = state
+            .observers
+            .iter()
+            .map(|o| o.id)
+            .filter(|id| !controllers.contains(id) && !state.voters.iter().any(|v| v.id == *id))
+            .collect();
+        brokers.sort();
+        brokers.dedup();
+        note.get_or_insert_with(|| {
+            "through the controllers only: brokers are the metadata log's observers; topics and partitions need --bootstrap-server".into()
+        });
+        (None, brokers, nodes.cluster_id.clone())
+    };
+    let count =
+        |f: fn(&[PartitionHealth]) -> Vec<PartitionHealth>| parts.as_ref().map(|(_, p)| f(p).len());
     Ok(ClusterSummary {
-        cluster_id: meta.cluster_id.as_ref().map(|c| c.as_str().to_string()),
-        mode: if kraft { "kraft" } else { "zookeeper" }.into(),
-        controller,
+        cluster_id,
+        mode: if nodes.kraft { "kraft" } else { "zookeeper" }.into(),
+        controller: nodes.controller,
+        controllers: nodes.controllers.clone(),
         brokers,
-        topics: meta.topics.iter().filter(|t| t.error_code == 0).count(),
-        partitions: parts.len(),
-        under_replicated: under_replicated(&parts).len(),
-        offline: offline(&parts).len(),
-        under_min_isr: under_min_isr(&parts).len(),
+        hung_brokers: with_status("hung"),
+        down_brokers: with_status("down"),
+        topics: parts.as_ref().map(|(t, _)| *t),
+        partitions: parts.as_ref().map(|(_, p)| p.len()),
+        under_replicated: count(under_replicated),
+        offline: count(offline),
+        under_min_isr: count(under_min_isr),
+        note,
     })
-}
-
-/// The KRaft quorum leader (DescribeQuorum, forwarded by brokers to the controllers).
-pub async fn quorum_leader(client: &KafkaClient) -> Result<Option<i32>> {
-    use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
-    use kafka_protocol::messages::{DescribeQuorumRequest, TopicName};
-    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
-        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
-        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
-    let response = client.send_any(&request).await?;
-    check_code(
-        response.error_code,
-        response.error_message.as_ref(),
-        "the controller quorum",
-    )?;
-    Ok(response
-        .topics
-        .first()
-        .and_then(|t| t.partitions.first())
-        .map(|p| p.leader_id.0)
-        .filter(|id| *id >= 0))
 }

@@ -48,11 +48,31 @@ impl Entity {
         }
     }
 
-    fn resource_name(&self) -> String {
+    /// The entity kind as `describe_config` takes it: "topic", "broker", "broker_default".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entity::Topic(_) => "topic",
+            Entity::Broker(_) => "broker",
+            Entity::BrokerDefault => "broker_default",
+        }
+    }
+
+    /// The entity's name: the topic, the broker id, "" for the broker default.
+    pub fn resource_name(&self) -> String {
         match self {
             Entity::Topic(t) => t.clone(),
             Entity::Broker(id) => id.to_string(),
             Entity::BrokerDefault => String::new(),
+        }
+    }
+
+    /// The source of configs set on this entity itself ("dynamic_topic", ...): what
+    /// `kafka-configs.sh --describe` lists without `--all`, and what a delete can remove.
+    pub fn own_source(&self) -> &'static str {
+        match self {
+            Entity::Topic(_) => "dynamic_topic",
+            Entity::Broker(_) => "dynamic_broker",
+            Entity::BrokerDefault => "dynamic_default_broker",
         }
     }
 
@@ -148,6 +168,9 @@ pub async fn describe_config(client: &KafkaClient, entity: &Entity) -> Result<Ve
 pub struct ConfigChange {
     /// "topic \"orders\"", "broker 1", ...
     pub entity: String,
+    /// The entity itself (for the audit trail's rollback).
+    #[serde(skip)]
+    pub subject: Option<Entity>,
     /// True when nothing was changed (dry run; the broker still validated the change).
     pub dry_run: bool,
     /// One line per changed key.
@@ -181,8 +204,11 @@ pub async fn alter_config(
 ) -> Result<ConfigChange> {
     if set.is_empty() && delete.is_empty() {
         return Err(Error::InvalidInput(
-            "nothing to change: give #{set: #{..}} and/or #{delete: [..]}".into(),
+            "nothing to change: no config to set or delete".into(),
         ));
+    }
+    for name in set.keys().chain(delete) {
+        validate_config_name(name)?;
     }
     if let Some(both) = delete.iter().find(|k| set.contains_key(*k)) {
         return Err(Error::InvalidInput(format!(
@@ -190,6 +216,36 @@ pub async fn alter_config(
         )));
     }
     let before = describe_config(client, entity).await?;
+    // As ConfigCommand does: deleting a config that is not set here is a mistake (a typo),
+    // not a silent no-op.
+    let not_set: Vec<&str> = delete
+        .iter()
+        .filter(|k| {
+            !before
+                .iter()
+                .any(|c| &c.name == *k && c.source == entity.own_source())
+        })
+        .map(String::as_str)
+        .collect();
+    if !not_set.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "invalid config(s) to delete: {} (not set on {}; configs set there: {})",
+            not_set.join(", "),
+            entity.describe(),
+            {
+                let set: Vec<&str> = before
+                    .iter()
+                    .filter(|c| c.source == entity.own_source())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                if set.is_empty() {
+                    "none".to_string()
+                } else {
+                    set.join(", ")
+                }
+            }
+        )));
+    }
     let old_value = |name: &str| -> Option<String> {
         before
             .iter()
@@ -249,6 +305,7 @@ pub async fn alter_config(
     let in_effect = !dry_run && wait_in_effect(client, entity, set, delete).await;
     Ok(ConfigChange {
         entity: entity.describe(),
+        subject: Some(entity.clone()),
         dry_run,
         changes,
         in_effect,
@@ -263,11 +320,7 @@ async fn wait_in_effect(
     set: &IndexMap<String, String>,
     delete: &[String],
 ) -> bool {
-    let own_source = match entity {
-        Entity::Topic(_) => "dynamic_topic",
-        Entity::Broker(_) => "dynamic_broker",
-        Entity::BrokerDefault => "dynamic_default_broker",
-    };
+    let own_source = entity.own_source();
     let deadline =
         tokio::time::Instant::now() + client.timeout().min(std::time::Duration::from_secs(10));
     loop {
@@ -299,4 +352,22 @@ pub fn looks_secret(name: &str) -> bool {
     ["password", "secret", "token", "jaas", "credential"]
         .iter()
         .any(|w| n.contains(w))
+}
+
+/// Refuses what cannot be a config name (Kafka's are short, of letters, digits, '.', '_'
+/// and '-'), before it is sent: a broker drops the connection of a request whose strings
+/// are longer than the protocol allows.
+pub fn validate_config_name(name: &str) -> Result<()> {
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
+    if name.is_empty() || name.len() > 255 || bad.is_some() {
+        let shown: String = name.chars().take(60).collect();
+        let ellipsis = if name.chars().count() > 60 { "…" } else { "" };
+        return Err(Error::InvalidInput(format!(
+            "{shown:?}{ellipsis} ({} characters) is not a config name",
+            name.chars().count()
+        )));
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Replica sizes per broker and log directory (DescribeLogDirs, one request per broker), and
-//! totals per topic: what "shrink the biggest topic's retention" needs.
+//! totals per topic: what "shrink the biggest topic's retention" needs. A broker that does
+//! not answer is listed in `missing_brokers` with its error; the others' replicas are kept.
 
 use super::client::{check_code, KafkaClient};
 use crate::error::Result;
@@ -64,6 +65,8 @@ pub struct LogDirs {
     pub topics: Vec<TopicSize>,
     /// Brokers that could not answer, with the reason.
     pub errors: Vec<String>,
+    /// Brokers whose replicas are missing because they did not answer.
+    pub missing_brokers: Vec<i32>,
 }
 
 /// Replica sizes on `brokers` (all live ones when empty) for `topics` (all when empty).
@@ -95,11 +98,22 @@ pub async fn log_dirs(client: &KafkaClient, brokers: &[i32], topics: &[String]) 
     let mut replicas = Vec::new();
     let mut dirs = Vec::new();
     let mut errors = Vec::new();
+    let mut missing_brokers = Vec::new();
     for (broker, answer) in answers {
         let response = match answer {
             Ok(r) => r,
             Err(e) => {
-                errors.push(format!("broker {broker}: {e}"));
+                let text = e.to_string();
+                let text = if text.starts_with(&format!("broker {broker} ")) {
+                    text
+                } else {
+                    format!("broker {broker}: {text}")
+                };
+                client.note(format!(
+                    "replica sizes of broker {broker} are missing: {text}"
+                ));
+                errors.push(text);
+                missing_brokers.push(broker);
                 continue;
             }
         };
@@ -172,5 +186,6 @@ pub async fn log_dirs(client: &KafkaClient, brokers: &[i32], topics: &[String]) 
         dirs,
         topics: topic_sizes,
         errors,
+        missing_brokers,
     })
 }

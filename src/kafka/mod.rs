@@ -1,7 +1,8 @@
 //! Kafka domain operations: typed async functions over the admin client. Nothing here prints
 //! or knows rhai; every function returns a `Serialize` value or a domain error.
 //!
-//! One file per operation area (kafkactl-style): `topics`, `brokers`; the protocol plumbing
+//! One file per operation area (kafkactl-style): `topics`, `brokers`, `quorum` and
+//! `features` (the KRaft control plane); the protocol plumbing
 //! is in `conn` (one connection) and `client` (routing and pooling).
 
 pub mod brokers;
@@ -9,9 +10,11 @@ pub mod client;
 pub mod cluster;
 pub mod configs;
 pub mod conn;
+pub mod features;
 pub mod groups;
 pub mod log_dirs;
 pub mod offsets;
+pub mod quorum;
 pub mod reassign;
 pub mod sasl;
 pub mod security;
@@ -22,21 +25,8 @@ pub use client::KafkaClient;
 
 /// Kafka's topic id as its tools print it: URL-safe base64 without padding.
 pub fn topic_id_string(bytes: &[u8; 16]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(22);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]

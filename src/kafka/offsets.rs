@@ -1,8 +1,10 @@
 //! Log offsets of partitions (ListOffsets): earliest, latest or by timestamp, batched into
-//! one request per partition leader — never one request per partition.
+//! one request per partition leader — never one request per partition. A leader that does
+//! not answer costs only its own partitions: they get an error naming it, the rest their
+//! offsets, and the client a note saying what is missing.
 
 use super::client::KafkaClient;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -32,12 +34,33 @@ impl OffsetSpec {
 /// A topic partition.
 pub type TopicPartition = (String, i32);
 
-/// Offsets of `partitions`: `Ok(offset)` per partition, or the error for that partition.
-/// For a timestamp beyond the last message Kafka answers -1; that is returned as is.
+/// Offsets of `partitions`: `Ok(offset)` per partition, or the error for that partition
+/// (a partition whose leader did not answer gets that leader's error, and the client a
+/// note). For a timestamp beyond the last message Kafka answers -1; that is returned as is.
 pub async fn list_offsets(
     client: &KafkaClient,
     partitions: &[TopicPartition],
     spec: OffsetSpec,
+) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
+    offsets_by_leader(client, partitions, spec, None).await
+}
+
+/// Like [`list_offsets`], for reports over many partitions: a leader that fails or does not
+/// answer within `limit` leaves an error on its own partitions instead of failing the call.
+pub async fn list_offsets_tolerant(
+    client: &KafkaClient,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    limit: std::time::Duration,
+) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
+    offsets_by_leader(client, partitions, spec, Some(limit)).await
+}
+
+async fn offsets_by_leader(
+    client: &KafkaClient,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    tolerant_within: Option<std::time::Duration>,
 ) -> Result<BTreeMap<TopicPartition, std::result::Result<i64, String>>> {
     let mut out = BTreeMap::new();
     if partitions.is_empty() {
@@ -106,21 +129,41 @@ pub async fn list_offsets(
             (leader, request)
         })
         .collect();
-    let answers =
-        KafkaClient::join_all(
-            requests
-                .iter()
-                .map(|(leader, request)| async move {
-                    (*leader, client.send_to(*leader, request).await)
-                })
-                .collect(),
-        )
-        .await;
-    for (leader, answer) in answers {
-        let response = answer.map_err(|e| match e {
-            Error::Timeout(m) => Error::Timeout(m),
-            other => Error::Cluster(format!("ListOffsets at broker {leader}: {other}")),
-        })?;
+    let answers = KafkaClient::join_all(
+        requests
+            .iter()
+            .map(|(leader, request)| async move {
+                let answer = match tolerant_within {
+                    Some(limit) => client.send_to_within(*leader, request, limit).await,
+                    None => client.send_to(*leader, request).await,
+                };
+                (*leader, answer)
+            })
+            .collect(),
+    )
+    .await;
+    // A leader that fails or does not answer leaves an error on its own partitions and a
+    // note; the others' offsets are complete.
+    for ((leader, answer), (_, request)) in answers.into_iter().zip(&requests) {
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                let mut missing = 0;
+                for t in &request.topics {
+                    for p in &t.partitions {
+                        missing += 1;
+                        out.insert(
+                            (t.name.0.as_str().to_string(), p.partition_index),
+                            Err(format!("leader {e}")),
+                        );
+                    }
+                }
+                client.note(format!(
+                    "no offsets for {missing} partition(s) led by broker {leader}: {e}"
+                ));
+                continue;
+            }
+        };
         for t in response.topics {
             let name = t.name.0.as_str().to_string();
             for p in t.partitions {

@@ -5,7 +5,7 @@
 pub fn parse_rfc3339_ms(text: &str) -> Result<i64, String> {
     let t = text.trim();
     let bad = || format!("expected YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM), got {t:?}");
-    if t.len() < 20 {
+    if t.len() < 20 || !t.is_char_boundary(19) || !t[..19].is_ascii() {
         return Err(bad());
     }
     let num = |s: &str| s.parse::<i64>().map_err(|_| bad());
@@ -42,6 +42,7 @@ pub fn parse_rfc3339_ms(text: &str) -> Result<i64, String> {
     let offset_minutes = match rest {
         "Z" | "z" => 0,
         zone if zone.len() == 6
+            && zone.is_ascii()
             && (zone.starts_with('+') || zone.starts_with('-'))
             && &zone[3..4] == ":" =>
         {

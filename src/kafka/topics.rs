@@ -1,10 +1,12 @@
 //! Topics: list and describe (partitions with leader, replicas, ISR, offline replicas, and the
-//! topic's non-default configs: the fields `kafka-topics.sh --describe` shows).
+//! topic's non-default configs: the fields `kafka-topics.sh --describe` shows). Configs that
+//! cannot be read leave the partitions standing: the topic says why in `configs_error`.
 
 use super::client::{check_code, KafkaClient};
 use super::topic_id_string;
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::DescribeConfigsRequest;
 use kafka_protocol::protocol::StrBytes;
@@ -48,6 +50,9 @@ pub struct TopicDescription {
     pub replication_factor: usize,
     /// Configs whose value is not the default, in the broker's order.
     pub configs: IndexMap<String, String>,
+    /// Why the configs could not be read (they are then empty), when they could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configs_error: Option<String>,
     /// Whether the topic is internal.
     pub internal: bool,
     /// Partitions by index.
@@ -93,7 +98,7 @@ pub async fn describe_topics(
             .as_ref()
             .map(|n| n.0.as_str().to_string())
             .unwrap_or_default();
-        if t.error_code == 3 {
+        if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
             return Err(Error::NotFound(format!("topic {name:?} does not exist")));
         }
         check_code(t.error_code, None, &format!("topic {name:?}"))?;
@@ -116,16 +121,37 @@ pub async fn describe_topics(
             partition_count: partitions.len(),
             replication_factor: partitions.first().map(|p| p.replicas.len()).unwrap_or(0),
             configs: IndexMap::new(),
+            configs_error: None,
             internal: t.is_internal,
             partitions,
         });
     }
     let names_found: Vec<String> = out.iter().map(|t| t.topic.clone()).collect();
-    let mut configs = non_default_topic_configs(client, &names_found).await?;
-    for t in &mut out {
-        if let Some(c) = configs.shift_remove(&t.topic) {
-            t.configs = c;
+    match non_default_topic_configs(client, &names_found).await {
+        Ok(mut configs) => {
+            for t in &mut out {
+                match configs.shift_remove(&t.topic) {
+                    Some(Ok(c)) => t.configs = c,
+                    Some(Err(e)) => t.configs_error = Some(e),
+                    None => {}
+                }
+            }
         }
+        Err(e) => {
+            for t in &mut out {
+                t.configs_error = Some(e.to_string());
+            }
+        }
+    }
+    let unread = out.iter().filter(|t| t.configs_error.is_some()).count();
+    if unread > 0 {
+        let first = out
+            .iter()
+            .find_map(|t| t.configs_error.clone())
+            .unwrap_or_default();
+        client.note(format!(
+            "the configs of {unread} topic(s) could not be read: {first}"
+        ));
     }
     // Keep the caller's order.
     out.sort_by_key(|t| {
@@ -137,11 +163,12 @@ pub async fn describe_topics(
     Ok(out)
 }
 
-/// Non-default configs of the given topics, in one DescribeConfigs request.
+/// Non-default configs of the given topics, in one DescribeConfigs request (any broker
+/// answers it); a topic the broker could not describe gets its error.
 async fn non_default_topic_configs(
     client: &KafkaClient,
     topics: &[String],
-) -> Result<IndexMap<String, IndexMap<String, String>>> {
+) -> Result<IndexMap<String, std::result::Result<IndexMap<String, String>, String>>> {
     if topics.is_empty() {
         return Ok(IndexMap::new());
     }
@@ -160,11 +187,14 @@ async fn non_default_topic_configs(
     let mut out = IndexMap::new();
     for r in response.results {
         let topic = r.resource_name.as_str().to_string();
-        check_code(
+        if let Err(e) = check_code(
             r.error_code,
             r.error_message.as_ref(),
             &format!("topic {topic:?}"),
-        )?;
+        ) {
+            out.insert(topic, Err(e.to_string()));
+            continue;
+        }
         let configs = r
             .configs
             .iter()
@@ -181,9 +211,19 @@ async fn non_default_topic_configs(
                 (c.name.as_str().to_string(), value)
             })
             .collect();
-        out.insert(topic, configs);
+        out.insert(topic, Ok(configs));
     }
     Ok(out)
+}
+
+/// Replicas one request may create before a broker that goes away while handling it is
+/// told to have possibly been felled by the request itself.
+const LARGE_REPLICA_COUNT: i64 = 10_000;
+
+/// "100000000 new partitions", when that many partitions (times their replicas) is large.
+fn magnitude(new_partitions: i64, replication_factor: i64) -> Option<String> {
+    (new_partitions.saturating_mul(replication_factor.max(1)) >= LARGE_REPLICA_COUNT)
+        .then(|| format!("{new_partitions} new partitions"))
 }
 
 /// Kafka's topic-name rule: 1–249 characters of `[a-zA-Z0-9._-]`, not "." or "..".
@@ -216,6 +256,17 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_topic_changes_are_named() {
+        assert_eq!(magnitude(100, 3), None);
+        assert_eq!(
+            magnitude(100_000_000, 1).as_deref(),
+            Some("100000000 new partitions")
+        );
+        assert!(magnitude(5_000, 2).is_some());
+        assert!(magnitude(i64::MAX, i64::MAX).is_some());
+    }
 
     #[test]
     fn topic_name_rules() {
@@ -275,6 +326,9 @@ pub struct CreatedTopic {
     pub assignment: Option<Vec<Vec<i32>>>,
     /// What happened, for people.
     pub message: String,
+    /// Whether the call creates the topic: now, or (in a dry run) when run for real.
+    #[serde(skip)]
+    pub changes: bool,
 }
 
 fn new_topic_checks(topic: &NewTopic, live_brokers: &[i32]) -> Result<()> {
@@ -351,11 +405,13 @@ pub async fn create_topic(
     client: &KafkaClient,
     topic: &NewTopic,
     dry_run: bool,
+    guard: Option<&crate::guard::GuardRails>,
 ) -> Result<CreatedTopic> {
     use kafka_protocol::messages::create_topics_request::{
         CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
     };
     use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, TopicName};
+    validate_topic_name(&topic.name)?;
     let meta = client
         .metadata(Some(std::slice::from_ref(&topic.name)))
         .await?;
@@ -367,6 +423,7 @@ pub async fn create_topic(
             let d = describe_topic(client, &topic.name).await?;
             return Ok(CreatedTopic {
                 topic: topic.name.clone(),
+                changes: false,
                 created: false,
                 dry_run,
                 partitions: d.partition_count as i32,
@@ -380,6 +437,23 @@ pub async fn create_topic(
             "topic {:?} already exists",
             topic.name
         )));
+    }
+    if let Some(guard) = guard {
+        let (partitions, rf) = match &topic.assignment {
+            Some(rows) => (rows.len(), rows.first().map(Vec::len).unwrap_or(1)),
+            None => (
+                topic.partitions.unwrap_or(1).max(1) as usize,
+                topic.replication_factor.unwrap_or(1).max(1) as usize,
+            ),
+        };
+        check_growth(
+            client,
+            guard,
+            &format!("creating topic {:?}", topic.name),
+            partitions,
+            rf,
+        )
+        .await?;
     }
     let mut creatable = CreatableTopic::default()
         .with_name(TopicName(StrBytes::from_string(topic.name.clone())))
@@ -417,14 +491,27 @@ pub async fn create_topic(
         .with_topics(vec![creatable])
         .with_timeout_ms(timeout_ms)
         .with_validate_only(dry_run);
-    let response = client.send_to_controller(&request).await?;
+    let new_partitions = match &topic.assignment {
+        Some(a) => (a.len() as i64, a.first().map_or(1, |r| r.len() as i64)),
+        None => (
+            i64::from(topic.partitions.unwrap_or(1)),
+            i64::from(topic.replication_factor.unwrap_or(1)),
+        ),
+    };
+    let response = client
+        .send_to_controller_noting(
+            &request,
+            magnitude(new_partitions.0, new_partitions.1).as_deref(),
+        )
+        .await?;
     let mut partitions = topic.partitions.unwrap_or(0);
     let mut rf = topic.replication_factor.map(i32::from).unwrap_or(0);
     for r in &response.topics {
-        if r.error_code == 36 {
+        if r.error_code == ResponseError::TopicAlreadyExists.code() {
             if topic.if_not_exists {
                 return Ok(CreatedTopic {
                     topic: topic.name.clone(),
+                    changes: false,
                     created: false,
                     dry_run,
                     partitions,
@@ -460,6 +547,7 @@ pub async fn create_topic(
     }
     Ok(CreatedTopic {
         topic: topic.name.clone(),
+        changes: true,
         created: !dry_run,
         dry_run,
         partitions,
@@ -598,6 +686,7 @@ pub async fn add_partitions(
     name: &str,
     total: i64,
     dry_run: bool,
+    guard: Option<&crate::guard::GuardRails>,
 ) -> Result<AddedPartitions> {
     use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
     use kafka_protocol::messages::{CreatePartitionsRequest, TopicName};
@@ -613,6 +702,16 @@ pub async fn add_partitions(
             "{total} partitions is too many"
         )));
     }
+    if let Some(guard) = guard {
+        check_growth(
+            client,
+            guard,
+            &format!("adding partitions to topic {name:?} ({current} -> {total})"),
+            (total - current as i64) as usize,
+            existing.replication_factor.max(1),
+        )
+        .await?;
+    }
     let consumer_groups = super::groups::groups_reading(client, name).await?;
     let timeout_ms = client.timeout().as_millis().min(i32::MAX as u128) as i32;
     let request = CreatePartitionsRequest::default()
@@ -622,7 +721,12 @@ pub async fn add_partitions(
             .with_assignments(None)])
         .with_timeout_ms(timeout_ms)
         .with_validate_only(dry_run);
-    let response = client.send_to_controller(&request).await?;
+    let response = client
+        .send_to_controller_noting(
+            &request,
+            magnitude(total - current as i64, existing.replication_factor as i64).as_deref(),
+        )
+        .await?;
     for r in &response.results {
         check_code(
             r.error_code,
@@ -644,4 +748,33 @@ pub async fn add_partitions(
         ),
         consumer_groups,
     })
+}
+
+/// Checks new partitions against the guard rails, with the cluster's size from one
+/// Metadata request.
+async fn check_growth(
+    client: &KafkaClient,
+    guard: &crate::guard::GuardRails,
+    what: &str,
+    new_partitions: usize,
+    replication_factor: usize,
+) -> Result<()> {
+    let meta = client.metadata(None).await?;
+    let (mut partitions, mut replicas) = (0u64, 0u64);
+    for t in &meta.topics {
+        for p in &t.partitions {
+            partitions += 1;
+            replicas += p.replica_nodes.len() as u64;
+        }
+    }
+    guard.check_growth(
+        what,
+        &crate::guard::Growth {
+            new_partitions: new_partitions as u64,
+            replication_factor: replication_factor as u64,
+            cluster_partitions: partitions,
+            cluster_replicas: replicas,
+            brokers: meta.brokers.len() as u64,
+        },
+    )
 }

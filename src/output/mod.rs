@@ -4,7 +4,7 @@
 pub mod progress;
 mod table;
 
-pub use table::render_table;
+pub use table::{render_table, render_table_within};
 
 use serde_json::Value;
 use std::io::Write;
@@ -29,9 +29,29 @@ pub fn render(value: &Value, format: Format) -> Option<String> {
     }
 }
 
+/// The terminal's width when stdout is a terminal; none for pipes and files, whose lines
+/// stay whole for the scripts that parse them.
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize struct we own; on failure we read nothing.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        return Some(usize::from(size.ws_col));
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}
+
 /// Prints a result on stdout.
 pub fn print_result(value: &Value, format: Format) {
-    if let Some(text) = render(value, format) {
+    let text = match format {
+        Format::Table if !value.is_null() => Some(render_table_within(value, terminal_width())),
+        _ => render(value, format),
+    };
+    if let Some(text) = text {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();

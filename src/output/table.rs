@@ -6,7 +6,10 @@ use serde_json::{Map, Value};
 
 /// Columns shown first, in this order; the rest follow alphabetically.
 const COLUMN_ORDER: &[&str] = &[
+    "seq",
+    "time",
     "group",
+    "type",
     "topic",
     "topic_id",
     "partition_count",
@@ -15,7 +18,14 @@ const COLUMN_ORDER: &[&str] = &[
     "partition",
     "server",
     "id",
+    "node_id",
+    "directory_id",
+    "feature",
+    "supported_min",
+    "supported_max",
+    "finalized_level",
     "mode",
+    "role",
     "leader",
     "replicas",
     "isr",
@@ -25,6 +35,8 @@ const COLUMN_ORDER: &[&str] = &[
     "current_offset",
     "log_end_offset",
     "lag",
+    "last_fetch_timestamp",
+    "last_caught_up_timestamp",
     "consumer_id",
     "host",
     "port",
@@ -36,6 +48,8 @@ const COLUMN_ORDER: &[&str] = &[
     "members",
     "total_lag",
     "name",
+    "summary",
+    "arguments",
     "action",
     "old",
     "new",
@@ -52,56 +66,98 @@ const COLUMN_ORDER: &[&str] = &[
     "znode_count",
     "followers",
     "synced_followers",
+    "user",
+    "sudo_user",
+    "function",
+    "target",
+    "result",
 ];
 
 /// Columns shown last.
 const LAST_COLUMNS: &[&str] = &["error"];
 
-/// Renders any result for people.
+/// Columns left out first when a table is wider than the terminal, in this order; after
+/// them, columns go from the right (never the first column, never `error`).
+const DROPPED_FIRST: &[&str] = &[
+    "latency_min",
+    "latency_max",
+    "outstanding",
+    "epoch",
+    "zxid",
+    "read_only",
+    "sensitive",
+    "protocol_type",
+    "client_id",
+    "host",
+    "topic_id",
+    "version",
+    "znode_count",
+    "connections",
+    "latency_avg",
+];
+
+/// Renders any result for people, with lines as long as they need to be (pipes, files).
 pub fn render_table(value: &Value) -> String {
+    render_table_within(value, None)
+}
+
+/// Renders any result for people; tables wider than `width` columns leave out their
+/// least useful columns and say which.
+pub fn render_table_within(value: &Value, width: Option<usize>) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Array(items) if items.is_empty() => "(none)".to_string(),
-        Value::Array(items) if items.iter().all(Value::is_object) => rows_table(items),
+        Value::Array(items) if items.iter().all(Value::is_object) => rows_table(items, width),
         Value::Array(items) => items.iter().map(cell_text).collect::<Vec<_>>().join("\n"),
-        Value::Object(map) => object_view(map),
+        Value::Object(map) => object_view(map, width),
         other => cell_text(other),
     }
 }
 
-fn object_view(map: &Map<String, Value>) -> String {
+fn object_view(map: &Map<String, Value>, width: Option<usize>) -> String {
     let mut lines = Vec::new();
+    // Fields with nothing to say (none, "", [], {}) are left out; JSON keeps them.
     let scalar_keys: Vec<&String> = map
         .iter()
-        .filter(|(_, v)| !is_table(v))
+        .filter(|(_, v)| !is_table(v) && !is_empty(v))
         .map(|(k, _)| k)
         .collect();
-    let width = scalar_keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    let key_width = scalar_keys.iter().map(|k| k.len()).max().unwrap_or(0);
     for key in ordered(scalar_keys.iter().map(|k| k.as_str()).collect()) {
         let text = cell_text(&map[key]);
         lines.push(format!(
             "{:<width$}  {}",
             format!("{key}:"),
             text,
-            width = width + 1
+            width = key_width + 1
         ));
     }
     for (key, value) in map.iter().filter(|(_, v)| is_table(v)) {
         if let Value::Array(items) = value {
             lines.push(String::new());
-            lines.push(rows_table(items));
+            lines.push(rows_table(items, width));
             let _ = key;
         }
     }
     lines.join("\n")
 }
 
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
 fn is_table(v: &Value) -> bool {
     matches!(v, Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object))
 }
 
-fn rows_table(items: &[Value]) -> String {
+fn rows_table(items: &[Value], width: Option<usize>) -> String {
     let mut keys: Vec<&str> = Vec::new();
     for item in items {
         if let Value::Object(m) = item {
@@ -112,7 +168,67 @@ fn rows_table(items: &[Value]) -> String {
             }
         }
     }
-    let keys = ordered(keys);
+    let mut keys = ordered(keys);
+    let mut left_out: Vec<&str> = Vec::new();
+    loop {
+        let text = draw_rows(items, &keys);
+        let too_wide = width.is_some_and(|w| text.lines().any(|l| l.chars().count() > w));
+        let next = too_wide.then(|| droppable(&keys)).flatten();
+        match next {
+            Some(column) => {
+                keys.retain(|k| *k != column);
+                left_out.push(column);
+            }
+            None if left_out.is_empty() => return text,
+            None => {
+                let names: Vec<String> = left_out.iter().map(|k| header(k)).collect();
+                let note = format!(
+                    "({} column(s) left out to fit the terminal: {}; --json shows all)",
+                    names.len(),
+                    names.join(", ")
+                );
+                return format!("{text}\n{}", wrap(&note, width.unwrap_or(usize::MAX)));
+            }
+        }
+    }
+}
+
+/// Wraps text at spaces so no line is longer than `width` (a word longer than that stays
+/// whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
+/// The next column to leave out of a table that is too wide, if any may go.
+fn droppable<'k>(keys: &[&'k str]) -> Option<&'k str> {
+    if keys.len() <= 2 {
+        return None;
+    }
+    let first = keys[0];
+    DROPPED_FIRST
+        .iter()
+        .find_map(|d| keys.iter().find(|k| *k == d && **k != first).copied())
+        .or_else(|| {
+            keys.iter()
+                .rev()
+                .find(|k| **k != first && !LAST_COLUMNS.contains(k))
+                .copied()
+        })
+}
+
+fn draw_rows(items: &[Value], keys: &[&str]) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)
@@ -212,6 +328,52 @@ mod tests {
         assert!(text.contains("retention.ms=1"), "{text}");
         assert!(text.contains("1,2"), "{text}");
         assert!(text.contains("PARTITION"), "{text}");
+    }
+
+    #[test]
+    fn empty_fields_are_left_out_of_the_table_form() {
+        let v = json!({"topic": "t", "configs": {}, "assignment": null, "errors": [],
+                        "note": "", "dry_run": false, "partitions": 0});
+        let text = render_table(&v);
+        assert_eq!(
+            text.lines()
+                .map(|l| l.split(':').next().unwrap())
+                .collect::<Vec<_>>(),
+            vec!["topic", "dry_run", "partitions"],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wide_tables_fit_the_terminal_and_say_what_they_left_out() {
+        let row = |server: &str, mode: &str| {
+            json!({"server": server, "id": 1, "mode": mode, "version": "3.8.4-d7c5e8a6d2c1a4ff1f4c9b2ea3c1a5e6f0b2a9c8, built on 2024-02-12",
+                   "zxid": "0x1000000a1", "epoch": 1, "latency_min": 0.0, "latency_avg": 1.5617,
+                   "latency_max": 16.0, "connections": 3, "outstanding": 0, "znode_count": 74,
+                   "followers": 2, "synced_followers": 2, "error": null})
+        };
+        let v = json!([
+            row("127.0.0.1:41021", "follower"),
+            row("127.0.0.1:44913", "leader")
+        ]);
+        let full = render_table(&v);
+        assert!(full.lines().next().unwrap().len() > 160, "{full}");
+        let fitted = render_table_within(&v, Some(100));
+        let header = fitted.lines().next().unwrap();
+        assert!(fitted.lines().all(|l| l.chars().count() <= 100), "{fitted}");
+        for kept in ["SERVER", "MODE", "FOLLOWERS", "SYNCED-FOLLOWERS", "ERROR"] {
+            assert!(header.contains(kept), "{kept} left out: {fitted}");
+        }
+        assert!(!header.contains("LATENCY-MIN"), "{fitted}");
+        assert!(
+            fitted.contains("left out to fit the terminal") && fitted.contains("--json shows all"),
+            "{fitted}"
+        );
+        assert_eq!(
+            render_table_within(&v, Some(1000)),
+            full,
+            "wide enough: unchanged"
+        );
     }
 
     #[test]

@@ -75,8 +75,8 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks what a plan says: version 1, replicas given, no broker twice, one log dir
-    /// per replica.
+    /// Checks what a plan says: version 1, partitions and broker ids not negative,
+    /// replicas given, no broker twice, one log dir per replica.
     pub fn check(&self) -> Result<(), String> {
         if self.version != 1 {
             return Err(format!(
@@ -85,13 +85,23 @@ impl Plan {
             ));
         }
         for p in &self.partitions {
+            let mut seen = std::collections::HashSet::new();
+            if p.partition < 0 {
+                return Err(format!(
+                    "{}: partition {} is negative",
+                    p.topic, p.partition
+                ));
+            }
+            if let Some(bad) = p.replicas.iter().find(|b| **b < 0) {
+                return Err(format!(
+                    "{}-{} names broker {bad}, which is not a broker id",
+                    p.topic, p.partition
+                ));
+            }
             if p.replicas.is_empty() {
                 return Err(format!("{}-{} has no replicas", p.topic, p.partition));
             }
-            if let Some(dup) = (1..p.replicas.len())
-                .find(|i| p.replicas[..*i].contains(&p.replicas[*i]))
-                .map(|i| p.replicas[i])
-            {
+            if let Some(dup) = p.replicas.iter().find(|b| !seen.insert(**b)) {
                 return Err(format!(
                     "{}-{} names broker {dup} twice",
                     p.topic, p.partition

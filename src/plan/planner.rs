@@ -165,6 +165,14 @@ pub fn plan(current: &[PartitionAssignment], options: &PlanOptions) -> Result<Pl
     if options.brokers.is_empty() {
         return Err("no target brokers".into());
     }
+    let mut distinct = options.brokers.clone();
+    distinct.sort_unstable();
+    if let Some(pair) = distinct.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(format!(
+            "broker {} is named twice in brokers: each broker holds at most one replica of a partition",
+            pair[0]
+        ));
+    }
     if !(0.0..1.0).contains(&options.tolerance) {
         return Err(format!(
             "tolerance {} must be a fraction of the mean between 0 and 1 (0.05 is 5%)",

@@ -100,7 +100,7 @@ fn evaluate(
     };
     let combined = functions.merge(&ast);
     match engine.eval_ast_with_scope::<rhai::Dynamic>(scope, &combined) {
-        Ok(value) => crate::cli::print_value(&value, format),
+        Ok(value) => crate::script::surface::print_value(&value, format),
         Err(err) => output::print_error(
             &script::describe_error(engine, &err),
             script::error_position(&err),

@@ -91,6 +91,18 @@ impl Bridge {
         limit: Duration,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
+        self.call_explained(what, limit, work, || None)
+    }
+
+    /// Like [`Bridge::call`]; when the limit expires, `waiting_for` is asked (before the work
+    /// is dropped) what the work was still waiting for, and the timeout message says it.
+    pub fn call_explained<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        work: impl Future<Output = Result<T>>,
+        waiting_for: impl Fn() -> Option<String>,
+    ) -> Result<T> {
         if self.interrupt.is_set() {
             return Err(Error::Refused("interrupted".into()));
         }
@@ -115,11 +127,18 @@ impl Bridge {
                     }
                 }
             };
+            let mut work = std::pin::pin!(work);
             tokio::select! {
-                result = tokio::time::timeout(limit, work) => match result {
-                    Ok(r) => r,
-                    Err(_) if by_run => Err(Error::Timeout(format!("{what}: the run's --timeout expired"))),
-                    Err(_) => Err(Error::Timeout(format!("{what} timed out after {}", human(limit)))),
+                result = &mut work => result,
+                _ = tokio::time::sleep(limit) => {
+                    let detail = waiting_for()
+                        .map(|w| format!(": still waiting for {w}"))
+                        .unwrap_or_default();
+                    Err(if by_run {
+                        Error::Timeout(format!("{what}: the run's --timeout expired{detail}"))
+                    } else {
+                        Error::Timeout(format!("{what} timed out after {}{detail}", human(limit)))
+                    })
                 },
                 _ = watch => Err(Error::Refused("interrupted".into())),
             }

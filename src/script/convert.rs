@@ -185,6 +185,54 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A time limit or interval: a duration string ("30s", "5m", "1h30m") or a number of
+    /// seconds; zero and negative values are refused (a limit of nothing, or a busy loop).
+    pub fn duration(
+        &self,
+        key: &str,
+        default: std::time::Duration,
+    ) -> Result<std::time::Duration, Box<EvalAltResult>> {
+        let value = match self.map.get(key) {
+            None => return Ok(default),
+            Some(v) if v.is_unit() => return Ok(default),
+            Some(v) => v,
+        };
+        let parsed = if let Ok(secs) = value.as_int() {
+            if secs <= 0 {
+                Err(format!("{secs} is not a positive number of seconds"))
+            } else {
+                Ok(std::time::Duration::from_secs(secs as u64))
+            }
+        } else if let Ok(secs) = value.as_float() {
+            if secs.is_finite() && secs > 0.0 {
+                Ok(std::time::Duration::from_secs_f64(secs))
+            } else {
+                Err(format!("{secs} is not a positive number of seconds"))
+            }
+        } else if let Ok(text) = value.clone().into_string() {
+            crate::config::parse_duration(&text).and_then(|d| {
+                if d.is_zero() {
+                    Err(format!("{text:?} is zero"))
+                } else {
+                    Ok(d)
+                }
+            })
+        } else {
+            return Err(self.type_error(
+                key,
+                "a duration like \"30s\" or seconds",
+                value.type_name(),
+            ));
+        };
+        parsed.map_err(|why| {
+            format!(
+                "{}: option {key:?} must be a positive duration like \"30s\" or \"5m\": {why}",
+                self.fn_name
+            )
+            .into()
+        })
+    }
+
     fn type_error(&self, key: &str, expected: &str, got: &str) -> Box<EvalAltResult> {
         format!(
             "{}: option {key:?} must be {expected}, not {got}",
@@ -230,6 +278,31 @@ impl ScriptPlan {
             })
             .unwrap_or_default();
         ScriptPlan(std::rc::Rc::new(ScriptPlanData { plan, report }))
+    }
+
+    /// A plan back from its JSON (what [`ScriptPlan::to_json`] wrote, e.g. in the step
+    /// journal): `version` and `partitions` make the plan, every other field is report.
+    /// None when the value is not a plan.
+    pub fn from_json(value: &serde_json::Value) -> Option<ScriptPlan> {
+        let object = value.as_object()?;
+        if !object.contains_key("version") || !object.contains_key("partitions") {
+            return None;
+        }
+        let plan: crate::plan::Plan = serde_json::from_value(serde_json::json!({
+            "version": object["version"],
+            "partitions": object["partitions"],
+        }))
+        .ok()?;
+        plan.check().ok()?;
+        let report = object
+            .iter()
+            .filter(|(k, _)| *k != "version" && *k != "partitions")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Some(ScriptPlan(std::rc::Rc::new(ScriptPlanData {
+            plan,
+            report,
+        })))
     }
 
     /// The plan.

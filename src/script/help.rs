@@ -108,7 +108,7 @@ pub fn functions(engine: &Engine) -> BTreeMap<String, FunctionDoc> {
         } else {
             format!("{}({}) -> {ret}", f.name, params.join(", "))
         };
-        let (prose, examples) = split_examples(&comment_text(&f.doc_comments));
+        let (prose, examples) = split_examples(&api::comment_text(&f.doc_comments));
         overloads.entry(f.name).or_default().push(Overload {
             parameters: params.len(),
             signature,
@@ -179,22 +179,6 @@ fn rhai_type(t: &str) -> String {
         "Dynamic" | "rhai::Dynamic" => "Dynamic".into(),
         other => other.rsplit("::").next().unwrap_or(other).to_string(),
     }
-}
-
-/// Doc comment lines without their `///` markers.
-pub(crate) fn comment_text(lines: &[String]) -> String {
-    let mut out = Vec::new();
-    for block in lines {
-        for line in block.lines() {
-            let line = line.trim_start();
-            let line = line
-                .strip_prefix("///")
-                .or_else(|| line.strip_prefix("//!"))
-                .unwrap_or(line);
-            out.push(line.strip_prefix(' ').unwrap_or(line).to_string());
-        }
-    }
-    out.join("\n").trim().to_string()
 }
 
 /// Splits documentation into prose and its ```rhai code blocks.
@@ -356,7 +340,7 @@ pub fn write_definitions(engine: &Engine, dir: &Path) -> std::io::Result<Vec<Pat
         "module static;\n\n{}\n",
         with_rhai_return_types(kafsh_functions.trim())
     );
-    let standard_library = Engine::new();
+    let standard_library = super::standard_library_engine();
     let mut files: Vec<(String, String)> = standard_library.definitions().iter_files().collect();
     files.push((KAFSH_DEFINITIONS_FILE.to_string(), kafsh));
     std::fs::create_dir_all(dir)?;

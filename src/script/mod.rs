@@ -7,6 +7,7 @@ pub mod api;
 pub mod bridge;
 pub mod convert;
 pub mod help;
+pub mod surface;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -44,6 +45,12 @@ pub struct Session {
     journal: Mutex<Option<crate::journal::Journal>>,
     /// Script arguments, kept as JSON so the session stays `Send + Sync`.
     args: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// Context, cluster id and principal of every audit entry (looked up once).
+    audit_origin: OnceLock<crate::audit::Origin>,
+    /// Set when a mutation's audit entry could not be written.
+    audit_failure: Mutex<Option<String>>,
+    /// Where `import "name"` looks (a runbook's directory; else the current directory).
+    module_dir: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// A change a dry run would have made.
@@ -79,6 +86,9 @@ impl Session {
             planned: Mutex::new(Vec::new()),
             journal: Mutex::new(None),
             args: Mutex::new(serde_json::Map::new()),
+            audit_origin: OnceLock::new(),
+            audit_failure: Mutex::new(None),
+            module_dir: Mutex::new(None),
         }))
     }
 
@@ -111,14 +121,69 @@ impl Session {
                     summary: summary.to_string(),
                 });
             }
-        } else if let Err(e) = crate::audit::append(
-            self.settings.context_name.as_deref(),
+        } else {
+            self.audit(function, target, summary, &arguments);
+            crash_after_mutation();
+        }
+    }
+
+    fn audit(&self, function: &str, target: &str, summary: &str, arguments: &serde_json::Value) {
+        let origin = self.audit_origin.get_or_init(|| crate::audit::Origin {
+            context: self.settings.context_name.clone(),
+            cluster_id: self.cluster_id(),
+            principal: crate::audit::identity::kafka_principal(&self.settings.properties),
+        });
+        if let Err(e) = crate::audit::append(
+            origin,
+            &self.settings.audit,
             function,
             target,
-            &arguments,
+            arguments,
             summary,
         ) {
-            crate::output::log_line("warn", &format!("cannot write the audit log: {e}"));
+            let message = format!(
+                "{function} {target}: the change was made, but its audit entry could not be written ({e}); stopping"
+            );
+            crate::output::log_line("error", &message);
+            if let Ok(mut failed) = self.audit_failure.lock() {
+                failed.get_or_insert(message);
+            }
+        }
+    }
+
+    /// Why the audit trail could not be written, once a mutation's entry was lost: the run
+    /// stops at its next step and exits non-zero.
+    pub fn audit_failure(&self) -> Option<String> {
+        self.audit_failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// The Kafka cluster id for audit entries: a short look, never a failure of its own.
+    fn cluster_id(&self) -> Option<String> {
+        let client = self.kafka().ok()?;
+        self.bridge
+            .call(
+                "cluster id",
+                std::time::Duration::from_secs(3),
+                async move {
+                    if !client.has_brokers() {
+                        // Only controllers named (--bootstrap-controller): they know it too.
+                        return Ok(Some(crate::kafka::quorum::cluster_id(&client).await?));
+                    }
+                    Ok(client
+                        .metadata(Some(&[]))
+                        .await?
+                        .cluster_id
+                        .map(|c| c.to_string()))
+                },
+            )
+            .ok()
+            .flatten()
+    }
+
+    /// Makes `import "name"` resolve in `dir` for engines built from now on.
+    pub fn set_module_dir(&self, dir: std::path::PathBuf) {
+        if let Ok(mut d) = self.module_dir.lock() {
+            *d = Some(dir);
         }
     }
 
@@ -155,20 +220,31 @@ impl Session {
         self.journal.lock().ok().and_then(|mut j| j.take())
     }
 
-    /// Whether step `name` finished in an interrupted earlier run.
-    pub fn step_finished(&self, name: &str) -> bool {
-        self.journal
+    /// What step `name` returned when it finished in an interrupted earlier run (unit for
+    /// a step that returned nothing); none when it did not finish.
+    pub fn step_result(&self, name: &str) -> Option<Dynamic> {
+        let value = self
+            .journal
             .lock()
             .ok()
-            .and_then(|j| j.as_ref().map(|j| j.is_finished(name)))
-            .unwrap_or(false)
+            .and_then(|j| j.as_ref().and_then(|j| j.finished_value(name).cloned()))?;
+        // A plan comes back as the native plan it was (same partitions, same report).
+        if let Some(plan) = convert::ScriptPlan::from_json(&value) {
+            return Some(Dynamic::from(plan));
+        }
+        Some(rhai::serde::to_dynamic(&value).unwrap_or(Dynamic::UNIT))
     }
 
-    /// Records step `name` as finished.
-    pub fn finish_step(&self, name: &str) -> Result<()> {
+    /// Records step `name` as finished with what it returned.
+    pub fn finish_step(&self, name: &str, value: &Dynamic) -> Result<()> {
+        let json = convert::to_json(value).map_err(|e| {
+            Error::Failed(format!(
+                "step {name:?} returned a value the step journal cannot record: {e}"
+            ))
+        })?;
         if let Ok(mut guard) = self.journal.lock() {
             if let Some(j) = guard.as_mut() {
-                j.finish(name)
+                j.finish(name, json)
                     .map_err(|e| Error::Failed(format!("cannot write the step journal: {e}")))?;
             }
         }
@@ -183,19 +259,69 @@ impl Session {
     /// The ZooKeeper session (connected on first use).
     pub fn zookeeper(&self) -> Result<Arc<crate::zk::znodes::ZkSession>> {
         if let Some(z) = self.zookeeper.lock().ok().and_then(|z| z.clone()) {
-            return Ok(z);
+            if !z.is_over() {
+                return Ok(z);
+            }
         }
-        let connect = self.settings.zookeeper.clone();
+        let connect = self.zookeeper_connect()?;
         let auth = self.settings.zookeeper_auth.clone();
         let timeout = self.settings.call_timeout;
+        let connect_timeout = self.settings.node_timeouts.connect;
         let session = self.block_on("connecting to ZooKeeper", async move {
-            crate::zk::znodes::ZkSession::connect(&connect, auth.as_deref(), timeout).await
+            crate::zk::znodes::ZkSession::connect(
+                &connect,
+                auth.as_deref(),
+                timeout,
+                connect_timeout,
+            )
+            .await
         })?;
         let session = Arc::new(session);
         if let Ok(mut slot) = self.zookeeper.lock() {
             *slot = Some(session.clone());
         }
         Ok(session)
+    }
+
+    /// The ZooKeeper connect string, or an error saying that this context has none (and,
+    /// when the cluster runs KRaft, where its controller quorum is looked at instead).
+    pub fn zookeeper_connect(&self) -> Result<crate::config::ZkConnect> {
+        if let Some(connect) = &self.settings.zookeeper {
+            return Ok(connect.clone());
+        }
+        let context = match &self.settings.context_name {
+            Some(name) => format!("context {name:?} names no ZooKeeper"),
+            None => "no ZooKeeper is configured".to_string(),
+        };
+        // Only a hint: a short look at the cluster, never a failure of its own.
+        let kraft = self.kafka().ok().and_then(|k| {
+            self.bridge
+                .call(
+                    "cluster mode",
+                    std::time::Duration::from_secs(3),
+                    async move { crate::kafka::brokers::is_kraft(&k).await },
+                )
+                .ok()
+        });
+        Err(Error::Config(match kraft {
+            Some(true) => format!(
+                "{context}, and the cluster runs KRaft (no ZooKeeper): its controller quorum is shown by quorum_status() and quorum_healthy()"
+            ),
+            _ => format!("{context}: set `zookeeper` in the context or pass --zookeeper HOST:PORT[/chroot]"),
+        }))
+    }
+
+    /// Waits `duration` through the bridge, so Ctrl-C and the run's --timeout still stop
+    /// it: the one way registered functions pause.
+    pub fn pause(&self, what: &str, duration: std::time::Duration) -> Result<()> {
+        self.bridge.call(
+            what,
+            duration + std::time::Duration::from_secs(1),
+            async move {
+                tokio::time::sleep(duration).await;
+                Ok(())
+            },
+        )
     }
 
     /// Runs async domain work through the bridge under the call timeout.
@@ -218,13 +344,11 @@ impl Session {
     /// The exit status for an error that ended a script.
     pub fn exit_status_of(&self, err: &EvalAltResult) -> ExitStatus {
         match innermost(err) {
-            EvalAltResult::ErrorTerminated(value, _) => {
-                if value.clone().into_string().is_ok_and(|s| s == "timeout") {
-                    ExitStatus::Timeout
-                } else {
-                    ExitStatus::Refused
-                }
-            }
+            EvalAltResult::ErrorTerminated(value, _) => match value.clone().into_string() {
+                Ok(s) if s == "timeout" => ExitStatus::Timeout,
+                Ok(s) if s == "audit" => ExitStatus::ScriptError,
+                _ => ExitStatus::Refused,
+            },
             EvalAltResult::ErrorRuntime(value, _) => {
                 let text = value.to_string();
                 let last = self.last_error.lock().ok().and_then(|l| l.clone());
@@ -234,6 +358,28 @@ impl Session {
                 }
             }
             _ => ExitStatus::ScriptError,
+        }
+    }
+}
+
+/// Test hook of the crash-point harness (`tests/crash_points.rs`): with
+/// `KAFSH_CRASH_AFTER_MUTATIONS=k` the process kills itself with SIGKILL right after its
+/// k-th mutation is recorded, as `kill -9` at that point would.
+fn crash_after_mutation() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    static AT: OnceLock<Option<usize>> = OnceLock::new();
+    let at = AT.get_or_init(|| {
+        std::env::var("KAFSH_CRASH_AFTER_MUTATIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(k) = at {
+        if DONE.fetch_add(1, Ordering::SeqCst) + 1 == *k {
+            // SAFETY: sends a signal to this process; nothing is read or written.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
         }
     }
 }
@@ -250,13 +396,57 @@ pub fn innermost(err: &EvalAltResult) -> &EvalAltResult {
 /// Turns a domain error into a script error named after the function: `fn_name: message`.
 pub fn script_error(session: &Session, fn_name: &str, err: Error) -> Box<EvalAltResult> {
     let status = err.exit_status();
-    let message = if err.to_string().starts_with(&format!("{fn_name}:")) {
-        err.to_string()
+    let text = match &err {
+        Error::OutOfProportion(m) => {
+            format!("{m}; refused without #{{force: true}} (a dry run with force shows the change)")
+        }
+        other => other.to_string(),
+    };
+    let message = if text.starts_with(&format!("{fn_name}:"))
+        || text.starts_with(&format!("{fn_name} timed out"))
+    {
+        text
     } else {
-        format!("{fn_name}: {err}")
+        format!("{fn_name}: {text}")
     };
     session.remember_error(&message, status);
     Box::new(EvalAltResult::ErrorRuntime(message.into(), Position::NONE))
+}
+
+/// Guards a destructive call that matches `count` objects (`what`, e.g. "12 topics matching
+/// \"test-.*\""): above the context's `confirm_above` it asks in a terminal, and without
+/// one refuses unless `--yes` or `force`. A dry run only reports, so it never asks.
+pub fn confirm_many(
+    session: &Session,
+    fn_name: &str,
+    count: usize,
+    what: &str,
+    force: bool,
+) -> std::result::Result<(), Box<EvalAltResult>> {
+    let guard = session.settings.guard_rails;
+    if force || session.options.dry_run || !guard.needs_confirmation(count as u64) {
+        return Ok(());
+    }
+    let question = format!("{fn_name}: this changes {what}. Go on?");
+    use std::io::IsTerminal;
+    if session.options.yes || std::io::stdin().is_terminal() {
+        if crate::output::confirm(&question, session.options.yes) {
+            return Ok(());
+        }
+        return Err(script_error(
+            session,
+            fn_name,
+            Error::Refused(format!("declined: {what} left unchanged")),
+        ));
+    }
+    Err(script_error(
+        session,
+        fn_name,
+        Error::Refused(format!(
+            "{what} is more than {} and there is no terminal to confirm it; pass --yes or #{{force: true}}",
+            guard.confirm_above
+        )),
+    ))
 }
 
 /// Runs one Kafka domain call through the session's bridge, naming `fn_name` in errors.
@@ -269,10 +459,22 @@ where
     F: FnOnce(Arc<KafkaClient>) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    session
+    let kafka = session
         .kafka()
-        .and_then(|k| session.block_on(fn_name, work(k)))
-        .map_err(|e| script_error(session, fn_name, e))
+        .map_err(|e| script_error(session, fn_name, e))?;
+    kafka.take_notes();
+    let waiting = kafka.clone();
+    let result = session.bridge.call_explained(
+        fn_name,
+        session.settings.call_timeout,
+        work(kafka.clone()),
+        move || waiting.waiting(),
+    );
+    // What the call could not get while returning the rest (a broker that did not answer).
+    for note in kafka.take_notes() {
+        crate::output::log_line("warn", &format!("{fn_name}: {note}"));
+    }
+    result.map_err(|e| script_error(session, fn_name, e))
 }
 
 /// Runs one ZooKeeper domain call through the session's bridge, naming `fn_name` in errors.
@@ -287,7 +489,15 @@ where
 {
     session
         .zookeeper()
-        .and_then(|z| session.block_on(fn_name, work(z)))
+        .and_then(|z| {
+            let servers = z.servers().to_string();
+            session.bridge.call_explained(
+                fn_name,
+                session.settings.call_timeout,
+                work(z),
+                move || Some(format!("an answer from a ZooKeeper server of {servers}")),
+            )
+        })
         .map_err(|e| script_error(session, fn_name, e))
 }
 
@@ -321,8 +531,14 @@ pub fn engine(session: SessionRef) -> Engine {
         engine.set_max_operations(n);
     }
     let interrupt = session.bridge().interrupt().clone();
+    let audited = Arc::downgrade(&session);
     engine.on_progress(move |_| {
-        if interrupt.is_set() {
+        if audited
+            .upgrade()
+            .is_some_and(|s| s.audit_failure().is_some())
+        {
+            Some(Dynamic::from("audit"))
+        } else if interrupt.is_set() {
             Some(Dynamic::from("interrupted"))
         } else if interrupt.past_deadline() {
             Some(Dynamic::from("timeout"))
@@ -330,12 +546,27 @@ pub fn engine(session: SessionRef) -> Engine {
             None
         }
     });
+    let module_dir = session
+        .module_dir
+        .lock()
+        .ok()
+        .and_then(|d| d.clone())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
+        module_dir,
+    ));
     engine.on_print(crate::output::script_print);
     engine.on_debug(|text, source, pos| {
         crate::output::script_debug(text, source, pos.line(), pos.position())
     });
     api::register(&mut engine);
     engine
+}
+
+/// An engine with Rhai's standard library only and nothing of kafsh's: what the editor
+/// definitions of the built-ins are read from. Never runs scripts.
+pub(crate) fn standard_library_engine() -> Engine {
+    Engine::new()
 }
 
 /// Compiles a script without touching a cluster.
@@ -387,13 +618,13 @@ pub fn describe_error(engine: &Engine, err: &EvalAltResult) -> String {
 pub fn error_message(err: &EvalAltResult) -> String {
     match innermost(err) {
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
-        EvalAltResult::ErrorTerminated(value, _) => {
-            if value.clone().into_string().is_ok_and(|s| s == "timeout") {
-                "stopped: the run's --timeout expired".to_string()
-            } else {
-                "interrupted".to_string()
+        EvalAltResult::ErrorTerminated(value, _) => match value.clone().into_string() {
+            Ok(s) if s == "timeout" => "stopped: the run's --timeout expired".to_string(),
+            Ok(s) if s == "audit" => {
+                "stopped: a change was made but its audit entry could not be written".to_string()
             }
-        }
+            _ => "interrupted".to_string(),
+        },
         EvalAltResult::ErrorParsing(kind, _) => format!("syntax error: {kind}"),
         other => {
             let mut text = other.to_string();

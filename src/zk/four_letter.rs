@@ -1,5 +1,7 @@
 //! ZooKeeper's four-letter words (`srvr`, `mntr`, `ruok`): plain TCP, send four bytes, read
-//! until the server closes the connection.
+//! until the server closes the connection. A server that refuses the connection is down;
+//! one that accepts it but does not answer within the limit is hung (a paused or frozen
+//! process) — not serving either way.
 
 use crate::error::{Error, Result};
 use std::time::Duration;
@@ -14,6 +16,8 @@ const MAX_ANSWER: u64 = 1024 * 1024;
 pub enum FourLetterError {
     /// Nothing listens, or the connection failed or timed out: the server is down.
     Down(String),
+    /// The server accepted the connection but did not answer within the limit.
+    Hung(String),
     /// The server answered that the word is not in `4lw.commands.whitelist`.
     NotWhitelisted(String),
     /// The server runs but is not part of a serving quorum.
@@ -26,8 +30,19 @@ pub async fn four_letter(
     word: &str,
     timeout: Duration,
 ) -> Result<String, FourLetterError> {
+    let started = tokio::time::Instant::now();
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(server)).await {
+        Err(_) => {
+            return Err(FourLetterError::Down(format!(
+                "no connection within {}",
+                crate::kafka::conn::human(timeout)
+            )))
+        }
+        Ok(Err(e)) => return Err(FourLetterError::Down(e.to_string())),
+        Ok(Ok(stream)) => stream,
+    };
     let exchange = async {
-        let mut stream = TcpStream::connect(server).await?;
+        let mut stream = stream;
         stream.write_all(word.as_bytes()).await?;
         let mut answer = Vec::new();
         (&mut stream)
@@ -36,10 +51,10 @@ pub async fn four_letter(
             .await?;
         Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).into_owned())
     };
-    let answer = match tokio::time::timeout(timeout, exchange).await {
+    let answer = match tokio::time::timeout_at(started + timeout, exchange).await {
         Err(_) => {
-            return Err(FourLetterError::Down(format!(
-                "no answer to {word} within {}",
+            return Err(FourLetterError::Hung(format!(
+                "hung: accepts connections but did not answer {word} within {}",
                 crate::kafka::conn::human(timeout)
             )))
         }
@@ -64,6 +79,9 @@ impl FourLetterError {
         match self {
             FourLetterError::Down(why) => {
                 Error::Cluster(format!("ZooKeeper {server} is down: {why}"))
+            }
+            FourLetterError::Hung(why) => {
+                Error::Timeout(format!("ZooKeeper {server} is not answering: {why}"))
             }
             FourLetterError::NotWhitelisted(word) => Error::Refused(whitelist_hint(server, &word)),
             FourLetterError::NotServing => Error::Cluster(format!(

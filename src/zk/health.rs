@@ -1,6 +1,8 @@
-//! Ensemble health from the servers' status: a quorum serving, exactly one leader, every
-//! follower synced, one epoch; and zoo.cfg rendering for static ensembles.
+//! Ensemble health from the servers' status: a quorum of voters serving, exactly one leader,
+//! every follower and observer synced, one epoch; and zoo.cfg rendering (observers marked
+//! `:observer`).
 
+use super::config::Role;
 use super::status::ZkServerStatus;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -19,17 +21,24 @@ pub struct ZkHealth {
     pub serving: usize,
     /// Servers in the ensemble.
     pub servers: usize,
+    /// Voting servers among them (the rest are observers).
+    pub voters: usize,
 }
 
-/// Judges the ensemble from every server's status.
+/// Judges the ensemble from every server's status. Only voters count for the quorum and the
+/// followers the leader must have synced; observers must serve and be synced too, but an
+/// observer down never costs the quorum.
 pub fn judge(statuses: &[ZkServerStatus]) -> ZkHealth {
     let mut reasons = Vec::new();
     let serving: Vec<&ZkServerStatus> = statuses.iter().filter(|s| s.is_serving()).collect();
-    let standalone = statuses.len() == 1 && statuses[0].mode == "standalone";
+    let voters: Vec<&ZkServerStatus> = statuses.iter().filter(|s| s.is_voter()).collect();
+    let observers = (statuses.len() - voters.len()) as u64;
+    let standalone = voters.len() == 1 && voters[0].mode == "standalone";
     for s in statuses.iter().filter(|s| !s.is_serving()) {
         reasons.push(format!(
-            "{} is {}{}",
+            "{}{} is {}{}",
             s.server,
+            if s.is_voter() { "" } else { " (observer)" },
             s.mode,
             s.error
                 .as_ref()
@@ -37,12 +46,12 @@ pub fn judge(statuses: &[ZkServerStatus]) -> ZkHealth {
                 .unwrap_or_default()
         ));
     }
-    let quorum = statuses.len() / 2 + 1;
-    if !standalone && serving.len() < quorum {
+    let serving_voters = voters.iter().filter(|s| s.is_serving()).count();
+    let quorum = voters.len() / 2 + 1;
+    if !standalone && serving_voters < quorum {
         reasons.push(format!(
-            "only {} of {} servers serve; a quorum needs {quorum}",
-            serving.len(),
-            statuses.len()
+            "only {serving_voters} of {} voting servers serve; a quorum needs {quorum}",
+            voters.len()
         ));
     }
     let leaders: Vec<&&ZkServerStatus> = serving.iter().filter(|s| s.mode == "leader").collect();
@@ -51,22 +60,25 @@ pub fn judge(statuses: &[ZkServerStatus]) -> ZkHealth {
     }
     if let [leader] = leaders.as_slice() {
         let followers = serving.iter().filter(|s| s.mode == "follower").count() as u64;
-        let expected = statuses.len() as u64
-            - 1
-            - statuses.iter().filter(|s| s.mode == "observer").count() as u64;
+        let expected = voters.len() as u64 - 1;
         match leader.synced_followers {
             Some(synced) if synced >= expected => {}
             Some(synced) => reasons.push(format!(
                 "the leader {} reports {synced} synced followers of {expected} ({followers} following)",
                 leader.server
             )),
-None => reasons.push(
-                leader
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| format!("the leader {} did not report zk_synced_followers", leader.server)),
-            ),
-
+            None => reasons.push(leader.error.clone().unwrap_or_else(|| {
+                format!(
+                    "the leader {} did not report zk_synced_followers",
+                    leader.server
+                )
+            })),
+        }
+        if let Some(synced) = leader.synced_observers.filter(|&n| n < observers) {
+            reasons.push(format!(
+                "the leader {} reports {synced} synced observers of {observers}",
+                leader.server
+            ));
         }
     }
     // Followers report the last zxid they applied, which stays in the previous epoch until
@@ -91,6 +103,7 @@ None => reasons.push(
         leader: leaders.first().map(|l| l.server.clone()),
         serving: serving.len(),
         servers: statuses.len(),
+        voters: voters.len(),
     }
 }
 
@@ -107,6 +120,8 @@ pub struct CfgServer {
     pub election_port: u16,
     /// Client port, when the servers differ.
     pub client_port: Option<u16>,
+    /// participant or observer (`:observer` after the ports).
+    pub role: Role,
 }
 
 /// Renders a static zoo.cfg: the base settings, then one `server.N=` line per server.
@@ -115,6 +130,11 @@ pub fn render_zoo_cfg(servers: &[CfgServer], base: &BTreeMap<String, String>) ->
     if servers.is_empty() {
         return Err(Error::InvalidInput(
             "zoo.cfg needs at least one server".into(),
+        ));
+    }
+    if servers.iter().all(|s| s.role == Role::Observer) {
+        return Err(Error::InvalidInput(
+            "zoo.cfg needs at least one voting server (all are observers)".into(),
         ));
     }
     let mut ids = HashSet::new();
@@ -168,8 +188,12 @@ pub fn render_zoo_cfg(servers: &[CfgServer], base: &BTreeMap<String, String>) ->
     sorted.sort_by_key(|s| s.id);
     for s in sorted {
         let client = s.client_port.map(|p| format!(";{p}")).unwrap_or_default();
+        let role = match s.role {
+            Role::Participant => "",
+            Role::Observer => ":observer",
+        };
         out.push_str(&format!(
-            "server.{}={}:{}:{}{client}\n",
+            "server.{}={}:{}:{}{role}{client}\n",
             s.id, s.host, s.peer_port, s.election_port
         ));
     }
@@ -240,6 +264,60 @@ mod tests {
     }
 
     #[test]
+    fn observers_do_not_count_for_the_quorum() {
+        let observer = |server: &str, mode: &str| {
+            let mut s = st(server, mode, None, 3);
+            s.role = Some(crate::zk::config::Role::Observer);
+            s
+        };
+        let mut leader = st("a", "leader", Some(2), 3);
+        leader.synced_observers = Some(2);
+        let ok = [
+            leader.clone(),
+            st("b", "follower", None, 3),
+            st("c", "follower", None, 3),
+            observer("d", "observer"),
+            observer("e", "observer"),
+        ];
+        assert!(judge(&ok).healthy, "{:?}", judge(&ok));
+        // Two observers down: the three voters still have their quorum, but it is reported.
+        let mut lonely = leader.clone();
+        lonely.synced_observers = Some(0);
+        let h = judge(&[
+            lonely,
+            st("b", "follower", None, 3),
+            st("c", "follower", None, 3),
+            observer("d", "down"),
+            observer("e", "down"),
+        ]);
+        assert!(!h.reasons.iter().any(|r| r.contains("quorum")), "{h:?}");
+        assert!(
+            h.reasons.iter().any(|r| r.contains("d (observer) is down")),
+            "{h:?}"
+        );
+        assert!(
+            h.reasons
+                .iter()
+                .any(|r| r.contains("0 synced observers of 2")),
+            "{h:?}"
+        );
+        // Two voters down of three: no quorum, whatever the observers do.
+        let h = judge(&[
+            st("a", "not_serving", None, 0),
+            st("b", "down", None, 0),
+            st("c", "follower", None, 3),
+            observer("d", "observer"),
+            observer("e", "observer"),
+        ]);
+        assert!(
+            h.reasons
+                .iter()
+                .any(|r| r.contains("only 1 of 3 voting servers")),
+            "{h:?}"
+        );
+    }
+
+    #[test]
     fn renders_zoo_cfg_and_refuses_duplicates() {
         let s = |id, host: &str| CfgServer {
             id,
@@ -247,6 +325,7 @@ mod tests {
             peer_port: 2888,
             election_port: 3888,
             client_port: None,
+            role: Role::Participant,
         };
         let cfg = render_zoo_cfg(
             &[s(2, "zk2"), s(1, "zk1")],
@@ -258,6 +337,18 @@ mod tests {
             "{cfg}"
         );
         assert!(cfg.contains("dataDir=/data"));
+        let mut observer = s(3, "zk3");
+        observer.role = Role::Observer;
+        observer.client_port = Some(2181);
+        let cfg = render_zoo_cfg(&[s(1, "zk1"), observer.clone()], &BTreeMap::new()).unwrap();
+        assert!(
+            cfg.contains("server.3=zk3:2888:3888:observer;2181\n"),
+            "{cfg}"
+        );
+        assert!(render_zoo_cfg(&[observer], &BTreeMap::new())
+            .unwrap_err()
+            .to_string()
+            .contains("voting"));
         assert!(render_zoo_cfg(&[s(1, "a"), s(1, "b")], &BTreeMap::new())
             .unwrap_err()
             .to_string()

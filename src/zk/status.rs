@@ -1,6 +1,7 @@
 //! Ensemble status: every server's mode, version, zxid, latency, connections, znode count,
 //! and on the leader its followers and synced followers, from `srvr` and `mntr`.
 
+use super::config::Role;
 use super::four_letter::{four_letter, parse_mntr, parse_srvr, whitelist_hint, FourLetterError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -10,10 +11,15 @@ use std::time::Duration;
 pub struct ZkServerStatus {
     /// `host:port` (client port).
     pub server: String,
-    /// The server's id (myid), when the inventory knows it.
+    /// The server's id (myid): from the inventory, else from the server's `conf`.
     pub id: Option<u32>,
-    /// leader, follower, observer, standalone, down, not_serving, or refused (four-letter
-    /// words not whitelisted).
+    /// participant (votes) or observer: from the inventory, else from the configuration,
+    /// else from the mode it runs in.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// leader, follower, observer, standalone, down (refuses connections, or hung: accepts
+    /// them but does not answer within the limit, as `error` says), not_serving, or refused
+    /// (four-letter words not whitelisted).
     pub mode: String,
     /// ZooKeeper version.
     pub version: Option<String>,
@@ -35,8 +41,12 @@ pub struct ZkServerStatus {
     pub znode_count: Option<u64>,
     /// Followers connected (leader only).
     pub followers: Option<u64>,
-    /// Followers in sync (leader only).
+    /// Followers in sync (leader only; with dynamic reconfiguration this includes servers
+    /// that joined but are not voters yet).
     pub synced_followers: Option<u64>,
+    /// Observers in sync (leader only).
+    #[serde(default)]
+    pub synced_observers: Option<u64>,
     /// Why the server could not be read, when it could not.
     pub error: Option<String>,
 }
@@ -46,6 +56,7 @@ impl ZkServerStatus {
         ZkServerStatus {
             server: server.to_string(),
             id,
+            role: None,
             mode: mode.to_string(),
             version: None,
             zxid: None,
@@ -58,8 +69,14 @@ impl ZkServerStatus {
             znode_count: None,
             followers: None,
             synced_followers: None,
+            synced_observers: None,
             error,
         }
+    }
+
+    /// Whether the server votes (counts for the quorum): not an observer by role or mode.
+    pub fn is_voter(&self) -> bool {
+        self.role != Some(Role::Observer) && self.mode != "observer"
     }
 
     /// Whether the server serves clients.
@@ -71,7 +88,8 @@ impl ZkServerStatus {
     }
 }
 
-/// Status of one server; never fails: a server that does not answer is reported as down.
+/// Status of one server; never fails: a server that does not answer within `timeout` is
+/// reported as down, its `error` saying whether it refused or hung.
 pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> ZkServerStatus {
     let (srvr, mntr) = tokio::join!(
         four_letter(server, "srvr", timeout),
@@ -79,7 +97,7 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
     );
     let srvr = match srvr {
         Ok(text) => parse_srvr(&text),
-        Err(FourLetterError::Down(why)) => {
+        Err(FourLetterError::Down(why)) | Err(FourLetterError::Hung(why)) => {
             return ZkServerStatus::empty(server, id, "down", Some(why))
         }
         Err(FourLetterError::NotServing) => {
@@ -121,6 +139,9 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
     };
     let mut status = ZkServerStatus::empty(server, id, "unknown", mntr_error);
     status.mode = get("Mode").unwrap_or_else(|| "unknown".into());
+    if status.mode == "observer" {
+        status.role = Some(Role::Observer);
+    }
     status.version = get("Zookeeper version").map(|v| short_version(&v));
     status.zxid = get("Zxid");
     status.epoch = status
@@ -147,6 +168,7 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
             .or_else(|| get_m("zk_learners"))
             .and_then(|v| v.parse().ok());
         status.synced_followers = get_m("zk_synced_followers").and_then(|v| v.parse().ok());
+        status.synced_observers = get_m("zk_synced_observers").and_then(|v| v.parse().ok());
     }
     status
 }

@@ -71,19 +71,27 @@ impl ZkAcl {
 pub struct ZkSession {
     client: zk::Client,
     chroot: String,
+    hosts: String,
 }
 
 impl ZkSession {
-    /// Connects (with optional digest auth `user:password`) within `timeout`.
+    /// Connects (with optional digest auth `user:password`) within `timeout`. Each server
+    /// gets `connect_timeout` to accept the connection and answer the session handshake, so
+    /// a paused server in the connect string costs at most that, once per session (the
+    /// client then moves to the next one, and stays with a server that answers).
     pub async fn connect(
         connect: &ZkConnect,
         digest: Option<&str>,
         timeout: Duration,
+        connect_timeout: Duration,
     ) -> Result<ZkSession> {
         let hosts = connect.servers.join(",");
+        // The client waits connect_timeout per server only while that is at most 3/5 of
+        // the session timeout (zookeeper-client's rule).
+        let session_timeout = Duration::from_secs(10).max(connect_timeout * 2);
         let mut connector = zk::Client::connector()
-            .with_session_timeout(Duration::from_secs(10))
-            .with_connection_timeout(timeout.min(Duration::from_secs(10)));
+            .with_session_timeout(session_timeout)
+            .with_connection_timeout(connect_timeout);
         if let Some(auth) = digest {
             connector = connector.with_auth("digest", auth.as_bytes());
         }
@@ -99,7 +107,55 @@ impl ZkSession {
         Ok(ZkSession {
             client,
             chroot: connect.chroot.clone(),
+            hosts,
         })
+    }
+
+    /// Whether the session is over (expired, closed, or refused its auth): a new one is
+    /// needed, e.g. after the ensemble was unreachable for longer than the session timeout.
+    pub fn is_over(&self) -> bool {
+        self.client.state().is_terminated()
+    }
+
+    /// The client, for the calls of `config` and `reconfig`.
+    pub(crate) fn client(&self) -> &zk::Client {
+        &self.client
+    }
+
+    /// The membership in `/zookeeper/config` as the connected server has it (3.5+; outside
+    /// any chroot).
+    pub async fn config(&self) -> Result<super::config::Membership> {
+        let (data, _) = self
+            .read("/zookeeper/config", || self.client.get_config())
+            .await?;
+        super::config::Membership::parse(&String::from_utf8_lossy(&data))
+    }
+
+    /// The servers of the connect string, for messages.
+    pub fn servers(&self) -> &str {
+        &self.hosts
+    }
+
+    /// Runs a read, again after a lost connection (the client moves to another server;
+    /// reads are safe to repeat), until it succeeds, fails otherwise, or the call's time
+    /// limit ends it.
+    async fn read<T, F, Fut>(&self, path: &str, op: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, zk::Error>>,
+    {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match op().await {
+                // A lost connection, or one that stopped answering ("no response from
+                // connection in ..."): the client connects to another server meanwhile.
+                Err(zk::Error::ConnectionLoss | zk::Error::Custom(_)) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                other => return other.map_err(|e| zk_error(e, path)),
+            }
+        }
     }
 
     /// The absolute path of `path` under the chroot.
@@ -114,6 +170,28 @@ impl ZkSession {
                 "znode path {path:?} must not end with '/'"
             )));
         }
+        // What ZooKeeper's PathUtils refuses, said before anything is sent.
+        if path.len() > 1 {
+            for name in path[1..].split('/') {
+                let why = match name {
+                    "" => Some("an empty name (\"//\")".to_string()),
+                    "." | ".." => Some(format!("the relative name {name:?}")),
+                    n => n
+                        .chars()
+                        .find(|c| {
+                            c.is_control()
+                                || ('\u{e000}'..='\u{f8ff}').contains(c)
+                                || ('\u{fff0}'..='\u{ffff}').contains(c)
+                        })
+                        .map(|c| format!("the character {c:?}")),
+                };
+                if let Some(why) = why {
+                    return Err(Error::InvalidInput(format!(
+                        "znode path {path:?} contains {why}"
+                    )));
+                }
+            }
+        }
         if path == "/" {
             return Ok(if self.chroot.is_empty() {
                 "/".into()
@@ -127,11 +205,7 @@ impl ZkSession {
     /// Children of `path`, sorted (numerically when they are all numbers, like broker ids).
     pub async fn ls(&self, path: &str) -> Result<Vec<String>> {
         let full = self.full_path(path)?;
-        let mut children = self
-            .client
-            .list_children(&full)
-            .await
-            .map_err(|e| zk_error(e, path))?;
+        let mut children = self.read(path, || self.client.list_children(&full)).await?;
         sort_children(&mut children);
         Ok(children)
     }
@@ -139,11 +213,7 @@ impl ZkSession {
     /// Data and stat of `path`.
     pub async fn get(&self, path: &str) -> Result<Znode> {
         let full = self.full_path(path)?;
-        let (data, stat) = self
-            .client
-            .get_data(&full)
-            .await
-            .map_err(|e| zk_error(e, path))?;
+        let (data, stat) = self.read(path, || self.client.get_data(&full)).await?;
         Ok(Znode::new(path, &data, &stat))
     }
 
@@ -151,10 +221,8 @@ impl ZkSession {
     pub async fn exists(&self, path: &str) -> Result<bool> {
         let full = self.full_path(path)?;
         Ok(self
-            .client
-            .check_stat(&full)
-            .await
-            .map_err(|e| zk_error(e, path))?
+            .read(path, || self.client.check_stat(&full))
+            .await?
             .is_some())
     }
 
@@ -164,10 +232,10 @@ impl ZkSession {
         let mut stack = vec![(path.to_string(), 0usize)];
         while let Some((p, level)) = stack.pop() {
             let full = self.full_path(&p)?;
-            let (children, stat) = match self.client.get_children(&full).await {
+            let (children, stat) = match self.read(&p, || self.client.get_children(&full)).await {
                 Ok(r) => r,
-                Err(zk::Error::NoNode) if level > 0 => continue,
-                Err(e) => return Err(zk_error(e, &p)),
+                Err(Error::NotFound(_)) if level > 0 => continue,
+                Err(e) => return Err(e),
             };
             let mut children = children;
             sort_children(&mut children);
@@ -280,7 +348,7 @@ pub fn zk_error(e: zk::Error, path: &str) -> Error {
         zk::Error::NoNode => Error::NotFound(format!("znode {path:?} does not exist")),
         zk::Error::NodeExists => Error::InvalidInput(format!("znode {path:?} already exists")),
         zk::Error::NotEmpty => Error::Refused(format!(
-            "znode {path:?} has children (use #{{recursive: true}})"
+            "znode {path:?} has children; delete them first, or delete it with its children (recursive)"
         )),
         zk::Error::BadVersion => Error::Refused(format!(
             "znode {path:?} changed meanwhile (version mismatch)"

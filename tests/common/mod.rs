@@ -2,7 +2,10 @@
 //! sandbox cluster, build in-process engines, and ask Kafka's own tools for reference answers.
 #![allow(dead_code)]
 
+pub mod crash;
+pub mod groups4_suite;
 pub mod groups_suite;
+pub mod load;
 pub mod topics_suite;
 
 use std::path::PathBuf;
@@ -53,7 +56,7 @@ pub fn kafsh_json(bootstrap: &str, zookeeper: Option<&str>, expr: &str) -> serde
 }
 
 /// Stdout of a Kafka tool run, failing the test when it failed.
-pub fn tool_stdout(out: std::io::Result<Output>, what: &str) -> String {
+pub fn tool_stdout(out: kafsh_sandbox::Result<Output>, what: &str) -> String {
     let out = out.unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),

@@ -42,14 +42,19 @@ pub fn tool_describe(c: &Cluster, topic: &str) -> String {
 
 /// ConfigCommand --describe of a topic's dynamic configs, as `key=value` pairs.
 pub fn tool_topic_configs(c: &Cluster, topic: &str) -> Vec<String> {
+    tool_configs(c, "topics", topic)
+}
+
+/// ConfigCommand --describe (without --all) of an entity, as sorted `key=value` pairs.
+pub fn tool_configs(c: &Cluster, entity_type: &str, name: &str) -> Vec<String> {
     let bs = c.bootstrap_servers();
     let args = [
         "--bootstrap-server",
         bs.as_str(),
         "--entity-type",
-        "topics",
+        entity_type,
         "--entity-name",
-        topic,
+        name,
         "--describe",
     ];
     let out = c
@@ -69,18 +74,23 @@ pub fn tool_topic_configs(c: &Cluster, topic: &str) -> Vec<String> {
     pairs
 }
 
-/// The dynamic topic configs kafsh reports, as sorted `key=value` pairs.
+/// The configs kafsh's describe_config reports by default (what is set on the topic), as
+/// sorted `key=value` pairs: what ConfigCommand --describe lists.
 pub fn kafsh_topic_configs(bs: &str, topic: &str) -> Vec<String> {
+    kafsh_configs(bs, "topic", topic)
+}
+
+/// describe_config(entity, name) as sorted `key=value` pairs.
+pub fn kafsh_configs(bs: &str, entity: &str, name: &str) -> Vec<String> {
     let all = kafsh_json(
         bs,
         None,
-        &format!("describe_config(\"topic\", \"{topic}\")"),
+        &format!("describe_config(\"{entity}\", \"{name}\")"),
     );
     let mut pairs: Vec<String> = all
         .as_array()
         .expect("array")
         .iter()
-        .filter(|c| c["source"] == "dynamic_topic")
         .map(|c| {
             format!(
                 "{}={}",
@@ -412,7 +422,9 @@ pub fn dry_run_changes_nothing(c: &Cluster, topic: &str) {
     kafsh_json(
         &bs,
         None,
-        &format!(r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1}})"#),
+        &format!(
+            r#"create_topic("{topic}", #{{partitions: 2, replication_factor: 1, config: #{{"retention.ms": 86400000}}}})"#
+        ),
     );
     let before = snapshot(&bs, topic);
     let b = c.brokers()[0].id;
@@ -445,7 +457,11 @@ pub fn dry_run_changes_nothing(c: &Cluster, topic: &str) {
         snapshot(&bs, topic),
         "a dry run changed the cluster"
     );
-    let broker = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let broker = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("broker", {b}, #{{all: true}})"#),
+    );
     let threads = broker
         .as_array()
         .expect("array")
@@ -473,7 +489,11 @@ pub fn broker_configs(c: &Cluster) {
         None,
         &format!(r#"alter_config("broker", {b}, #{{set: #{{"log.cleaner.backoff.ms": 25000}}}})"#),
     );
-    let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let all = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("broker", {b}, #{{all: true}})"#),
+    );
     let get = |name: &str| {
         all.as_array()
             .expect("array")
@@ -483,6 +503,18 @@ pub fn broker_configs(c: &Cluster) {
             .expect("entry")
     };
     assert_eq!(get("log.cleaner.backoff.ms")["value"], "25000");
+    // Without #{all: true}: what is set on the broker itself, as ConfigCommand shows it.
+    assert_eq!(
+        kafsh_configs(&bs, "broker", &b.to_string()),
+        tool_configs(c, "brokers", &b.to_string())
+    );
+    assert_eq!(
+        kafsh_configs(&bs, "broker", &b.to_string()),
+        vec![
+            "log.cleaner.backoff.ms=25000".to_string(),
+            "log.cleaner.io.buffer.load.factor=0.8".to_string()
+        ]
+    );
     assert_eq!(get("log.cleaner.backoff.ms")["source"], "dynamic_broker");
     assert_eq!(
         get("log.cleaner.io.buffer.load.factor")["value"],
@@ -496,7 +528,11 @@ pub fn broker_configs(c: &Cluster) {
             r#"alter_config("broker", {b}, #{{delete: ["log.cleaner.backoff.ms", "log.cleaner.io.buffer.load.factor"]}})"#
         ),
     );
-    let all = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {b})"#));
+    let all = kafsh_json(
+        &bs,
+        None,
+        &format!(r#"describe_config("broker", {b}, #{{all: true}})"#),
+    );
     let backoff = all
         .as_array()
         .expect("array")
@@ -704,7 +740,7 @@ pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
     create_heavy_topic(c, topic);
     let script = r#"
         let p = plan_reassignment(#{topics: ["TOPIC"], brokers: [2, 3]});
-        let started = reassign(p, #{throttle: 1});
+        let started = reassign(p, #{throttle: 1, force: true});
         let busy = list_reassignments().filter(|r| r.topic == "TOPIC");
         let status = reassignment_status(p);
         let cancelled = cancel_reassignment(p);
@@ -738,4 +774,216 @@ pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
         "{r}"
     );
     assert_no_throttle_left(c, topic);
+}
+
+/// The replication-factor runbook killed at its mutation boundaries under an acks=all
+/// producer: every resumed (or new) run ends where an uninterrupted one does — replication
+/// factor 2 with the same replicas, preferred leaders, nothing in flight, no throttle left —
+/// and every acknowledged message is there once.
+pub fn increase_replication_factor_survives_kills(c: &Cluster, topic: &str) {
+    use super::crash::{kafka_state, sweep, Pick, Scenario};
+    let bs = c.bootstrap_servers();
+    let ids: Vec<i32> = c.brokers().iter().map(|b| b.id).collect();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"create_topic("{topic}", #{{assignment: [[{}], [{}], [{}]]}})"#,
+            ids[0], ids[1], ids[2]
+        ),
+    );
+    super::groups_suite::produce_sized(c, topic, 3000, 1000);
+    let original = kafsh_json(&bs, None, &format!(r#"plan_json(assignment(["{topic}"]))"#));
+    let original = original.as_str().expect("plan").to_string();
+    let producer = super::load::start_producer(c, topic, 1_000_000, 50);
+    let command = |state: &tempfile::TempDir| {
+        let mut cmd = kafsh(state);
+        cmd.args([
+            "--bootstrap-server",
+            &bs,
+            "--json",
+            "run",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/increase_replication_factor.rhai"
+            ),
+            "--arg",
+            &format!("topic={topic}"),
+            "--arg",
+            "rf=2",
+            "--arg",
+            "throttle=2000000",
+            "--arg",
+            "timeout=3m",
+        ]);
+        cmd
+    };
+    let reset = || {
+        kafsh_json(
+            &bs,
+            None,
+            &format!(
+                r#"let p = parse_plan({original:?}); reassign(p); wait_reassignment(p, #{{timeout: "3m"}}); true"#
+            ),
+        );
+    };
+    // Which broker gets the new replica depends on the load other tests put on the shared
+    // cluster meanwhile; what must not differ is the replica count, the leader kept first,
+    // and everything else kafka_state holds.
+    let state = || {
+        let mut s = kafka_state(&bs, &[topic]);
+        for p in s["partitions"][0].as_array_mut().expect("partitions") {
+            let replicas = p["replicas"].as_array().cloned().unwrap_or_default();
+            p["replicas"] = serde_json::json!({"count": replicas.len(), "first": replicas.first()});
+        }
+        s
+    };
+    let report = sweep(&Scenario {
+        name: "increase_replication_factor",
+        command: &command,
+        reset: &reset,
+        state: &state,
+        sample: &[Pick::First, Pick::Last],
+        after_reference: &|| {},
+    });
+    let rf: Vec<usize> = report.expected["partitions"][0]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| p["replicas"]["count"].as_u64().unwrap_or(0) as usize)
+        .collect();
+    assert_eq!(rf, vec![2, 2, 2], "{}", report.expected);
+    assert_eq!(report.expected["in_flight"], 0);
+    super::load::stop_producer(&producer);
+    let acked = super::load::acked_values(producer);
+    assert!(
+        acked.len() > 50,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    super::load::assert_consumed_exactly_once(c, topic, &acked);
+}
+
+/// Config changes recorded in the audit trail are undone by `kafsh audit rollback SEQ`: the
+/// dry run prints the inverse call and changes nothing, the real one restores the old
+/// values (and deletes what was not set before), audited again.
+pub fn audit_rollback_restores_configs(c: &Cluster, topic: &str) {
+    let bs = c.bootstrap_servers();
+    kafsh_json(
+        &bs,
+        None,
+        &format!(r#"create_topic("{topic}", #{{partitions: 1, replication_factor: 1}})"#),
+    );
+    let state = tempfile::tempdir().expect("tmp");
+    let run = |args: &[&str]| {
+        let out = kafsh(&state)
+            .args(["--bootstrap-server", &bs])
+            .args(args)
+            .output()
+            .expect("kafsh");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    run(&[
+        "-e",
+        &format!(r#"set_config("{topic}", "retention.ms", 3600000)"#),
+    ]);
+    run(&[
+        "-e",
+        &format!(
+            r#"alter_config("topic", "{topic}", #{{set: #{{"retention.ms": 60000, "cleanup.policy": "compact"}}}})"#
+        ),
+    ]);
+    let listed: serde_json::Value = serde_json::from_slice(
+        &run(&[
+            "--json",
+            "audit",
+            "--target",
+            topic,
+            "--function",
+            "alter_config",
+        ])
+        .stdout,
+    )
+    .expect("json");
+    let seqs: Vec<u64> = listed
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs.len(), 2, "{listed}");
+    let retention = listed[1]["arguments"]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["name"] == "retention.ms")
+        .cloned()
+        .expect("retention.ms");
+    assert_eq!(
+        retention["old"], "3600000",
+        "the old value is recorded: {listed}"
+    );
+
+    let dry = run(&["--dry-run", "audit", "rollback", &seqs[1].to_string()]);
+    let said = String::from_utf8_lossy(&dry.stderr);
+    assert!(
+        said.contains(&format!(
+            r#"alter_config("topic", "{topic}", #{{set: #{{"retention.ms": "3600000"}}, delete: ["cleanup.policy"]}})"#
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        kafsh_topic_configs(&bs, topic),
+        vec!["cleanup.policy=compact", "retention.ms=60000"]
+    );
+    run(&["audit", "rollback", &seqs[1].to_string()]);
+    assert_eq!(
+        kafsh_topic_configs(&bs, topic),
+        vec!["retention.ms=3600000"]
+    );
+    run(&["audit", "rollback", &seqs[0].to_string()]);
+    assert!(kafsh_topic_configs(&bs, topic).is_empty());
+    assert_eq!(tool_topic_configs(c, topic), Vec::<String>::new());
+    let verify: serde_json::Value =
+        serde_json::from_slice(&run(&["--json", "audit", "verify"]).stdout).expect("json");
+    assert_eq!(verify["intact"], true, "{verify}");
+    assert_eq!(
+        verify["entries"], 4,
+        "the rollbacks are audited too: {verify}"
+    );
+}
+
+/// The read-only cluster report runbook, by name: healthy, with the control plane of the
+/// cluster's kind (ZooKeeper servers, or the KRaft quorum).
+pub fn cluster_report_is_healthy(c: &Cluster, control_plane: &str) {
+    let state = tempfile::tempdir().expect("tmp");
+    let report = || {
+        let mut cmd = kafsh(&state);
+        cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts"))
+            .args(["--bootstrap-server", &c.bootstrap_servers()]);
+        if let Some(zk) = c.zk_connect() {
+            cmd.args(["--zookeeper", &zk]);
+        }
+        cmd.args(["run", "cluster_report"]).output().expect("run")
+    };
+    // The report flags a broker slow to answer as hung; on a loaded test machine one look
+    // may catch a broker busy with another test, so a second look decides.
+    let mut out = report();
+    if !out.status.success() {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        out = report();
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(control_plane), "{text}");
+    assert!(text.trim_end().ends_with("healthy"), "{text}");
 }

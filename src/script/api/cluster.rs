@@ -14,28 +14,37 @@ pub mod api {
     use crate::script::{kafka_call as call, session_of};
     use rhai::{Array, EvalAltResult, Map, NativeCallContext};
 
-    /// List the live brokers: id, host, port, rack, and whether it is the controller
-    /// (ZooKeeper mode).
+    /// List the registered brokers, each checked on a new connection: id, host, port, rack,
+    /// `controller` (the active controller: ZooKeeper mode's controller broker, KRaft's
+    /// quorum leader — the node `cluster().controller` names), `roles` ("broker", or
+    /// "broker,controller" for a KRaft node that is also a quorum voter), and `status`: `up`
+    /// (with `api_versions_ms`), `hung` (accepts connections but does not answer ApiVersions
+    /// within the `api_versions_timeout`) or `down` (refuses connections), with the `error`.
     ///
     /// ```rhai
-    /// for b in brokers() { print(`${b.id} ${b.host}:${b.port}`); }
+    /// for b in brokers() { print(`${b.id} ${b.host}:${b.port} ${b.status}`); }
+    /// let hung = brokers().filter(|b| b.status == "hung").map(|b| b.id);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn brokers(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let result = call(&session, "brokers", |k| async move {
-            brokers::brokers(&k).await
+            Ok(brokers::checked(&k).await?.brokers)
         })?;
         to_array(&result)
     }
 
-    /// Cluster summary: id, mode (zookeeper or kraft), the active controller, live brokers,
-    /// topic and partition counts, and how many partitions are under-replicated, offline or
-    /// under min.insync.replicas.
+    /// Cluster summary: id, mode (zookeeper or kraft), the active `controller` (KRaft: the
+    /// quorum leader, from DescribeQuorum; a `note` says why when it is not known), the
+    /// quorum's voters (`controllers`, KRaft), the registered `brokers` and which of them are
+    /// `hung_brokers` or `down_brokers` (as `brokers()` checks them), topic and partition
+    /// counts, and how many partitions are under-replicated, offline or under
+    /// min.insync.replicas.
     ///
     /// ```rhai
     /// let c = cluster();
     /// if c.offline > 0 { fail(`${c.offline} partitions are offline`); }
+    /// if c.hung_brokers.len() > 0 { fail(`brokers not answering: ${c.hung_brokers}`); }
     /// ```
     #[rhai_fn(return_raw, name = "cluster")]
     pub fn cluster_summary(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
@@ -129,6 +138,15 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn free_broker_ids(ctx: NativeCallContext, n: i64) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        if !(1..=1000).contains(&n) {
+            return Err(crate::script::script_error(
+                &session,
+                "free_broker_ids",
+                crate::error::Error::InvalidInput(format!(
+                    "asked for {n} ids; give a count from 1 to 1000"
+                )),
+            ));
+        }
         let mut used: std::collections::BTreeSet<i64> =
             call(&session, "free_broker_ids", |k| async move {
                 Ok(brokers::brokers(&k)
@@ -145,7 +163,13 @@ pub mod api {
                 .iter()
                 .map(|b| i64::from(b.id)),
         );
-        if let Ok(zk) = session.zookeeper() {
+        if let Some(zk) = session
+            .settings
+            .zookeeper
+            .is_some()
+            .then(|| session.zookeeper().ok())
+            .flatten()
+        {
             if let Ok(ids) =
                 session.block_on(
                     "free_broker_ids",
@@ -163,11 +187,17 @@ pub mod api {
 
     /// The server.properties settings of a new broker: `broker_id` (required), `host`,
     /// `port` (9092), `log_dirs`, `rack`, `zookeeper` (default: the context's connect
-    /// string), or `kraft: true` with `controller_quorum_voters` for a KRaft broker. Refuses
-    /// an id that a broker already uses.
+    /// string). With `kraft: true` the settings of a KRaft broker of the running cluster:
+    /// node.id, process.roles, listeners, the controllers' listener name and the quorum
+    /// setting of its kind — `controller.quorum.bootstrap.servers` for a dynamic quorum
+    /// (kraft.version ≥ 1), `controller.quorum.voters` for a static one — taken from the
+    /// cluster (DescribeQuorum) unless `controller_quorum_voters` is given, and, as a
+    /// comment, the `kafka-storage.sh format` command line with the cluster id. Refuses an
+    /// id that a broker already uses.
     ///
     /// ```rhai
     /// let text = server_properties(#{broker_id: 4, host: "peter-kafka004", log_dirs: "/data/kafka"});
+    /// let kraft = server_properties(#{broker_id: 4, kraft: true, host: "peter-kafka004", log_dirs: "/data/kafka"});
     /// ```
     #[rhai_fn(return_raw)]
     pub fn server_properties(
@@ -207,21 +237,64 @@ pub mod api {
         let host = opts.string("host")?.unwrap_or_else(|| "localhost".into());
         let port = opts.int("port")?.unwrap_or(9092);
         let mut lines = Vec::new();
+        let mut format_line = None;
         if opts.bool("kraft")?.unwrap_or(false) {
             lines.push(format!("node.id={id}"));
             lines.push("process.roles=broker".into());
-            let voters = opts
-                .string("controller_quorum_voters")?
-                .ok_or_else(|| format!("{f}: a KRaft broker needs controller_quorum_voters"))?;
-            lines.push(format!("controller.quorum.voters={voters}"));
-            lines.push("controller.listener.names=CONTROLLER".into());
-        } else {
-            lines.push(format!("broker.id={id}"));
-            let zk = opts
-                .string("zookeeper")?
-                .unwrap_or_else(|| session.settings.zookeeper.to_string());
-            lines.push(format!("zookeeper.connect={zk}"));
+            lines.push(format!("listeners=PLAINTEXT://0.0.0.0:{port}"));
+            lines.push(format!("advertised.listeners=PLAINTEXT://{host}:{port}"));
+            lines.push("inter.broker.listener.name=PLAINTEXT".into());
+            match opts.string("controller_quorum_voters")? {
+                Some(voters) => {
+                    lines.push("controller.listener.names=CONTROLLER".into());
+                    lines.push(
+                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+                            .into(),
+                    );
+                    lines.push(format!("controller.quorum.voters={voters}"));
+                }
+                None => {
+                    let quorum = call(&session, f, |k| async move {
+                        crate::kafka::quorum::QuorumSettings::of(
+                            &crate::kafka::quorum::describe(&k).await?,
+                        )
+                    })?;
+                    let name = &quorum.listener_name;
+                    lines.push(format!("controller.listener.names={name}"));
+                    lines.push("# the controllers' listener protocol: as their listener.security.protocol.map says".into());
+                    lines.push(format!(
+                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,{name}:PLAINTEXT"
+                    ));
+                    lines.push(quorum.quorum_line());
+                    format_line = Some(format!(
+                        "kafka-storage.sh format --cluster-id {} --config server.properties --ignore-formatted",
+                        quorum.cluster_id
+                    ));
+                }
+            }
+            lines.push(format!(
+                "log.dirs={}",
+                opts.string("log_dirs")?
+                    .unwrap_or_else(|| "/var/lib/kafka/data".into())
+            ));
+            if let Some(rack) = opts.string("rack")? {
+                lines.push(format!("broker.rack={rack}"));
+            }
+            if let Some(format) = format_line {
+                lines.push("# Format its storage before the first start:".into());
+                lines.push(format!("#   {format}"));
+            }
+            return Ok(lines.join("\n") + "\n");
         }
+        lines.push(format!("broker.id={id}"));
+        let zk = match opts.string("zookeeper")? {
+            Some(zk) => zk,
+            None => session
+                .zookeeper_connect()
+                .map_err(|e| crate::script::script_error(&session, f, e))?
+                .to_string(),
+        };
+        lines.push(format!("zookeeper.connect={zk}"));
         lines.push(format!("listeners=PLAINTEXT://0.0.0.0:{port}"));
         lines.push(format!("advertised.listeners=PLAINTEXT://{host}:{port}"));
         if let Some(dirs) = opts.string("log_dirs")? {

@@ -14,29 +14,49 @@ pub mod api {
     use indexmap::IndexMap;
     use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
-    /// Every config of a topic, a broker or the broker default, with its value, source
-    /// (default, static_broker, dynamic_broker, dynamic_default_broker, dynamic_topic),
-    /// whether it is sensitive (value masked) and read-only. Entity: "topic", "broker" (name
-    /// = broker id) or "broker_default" (name ignored).
+    /// The configs set on a topic, a broker or the broker default itself — what
+    /// `kafka-configs.sh --describe` shows: name, value, source, whether it is sensitive
+    /// (value masked) and read-only. Entity: "topic", "broker" (name = broker id) or
+    /// "broker_default" (name ignored). `#{all: true}` lists every config with its source
+    /// (default, static_broker, dynamic_broker, dynamic_default_broker, dynamic_topic), as
+    /// `--all` does.
     ///
     /// ```rhai
-    /// let retention = describe_config("topic", "peter-topic").filter(|c| c.name == "retention.ms");
+    /// let changed = describe_config("topic", "peter-topic");
+    /// let retention = describe_config("topic", "peter-topic", #{all: true}).filter(|c| c.name == "retention.ms");
     /// let broker = describe_config("broker", "1");
     /// ```
+    #[rhai_fn(return_raw, name = "describe_config")]
+    pub fn describe_config_with(
+        ctx: NativeCallContext,
+        entity: &str,
+        name: Dynamic,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "describe_config";
+        let opts = Options::new(f, &options, &["all"])?;
+        let all = opts.bool("all")?.unwrap_or(false);
+        let name = scalar_text(&name).unwrap_or_default();
+        let entity = Entity::parse(entity, &name).map_err(|e| script_error(&session, f, e))?;
+        let own = entity.own_source();
+        let mut result = call(&session, f, |k| async move {
+            configs::describe_config(&k, &entity).await
+        })?;
+        if !all {
+            result.retain(|c| c.source == own);
+        }
+        to_array(&result)
+    }
+
+    /// The configs set on a topic, a broker or the broker default itself.
     #[rhai_fn(return_raw, name = "describe_config")]
     pub fn describe_config(
         ctx: NativeCallContext,
         entity: &str,
         name: Dynamic,
     ) -> Result<Array, Box<EvalAltResult>> {
-        let session = session_of(&ctx)?;
-        let name = scalar_text(&name).unwrap_or_default();
-        let entity = Entity::parse(entity, &name)
-            .map_err(|e| script_error(&session, "describe_config", e))?;
-        let result = call(&session, "describe_config", |k| async move {
-            configs::describe_config(&k, &entity).await
-        })?;
-        to_array(&result)
+        describe_config_with(ctx, entity, name, Map::new())
     }
 
     /// Change configs incrementally: `#{set: #{key: value, ..}, delete: [key, ..]}`. A config
@@ -61,6 +81,12 @@ pub mod api {
         let opts = Options::new(f, &options, &["set", "delete"])?;
         let set = opts.string_map("set")?;
         let delete = opts.string_list("delete")?;
+        if set.is_empty() && delete.is_empty() {
+            return Err(format!(
+                "{f}: nothing to change: give #{{set: #{{..}}}} and/or #{{delete: [..]}}"
+            )
+            .into());
+        }
         let name = scalar_text(&name).unwrap_or_default();
         let entity = Entity::parse(entity, &name).map_err(|e| script_error(&session, f, e))?;
         let dry_run = session.options.dry_run;
@@ -100,7 +126,8 @@ pub mod api {
         to_map(&result)
     }
 
-    /// Delete one topic config (back to the default), as `--delete-config key` does.
+    /// Delete one topic config (back to the default), as `--delete-config key` does; a key
+    /// that is not set on the topic is an error naming it, as in Kafka's tool.
     ///
     /// ```rhai
     /// delete_config("peter-topic", "retention.ms");
@@ -141,6 +168,10 @@ fn record_config_change(
         "alter_config",
         &change.entity,
         &lines.join(", "),
-        serde_json::to_value(&change.changes).unwrap_or_default(),
+        serde_json::json!({
+            "entity": change.subject.as_ref().map(|e| e.kind()),
+            "name": change.subject.as_ref().map(|e| e.resource_name()),
+            "changes": change.changes,
+        }),
     );
 }

@@ -1,12 +1,14 @@
-//! Rhai functions for consumer groups: list, describe with lag, lag of many groups, reset
-//! offsets, delete.
+//! Rhai functions for groups of every type (classic, consumer, share, streams): list,
+//! describe with lag, lag of many groups, reset offsets, delete groups and their offsets.
 
 use rhai::plugin::*;
 
 /// Consumer groups
 ///
-/// List and describe consumer groups with their lag, reset their committed offsets and
-/// delete them — what `kafka-consumer-groups.sh` does.
+/// List and describe groups of every type Kafka 4 has — classic and KIP-848 consumer groups,
+/// share groups and streams groups — with their lag, reset their offsets, and delete them or
+/// their offsets: what `kafka-groups.sh`, `kafka-consumer-groups.sh`,
+/// `kafka-share-groups.sh` and `kafka-streams-groups.sh` do.
 #[export_module]
 pub mod api {
     use crate::kafka::groups::{self, ResetTarget};
@@ -14,14 +16,16 @@ pub mod api {
     use crate::script::{kafka_call as call, script_error, session_of};
     use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
-    /// List consumer groups with their state and protocol type, like
-    /// `kafka-consumer-groups.sh --list`. Option `state` keeps only groups in that state
-    /// ("Stable", "Empty", ...); `zookeeper: true` lists the old consumers' groups whose
-    /// offsets live in ZooKeeper under `<chroot>/consumers`.
+    /// List groups with their type, state and protocol type, like `kafka-groups.sh --list`
+    /// (TYPE: Classic, Consumer, Share or Streams). Options: `type` keeps one type (or a
+    /// list of types: "classic", "consumer", "share", "streams"); `state` keeps groups in
+    /// that state ("Stable", "Empty", ...); `zookeeper: true` lists the old consumers' groups
+    /// whose offsets live in ZooKeeper under `<chroot>/consumers`.
     ///
     /// ```rhai
     /// let all = list_groups();
     /// let idle = list_groups(#{state: "Empty"});
+    /// let queues = list_groups(#{type: "share"});
     /// ```
     #[rhai_fn(return_raw, name = "list_groups")]
     pub fn list_groups_with(
@@ -29,28 +33,37 @@ pub mod api {
         options: Map,
     ) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let opts = Options::new("list_groups", &options, &["state", "zookeeper"])?;
+        let f = "list_groups";
+        let opts = Options::new(f, &options, &["type", "state", "zookeeper"])?;
         let state = opts.string("state")?;
+        let types = opts
+            .string_list("type")?
+            .iter()
+            .map(|t| groups::GroupType::parse(t))
+            .collect::<crate::error::Result<Vec<_>>>()
+            .map_err(|e| script_error(&session, f, e))?;
         if opts.bool("zookeeper")?.unwrap_or(false) {
-            let names = crate::script::zk_call(&session, "list_groups", |z| async move {
+            let names = crate::script::zk_call(&session, f, |z| async move {
                 crate::zk::legacy::list(&z).await
             })?;
             let listed: Vec<groups::GroupListing> = names
                 .into_iter()
                 .map(|g| groups::GroupListing {
                     group: g,
+                    group_type: groups::GroupType::Classic,
                     state: "ZooKeeper".into(),
                     protocol_type: "zookeeper".into(),
                 })
                 .collect();
             return to_array(&listed);
         }
-        let mut result = call(&session, "list_groups", |k| async move {
-            groups::list_groups(&k).await
+        let filter = groups::GroupFilter {
+            types,
+            states: state.into_iter().collect(),
+        };
+        let result = call(&session, f, |k| async move {
+            groups::list_groups(&k, &filter).await
         })?;
-        if let Some(state) = state {
-            result.retain(|g| g.state.eq_ignore_ascii_case(&state));
-        }
         to_array(&result)
     }
 
@@ -60,26 +73,29 @@ pub mod api {
         list_groups_with(ctx, Map::new())
     }
 
-    /// Describe a consumer group: state, coordinator, members, and per partition TOPIC,
-    /// PARTITION, CURRENT-OFFSET, LOG-END-OFFSET, LAG, CONSUMER-ID, HOST, CLIENT-ID computed
-    /// as `kafka-consumer-groups.sh --describe` does (a partition without a committed offset
-    /// has no current offset and an unknown lag), plus `total_lag` and `lag_per_topic`.
+    /// Describe a group of any type: type, state, coordinator, members (new protocols: member
+    /// epochs and target assignments; streams: tasks), and per partition TOPIC, PARTITION,
+    /// CURRENT-OFFSET, LOG-END-OFFSET, LAG, CONSUMER-ID, HOST, CLIENT-ID computed as
+    /// `kafka-consumer-groups.sh --describe` does (a partition without a committed offset has
+    /// no current offset and an unknown lag), plus `total_lag` and `lag_per_topic`. A share
+    /// group's rows are its share-partitions: CURRENT-OFFSET is the START-OFFSET and LAG the
+    /// broker's count of records not yet acknowledged (`kafka-share-groups.sh --describe`);
+    /// a streams group's rows are its active tasks' partitions (`kafka-streams-groups.sh
+    /// --describe`).
     ///
     /// ```rhai
     /// let g = describe_group("peter-consumer-group");
-    /// print(`lag ${g.total_lag}`);
+    /// print(`${g.type} group, lag ${g.total_lag}`);
     /// ```
     #[rhai_fn(return_raw, name = "describe_group")]
     pub fn describe_group(ctx: NativeCallContext, name: &str) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let names = vec![name.to_string()];
-        let mut result = call(&session, "describe_group", |k| async move {
-            groups::group_lags(&k, &names, &[]).await
+        groups::validate_group_id(name).map_err(|e| script_error(&session, "describe_group", e))?;
+        let name = name.to_string();
+        let result = call(&session, "describe_group", |k| async move {
+            groups::describe_group(&k, &name).await
         })?;
-        let one = result
-            .pop()
-            .ok_or_else(|| format!("describe_group: consumer group {name:?} does not exist"))?;
-        to_map(&one)
+        to_map(&result)
     }
 
     /// Describe a group with options: `zookeeper: true` reads an old consumer's group from
@@ -110,13 +126,18 @@ pub mod api {
         to_map(&result)
     }
 
-    /// Lag of many groups at once (default: every group), optionally only on `topics`.
-    /// Batched: one FindCoordinator, one DescribeGroups and one OffsetFetch per
-    /// coordinator, and one ListOffsets per partition leader — never one request per
-    /// partition.
+    /// Lag of many groups at once (default: every group of every type), optionally only on
+    /// `topics`. Never fails because one group or one broker cannot be read: that group's row
+    /// carries an `error` (and `total_lag` 0), a broker that could not list its groups is a
+    /// row with group "" naming it, and every other row is complete. Batched: one
+    /// FindCoordinator, per coordinator one describe per group type and one offsets request,
+    /// and one ListOffsets per partition leader — never one request per partition.
     ///
     /// ```rhai
-    /// for g in lag() { if g.total_lag > 1000 { warn(`${g.group} lags ${g.total_lag}`); } }
+    /// for g in lag() {
+    ///     if g.error != () { warn(`${g.group}: ${g.error}`); }
+    ///     else if g.total_lag > 1000 { warn(`${g.group} lags ${g.total_lag}`); }
+    /// }
     /// let some = lag(#{groups: ["peter-consumer-group"], topics: ["peter-topic"]});
     /// ```
     #[rhai_fn(return_raw, name = "lag")]
@@ -126,16 +147,7 @@ pub mod api {
         let wanted = opts.string_list("groups")?;
         let topics = opts.string_list("topics")?;
         let result = call(&session, "lag", |k| async move {
-            let names = if wanted.is_empty() {
-                groups::list_groups(&k)
-                    .await?
-                    .into_iter()
-                    .map(|g| g.group)
-                    .collect()
-            } else {
-                wanted
-            };
-            groups::group_lags(&k, &names, &topics).await
+            groups::group_lags(&k, &wanted, &topics).await
         })?;
         to_array(&result)
     }
@@ -146,12 +158,15 @@ pub mod api {
         lag_with(ctx, Map::new())
     }
 
-    /// Reset a group's committed offsets. Options: `topic` (a name or a list), `partitions`
-    /// (default: all), `to`: "earliest", "latest", an offset, an RFC 3339 time
+    /// Reset a group's committed offsets (a share group's start offsets, as
+    /// `kafka-share-groups.sh --reset-offsets` does). Options: `topic` (a name or a list),
+    /// `partitions` (default: all), `to`: "earliest", "latest", an offset, an RFC 3339 time
     /// ("2026-11-24T03:00:00Z") or `#{shift: -100}`. Shows the plan (old and new offset per
     /// partition) and commits it only with `execute: true` or --yes (never with --dry-run).
     /// Refused while the group has active members, naming them. Offsets outside the log
-    /// are clamped to it and the plan says so.
+    /// are clamped to it and the plan says so. Committing more than the context's
+    /// `confirm_above` (10) partitions asks first in a terminal and, without one, needs
+    /// --yes or `force: true`. The audit trail keeps every partition's old and new offset.
     ///
     /// ```rhai
     /// let plan = reset_offsets("peter-consumer-group", #{topic: "peter-topic", to: "earliest"});
@@ -165,8 +180,16 @@ pub mod api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "reset_offsets";
-        let opts = Options::new(f, &options, &["topic", "partitions", "to", "execute"])?;
+        let opts = Options::new(
+            f,
+            &options,
+            &["topic", "partitions", "to", "execute", "force"],
+        )?;
+        groups::validate_group_id(group).map_err(|e| script_error(&session, f, e))?;
         let topics = opts.string_list("topic")?;
+        if topics.is_empty() {
+            return Err(format!("{f}: name the topic(s) to reset: #{{topic: \"name\"}}").into());
+        }
         let partitions: Vec<i32> = opts
             .int_list("partitions")?
             .into_iter()
@@ -175,27 +198,61 @@ pub mod api {
         let target = parse_target(options.get("to")).map_err(|e| script_error(&session, f, e))?;
         let wanted = opts.bool("execute")?.unwrap_or(false) || session.options.yes;
         let execute = wanted && !session.options.dry_run;
-        let group = group.to_string();
-        let result = call(&session, f, |k| async move {
-            groups::reset_offsets(&k, &group, &topics, &partitions, &target, execute).await
+        let force = opts.bool("force")?.unwrap_or(false);
+        let name = group.to_string();
+        let (t, p, tg) = (topics.clone(), partitions.clone(), target.clone());
+        let plan = call(&session, f, |k| async move {
+            groups::reset_offsets(&k, &name, &t, &p, &tg, false).await
         })?;
+        let mut result = plan;
+        if execute {
+            // Moving many partitions' offsets at once is confirmed first.
+            crate::script::confirm_many(
+                &session,
+                f,
+                result.partitions.len(),
+                &format!(
+                    "the offsets of {} partition(s) of group {group:?}",
+                    result.partitions.len()
+                ),
+                force,
+            )?;
+            let name = group.to_string();
+            result = call(&session, f, |k| async move {
+                groups::reset_offsets(&k, &name, &topics, &partitions, &target, true).await
+            })?;
+        } else {
+            result.message = format!(
+                "{} (run with --yes or #{{execute: true}} to commit)",
+                result.message
+            );
+        }
         if wanted {
             let offsets: Vec<String> = result
                 .partitions
                 .iter()
                 .map(|r| format!("{}-{}={}", r.topic, r.partition, r.new_offset))
                 .collect();
+            let before_after: Vec<serde_json::Value> = result
+                .partitions
+                .iter()
+                .map(|r| {
+                    serde_json::json!({"topic": r.topic, "partition": r.partition,
+                                       "old": r.old_offset, "new": r.new_offset})
+                })
+                .collect();
             session.mutation(
                 f,
                 &result.group,
                 &format!("commit offsets {}", offsets.join(", ")),
-                serde_json::json!({"offsets": offsets}),
+                serde_json::json!({"offsets": before_after}),
             );
         }
         to_map(&result)
     }
 
-    /// Delete a consumer group and its committed offsets; refused while it has members.
+    /// Delete a group of any type and its offsets; refused while it has members. Honours
+    /// --dry-run.
     ///
     /// ```rhai
     /// delete_group("old-group");
@@ -203,6 +260,7 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn delete_group(ctx: NativeCallContext, name: &str) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        groups::validate_group_id(name).map_err(|e| script_error(&session, "delete_group", e))?;
         let name = name.to_string();
         let dry_run = session.options.dry_run;
         let result = call(&session, "delete_group", |k| async move {
@@ -212,7 +270,58 @@ pub mod api {
             "delete_group",
             &result.group,
             "delete the group and its offsets",
-            serde_json::json!({}),
+            serde_json::json!({"type": result.group_type}),
+        );
+        to_map(&result)
+    }
+
+    /// Delete a group's offsets of some topics, keeping the rest (like
+    /// `kafka-consumer-groups.sh --delete-offsets`; a share group's whole topics, like
+    /// `kafka-share-groups.sh --delete-offsets`). Options: `topic` (a name or a list),
+    /// `partitions` (default: every partition with an offset). Refused while an active member
+    /// reads one of the topics, naming it. Honours --dry-run: the plan lists each offset
+    /// that would go.
+    ///
+    /// ```rhai
+    /// delete_group_offsets("peter-consumer-group", #{topic: "retired-topic"});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_group_offsets(
+        ctx: NativeCallContext,
+        group: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "delete_group_offsets";
+        let opts = Options::new(f, &options, &["topic", "partitions"])?;
+        groups::validate_group_id(group).map_err(|e| script_error(&session, f, e))?;
+        let topics = opts.string_list("topic")?;
+        if topics.is_empty() {
+            return Err(format!(
+                "{f}: name the topic(s) whose offsets to delete: #{{topic: \"name\"}}"
+            )
+            .into());
+        }
+        let partitions: Vec<i32> = opts
+            .int_list("partitions")?
+            .into_iter()
+            .map(|p| p as i32)
+            .collect();
+        let dry_run = session.options.dry_run;
+        let group = group.to_string();
+        let result = call(&session, f, |k| async move {
+            groups::delete_group_offsets(&k, &group, &topics, &partitions, dry_run).await
+        })?;
+        let offsets: Vec<String> = result
+            .partitions
+            .iter()
+            .map(|r| format!("{}-{}", r.topic, r.partition))
+            .collect();
+        session.mutation(
+            f,
+            &result.group,
+            &format!("delete offsets of {}", offsets.join(", ")),
+            serde_json::json!({"type": result.group_type, "partitions": offsets}),
         );
         to_map(&result)
     }

@@ -9,15 +9,16 @@
 //! To add a function: write it in the area's file with a doc comment and an example, call a
 //! domain function through `session.block_on`, convert with `convert::to_dynamic`.
 
+pub mod audit;
 pub mod cluster;
 pub mod configs;
 pub mod groups;
+pub mod quorum;
 pub mod reassign;
 pub mod shell;
 pub mod topics;
 pub mod zookeeper;
 
-use super::help;
 use rhai::{Engine, Module, Shared};
 use std::sync::OnceLock;
 
@@ -30,7 +31,9 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(groups::api),
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(zookeeper::api),
+        rhai::exported_module!(quorum::api),
         rhai::exported_module!(shell::api),
+        rhai::exported_module!(audit::api),
     ]
 }
 
@@ -48,7 +51,7 @@ pub struct Area {
 
 impl Area {
     fn of(module: &Module) -> Area {
-        let doc = help::comment_text(&[module.doc().to_string()]);
+        let doc = comment_text(&[module.doc().to_string()]);
         let (title, introduction) = doc.split_once('\n').unwrap_or((doc.as_str(), ""));
         let mut functions: Vec<String> = module
             .gen_fn_signatures_with_mapper(std::borrow::Cow::Borrowed)
@@ -77,4 +80,20 @@ pub fn register(engine: &mut Engine) {
         engine.register_global_module(Shared::new(module));
     }
     super::convert::register_plan_type(engine);
+}
+
+/// Doc comment lines without their `///` markers.
+pub(crate) fn comment_text(lines: &[String]) -> String {
+    let mut out = Vec::new();
+    for block in lines {
+        for line in block.lines() {
+            let line = line.trim_start();
+            let line = line
+                .strip_prefix("///")
+                .or_else(|| line.strip_prefix("//!"))
+                .unwrap_or(line);
+            out.push(line.strip_prefix(' ').unwrap_or(line).to_string());
+        }
+    }
+    out.join("\n").trim().to_string()
 }

@@ -209,6 +209,19 @@ pub mod api {
                 (ScriptPlan::new(plan, None::<&()>), racks, live)
             }
         };
+        // Online, the cluster says which brokers exist: a target it does not know (a typo,
+        // a broker not started yet) would leave partitions waiting for it forever.
+        if !options.contains_key("assignment") {
+            if let Some(unknown) = given_brokers.iter().find(|b| !live.contains(b)) {
+                let mut known = live.clone();
+                known.sort_unstable();
+                let known: Vec<String> = known.iter().map(|b| b.to_string()).collect();
+                return Err(invalid(format!(
+                    "broker {unknown} is not registered in the cluster (its brokers are {}): start it first, or plan offline from a saved assignment",
+                    known.join(", ")
+                )));
+            }
+        }
         let brokers: Vec<i32> = if given_brokers.is_empty() {
             live.iter()
                 .copied()
@@ -346,8 +359,9 @@ pub mod api {
     /// nothing changes when a check fails. Option `throttle` (bytes/s) sets the replication
     /// rate on the brokers involved and throttles exactly the moving replicas. Kafka before
     /// 2.4 takes the plan through ZooKeeper's `/admin/reassign_partitions` (needs
-    /// `--zookeeper`); option `via` ("auto", "api" or "zookeeper") chooses. Honours
-    /// --dry-run.
+    /// `--zookeeper`); option `via` ("auto", "api" or "zookeeper") chooses. A throttle
+    /// below 1 MB/s or above 10 GB/s (`min_throttle` / `max_throttle` of the context's
+    /// guard rails) is refused without `force: true`. Honours --dry-run.
     ///
     /// ```rhai
     /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
@@ -361,8 +375,17 @@ pub mod api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "reassign";
-        let opts = Options::new(f, &options, &["throttle", "via"])?;
+        let opts = Options::new(f, &options, &["throttle", "via", "force"])?;
         let throttle = opts.int("throttle")?;
+        if let Some(rate) = throttle {
+            if !opts.bool("force")?.unwrap_or(false) {
+                session
+                    .settings
+                    .guard_rails
+                    .check_throttle(rate)
+                    .map_err(|e| script_error(&session, f, e))?;
+            }
+        }
         let via = opts.string("via")?;
         let parts = plan_of(f, &plan)?.partitions;
         let dry_run = session.options.dry_run;
@@ -470,13 +493,8 @@ pub mod api {
         let session = session_of(&ctx)?;
         let f = "wait_reassignment";
         let opts = Options::new(f, &options, &["timeout", "interval", "elect"])?;
-        let parse = |key: &str, default: &str| -> Result<std::time::Duration, Box<EvalAltResult>> {
-            let text = opts.string(key)?.unwrap_or_else(|| default.to_string());
-            crate::config::parse_duration(&text)
-                .map_err(|e| format!("{f}: {key} {text:?}: {e}").into())
-        };
-        let timeout = parse("timeout", "1h")?;
-        let interval = parse("interval", "5s")?;
+        let timeout = opts.duration("timeout", std::time::Duration::from_secs(3600))?;
+        let interval = opts.duration("interval", std::time::Duration::from_secs(5))?;
         let elect = opts.bool("elect")?.unwrap_or(true);
         let parts = plan_of(f, &plan)?.partitions;
         let started = std::time::Instant::now();
@@ -710,14 +728,7 @@ pub mod api {
         let f = "elect_leaders";
         let opts = Options::new(f, &options, &["topics", "timeout"])?;
         let topics = opts.string_list("topics")?;
-        let patience = match opts.string("timeout")? {
-            Some(text) => {
-                crate::config::parse_duration(&text).map_err(|e| -> Box<EvalAltResult> {
-                    format!("{f}: timeout {text:?}: {e}").into()
-                })?
-            }
-            None => ELECTION_PATIENCE,
-        };
+        let patience = opts.duration("timeout", ELECTION_PATIENCE)?;
         let elected = if session.options.dry_run {
             Vec::new()
         } else {

@@ -89,15 +89,7 @@ pub mod api {
             &["timeout", "check", "env", "read_only", "stdin"],
         )?;
         let stdin = opts.string("stdin")?;
-        let timeout = match opts.string("timeout")? {
-            Some(t) => {
-                crate::config::parse_duration(&t).map_err(|e| format!("sh: timeout {t:?}: {e}"))?
-            }
-            None => match opts.int("timeout")? {
-                Some(secs) => Duration::from_secs(secs.max(0) as u64),
-                None => Duration::from_secs(300),
-            },
-        };
+        let timeout = opts.duration("timeout", Duration::from_secs(300))?;
         let env: std::collections::BTreeMap<String, String> =
             opts.string_map("env")?.into_iter().collect();
         let check = opts.bool("check")?.unwrap_or(true);
@@ -124,10 +116,12 @@ pub mod api {
 
     /// A journaled step of a runbook: runs `body` unless an interrupted earlier run of the
     /// same script with the same arguments finished it and this run has `--resume`; records
-    /// the step as finished when `body` returns. Returns what `body` returns (unit when
-    /// skipped).
+    /// the step as finished, with what `body` returned, when `body` returns. Returns what
+    /// `body` returns — when skipped, what it returned in the earlier run, so a resumed run
+    /// keeps the decisions the first one took (a plan, values to restore).
     ///
     /// ```rhai
+    /// let original = step("remember retention", || describe_config("topic", "peter-topic", #{all: true}));
     /// step("lower retention", || set_config("peter-topic", "retention.ms", 3600000));
     /// ```
     #[rhai_fn(return_raw)]
@@ -141,17 +135,17 @@ pub mod api {
             // A dry run finishes nothing: it neither skips nor records steps.
             return body.call_within_context(&ctx, ());
         }
-        if session.step_finished(name) {
+        if let Some(earlier) = session.step_result(name) {
             crate::output::log_line(
                 "info",
                 &format!("step {name:?}: finished in an earlier run, skipped (--resume)"),
             );
-            return Ok(Dynamic::UNIT);
+            return Ok(earlier);
         }
         crate::output::log_line("info", &format!("step {name:?}: started"));
         let value: Dynamic = body.call_within_context(&ctx, ())?;
         session
-            .finish_step(name)
+            .finish_step(name, &value)
             .map_err(|e| script_error(&session, "step", e))?;
         crate::output::log_line("info", &format!("step {name:?}: finished"));
         Ok(value)
@@ -202,17 +196,29 @@ pub mod api {
         sleep_float(ctx, seconds as f64)
     }
 
+    /// Pause for a duration given as text: "500ms", "30s", "2m".
+    #[rhai_fn(return_raw, name = "sleep")]
+    pub fn sleep_text(ctx: NativeCallContext, duration: &str) -> Result<(), Box<EvalAltResult>> {
+        let d = crate::config::parse_duration(duration)
+            .map_err(|e| format!("sleep: {duration:?} is not a duration: {e}"))?;
+        sleep_float(ctx, d.as_secs_f64())
+    }
+
     /// Pause for a fractional number of seconds.
     #[rhai_fn(return_raw, name = "sleep")]
     pub fn sleep_float(ctx: NativeCallContext, seconds: f64) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let d = Duration::from_secs_f64(seconds.max(0.0));
+        if !seconds.is_finite() || seconds < 0.0 {
+            return Err(script_error(
+                &session,
+                "sleep",
+                crate::error::Error::InvalidInput(format!(
+                    "cannot sleep {seconds} seconds: give a number of seconds ≥ 0"
+                )),
+            ));
+        }
         session
-            .bridge()
-            .call("sleep", d + Duration::from_secs(1), async move {
-                tokio::time::sleep(d).await;
-                Ok(())
-            })
+            .pause("sleep", Duration::from_secs_f64(seconds))
             .map_err(|e| script_error(&session, "sleep", e))
     }
 
@@ -231,13 +237,8 @@ pub mod api {
     ) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let opts = Options::new("wait_until", &options, &["timeout", "interval", "message"])?;
-        let parse = |key: &str, default: &str| -> Result<Duration, Box<EvalAltResult>> {
-            let text = opts.string(key)?.unwrap_or_else(|| default.to_string());
-            crate::config::parse_duration(&text)
-                .map_err(|e| format!("wait_until: {key} {text:?}: {e}").into())
-        };
-        let timeout = parse("timeout", "5m")?;
-        let interval = parse("interval", "2s")?;
+        let timeout = opts.duration("timeout", Duration::from_secs(300))?;
+        let interval = opts.duration("interval", Duration::from_secs(2))?;
         let message = opts
             .string("message")?
             .unwrap_or_else(|| "the condition".to_string());
@@ -266,15 +267,7 @@ pub mod api {
                 ));
             }
             session
-                .bridge()
-                .call(
-                    "wait_until",
-                    interval + Duration::from_secs(1),
-                    async move {
-                        tokio::time::sleep(interval).await;
-                        Ok(())
-                    },
-                )
+                .pause("wait_until", interval)
                 .map_err(|e| script_error(&session, "wait_until", e))?;
         }
     }
@@ -310,13 +303,16 @@ pub mod api {
         text: &str,
     ) -> Result<(), Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        session.mutation(
-            "write_file",
-            path,
-            &format!("write {} bytes", text.len()),
-            serde_json::json!({}),
-        );
+        let record = || {
+            session.mutation(
+                "write_file",
+                path,
+                &format!("write {} bytes", text.len()),
+                serde_json::json!({}),
+            )
+        };
         if session.options.dry_run {
+            record();
             crate::output::log_line(
                 "dry-run",
                 &format!("write_file: would write {} bytes to {path}", text.len()),
@@ -342,7 +338,9 @@ pub mod api {
                     "write_file",
                     crate::error::Error::Failed(format!("cannot write {path}: {e}")),
                 )
-            })
+            })?;
+        record();
+        Ok(())
     }
 
     /// Read a text file.
@@ -521,13 +519,16 @@ fn run_command(session: &Session, f: &str, spec: CommandSpec) -> Result<Map, Box
     to_map(&result)
 }
 
-fn run_inventory_command(
+/// Runs the inventory's `action` command (restart, start, stop, format) of node `id` of
+/// `kind` ("zk", "broker" or "controller"); a dry run only reports it.
+pub(crate) fn run_inventory_command(
     session: &Session,
     f: &str,
     kind: &str,
     id: i64,
     action: &str,
 ) -> Result<Map, Box<EvalAltResult>> {
+    super::zookeeper::inventory_matches(session, f, kind)?;
     let inv = &session.settings.inventory;
     let command = if kind == "zk" {
         let server = inv
@@ -558,6 +559,32 @@ fn run_inventory_command(
             "start" => server.start.clone(),
             _ => server.stop.clone(),
         }
+    } else if kind == "controller" {
+        let controller = inv
+            .controllers
+            .iter()
+            .find(|c| i64::from(c.id) == id)
+            .ok_or_else(|| {
+                let known: Vec<String> = inv.controllers.iter().map(|c| c.id.to_string()).collect();
+                script_error(
+                    session,
+                    f,
+                    crate::error::Error::InvalidInput(format!(
+                        "controller {id} is not in the inventory (known: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )),
+                )
+            })?;
+        match action {
+            "restart" => controller.restart.clone(),
+            "start" => controller.start.clone(),
+            "format" => controller.format.clone(),
+            _ => controller.stop.clone(),
+        }
     } else {
         let broker = inv
             .brokers
@@ -575,6 +602,7 @@ fn run_inventory_command(
         match action {
             "restart" => broker.restart.clone(),
             "start" => broker.start.clone(),
+            "format" => broker.format.clone(),
             _ => broker.stop.clone(),
         }
     };

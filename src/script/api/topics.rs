@@ -109,8 +109,11 @@ pub mod api {
     /// Create a topic. Options: `partitions`, `replication_factor` (broker defaults when
     /// left out), `config` (a map of topic configs), `assignment` (replica lists per
     /// partition, first = preferred leader; replaces partitions and replication_factor),
-    /// `if_not_exists` (succeed without change when it exists). Waits until every partition
-    /// has a leader. With --dry-run the controller validates the request and nothing changes.
+    /// `if_not_exists` (succeed without change when it exists), `force` (past the guard
+    /// rails: more than `max_new_partitions` (10,000) new partitions, more than doubling a
+    /// cluster of over 1,000, or more than `max_replicas_per_broker` (4,000) replicas per
+    /// broker are refused without it). Waits until every partition has a leader. With
+    /// --dry-run the controller validates the request and nothing changes.
     ///
     /// ```rhai
     /// create_topic("peter-topic", #{partitions: 1, replication_factor: 1});
@@ -134,8 +137,10 @@ pub mod api {
                 "config",
                 "assignment",
                 "if_not_exists",
+                "force",
             ],
         )?;
+        let guard = (!opts.bool("force")?.unwrap_or(false)).then_some(session.settings.guard_rails);
         let partitions = opts.int("partitions")?;
         let rf = opts.int("replication_factor")?;
         let new_topic = topics::NewTopic {
@@ -154,9 +159,9 @@ pub mod api {
         };
         let dry_run = session.options.dry_run;
         let result = call(&session, f, |k| async move {
-            topics::create_topic(&k, &new_topic, dry_run).await
+            topics::create_topic(&k, &new_topic, dry_run, guard.as_ref()).await
         })?;
-        if result.created || (result.dry_run && result.message.starts_with("would")) {
+        if result.changes {
             session.mutation(
                 "create_topic",
                 &result.topic,
@@ -201,30 +206,105 @@ pub mod api {
         to_map(&result)
     }
 
+    /// Delete every topic whose whole name matches a regular expression, as
+    /// `kafka-topics.sh --delete --topic 'regex'` does (internal topics never match). Lists
+    /// what it deletes; more than the context's `confirm_above` (10) topics asks first in a
+    /// terminal and, without one, needs --yes or `#{force: true}`. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// let gone = delete_topics("loadtest-.*");
+    /// delete_topics("tmp-.*", #{force: true});
+    /// ```
+    #[rhai_fn(return_raw, name = "delete_topics")]
+    pub fn delete_topics_with(
+        ctx: NativeCallContext,
+        pattern: &str,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "delete_topics";
+        let opts = Options::new(f, &options, &["force"])?;
+        let force = opts.bool("force")?.unwrap_or(false);
+        let p = pattern.to_string();
+        let names = call(&session, f, |k| async move {
+            let names = topics::matching_topics(&k, &p).await?;
+            let ordinary =
+                topics::list_topics(&k, &topics::ListOptions { internal: false }).await?;
+            Ok(names
+                .into_iter()
+                .filter(|n| ordinary.contains(n))
+                .collect::<Vec<_>>())
+        })?;
+        if names.is_empty() {
+            return Err(script_error(
+                &session,
+                f,
+                crate::error::Error::NotFound(format!("no topic matches {pattern:?}")),
+            ));
+        }
+        crate::script::confirm_many(
+            &session,
+            f,
+            names.len(),
+            &format!("{} topics matching {pattern:?}", names.len()),
+            force,
+        )?;
+        let mut out = Array::new();
+        for name in names {
+            let dry_run = session.options.dry_run;
+            let result = call(&session, f, |k| async move {
+                topics::delete_topic(&k, &name, dry_run).await
+            })?;
+            session.mutation(
+                "delete_topic",
+                &result.topic,
+                &result.message,
+                serde_json::json!({}),
+            );
+            out.push(rhai::Dynamic::from_map(to_map(&result)?));
+        }
+        Ok(out)
+    }
+
+    /// Delete every topic whose name matches a regular expression (asks above 10).
+    #[rhai_fn(return_raw, name = "delete_topics")]
+    pub fn delete_topics(
+        ctx: NativeCallContext,
+        pattern: &str,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        delete_topics_with(ctx, pattern, Map::new())
+    }
+
     /// Raise a topic's partition count to `total`. Only increases: asking for the same or
     /// fewer partitions is refused with the reason. The result warns that keyed messages map
     /// to other partitions afterwards (ordering per key changes), and consumer groups should
-    /// grow with the partitions.
+    /// grow with the partitions. Growth out of proportion (see `create_topic`) is refused
+    /// unless `#{force: true}`.
     ///
     /// ```rhai
     /// let r = add_partitions("peter-topic", 2);
     /// warn(r.warning);
+    /// add_partitions("peter-topic", 20000, #{force: true});
     /// ```
-    #[rhai_fn(return_raw)]
-    pub fn add_partitions(
+    #[rhai_fn(return_raw, name = "add_partitions")]
+    pub fn add_partitions_with(
         ctx: NativeCallContext,
         name: &str,
         total: i64,
+        options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        let f = "add_partitions";
+        let opts = Options::new(f, &options, &["force"])?;
+        let guard = (!opts.bool("force")?.unwrap_or(false)).then_some(session.settings.guard_rails);
         let name = name.to_string();
         let dry_run = session.options.dry_run;
-        let result = call(&session, "add_partitions", |k| async move {
+        let result = call(&session, f, |k| async move {
             topics::validate_topic_name(&name)?;
-            topics::add_partitions(&k, &name, total, dry_run).await
+            topics::add_partitions(&k, &name, total, dry_run, guard.as_ref()).await
         })?;
         session.mutation(
-            "add_partitions",
+            f,
             &result.topic,
             &format!(
                 "{} -> {} partitions",
@@ -233,5 +313,15 @@ pub mod api {
             serde_json::json!({"total": result.new_partitions}),
         );
         to_map(&result)
+    }
+
+    /// Raise a topic's partition count to `total`, within the guard rails.
+    #[rhai_fn(return_raw, name = "add_partitions")]
+    pub fn add_partitions(
+        ctx: NativeCallContext,
+        name: &str,
+        total: i64,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        add_partitions_with(ctx, name, total, Map::new())
     }
 }
