@@ -185,23 +185,40 @@ fn scale_out_run(
     cmd
 }
 
-/// so-a and so-b spread evenly over five brokers, preferred leaders leading, and no
-/// throttle config left on any broker or topic.
+/// so-a and so-b each spread evenly over the five brokers (every topic, not only the
+/// cluster totals: so-a's 60 replicas 12 per broker, so-b's 40 8 per broker, and their
+/// leaders likewise), preferred leaders leading, and no throttle config left on any broker
+/// or topic.
 fn assert_balanced_without_throttles(c: &Cluster) {
     let bs_all = c.bootstrap_servers();
     let mut replicas: HashMap<i64, usize> = HashMap::new();
     let mut leaders: HashMap<i64, usize> = HashMap::new();
-    for topic in ["so-a", "so-b"] {
+    for (topic, per_broker, leading) in [("so-a", 12, 6), ("so-b", 8, 4)] {
         let d = kafsh_json(&bs_all, None, &format!(r#"describe_topic("{topic}")"#));
+        let mut topic_replicas: HashMap<i64, usize> = HashMap::new();
+        let mut topic_leaders: HashMap<i64, usize> = HashMap::new();
         for p in d["partitions"].as_array().expect("partitions") {
             for b in p["replicas"].as_array().expect("replicas") {
                 *replicas.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
+                *topic_replicas.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
             }
             *leaders
                 .entry(p["leader"].as_i64().unwrap_or(0))
                 .or_insert(0) += 1;
+            *topic_leaders
+                .entry(p["leader"].as_i64().unwrap_or(0))
+                .or_insert(0) += 1;
             assert_eq!(p["leader"], p["replicas"][0], "{p}");
         }
+        assert_eq!(topic_replicas.len(), 5, "{topic}: {topic_replicas:?}");
+        assert!(
+            topic_replicas.values().all(|n| *n == per_broker),
+            "{topic}: {topic_replicas:?}"
+        );
+        assert!(
+            topic_leaders.values().all(|n| *n == leading),
+            "{topic}: {topic_leaders:?}"
+        );
         common::topics_suite::assert_no_throttle_left(c, topic);
     }
     assert_eq!(replicas.len(), 5, "{replicas:?}");

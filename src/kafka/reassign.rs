@@ -40,6 +40,10 @@ pub struct ReassignStarted {
     pub throttle: Option<i64>,
     /// True when nothing was changed (validated only).
     pub dry_run: bool,
+    /// The replica lists of the started partitions before the change (what undoes it:
+    /// the audit trail records it for `kafsh audit rollback`).
+    #[serde(skip)]
+    pub previous: Vec<PartitionAssignment>,
 }
 
 /// The current replica lists of the plan's partitions, checking the plan against the cluster.
@@ -182,6 +186,15 @@ pub async fn prepare(
         moving_replicas,
         throttle,
         dry_run,
+        previous: moving
+            .iter()
+            .map(|p| PartitionAssignment {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                replicas: current[&(p.topic.clone(), p.partition)].clone(),
+                log_dirs: None,
+            })
+            .collect(),
     };
     if dry_run || moving.is_empty() {
         return Ok((result, moving));

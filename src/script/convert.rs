@@ -395,7 +395,7 @@ pub fn plan_of(fn_name: &str, value: &Dynamic) -> Result<crate::plan::Plan, Box<
     }
     let Some(map) = value.read_lock::<Map>() else {
         return Err(format!(
-            "{fn_name}: expects a plan (from plan_reassignment, assignment or parse_plan, or a map #{{version: 1, partitions: [...]}}), not {}",
+            "{fn_name}: wrong arguments ({}); expected a plan (from plan_reassignment, assignment or parse_plan, or a map #{{version: 1, partitions: [...]}})",
             value.type_name()
         )
         .into());

@@ -16,7 +16,10 @@ use rhai::plugin::*;
 /// writes the tool's JSON and `parse_plan` reads it back.
 #[export_module]
 pub mod api {
-    use super::{bytes_left, current, plan_progress, route, topic_names, Route};
+    use super::{
+        bytes_left, current, plan_progress, progress_text, route, topic_names,
+        warn_shared_throttle, Route,
+    };
     use crate::plan::{self, Balance, Plan, PlanOptions};
     use crate::script::convert::{plan_of, to_map, Options, ScriptPlan};
     use crate::script::{kafka_call as call, script_error, session_of, zk_call};
@@ -432,7 +435,11 @@ pub mod api {
                         .map(|t| format!(" throttled at {t} B/s"))
                         .unwrap_or_default()
                 ),
-                serde_json::json!({"partitions": parts, "throttle": throttle}),
+                serde_json::json!({
+                    "partitions": parts,
+                    "throttle": throttle,
+                    "previous": result.previous,
+                }),
             );
         }
         let mut out = to_map(&result)?;
@@ -474,10 +481,14 @@ pub mod api {
     }
 
     /// Wait until a plan's reassignment completes, logging progress every `interval`
-    /// (default "5s"), then remove the replication throttles (from the plan's topics and
+    /// (default "5s": partitions done, bytes left, the observed replication rate and the
+    /// time left at it), then remove the replication throttles (from the plan's topics and
     /// every broker, as Kafka's tool does) and elect preferred leaders unless
-    /// `elect: false`. Fails after `timeout` (default "1h"), leaving the reassignment
-    /// running and its throttles in place.
+    /// `elect: false`. Warns when another reassignment is in flight on the same brokers:
+    /// throttle rates are per broker, so the two share them. Fails after `timeout`
+    /// (default "1h"), leaving the reassignment running and its throttles in place.
+    /// Returns `complete`, `seconds`, `bytes_per_second` (when measured),
+    /// `throttles_removed` and `leaders_elected`.
     ///
     /// ```rhai
     /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
@@ -499,16 +510,33 @@ pub mod api {
         let parts = plan_of(f, &plan)?.partitions;
         let started = std::time::Instant::now();
         let bar = crate::output::progress::Progress::new("reassignment", parts.len() as u64);
+        // The first look at the bytes left, to measure the replication rate from.
+        let mut first_left: Option<(std::time::Instant, i64)> = None;
+        let mut rate: Option<f64> = None;
+        let mut warned = session.options.dry_run;
         loop {
             let progress = plan_progress(&session, f, &parts)?;
             let done = progress.iter().filter(|p| p.done).count();
             if done == progress.len() || session.options.dry_run {
                 break;
             }
-            let left = bytes_left(&session, &progress)
-                .map(|b| format!("{} left to copy", crate::output::progress::human_bytes(b)))
-                .unwrap_or_else(|| "bytes left unknown".into());
-            bar.update(done as u64, &left);
+            if !warned {
+                warned = true;
+                warn_shared_throttle(&session, &progress);
+            }
+            let left = bytes_left(&session, &progress);
+            if let Some(now) = left {
+                match first_left {
+                    None => first_left = Some((std::time::Instant::now(), now)),
+                    Some((at, then)) => {
+                        let secs = at.elapsed().as_secs_f64();
+                        if secs > 0.0 && then > now {
+                            rate = Some((then - now) as f64 / secs);
+                        }
+                    }
+                }
+            }
+            bar.update(done as u64, &progress_text(left, rate));
             if started.elapsed() >= timeout {
                 bar.finish();
                 return Err(script_error(
@@ -568,6 +596,9 @@ pub mod api {
             "seconds".into(),
             Dynamic::from_int(started.elapsed().as_secs() as i64),
         );
+        if let Some(rate) = rate {
+            out.insert("bytes_per_second".into(), Dynamic::from_int(rate as i64));
+        }
         out.insert(
             "throttles_removed".into(),
             rhai::serde::to_dynamic(&removed)?,
@@ -839,6 +870,70 @@ fn bytes_left(session: &Session, progress: &[PartitionProgress]) -> Option<i64> 
         progress,
         &sizes.replicas,
     ))
+}
+
+/// What the progress line says: bytes left, the observed rate and the time left at it.
+fn progress_text(left: Option<i64>, rate: Option<f64>) -> String {
+    let human = |b: f64| crate::output::progress::human_bytes(b as i64);
+    match (left, rate) {
+        (None, _) => "bytes left unknown".into(),
+        (Some(left), None) => format!("{} left to copy", human(left as f64)),
+        (Some(left), Some(rate)) => format!(
+            "{} left to copy at {}/s, about {} left",
+            human(left as f64),
+            human(rate),
+            crate::kafka::conn::human(std::time::Duration::from_secs_f64(
+                (left as f64 / rate).min(1e7)
+            ))
+        ),
+    }
+}
+
+/// Warns when other reassignments are in flight on brokers this one copies to or from:
+/// throttle rates are per broker, so both share them (each copies slower than its rate).
+fn warn_shared_throttle(session: &Session, progress: &[PartitionProgress]) {
+    let ours: std::collections::BTreeSet<(String, i32)> = progress
+        .iter()
+        .map(|p| (p.topic.clone(), p.partition))
+        .collect();
+    let brokers: std::collections::BTreeSet<i32> = progress
+        .iter()
+        .filter(|p| !p.done)
+        .flat_map(|p| p.replicas.iter().chain(&p.adding).copied())
+        .collect();
+    let Ok(others) = call(session, "wait_reassignment", |k| async move {
+        crate::kafka::reassign::in_flight(&k).await
+    }) else {
+        return;
+    };
+    let mut shared = std::collections::BTreeSet::new();
+    let mut count = 0;
+    for o in others
+        .iter()
+        .filter(|o| !ours.contains(&(o.topic.clone(), o.partition)))
+    {
+        let on: Vec<i32> = o
+            .replicas
+            .iter()
+            .chain(&o.adding)
+            .copied()
+            .filter(|b| brokers.contains(b))
+            .collect();
+        if !on.is_empty() {
+            count += 1;
+            shared.extend(on);
+        }
+    }
+    if count > 0 {
+        let list: Vec<String> = shared.iter().map(|b| b.to_string()).collect();
+        crate::output::log_line(
+            "warn",
+            &format!(
+                "wait_reassignment: {count} other partition(s) are being reassigned on broker(s) {} at the same time; throttle rates are per broker, so the two reassignments share them and each copies slower",
+                list.join(", ")
+            ),
+        );
+    }
 }
 
 /// How long a preferred leader election waits, by default, for replicas to be in sync.
