@@ -217,6 +217,17 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
     if spread(&cluster).1 <= spread(&cluster).0 + 1 {
         return;
     }
+    direct(
+        model,
+        replicas,
+        eligible,
+        &members,
+        &mut topic,
+        &mut cluster,
+    );
+    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+        return;
+    }
     // Partitions each broker follows (kept lazily: re-checked on use).
     let mut following: Vec<Vec<u32>> = vec![Vec::new(); n];
     for (p, r) in replicas.iter().enumerate() {
@@ -278,6 +289,58 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
             break;
         }
         if !progressed {
+            return;
+        }
+    }
+}
+
+/// Single hand-overs first, linear passes over the partitions (chains are costly when
+/// thousands of hand-overs are needed, a million partitions): a broker leading more than
+/// ⌈L/m⌉ hands a partition to the follower leading the fewest, if that one leads fewer
+/// than ⌈L/m⌉ cluster-wide and fewer of the topic; then a broker leading fewer than ⌊L/m⌋
+/// takes one from a leader above ⌊L/m⌋ likewise. No topic's spread grows.
+fn direct(
+    model: &Model,
+    replicas: &mut [Vec<u16>],
+    eligible: &[bool],
+    members: &[usize],
+    topic: &mut [u32],
+    cluster: &mut [u64],
+) {
+    let n = model.n_brokers();
+    let total: u64 = members.iter().map(|b| cluster[*b]).sum();
+    let m = members.len().max(1) as u64;
+    let (floor, ceil) = (total / m, total.div_ceil(m));
+    for _pass in 0..64 {
+        let mut changed = false;
+        for (p, r) in replicas.iter_mut().enumerate() {
+            let y = r[0] as usize;
+            let row = model.part_topic[p] as usize * n;
+            let giving = !eligible[y] || cluster[y] > ceil;
+            let best = (1..r.len())
+                .map(|i| (i, r[i] as usize))
+                .filter(|(_, x)| eligible[*x] && topic[row + *x] < topic[row + y])
+                .filter(|(_, x)| {
+                    if giving {
+                        cluster[*x] < ceil
+                    } else {
+                        cluster[*x] < floor && cluster[y] > floor
+                    }
+                })
+                .min_by_key(|(_, x)| cluster[*x]);
+            // Within the topic y leads more than x: after the hand-over x leads at most
+            // what y led, so the topic's spread does not grow.
+            if let Some((i, x)) = best {
+                let l = r.remove(i);
+                r.insert(0, l);
+                cluster[y] -= 1;
+                cluster[x] += 1;
+                topic[row + y] -= 1;
+                topic[row + x] += 1;
+                changed = true;
+            }
+        }
+        if !changed {
             return;
         }
     }

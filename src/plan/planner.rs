@@ -241,6 +241,7 @@ pub fn plan(current: &[PartitionAssignment], options: &PlanOptions) -> Result<Pl
             let mut counts = model.topic_counts(&replicas);
             if options.drain_only {
                 drain(&model, &mut replicas, &mut counts, None);
+                even_drained(&model, &before, &mut replicas, &mut counts);
             } else {
                 let (quota, joint) = count_quotas(&model, &replicas, &counts);
                 if options.replication_factor.is_none() {
@@ -623,6 +624,80 @@ pub(crate) fn drain(
                     d[f] -= model.size[p];
                     d[t] += model.size[p];
                 }
+            }
+        }
+    }
+}
+
+/// After a drain: evens out each topic's replicas over the targets (within one where the
+/// placement allows) by moving only replicas that were drained (they move anyway, so the
+/// moves stay those of the drain): along a chain of brokers, the topic's fullest broker
+/// hands a drained replica to the next, ... down to one holding two fewer.
+fn even_drained(
+    model: &Model,
+    original: &[Vec<u16>],
+    replicas: &mut [Vec<u16>],
+    counts: &mut [u32],
+) {
+    let n = model.n_brokers();
+    let nt = model.n_target;
+    for t in 0..model.n_topics() {
+        let row = t * n;
+        // (partition, slot) of the topic's drained replicas.
+        let drained: Vec<(usize, usize)> = model.topic_parts[t]
+            .iter()
+            .map(|p| *p as usize)
+            .flat_map(|p| {
+                (0..original[p].len().min(replicas[p].len()))
+                    .filter(move |s| !model.is_target(original[p][*s]))
+                    .map(move |s| (p, s))
+            })
+            .collect();
+        if drained.is_empty() {
+            continue;
+        }
+        for _round in 0..drained.len() * 2 {
+            let hi = (0..nt)
+                .max_by_key(|b| (counts[row + b], usize::MAX - b))
+                .unwrap_or(0);
+            let lo_count = (0..nt).map(|b| counts[row + b]).min().unwrap_or(0);
+            if counts[row + hi] <= lo_count + 1 {
+                break;
+            }
+            // BFS over brokers: parent[v] = (u, partition, slot): v takes that replica from u.
+            let mut parent: Vec<Option<(usize, usize, usize)>> = vec![None; nt];
+            let mut seen = vec![false; nt];
+            seen[hi] = true;
+            let mut queue = std::collections::VecDeque::from([hi]);
+            let mut found = None;
+            'bfs: while let Some(u) = queue.pop_front() {
+                for &(p, s) in &drained {
+                    if replicas[p][s] as usize != u {
+                        continue;
+                    }
+                    for v in 0..nt {
+                        if seen[v]
+                            || replicas[p].contains(&(v as u16))
+                            || !model.rack_allows(&replicas[p], s, v as u16)
+                        {
+                            continue;
+                        }
+                        seen[v] = true;
+                        parent[v] = Some((u, p, s));
+                        if counts[row + v] + 2 <= counts[row + hi] {
+                            found = Some(v);
+                            break 'bfs;
+                        }
+                        queue.push_back(v);
+                    }
+                }
+            }
+            let Some(mut v) = found else { break };
+            while let Some((u, p, s)) = parent[v] {
+                replicas[p][s] = v as u16;
+                counts[row + u] -= 1;
+                counts[row + v] += 1;
+                v = u;
             }
         }
     }

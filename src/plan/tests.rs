@@ -437,6 +437,40 @@ fn drain_moves_only_the_drained_replicas_and_lands_them_evenly() {
     assert!(planned.report.after.replicas <= planned.report.before.replicas + 2);
 }
 
+/// Kafka's placement of 12 partitions at RF 2 over brokers 1-4, broker 4 drained: its six
+/// replicas land two on each of 1-3 (a greedy order alone can leave 9/8/7).
+#[test]
+fn a_drained_broker_lands_evenly_per_topic() {
+    let before: Vec<PartitionAssignment> = (0..12)
+        .map(|p| PartitionAssignment {
+            topic: "si-a".into(),
+            partition: p,
+            replicas: vec![p % 4 + 1, (p + 1 + p / 4) % 4 + 1],
+            log_dirs: None,
+        })
+        .filter(|a| a.replicas[0] != a.replicas[1])
+        .collect();
+    let planned = plan(
+        &before,
+        &PlanOptions {
+            brokers: vec![1, 2, 3],
+            drain_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let r = &planned.report;
+    assert_eq!(r.moves, r.lower_bound, "{r:?}");
+    assert!(r.after.topic_replicas <= 1, "{:?}", r.after);
+    for (a, b) in before.iter().zip(&planned.partitions) {
+        let kept: Vec<&i32> = a.replicas.iter().filter(|x| **x != 4).collect();
+        assert!(
+            kept.iter().all(|x| b.replicas.contains(x)),
+            "{a:?} -> {b:?}"
+        );
+    }
+}
+
 #[test]
 fn hundred_thousand_partitions_over_fifty_to_sixty_brokers() {
     let case = make_case(Shape {

@@ -55,8 +55,9 @@ pub mod api {
     /// topic within two, with the fewest bytes moved.
     ///
     /// Options: `topics` (default all) or `assignment` (a saved plan: planned without a
-    /// cluster), `brokers` (the targets), `drain` (brokers to empty: only their replicas
-    /// move; the targets default to every other broker), `replication_factor`,
+    /// cluster), `brokers` (the targets: registered brokers, when planned online), `drain`
+    /// (brokers to empty: only their replicas move, internal topics included unless
+    /// `topics` is given; the targets default to every other broker), `replication_factor`,
     /// `rack_aware` (racks from the cluster, or `racks: #{"1": "a"}` offline), `balance`,
     /// `tolerance`, `sizes` (#{"orders-3": bytes}; from DescribeLogDirs when online) and
     /// `capacity` (#{"1": bytes}; from the log dirs' free space on Kafka 3.3+ when online).
@@ -159,8 +160,10 @@ pub mod api {
                 let names = opts.string_list("topics")?;
                 let want_bytes =
                     sizes.is_empty() || (balance == Balance::Bytes && capacity.is_empty());
+                // Draining empties the brokers: internal topics move too.
+                let internal = !drain.is_empty();
                 let (plan, racks, live, bytes) = call(&session, f, |k| async move {
-                    let (plan, racks) = current(&k, &names).await?;
+                    let (plan, racks) = current_of(&k, &names, internal).await?;
                     let live: Vec<i32> = crate::kafka::brokers::brokers(&k)
                         .await?
                         .into_iter()
@@ -1017,9 +1020,38 @@ async fn current(
     client: &crate::kafka::KafkaClient,
     names: &[String],
 ) -> crate::error::Result<(Plan, std::collections::HashMap<i32, String>)> {
+    current_of(client, names, false).await
+}
+
+/// The partitions broker `id` holds a replica of, internal topics included (a broker
+/// must hold none before it is stopped for good).
+pub(crate) fn replicas_held(
+    session: &Session,
+    f: &str,
+    id: i32,
+) -> Result<Vec<String>, Box<EvalAltResult>> {
+    let (plan, _) = call(
+        session,
+        f,
+        |k| async move { current_of(&k, &[], true).await },
+    )?;
+    Ok(plan
+        .partitions
+        .iter()
+        .filter(|p| p.replicas.contains(&id))
+        .map(|p| format!("{}-{}", p.topic, p.partition))
+        .collect())
+}
+
+/// The current assignment of `names`, or of every topic (internal ones with `internal`).
+async fn current_of(
+    client: &crate::kafka::KafkaClient,
+    names: &[String],
+    internal: bool,
+) -> crate::error::Result<(Plan, std::collections::HashMap<i32, String>)> {
     use crate::kafka::topics;
     let names = if names.is_empty() {
-        topics::list_topics(client, &topics::ListOptions { internal: false }).await?
+        topics::list_topics(client, &topics::ListOptions { internal }).await?
     } else {
         names.to_vec()
     };
