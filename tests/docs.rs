@@ -47,10 +47,30 @@ fn every_function_has_a_doc_comment_and_an_example_that_compiles() {
 #[test]
 fn help_lists_every_function_by_area_and_explains_one() {
     let engine = engine();
-    let overview = help::overview(&engine);
+    let overview = help::overview(&engine, None);
     for name in help::functions(&engine).keys() {
         assert!(overview.contains(name.as_str()), "help() misses {name}");
     }
+    // On an 80-column terminal every line fits, long summaries end with …; help("name")
+    // keeps the whole text.
+    let narrow = help::overview(&engine, Some(80));
+    assert!(
+        narrow.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        narrow
+            .lines()
+            .filter(|l| l.chars().count() > 80)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(narrow.contains('…'), "{narrow}");
+    let create = help::function(&engine, "create_topic").expect("create_topic");
+    assert!(
+        create.contains(
+            "options: #{assignment, config, force, if_not_exists, partitions, replication_factor}"
+        ),
+        "{create}"
+    );
     assert!(
         overview.contains("Topics")
             && overview.contains("Configs")
@@ -309,4 +329,20 @@ fn the_readme_walkthrough_covers_the_chapter_with_commands_that_still_exist() {
 
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[test]
+fn every_function_taking_options_names_its_keys_for_the_shell() {
+    let engine = engine();
+    let mut missing = Vec::new();
+    for (name, doc) in help::functions(&engine) {
+        let takes_options = doc.signatures.iter().any(|s| s.contains("options: Map"));
+        if takes_options && help::option_keys(&name).is_empty() {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "functions taking an options map whose keys build.rs did not find (read them with Options::new(name, &options, &[...])): {missing:?}"
+    );
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, Node};
 use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
@@ -734,4 +734,497 @@ fn kraft_quorum_functions_say_the_cluster_uses_zookeeper() {
         3,
         "broker 3 is still registered"
     );
+}
+
+/// Sends keys to a REPL in a pty without Enter, then lets the editor redraw.
+fn keys(p: &mut rexpect::session::PtySession, text: &str) {
+    p.send(text).expect("send");
+    p.flush().expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+}
+
+/// Everything the shell printed until it reads the next line: the line editor turns on
+/// bracketed paste once per prompt (the prompt text itself is redrawn while typing, and
+/// keys typed before the editor reads are lost).
+fn ready(p: &mut rexpect::session::PtySession) -> String {
+    p.exp_string("\x1b[?2004h").expect("the next prompt")
+}
+
+/// Types a line and returns what the shell printed for it.
+fn enter(p: &mut rexpect::session::PtySession, line: &str) -> String {
+    type_line(p, line);
+    ready(p)
+}
+
+/// The shell as an operator lives in it, in a real terminal: startup scripts, nested
+/// results as blocks, the signature hint, completion of option keys, groups, config keys,
+/// broker ids and znode paths from this cluster, highlighting, contexts() and use_context
+/// onto a second (KRaft) cluster marked production, whose prompt is red and whose changes
+/// show their dry run and ask first.
+#[test]
+fn the_shell_completes_from_the_cluster_and_switches_to_a_production_context() {
+    let c = cluster();
+    let other = Cluster::start(ClusterSpec::kraft().brokers(1)).expect("a second cluster");
+    create_topic_with_tool("sh-a", 2, 2, None);
+    create_topic_with_tool("sh-b", 1, 1, None);
+    let state = tempfile::tempdir().expect("tmp");
+    let dir = state.path();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "current_context = \"zk\"\n\
+             [contexts.zk]\nbootstrap_servers = \"{}\"\nzookeeper = \"{}\"\n\
+             [contexts.prod-eu]\nbootstrap_servers = \"{}\"\nproduction = true\ninit = \"prod.rhai\"\n",
+            c.bootstrap_servers(),
+            c.zk_connect().expect("zk"),
+            other.bootstrap_servers()
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        dir.join("init.rhai"),
+        "fn hello() { `hi from init, ${list_topics().len() > 0}` }\n",
+    )
+    .expect("init.rhai");
+    std::fs::write(dir.join("prod.rhai"), "let ok = 1;\nlet broken = 1 +* 2;\n")
+        .expect("prod.rhai");
+    let mut cmd = kafsh(&state);
+    cmd.env_remove("NO_COLOR").env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn kafsh in a pty");
+    p.exp_string("kafsh:zk> ")
+        .expect("prompt of the config's context");
+
+    let out = enter(&mut p, "hello()");
+    assert!(
+        out.contains("hi from init, true"),
+        "init.rhai's function: {out}"
+    );
+
+    // Topics matching a pattern: a block per topic, its partitions as a table.
+    let out = enter(&mut p, r#"describe_topics("sh-.*")"#);
+    assert!(!out.contains("items]"), "{out}");
+    assert_eq!(out.matches("\r\nPARTITION").count(), 2, "{out}");
+    assert!(out.rfind("sh-a") < out.rfind("sh-b"), "{out}");
+
+    // The signature hint while typing a call (dim, after the cursor), then Ctrl-U.
+    keys(&mut p, "create_topic(");
+    p.exp_string("create_topic(name: String, options: Map)")
+        .expect("signature hint");
+    p.exp_string("if_not_exists")
+        .expect("the options in the hint");
+    keys(&mut p, "\x15");
+
+    // Option keys of the call being typed.
+    keys(&mut p, r#"create_topic("sh-c", #{parti"#);
+    keys(&mut p, "\t");
+    enter(&mut p, "1})");
+    let out = enter(&mut p, r#"describe_topic("sh-c").partitions.len()"#);
+    assert!(
+        out.contains("\r\n1\r\n"),
+        "partitions: completed, one partition: {out}"
+    );
+
+    // A group's name from the cluster, then lag() as a block with its rows.
+    let out = enter(
+        &mut p,
+        r#"reset_offsets("sh-group", #{topic: "sh-a", to: "earliest", execute: true}).executed"#,
+    );
+    assert!(out.contains("\r\ntrue\r\n"), "a group with offsets: {out}");
+    keys(&mut p, r#"describe_group("sh-gr"#);
+    keys(&mut p, "\t");
+    let out = enter(&mut p, r#"").group"#);
+    assert!(
+        out.contains("\r\nsh-group\r\n"),
+        "group name completed: {out}"
+    );
+    let out = enter(&mut p, r#"lag(#{groups: ["sh-group"]})"#);
+    assert!(!out.contains("items]"), "{out}");
+    assert!(out.contains("LOG-END-OFFSET"), "{out}");
+
+    // A config key of the topic being configured.
+    keys(&mut p, r#"set_config("sh-a", "cleanup.pol"#);
+    keys(&mut p, "\t");
+    enter(&mut p, r#"", "compact")"#);
+    let out = enter(
+        &mut p,
+        r#"describe_config("topic", "sh-a").map(|c| `${c.name}=${c.value}`)"#,
+    );
+    assert!(
+        out.contains("cleanup.policy=compact"),
+        "config key completed: {out}"
+    );
+
+    // A broker id, and a znode path under the chroot.
+    keys(&mut p, r#"describe_config("broker", ""#);
+    keys(&mut p, "\t");
+    let out = enter(&mut p, r#"").len() >= 0"#);
+    assert!(out.contains("\r\ntrue\r\n"), "broker id completed: {out}");
+    keys(&mut p, r#"zk_ls("/brok"#);
+    keys(&mut p, "\t");
+    let out = enter(&mut p, r#"")"#);
+    assert!(out.contains("\r\nids\r\n"), "znode path completed: {out}");
+
+    // Highlighting on a terminal: kafsh's functions, strings and numbers in colour.
+    let out = enter(&mut p, r#"list_topics().len() > 2"#);
+    assert!(out.contains("\x1b[36mlist_topics\x1b[0m"), "{out:?}");
+    assert!(out.contains("\x1b[33m2\x1b[0m"), "{out:?}");
+
+    // Contexts, and switching to the production one: its broken init is reported with
+    // the file and line, the shell goes on; the prompt is red and names the context.
+    let out = enter(&mut p, "contexts().map(|c| c.name)");
+    assert!(out.contains("prod-eu"), "{out}");
+    type_line(&mut p, r#"use_context("prod-eu")"#);
+    p.exp_string("PRODUCTION")
+        .expect("the greeting says production");
+    p.exp_string("prod.rhai:2")
+        .expect("the broken init named with its line");
+    p.exp_string("\x1b[1;31mkafsh:prod-eu [PRODUCTION]> ")
+        .expect("a red production prompt");
+    let out = enter(&mut p, "hello()");
+    assert!(
+        out.contains("hi from init, false"),
+        "functions defined before stay: {out}"
+    );
+
+    // Reads just run; a change shows its dry run and asks.
+    type_line(
+        &mut p,
+        r#"create_topic("prod-t", #{partitions: 1, replication_factor: 1})"#,
+    );
+    p.exp_string("would make 1 change(s) on PRODUCTION context prod-eu")
+        .expect("preview");
+    p.exp_string("create_topic prod-t")
+        .expect("the change listed");
+    p.exp_string("[y/N]").expect("asked");
+    let out = enter(&mut p, "n");
+    assert!(out.contains("not run: nothing changed on prod-eu"), "{out}");
+    let out = enter(&mut p, r#"list_topics().contains("prod-t")"#);
+    assert!(out.contains("\r\nfalse\r\n"), "nothing created: {out}");
+    type_line(
+        &mut p,
+        r#"create_topic("prod-t", #{partitions: 1, replication_factor: 1}).topic"#,
+    );
+    p.exp_string("[y/N]").expect("asked again");
+    let out = enter(&mut p, "y");
+    assert!(
+        out.lines().any(|l| l.trim() == "prod-t"),
+        "created: {out:?}"
+    );
+    let listed = tool_stdout(
+        other.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &other.bootstrap_servers(), "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    assert!(listed.lines().any(|l| l == "prod-t"), "{listed}");
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("exit");
+
+    // Piped, the same shell writes no colour; --no-init skips the startup script.
+    let mut cmd = kafsh(&state);
+    cmd.env_remove("NO_COLOR")
+        .arg("--no-init")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"list_topics().len() > 0\nhello()\nlet x = 1 +* 2;\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stdout.contains("true"), "{stdout}");
+    assert!(stderr.contains("hello"), "no init, no hello(): {stderr}");
+    assert!(stderr.contains("syntax error"), "{stderr}");
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout:?} {stderr:?}"
+    );
+
+    // `kafsh completions bash`, sourced in bash, completes context names.
+    let script = dir.join("kafsh.bash");
+    let out = kafsh(&state)
+        .args(["completions", "bash"])
+        .output()
+        .expect("completions");
+    std::fs::write(&script, &out.stdout).expect("script");
+    let bin_dir = kafsh_bin().parent().expect("bin dir").to_path_buf();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(kafsh --context p); COMP_CWORD=2; COMP_LINE='kafsh --context p'; \
+             COMP_POINT=${{#COMP_LINE}}; _kafsh kafsh p --context; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .env("KAFSH_CONFIG", dir.join("config.toml"))
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .output()
+        .expect("bash");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "prod-eu",
+        "{out:?}"
+    );
+}
+
+/// One script, many clusters: this ZooKeeper-mode cluster and a KRaft one, both tagged
+/// "prod". `--tag` runs an expression on each and `--json` gives the map; `on()` reaches
+/// the other cluster from a script (its dry-run changes named with its context);
+/// config_drift.rhai finds the topic whose partitions and configs differ; and a loop over
+/// `on_each` goes on with the other cluster when one is stopped midway.
+#[test]
+fn one_script_reaches_many_clusters_and_survives_one_stopping() {
+    let c = cluster();
+    let mut other = Cluster::start(ClusterSpec::kraft().brokers(1)).expect("a second cluster");
+    create_topic_with_tool("fleet-t", 3, 2, Some("retention.ms=3600000"));
+    tool_stdout(
+        other.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--bootstrap-server",
+                &other.bootstrap_servers(),
+                "--create",
+                "--topic",
+                "fleet-t",
+                "--partitions",
+                "1",
+                "--replication-factor",
+                "1",
+            ],
+        ),
+        "TopicCommand --create on the second cluster",
+    );
+    let state = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        state.path().join("config.toml"),
+        format!(
+            "current_context = \"zk\"\n\
+             [contexts.zk]\nbootstrap_servers = \"{}\"\nzookeeper = \"{}\"\ntags = [\"prod\", \"eu\"]\ntimeout = \"8s\"\n\
+             [contexts.kr]\nbootstrap_servers = \"{}\"\ntags = [\"prod\", \"us\"]\ntimeout = \"8s\"\n",
+            c.bootstrap_servers(),
+            c.zk_connect().expect("zk"),
+            other.bootstrap_servers()
+        ),
+    )
+    .expect("config");
+    let run = |args: &[&str]| kafsh(&state).args(args).output().expect("kafsh");
+
+    let out = run(&[
+        "--tag",
+        "prod",
+        "--json",
+        "-e",
+        r#"describe_topic("fleet-t").partition_count"#,
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(map, serde_json::json!({"zk": 3, "kr": 1}), "{out:?}");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 context(s): all succeeded"));
+
+    let out = run(&[
+        "--json",
+        "-e",
+        r#"let wanted = "fleet-t"; fn count(t) { describe_topic(t).partition_count }
+           on_each("prod", || count(wanted), #{parallel: true})"#,
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(
+        map,
+        serde_json::json!({"zk": 3, "kr": 1}),
+        "in parallel: {out:?}"
+    );
+
+    let out = run(&[
+        "-e",
+        r#"on("kr", || describe_topic("fleet-t").partition_count) + on("eu", || 10)"#,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "11", "{out:?}");
+
+    let out = run(&[
+        "--dry-run",
+        "-e",
+        r#"on("kr", || create_topic("fleet-new"))"#,
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("kr:fleet-new"),
+        "{err}"
+    );
+    let listed = tool_stdout(
+        other.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &other.bootstrap_servers(), "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    assert!(
+        !listed.contains("fleet-new"),
+        "a dry run created it: {listed}"
+    );
+
+    let out = run(&[
+        "--json",
+        "run",
+        "scripts/config_drift.rhai",
+        "--arg",
+        "contexts=prod",
+        "--arg",
+        "topics=fleet-.*",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("rows");
+    let what: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["what"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        what,
+        ["configs.retention.ms", "partitions", "replication_factor"],
+        "{rows}"
+    );
+
+    // Desired state: topics made on the KRaft cluster, exported, applied to this one.
+    let out = run(&[
+        "--context",
+        "kr",
+        "-e",
+        r#"create_topic("ds-a", #{partitions: 3, replication_factor: 1, config: #{"retention.ms": "1000000", "cleanup.policy": "compact"}});
+           create_topic("ds-b", #{partitions: 1, replication_factor: 1});"#,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["--context", "kr", "export", "--topics", "ds-.*"]);
+    assert!(out.status.success(), "{out:?}");
+    let desired = state.path().join("desired.toml");
+    std::fs::write(&desired, &out.stdout).expect("desired.toml");
+    let desired_arg = desired.display().to_string();
+    let out = run(&["--context", "zk", "--dry-run", "apply", &desired_arg]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert!(c_lacks_topic(c, "ds-a"), "a dry run created it");
+    let out = run(&["--context", "zk", "apply", &desired_arg]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    for (topic, theirs) in [("ds-a", &other), ("ds-b", &other)] {
+        let describe = |cluster: &Cluster| {
+            let text = tool_stdout(
+                cluster.kafka_tool(
+                    "org.apache.kafka.tools.TopicCommand",
+                    &[
+                        "--bootstrap-server",
+                        &cluster.bootstrap_servers(),
+                        "--describe",
+                        "--topic",
+                        topic,
+                    ],
+                ),
+                "TopicCommand --describe",
+            );
+            let first = text.lines().next().unwrap_or_default().to_string();
+            let fields = parse_describe_line(&first);
+            let mut configs: Vec<String> = field(&fields, "Configs")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|kv| kv.starts_with("retention.ms") || kv.starts_with("cleanup.policy"))
+                .map(str::to_string)
+                .collect();
+            configs.sort();
+            (
+                field(&fields, "PartitionCount").map(str::to_string),
+                field(&fields, "ReplicationFactor").map(str::to_string),
+                configs,
+            )
+        };
+        assert_eq!(describe(c), describe(theirs), "{topic} the same on both");
+    }
+    let out = run(&["--tag", "prod", "apply", &desired_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing left to do on either: {out:?}"
+    );
+    let bad = state.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[topics]]\nname = \"ds-c\"\npartitions = 2\nreplication_factor = 1\nretention = \"1d\"\n",
+    )
+    .expect("bad.toml");
+    let out = run(&["--context", "zk", "apply", &bad.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad.toml:5") && err.contains("retention"),
+        "{err}"
+    );
+    assert!(c_lacks_topic(c, "ds-c"));
+
+    // A loop over both clusters; the KRaft one stops after the first round.
+    let mut child = kafsh(&state)
+        .args([
+            "--call-timeout",
+            "4s",
+            "-e",
+            r#"for round in 1..=3 {
+                 let seen = on_each("prod", || list_topics().contains("fleet-t"));
+                 print(`round ${round}: zk=${seen.zk} kr=${if type_of(seen.kr) == "map" { "error" } else { seen.kr }}`);
+                 if round == 1 { sleep(6); }
+               }"#,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).expect("round 1");
+    assert_eq!(first.trim(), "round 1: zk=true kr=true");
+    other
+        .kill(Node::Broker(1))
+        .expect("stop the second cluster");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("rounds 2 and 3");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{rest}");
+    assert_eq!(
+        rest.lines().collect::<Vec<_>>(),
+        ["round 2: zk=true kr=error", "round 3: zk=true kr=error"],
+    );
+
+    // And --tag with the second cluster down: its error in the map, the exit says so.
+    let out = run(&[
+        "--tag",
+        "prod",
+        "--call-timeout",
+        "4s",
+        "--json",
+        "-e",
+        "list_topics().len() > 0",
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(map["zk"], true, "{map}");
+    assert!(map["kr"]["error"].is_string(), "{map}");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 failed: kr (exit"));
+}
+
+/// Whether TopicCommand --list on `c` lacks `topic`.
+fn c_lacks_topic(c: &Cluster, topic: &str) -> bool {
+    let listed = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &c.bootstrap_servers(), "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    !listed.lines().any(|l| l == topic)
 }

@@ -4,7 +4,7 @@
 pub mod progress;
 mod table;
 
-pub use table::{render_table, render_table_within};
+pub use table::{render_table, render_table_on_terminal, render_table_within};
 
 use serde_json::Value;
 use std::io::Write;
@@ -45,10 +45,17 @@ pub fn terminal_width() -> Option<usize> {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }
 
+fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
+
 /// Prints a result on stdout.
 pub fn print_result(value: &Value, format: Format) {
     let text = match format {
-        Format::Table if !value.is_null() => Some(render_table_within(value, terminal_width())),
+        Format::Table if !value.is_null() && stdout_is_terminal() => {
+            Some(render_table_on_terminal(value, terminal_width()))
+        }
         _ => render(value, format),
     };
     if let Some(text) = text {
@@ -58,14 +65,42 @@ pub fn print_result(value: &Value, format: Format) {
     }
 }
 
-/// Prints an error line on stderr: `error: <message>` plus the script position.
+/// Whether stderr gets colours: a terminal, and `NO_COLOR` not set (no-color.org).
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Whether the shell's own line (prompt, highlighting) gets colours: stdout is a terminal
+/// and `NO_COLOR` is not set.
+pub fn stdout_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// `line` in an ANSI colour (`31` red, `33` yellow, ...) when `on`.
+pub fn paint(line: &str, code: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[{code}m{line}\x1b[0m")
+    } else {
+        line.to_string()
+    }
+}
+
+/// Prints an error line on stderr: `error: <message>` plus the script position (red on
+/// a terminal).
 pub fn print_error(message: &str, position: Option<(usize, usize)>, source_name: Option<&str>) {
     let location = match (source_name, position) {
         (Some(name), Some((line, col))) => format!(" (at {name}:{line}:{col})"),
         (None, Some((line, col))) => format!(" (at line {line}, column {col})"),
         _ => String::new(),
     };
-    let _ = writeln!(std::io::stderr().lock(), "error: {message}{location}");
+    let line = paint(
+        &format!("error: {message}{location}"),
+        "31",
+        stderr_colour(),
+    );
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
     to_log_file("error", &format!("{message}{location}"));
 }
 
@@ -117,7 +152,13 @@ fn to_log_file(level: &str, message: &str) {
 
 /// `log()` / `warn()` from a script: stderr, one line with a level (and the log file).
 pub fn log_line(level: &str, message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "[{level}] {message}");
+    let line = format!("[{level}] {message}");
+    let line = match level {
+        "warn" => paint(&line, "33", stderr_colour()),
+        "error" => paint(&line, "31", stderr_colour()),
+        _ => line,
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
     to_log_file(level, message);
 }
 

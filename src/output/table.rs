@@ -38,16 +38,28 @@ const COLUMN_ORDER: &[&str] = &[
     "last_fetch_timestamp",
     "last_caught_up_timestamp",
     "consumer_id",
+    "resource_type",
+    "resource",
+    "name",
+    "pattern_type",
+    "principal",
     "host",
+    "operation",
+    "permission",
     "port",
     "rack",
     "controller",
+    "user",
     "client_id",
+    "ip",
+    "transactional_id",
+    "coordinator",
+    "producer_id",
+    "producer_epoch",
     "state",
     "protocol_type",
     "members",
     "total_lag",
-    "name",
     "summary",
     "arguments",
     "action",
@@ -66,7 +78,6 @@ const COLUMN_ORDER: &[&str] = &[
     "znode_count",
     "followers",
     "synced_followers",
-    "user",
     "sudo_user",
     "function",
     "target",
@@ -104,10 +115,31 @@ pub fn render_table(value: &Value) -> String {
 /// Renders any result for people; tables wider than `width` columns leave out their
 /// least useful columns and say which.
 pub fn render_table_within(value: &Value, width: Option<usize>) -> String {
+    render(value, width, false)
+}
+
+/// Renders a result for a terminal: like [`render_table_within`], and items that hold
+/// tables (a topic's partitions, a group's lag rows) are blocks — the item's fields, then
+/// its inner table — as Kafka's tools lay them out. Pipes keep one row per item.
+pub fn render_table_on_terminal(value: &Value, width: Option<usize>) -> String {
+    render(value, width, true)
+}
+
+fn render(value: &Value, width: Option<usize>, blocks: bool) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Array(items) if items.is_empty() => "(none)".to_string(),
+        Value::Array(items)
+            if blocks && items.iter().all(Value::is_object) && items.iter().any(holds_a_table) =>
+        {
+            items
+                .iter()
+                .filter_map(Value::as_object)
+                .map(|m| object_view(m, width))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        }
         Value::Array(items) if items.iter().all(Value::is_object) => rows_table(items, width),
         Value::Array(items) => items.iter().map(cell_text).collect::<Vec<_>>().join("\n"),
         Value::Object(map) => object_view(map, width),
@@ -133,14 +165,21 @@ fn object_view(map: &Map<String, Value>, width: Option<usize>) -> String {
             width = key_width + 1
         ));
     }
+    let tables = map.values().filter(|v| is_table(v)).count();
     for (key, value) in map.iter().filter(|(_, v)| is_table(v)) {
         if let Value::Array(items) = value {
             lines.push(String::new());
+            if tables > 1 {
+                lines.push(format!("{key}:"));
+            }
             lines.push(rows_table(items, width));
-            let _ = key;
         }
     }
     lines.join("\n")
+}
+
+fn holds_a_table(item: &Value) -> bool {
+    item.as_object().is_some_and(|m| m.values().any(is_table))
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -374,6 +413,40 @@ mod tests {
             full,
             "wide enough: unchanged"
         );
+    }
+
+    #[test]
+    fn items_holding_tables_are_blocks_on_a_terminal_and_rows_in_a_pipe() {
+        let v = json!([
+            {"topic": "a", "partition_count": 2, "partitions": [
+                {"partition": 0, "leader": 1, "replicas": [1, 2]},
+                {"partition": 1, "leader": 2, "replicas": [2, 1]}]},
+            {"topic": "b", "partition_count": 1, "partitions": [
+                {"partition": 0, "leader": 3, "replicas": [3]}]}
+        ]);
+        let piped = render_table(&v);
+        assert!(piped.contains("[2 items]"), "{piped}");
+        assert_eq!(piped.lines().count(), 3, "{piped}");
+        assert_eq!(render_table_within(&v, Some(120)), piped);
+        let terminal = render_table_on_terminal(&v, None);
+        assert!(!terminal.contains("items]"), "{terminal}");
+        let blocks: Vec<&str> = terminal.split("\n\n").collect();
+        // a's fields, a's partitions, b's fields, b's partitions.
+        assert_eq!(blocks.len(), 4, "{terminal}");
+        assert!(
+            blocks[0].starts_with("topic:") && blocks[0].contains('a'),
+            "{terminal}"
+        );
+        assert!(
+            blocks[1].starts_with("PARTITION") && blocks[1].contains("2,1"),
+            "{terminal}"
+        );
+        assert_eq!(blocks[1].lines().count(), 3, "{terminal}");
+        assert!(
+            blocks[2].starts_with("topic:") && blocks[2].contains('b'),
+            "{terminal}"
+        );
+        assert_eq!(blocks[3].lines().count(), 2, "{terminal}");
     }
 
     #[test]

@@ -257,7 +257,7 @@ pub fn scalar_text(v: &Dynamic) -> Option<String> {
 /// and the other report fields as properties or with `p["name"]`; functions that take a
 /// plan take this or a map of kafka-reassign-partitions.sh's shape.
 #[derive(Clone)]
-pub struct ScriptPlan(std::rc::Rc<ScriptPlanData>);
+pub struct ScriptPlan(std::sync::Arc<ScriptPlanData>);
 
 /// What a [`ScriptPlan`] holds.
 pub struct ScriptPlanData {
@@ -277,7 +277,7 @@ impl ScriptPlan {
                 _ => None,
             })
             .unwrap_or_default();
-        ScriptPlan(std::rc::Rc::new(ScriptPlanData { plan, report }))
+        ScriptPlan(std::sync::Arc::new(ScriptPlanData { plan, report }))
     }
 
     /// A plan back from its JSON (what [`ScriptPlan::to_json`] wrote, e.g. in the step
@@ -299,7 +299,7 @@ impl ScriptPlan {
             .filter(|(k, _)| *k != "version" && *k != "partitions")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        Some(ScriptPlan(std::rc::Rc::new(ScriptPlanData {
+        Some(ScriptPlan(std::sync::Arc::new(ScriptPlanData {
             plan,
             report,
         })))

@@ -200,22 +200,55 @@ fn split_examples(text: &str) -> (String, Vec<String>) {
     (prose.join("\n").trim().to_string(), examples)
 }
 
-/// `help()`: every function by area with its summary.
-pub fn overview(engine: &Engine) -> String {
+include!(concat!(env!("OUT_DIR"), "/function_options.rs"));
+
+/// The keys of the options map `name` accepts (none when it takes no options map).
+pub fn option_keys(name: &str) -> &'static [&'static str] {
+    FUNCTION_OPTIONS
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map(|(_, keys)| *keys)
+        .unwrap_or(&[])
+}
+
+/// `help()`: every function by area with its summary; with a terminal `width`, each
+/// summary is shortened with … to fit its line (`help("name")` has the whole text).
+pub fn overview(engine: &Engine, width: Option<usize>) -> String {
     let all = functions(engine);
-    let width = all.keys().map(String::len).max().unwrap_or(10);
+    let name_width = all.keys().map(String::len).max().unwrap_or(10);
     let mut out = String::new();
     for area in api::areas() {
         out.push_str(&area.title);
         out.push('\n');
         for name in &area.functions {
             let summary = all.get(name).map(FunctionDoc::summary).unwrap_or_default();
-            out.push_str(&format!("  {name:<width$}  {summary}\n"));
+            let room = width.map(|w| w.saturating_sub(name_width + 4));
+            let summary = match room {
+                Some(room) => shorten(&summary, room),
+                None => summary,
+            };
+            out.push_str(&format!("  {name:<name_width$}  {summary}\n"));
         }
         out.push('\n');
     }
     out.push_str("help(\"name\") shows a function's signatures, documentation and example.");
     out
+}
+
+/// `text` cut at a word boundary to at most `room` characters, ending with … when cut.
+pub fn shorten(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    if room < 2 {
+        return "…".chars().take(room).collect();
+    }
+    let cut: String = text.chars().take(room - 1).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > room / 2 => cut[..i].trim_end().to_string(),
+        _ => cut,
+    };
+    format!("{cut}…")
 }
 
 /// `help("name")`: signatures, documentation and examples of one function.
@@ -226,6 +259,10 @@ pub fn function(engine: &Engine, name: &str) -> Option<String> {
     for s in &doc.signatures {
         out.push_str(s);
         out.push('\n');
+    }
+    let keys = option_keys(name);
+    if !keys.is_empty() {
+        out.push_str(&format!("options: #{{{}}}\n", keys.join(", ")));
     }
     out.push('\n');
     out.push_str(&doc.doc);

@@ -22,7 +22,7 @@ pub mod api {
     /// ```
     #[rhai_fn(name = "help")]
     pub fn help_all(ctx: NativeCallContext) -> String {
-        help::overview(ctx.engine())
+        help::overview(ctx.engine(), crate::output::terminal_width())
     }
 
     /// Show one function's signatures, documentation and example.
