@@ -14,9 +14,11 @@
 #             kafsh (produce() in calls of 10,000; tail() printing each record) vs kcat
 #             (Debian's package) vs kafka-console-producer / kafka-console-consumer, each
 #             producer writing to a fresh topic, every consumer reading the same topic
-#   reassign  replica moves of kafsh's plan vs ReassignPartitionsCommand --generate and the
-#             lower bound, for 300 partitions going from 3 to 5 brokers; and the planner's
-#             time for 100,000 partitions over 50 -> 60 brokers
+#   reassign  replica moves, bytes copied and spreads of kafsh's plans (balance count and
+#             bytes) vs ReassignPartitionsCommand --generate and the lower bounds, for 300
+#             partitions of skewed sizes going from 3 to 5 brokers; the planner's time for
+#             100,000 partitions over 50 -> 60 brokers; and `kafsh -e` planning a saved plan
+#             of 1,000,000 partitions from 200 onto 240 brokers (time and peak memory)
 #   quorum    quorum_status() vs kafka-metadata-quorum.sh describe --status, through the
 #             brokers and through the controllers, on a KRaft cluster of its own (3
 #             controllers with a dynamic quorum, 3 brokers)
@@ -150,20 +152,34 @@ messages)
     echo "  kcat peak memory: -C -e of $n records $(peak_kib kcat -C -b "$KAFSH_BOOTSTRAP" -t "$read_topic" -o beginning -e -q) KiB"
     ;;
 reassign)
-    echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5"
+    echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5, topics of skewed sizes"
     k run scripts/bench/reassign_setup.rhai --arg topics=10 --arg partitions=30 2>&1 | grep -v '^note' || true
-    ours=$(k -e 'let t = list_topics().filter(|n| n.starts_with("bench-r")); let p = plan_reassignment(#{topics: t, brokers: [1, 2, 3, 4, 5]}); `${p.moves} ${p.lower_bound}`')
+    # Topic t gets 150 (t + 1)^2 records of 1 KB (ProducerPerformance, acks=all): 0.15 to 15 MB.
+    for t in $(seq 0 9); do
+        tool org.apache.kafka.tools.ProducerPerformance --topic "bench-r$t" \
+            --num-records $(( 150 * (t + 1) * (t + 1) )) --record-size 1000 --throughput -1 \
+            --producer-props "bootstrap.servers=$KAFSH_BOOTSTRAP" acks=all compression.type=none >/dev/null 2>&1
+    done
+    topics='list_topics().filter(|n| n.starts_with("bench-r"))'
+    ours=$(k -e "let p = plan_reassignment(#{topics: $topics, brokers: [1, 2, 3, 4, 5]}); write_file(\"$dir/count.json\", plan_json(p)); \`\${p.moves} \${p.lower_bound}\`")
+    bytes=$(k -e "let p = plan_reassignment(#{topics: $topics, brokers: [1, 2, 3, 4, 5], balance: \"bytes\"}); write_file(\"$dir/bytes.json\", plan_json(p)); \`\${p.bytes_lower_bound / 1048576}\`")
     topics_json="$dir/topics.json"
     k -e 'let t = list_topics().filter(|n| n.starts_with("bench-r")).map(|n| #{topic: n}); #{version: 1, topics: t}' --json > "$topics_json"
     tool org.apache.kafka.tools.reassign.ReassignPartitionsCommand --bootstrap-server @bootstrap \
         --topics-to-move-json-file "$topics_json" --broker-list 1,2,3,4,5 --generate \
         | sed -n '/Proposed partition reassignment configuration/{n;p}' > "$dir/generated.json"
-    theirs=$(k run scripts/bench/count_moves.rhai --arg plan="$dir/generated.json")
-    echo "  lower bound                      ${ours#* } replica moves"
-    echo "  kafsh plan_reassignment          ${ours% *} replica moves"
-    echo "  ReassignPartitionsCommand --generate  $theirs replica moves"
+    echo "  lower bounds                          ${ours#* } replica moves, $bytes MiB"
+    echo "  kafsh balance: count                  $(k run scripts/bench/plan_compare.rhai --arg plan="$dir/count.json")"
+    echo "  kafsh balance: bytes                  $(k run scripts/bench/plan_compare.rhai --arg plan="$dir/bytes.json")"
+    echo "  ReassignPartitionsCommand --generate  $(k run scripts/bench/plan_compare.rhai --arg plan="$dir/generated.json")"
     echo "== planner: 100,000 partitions (RF 3) from 50 onto 60 brokers"
     "$kafsh" --json run scripts/bench/planner_scale.rhai
+    echo "== planner end to end: a saved plan of 1,000,000 partitions (RF 3) from 200 onto 240 brokers"
+    "$kafsh" run scripts/bench/million_plan.rhai --arg out="$dir/million.json" --arg topics=1000 --arg partitions=1000 --arg brokers=200
+    million="let b = []; for i in 1..=240 { b.push(i); } let p = plan_reassignment(#{assignment: parse_plan(read_file(\"$dir/million.json\")), brokers: b}); \`\${p.moves} moves, lower bound \${p.lower_bound}\`"
+    for _ in $(seq "$runs"); do
+        /usr/bin/time -f '  %e s, peak %M KiB' "$kafsh" -e "$million" 2>&1
+    done
     echo
     ;;
 quorum)

@@ -257,12 +257,20 @@ impl Session {
             .lock()
             .ok()
             .and_then(|j| j.as_ref().and_then(|j| j.finished_value(name).cloned()))?;
+        // A plan comes back as the native plan it was (same partitions, same report).
+        if let Some(plan) = convert::ScriptPlan::from_json(&value) {
+            return Some(Dynamic::from(plan));
+        }
         Some(rhai::serde::to_dynamic(&value).unwrap_or(Dynamic::UNIT))
     }
 
     /// Records step `name` as finished with what it returned.
     pub fn finish_step(&self, name: &str, value: &Dynamic) -> Result<()> {
-        let json: serde_json::Value = rhai::serde::from_dynamic(value).unwrap_or_default();
+        let json = convert::to_json(value).map_err(|e| {
+            Error::Failed(format!(
+                "step {name:?} returned a value the step journal cannot record: {e}"
+            ))
+        })?;
         if let Ok(mut guard) = self.journal.lock() {
             if let Some(j) = guard.as_mut() {
                 j.finish(name, json)

@@ -89,6 +89,7 @@ pub fn register(engine: &mut Engine) {
     for module in modules() {
         engine.register_global_module(Shared::new(module));
     }
+    super::convert::register_plan_type(engine);
 }
 
 /// Doc comment lines without their `///` markers.
