@@ -740,16 +740,25 @@ pub fn cancel_reassignment_restores(c: &Cluster, topic: &str) {
         let started = reassign(p, #{throttle: 1, force: true});
         let busy = list_reassignments().filter(|r| r.topic == "TOPIC");
         let status = reassignment_status(p);
+        let refused = "";
+        try { remove_throttles(["TOPIC-other"]); refused = "removed"; } catch (e) { refused = `${e}`; }
         let cancelled = cancel_reassignment(p);
         wait_until(|| list_reassignments().filter(|r| r.topic == "TOPIC").is_empty(),
             #{timeout: "1m", interval: "1s"});
         wait_until(|| describe_topic("TOPIC").partitions.all(|x| x.replicas == [1]),
             #{timeout: "1m", interval: "1s"});
-        #{started: started, busy: busy, status: status, cancelled: cancelled}
+        #{started: started, busy: busy, status: status, cancelled: cancelled, refused: refused}
     "#
     .replace("TOPIC", topic);
     let r = kafsh_json(&bs, None, &script);
     assert_eq!(r["started"]["moving_replicas"], 4, "{r}");
+    // The brokers' rates are shared: removing them for another topic while this one moves
+    // is asked, and refused without a terminal.
+    let refused = r["refused"].as_str().unwrap_or_default();
+    assert!(
+        refused.contains("other topics are still moving") && refused.contains("--yes"),
+        "{r}"
+    );
     let busy = r["busy"].as_array().expect("busy");
     assert_eq!(busy.len(), 4, "{r}");
     assert!(

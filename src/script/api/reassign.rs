@@ -724,6 +724,39 @@ pub mod api {
         let f = "remove_throttles";
         let topics = topic_names(f, &topics)?;
         let dry_run = session.options.dry_run;
+        // The brokers' throttle rates are shared by every reassignment: removing them while
+        // partitions of other topics still move unthrottles those too, so that is asked.
+        let named = topics.clone();
+        let others = call(&session, f, |k| async move {
+            use kafka_protocol::messages::ListPartitionReassignmentsRequest;
+            if !k
+                .controller_supports::<ListPartitionReassignmentsRequest>()
+                .await?
+            {
+                return Ok(Vec::new());
+            }
+            Ok(crate::kafka::reassign::in_flight(&k)
+                .await?
+                .into_iter()
+                .filter(|p| !named.contains(&p.topic))
+                .map(|p| format!("{}-{}", p.topic, p.partition))
+                .collect::<Vec<String>>())
+        })?;
+        if !others.is_empty() {
+            crate::script::confirm_many_listing(
+                &session,
+                f,
+                others
+                    .len()
+                    .max(session.settings.guard_rails.confirm_above.saturating_add(1) as usize),
+                &format!(
+                    "the brokers' throttle rates while {} partition(s) of other topics are still moving (they would move unthrottled)",
+                    others.len()
+                ),
+                &others,
+                false,
+            )?;
+        }
         let removed = call(&session, f, |k| async move {
             if dry_run {
                 return Ok(Vec::new());
