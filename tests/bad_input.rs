@@ -333,6 +333,7 @@ fn one_hundred_and_fifty_bad_inputs_each_refused_clearly_and_changing_nothing() 
         e("cancel_reassignment(#{partitions: [#{topic: \"bi-t\"}]})", 1, "cancel_reassignment"),
         e("plan_reassignment(#{assignment: #{version: 1, partitions: 3}, brokers: [1]})", 1, "plan_reassignment"),
         e("plan_reassignment(#{topics: [\"bi-t\"], brokers: [1, 1]})", 1, "broker 1 is named twice"),
+        e("plan_reassignment(#{topics: [\"bi-t\"], brokers: [1, 99]})", 1, "broker 99 is not registered in the cluster"),
         // Hostile znode paths.
         e("zk_get(\"bi/a\")", 1, "bi/a"),
         e("zk_get(\"\")", 1, "zk_get"),
