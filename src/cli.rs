@@ -409,13 +409,7 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
                 ..
             }) => {
                 let run = RunOptions {
-                    journal: if resume {
-                        crate::journal::JournalMode::Resume
-                    } else if fresh {
-                        crate::journal::JournalMode::Fresh
-                    } else {
-                        crate::journal::JournalMode::New
-                    },
+                    journal: journal_mode(resume, fresh),
                     lock,
                     journal_context: None,
                 };
@@ -832,13 +826,7 @@ fn run_on_several(
                     ),
                     Some((file, args, resume, fresh, lock)) => {
                         let run = RunOptions {
-                            journal: if *resume {
-                                crate::journal::JournalMode::Resume
-                            } else if *fresh {
-                                crate::journal::JournalMode::Fresh
-                            } else {
-                                crate::journal::JournalMode::New
-                            },
+                            journal: journal_mode(*resume, *fresh),
                             lock: lock.clone(),
                             journal_context: Some(name.clone()),
                         };
@@ -928,4 +916,15 @@ fn applied_status(applying: bool, result: &serde_json::Value) -> ExitStatus {
 /// `text` as a Rhai string literal.
 fn rhai_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// What `run --resume` / `--fresh` ask of the journal of an earlier run.
+fn journal_mode(resume: bool, fresh: bool) -> crate::journal::JournalMode {
+    if resume {
+        crate::journal::JournalMode::Resume
+    } else if fresh {
+        crate::journal::JournalMode::Fresh
+    } else {
+        crate::journal::JournalMode::New
+    }
 }

@@ -222,57 +222,37 @@ impl KafshHelper {
     fn names_of(&self, kind: &ArgKind) -> Vec<String> {
         match kind {
             ArgKind::Topic => self.cached("topics", |s, limit| {
-                let Ok(client) = s.kafka() else {
-                    return Vec::new();
-                };
-                s.bridge()
-                    .call("complete topics", limit, async move {
-                        crate::kafka::topics::list_topics(
-                            &client,
-                            &crate::kafka::topics::ListOptions { internal: true },
-                        )
-                        .await
-                    })
-                    .unwrap_or_default()
+                ask(s, limit, "complete topics", |k| async move {
+                    crate::kafka::topics::list_topics(
+                        &k,
+                        &crate::kafka::topics::ListOptions { internal: true },
+                    )
+                    .await
+                })
             }),
             ArgKind::Group => self.cached("groups", |s, limit| {
-                let Ok(client) = s.kafka() else {
-                    return Vec::new();
-                };
-                s.bridge()
-                    .call("complete groups", limit, async move {
-                        crate::kafka::groups::list_groups(&client, &Default::default()).await
-                    })
-                    .map(|gs| gs.into_iter().map(|g| g.group).collect())
-                    .unwrap_or_default()
+                ask(s, limit, "complete groups", |k| async move {
+                    let groups = crate::kafka::groups::list_groups(&k, &Default::default()).await?;
+                    Ok(groups.into_iter().map(|g| g.group).collect())
+                })
             }),
             ArgKind::BrokerId => self.cached("brokers", |s, limit| {
-                let Ok(client) = s.kafka() else {
-                    return Vec::new();
-                };
-                s.bridge()
-                    .call("complete brokers", limit, async move {
-                        crate::kafka::brokers::brokers(&client).await
-                    })
-                    .map(|bs| bs.into_iter().map(|b| b.id.to_string()).collect())
-                    .unwrap_or_default()
+                ask(s, limit, "complete brokers", |k| async move {
+                    let brokers = crate::kafka::brokers::brokers(&k).await?;
+                    Ok(brokers.into_iter().map(|b| b.id.to_string()).collect())
+                })
             }),
             ArgKind::ConfigKey { entity, name } => {
                 let key = format!("configs {entity} {name}");
                 let (entity, name) = (entity.clone(), name.clone());
                 self.cached(&key, move |s, limit| {
-                    let Ok(client) = s.kafka() else {
-                        return Vec::new();
-                    };
                     let Ok(entity) = crate::kafka::configs::Entity::parse(&entity, &name) else {
                         return Vec::new();
                     };
-                    s.bridge()
-                        .call("complete config keys", limit, async move {
-                            crate::kafka::configs::describe_config(&client, &entity).await
-                        })
-                        .map(|cs| cs.into_iter().map(|c| c.name).collect())
-                        .unwrap_or_default()
+                    ask(s, limit, "complete config keys", |k| async move {
+                        let configs = crate::kafka::configs::describe_config(&k, &entity).await?;
+                        Ok(configs.into_iter().map(|c| c.name).collect())
+                    })
                 })
             }
             ArgKind::Context => crate::config::contexts()
@@ -357,6 +337,21 @@ impl KafshHelper {
             .and_then(|p| p.split(':').next())
             .map(|p| p.trim().to_string())
     }
+}
+
+/// Names from the cluster for completion, within `limit`; none when it does not answer.
+fn ask<F, Fut>(session: &SessionRef, limit: Duration, what: &str, work: F) -> Vec<String>
+where
+    F: FnOnce(std::sync::Arc<crate::kafka::client::KafkaClient>) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<Vec<String>>>,
+{
+    let Ok(client) = session.kafka() else {
+        return Vec::new();
+    };
+    session
+        .bridge()
+        .call(what, limit, work(client))
+        .unwrap_or_default()
 }
 
 /// The start of the word before `pos` (identifier characters).
