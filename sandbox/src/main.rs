@@ -95,6 +95,23 @@ enum Command {
         /// No voters: the node joins an existing dynamic quorum as an observer.
         #[arg(long)]
         no_initial_controllers: bool,
+        /// The cluster id to format with (a ZooKeeper-mode cluster's migration controllers:
+        /// the id in ZooKeeper's /cluster/id); default: the sandbox's own.
+        #[arg(long, value_name = "ID")]
+        cluster_id: Option<String>,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Print a node's configuration file, or replace it with stdin (--write)
+    ///
+    /// A Kafka node's server.properties (a ZooKeeper server's zoo.cfg is printed only;
+    /// zk-servers rewrites it). The new file takes effect when the node next starts.
+    Config {
+        #[command(flatten)]
+        node: NodeArg,
+        /// Replace the file with what stdin holds.
+        #[arg(long)]
+        write: bool,
         #[command(flatten)]
         at: At,
     },
@@ -257,10 +274,14 @@ enum AddCommand {
         #[command(flatten)]
         at: At,
     },
-    /// Add a KRaft controller to a dynamic quorum (started only with --start)
+    /// Add a KRaft controller to a dynamic quorum, or a migration controller (started only
+    /// with --start)
     ///
-    /// A controller-only node formatted with --no-initial-controllers: once started it is an
-    /// observer of the quorum until it is added as a voter (AddRaftVoter).
+    /// KRaft: a controller-only node formatted with --no-initial-controllers: once started it
+    /// is an observer of the quorum until it is added as a voter (AddRaftVoter). ZooKeeper
+    /// mode: a Kafka 3.9 controller-only node for the migration to KRaft, one voter of a
+    /// static quorum of every such controller, neither formatted nor configured for the
+    /// migration (the migration runbook does both).
     Controller {
         /// Start it (and wait until it serves, as an observer).
         #[arg(long)]
@@ -375,6 +396,7 @@ fn run(command: Command) -> Result<ExitCode> {
             standalone,
             initial_controllers,
             no_initial_controllers,
+            cluster_id,
             at,
         } => {
             let how = if standalone {
@@ -387,7 +409,9 @@ fn run(command: Command) -> Result<ExitCode> {
                 Format::AsMade
             };
             let node = node.node()?;
-            node_command("format", node, &at, |c| c.format(node, how))?;
+            node_command("format", node, &at, |c| {
+                c.format_with_id(node, how, cluster_id.as_deref())
+            })?;
             let directory = match node {
                 Node::Controller(id) => open(&at)?.controller(id)?.directory_id,
                 Node::Broker(id) => open(&at)?.broker(id)?.directory_id,
@@ -395,6 +419,19 @@ fn run(command: Command) -> Result<ExitCode> {
             };
             if let Some(d) = directory {
                 println!("{node} directory {d}");
+            }
+        }
+        Command::Config { node, write, at } => {
+            let node = node.node()?;
+            if write {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(CliError::Stdin)?;
+                open(&at)?.write_node_config(node, &text)?;
+                eprintln!("kafsh-sandbox: wrote the configuration of {node}");
+            } else {
+                print!("{}", open(&at)?.node_config(node)?);
             }
         }
         Command::ZkServers { id, server_ids, at } => zk_servers(id, &server_ids, &at)?,
@@ -495,6 +532,22 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
         ""
     };
     let kraft = c.flavor() == Flavor::KRaft;
+    // A Kafka node's server.properties, read and replaced the way configuration management
+    // would on a real host.
+    let config_commands = |node: Node| {
+        format!(
+            "read_config = {}\nwrite_config = {}\n",
+            command("config", node, ""),
+            command("config", node, " --write")
+        )
+    };
+    // The migration controllers of a ZooKeeper-mode cluster are formatted with the id
+    // ZooKeeper keeps, which the runbook passes in $KAFKA_CLUSTER_ID.
+    let cluster_id = if kraft {
+        ""
+    } else {
+        " --cluster-id \"$KAFKA_CLUSTER_ID\""
+    };
     let mut s = format!("[contexts.{name}]\n");
     if !c.brokers().is_empty() {
         s.push_str(&format!(
@@ -549,6 +602,7 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
             command("start", node, ""),
             command("stop", node, ""),
         ));
+        s.push_str(&config_commands(node));
         if kraft {
             let flags = if b.controller_port.is_some() {
                 rejoin
@@ -568,8 +622,9 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
             command("restart", node, ""),
             command("start", node, ""),
             command("stop", node, ""),
-            command("format", node, rejoin),
+            command("format", node, &format!("{rejoin}{cluster_id}")),
         ));
+        s.push_str(&config_commands(node));
     }
     s
 }

@@ -13,6 +13,7 @@ pub mod conn;
 pub mod features;
 pub mod groups;
 pub mod log_dirs;
+pub mod migration;
 pub mod offsets;
 pub mod quorum;
 pub mod reassign;

@@ -1,0 +1,335 @@
+//! The migration of a real ZooKeeper-mode Kafka 3.9 cluster (3 ZooKeeper servers, 3 brokers)
+//! to KRaft with `scripts/zk_to_kraft_migration.rhai`, driven through the context
+//! `kafsh-sandbox context` prints (its inventory commands stand in for ssh/systemctl and
+//! configuration management), under an acks=all producer: killed -9 at sampled mutation
+//! boundaries (one in each of the phases 2, 3 and 4) and resumed, a broker killed -9 in
+//! phase 3 (the run stops saying why; --resume finishes once it is back), and in the end
+//! the brokers and controllers in KRaft mode with ZooKeeper stopped, the topics (ids,
+//! assignments, configs), the group's offsets, the SCRAM user and the quota as before, and
+//! every acknowledged message there exactly once. The test breaks its own cluster.
+
+mod common;
+
+use common::load::{acked_values_and_stall, assert_consumed_exactly_once, start_producer};
+use common::*;
+use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, Node};
+use serde_json::Value;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+fn runbook() -> String {
+    format!(
+        "{}/scripts/zk_to_kraft_migration.rhai",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The context `kafsh-sandbox context` prints for this cluster, as context "t".
+fn write_context(c: &Cluster, state: &tempfile::TempDir) {
+    let out = std::process::Command::new(sandbox_bin())
+        .args(["context", "t", "--dir"])
+        .arg(c.dir())
+        .output()
+        .expect("kafsh-sandbox context");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = format!(
+        "current_context = \"t\"\n{}",
+        String::from_utf8_lossy(&out.stdout).replacen(
+            "[contexts.t]\n",
+            "[contexts.t]\ntimeout = \"20s\"\n",
+            1
+        )
+    );
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+}
+
+/// `kafsh --json -e EXPR` in the context.
+fn eval(state: &tempfile::TempDir, expr: &str) -> Value {
+    let out = kafsh(state)
+        .args(["--json", "-e", expr])
+        .output()
+        .expect("kafsh");
+    assert!(
+        out.status.success(),
+        "{expr}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// One run of the migration (same arguments every time, so --resume finds the journal).
+fn migrate(state: &tempfile::TempDir, resume: bool, crash_after: Option<usize>) -> Output {
+    let mut cmd = kafsh(state);
+    cmd.args([
+        "run",
+        &runbook(),
+        "--arg",
+        "finalize=true",
+        "--arg",
+        "timeout=60s",
+        "--arg",
+        "settle=20s",
+    ]);
+    if resume {
+        cmd.arg("--resume");
+    }
+    match crash_after {
+        Some(k) => cmd.env("KAFSH_CRASH_AFTER_MUTATIONS", k.to_string()),
+        None => cmd.env_remove("KAFSH_CRASH_AFTER_MUTATIONS"),
+    };
+    cmd.env("KAFSH_AUDIT_LOG", state.path().join("audit.log"));
+    let out = cmd.output().expect("kafsh run");
+    eprintln!(
+        "--- migration run (resume {resume}, crash after {crash_after:?}): {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.contains("read_node_config: running"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    out
+}
+
+fn killed(out: &Output) -> bool {
+    out.status.signal() == Some(9)
+}
+
+/// What must be the same before and after: topics (id, partitions' replicas, configs),
+/// the group's committed offsets (kafsh), and the SCRAM user and the client quota as
+/// Kafka's ConfigCommand describes them.
+fn snapshot(c: &Cluster) -> Value {
+    let bs = c.bootstrap_servers();
+    let kafka = kafsh_json(
+        &bs,
+        None,
+        r#"let topics = [];
+        for t in describe_topics(["orders", "load"]) {
+            topics.push(#{topic: t.topic, id: t.topic_id, configs: t.configs,
+                replicas: t.partitions.map(|p| `${p.partition}:${p.replicas}`)});
+        }
+        let offsets = describe_group("billing").partitions.map(|p| `${p.topic}-${p.partition}@${p.current_offset}`);
+        #{topics: topics, offsets: offsets}"#,
+    );
+    let describe = |entity: &str| {
+        tool_stdout(
+            c.kafka_tool(
+                "kafka.admin.ConfigCommand",
+                &[
+                    "--bootstrap-server",
+                    &bs,
+                    "--describe",
+                    "--entity-type",
+                    entity,
+                ],
+            ),
+            "ConfigCommand --describe",
+        )
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    serde_json::json!({"kafka": kafka, "users": describe("users"), "clients": describe("clients")})
+}
+
+/// The whole migration under load, killed three times at mutation boundaries and once
+/// stopped by a broker killed -9, then resumed to the end.
+#[test]
+fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
+    let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("start the sandbox cluster");
+    eprintln!("sandbox cluster in {}", c.dir().display());
+    for _ in 0..3 {
+        c.add(NewNode::Controller)
+            .expect("add a migration controller");
+    }
+    let state = tempfile::tempdir().expect("state");
+    write_context(&c, &state);
+    let bs = c.bootstrap_servers();
+
+    // What the cluster holds: topics with non-default configs, a group's offsets, a SCRAM
+    // user and a client quota.
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("orders", #{partitions: 6, replication_factor: 3, config: #{"retention.ms": 86400000, "min.insync.replicas": 2}});
+           create_topic("load", #{partitions: 3, replication_factor: 3, config: #{"min.insync.replicas": 2}})"#,
+    );
+    let seed = start_producer(&c, "orders", 60, 1000);
+    assert_eq!(acked_values_and_stall(seed).0.len(), 60);
+    tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--topic",
+                "orders",
+                "--group",
+                "billing",
+                "--from-beginning",
+                "--max-messages",
+                "60",
+                "--timeout-ms",
+                "30000",
+            ],
+        ),
+        "ConsoleConsumer --group billing",
+    );
+    for (entity, name, config) in [
+        (
+            "users",
+            "alice",
+            "SCRAM-SHA-512=[iterations=8192,password=alice-secret]",
+        ),
+        ("clients", "billing-app", "producer_byte_rate=1048576"),
+    ] {
+        tool_stdout(
+            c.kafka_tool(
+                "kafka.admin.ConfigCommand",
+                &[
+                    "--bootstrap-server",
+                    &bs,
+                    "--alter",
+                    "--entity-type",
+                    entity,
+                    "--entity-name",
+                    name,
+                    "--add-config",
+                    config,
+                ],
+            ),
+            "ConfigCommand --alter",
+        );
+    }
+    let before = snapshot(&c);
+    assert_eq!(eval(&state, "migration_status().phase"), "zookeeper");
+
+    // The dry run changes nothing and names every change.
+    let files = |c: &Cluster| -> Vec<String> {
+        c.nodes()
+            .into_iter()
+            .filter(|n| n.is_kafka())
+            .map(|n| c.node_config(n).expect("config"))
+            .collect()
+    };
+    let files_before = files(&c);
+    let dry = kafsh(&state)
+        .args(["run", &runbook(), "--dry-run"])
+        .output()
+        .expect("dry run");
+    let dry_err = String::from_utf8_lossy(&dry.stderr);
+    assert!(dry.status.success(), "{dry_err}");
+    for line in [
+        "controller 101: + zookeeper.metadata.migration.enable=true",
+        "broker 2: + zookeeper.metadata.migration.enable=true",
+        "broker 3: - zookeeper.connect=",
+        "broker 1: + process.roles=broker",
+        "controller 103: - zookeeper.metadata.migration.enable=true",
+        "would run",
+    ] {
+        assert!(
+            dry_err.contains(line),
+            "the dry run does not say {line:?}: {dry_err}"
+        );
+    }
+    assert_eq!(eval(&state, "migration_status().phase"), "zookeeper");
+    assert_eq!(
+        files(&c),
+        files_before,
+        "the dry run changed a node's configuration"
+    );
+    assert!(c.controllers().iter().all(|n| !n.running));
+    assert_eq!(snapshot(&c), before);
+
+    let producer = start_producer(&c, "load", 2_000_000, 200);
+    let t0 = Instant::now();
+
+    // Killed in phase 2 (after formatting the first controller), then in phase 3 (while
+    // configuring broker 2), then in phase 4.
+    assert!(
+        killed(&migrate(&state, false, Some(5))),
+        "not killed in phase 2"
+    );
+    assert!(
+        killed(&migrate(&state, true, Some(8))),
+        "not killed in phase 3"
+    );
+    assert_eq!(eval(&state, "migration_status().phase"), "controllers");
+
+    // A broker killed -9 in phase 3: the run stops at the next gate, saying why.
+    c.kill(Node::Broker(3)).expect("kill broker 3");
+    let stopped = migrate(&state, true, None);
+    let why = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        !stopped.status.success(),
+        "the run went on without broker 3"
+    );
+    assert!(why.contains("broker(s) [3] not answering"), "{why}");
+    c.start_node(Node::Broker(3)).expect("start broker 3 again");
+
+    assert!(
+        killed(&migrate(&state, true, Some(7))),
+        "not killed in phase 4"
+    );
+    let last = migrate(&state, true, None);
+    assert!(
+        last.status.success(),
+        "the resumed migration failed: {}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let took = t0.elapsed();
+
+    let status = eval(&state, "migration_status()");
+    assert_eq!(status["phase"], "kraft", "{status}");
+    assert_eq!(status["kraft_brokers"], serde_json::json!([1, 2, 3]));
+    assert!(status["controllers"]
+        .as_array()
+        .expect("controllers")
+        .iter()
+        .all(|c| c["up"] == true && c["migration_enabled"] == false));
+
+    // ZooKeeper off: the cluster goes on without it, its brokers serving the KRaft quorum.
+    for z in c.zk_servers() {
+        c.stop(Node::Zk(z.id)).expect("stop ZooKeeper");
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let leader = kafsh_json(&bs, None, "quorum_status().leader_id");
+    assert!(
+        leader.as_i64().is_some_and(|l| (101..=103).contains(&l)),
+        "{leader}"
+    );
+    for b in c.brokers() {
+        let props = c.node_config(Node::Broker(b.id)).expect("config");
+        assert!(props.contains("process.roles=broker\n"), "{props}");
+        assert!(!props.contains("zookeeper."), "{props}");
+    }
+
+    common::load::stop_producer(&producer);
+    let (acked, stall) = acked_values_and_stall(producer);
+    assert!(
+        acked.len() > 1000,
+        "the producer acknowledged only {}",
+        acked.len()
+    );
+    assert_consumed_exactly_once(&c, "load", &acked);
+    let after = snapshot(&c);
+    let diff = common::crash::differences(&before, &after);
+    assert!(
+        diff.is_empty(),
+        "the cluster changed:\n  {}",
+        diff.join("\n  ")
+    );
+    eprintln!(
+        "migrated in {:.0}s (with the kills and the stop) under load: {} messages acknowledged, longest produce stall {} ms",
+        took.as_secs_f64(),
+        acked.len(),
+        stall.as_millis()
+    );
+}
