@@ -5,8 +5,10 @@
 //! boundaries (one in each of the phases 2, 3 and 4) and resumed, a broker killed -9 in
 //! phase 3 (the run stops saying why; --resume finishes once it is back), and in the end
 //! the brokers and controllers in KRaft mode with ZooKeeper stopped, the topics (ids,
-//! assignments, configs), the group's offsets, the SCRAM user and the quota as before, and
-//! every acknowledged message there exactly once. The test breaks its own cluster.
+//! assignments, configs), the group's offsets, the SCRAM user, the quota and the ACLs
+//! (AclAuthorizer before, StandardAuthorizer after) as before, and every acknowledged message
+//! there exactly once; then the rolling upgrade of the migrated cluster to Kafka 4.2 under the
+//! same producer, metadata.version raised. The tests break their own clusters, taking turns.
 
 mod common;
 
@@ -136,14 +138,43 @@ fn snapshot(c: &Cluster) -> Value {
         .map(String::from)
         .collect::<Vec<_>>()
     };
-    serde_json::json!({"kafka": kafka, "users": describe("users"), "clients": describe("clients")})
+    let mut acls: Vec<String> = tool_stdout(
+        c.kafka_tool(
+            "kafka.admin.AclCommand",
+            &["--bootstrap-server", &bs, "--list"],
+        ),
+        "AclCommand --list",
+    )
+    .lines()
+    .map(str::trim)
+    .filter(|l| !l.is_empty())
+    .map(String::from)
+    .collect();
+    acls.sort();
+    serde_json::json!({"kafka": kafka, "users": describe("users"), "clients": describe("clients"), "acls": acls})
 }
 
 /// The whole migration under load, killed three times at mutation boundaries and once
 /// stopped by a broker killed -9, then resumed to the end.
-#[test]
-fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
-    let mut c = Cluster::start(ClusterSpec::zookeeper()).expect("start the sandbox cluster");
+/// The tests take turns: each runs its own cluster.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A ZooKeeper-mode cluster (AclAuthorizer) with three migration controllers made, its
+/// context in `state`, and what it holds: topics with non-default configs, a group's
+/// offsets, a SCRAM user, a client quota and ACLs.
+fn setup() -> (Cluster, tempfile::TempDir) {
+    let mut c = Cluster::start(
+        ClusterSpec::zookeeper()
+            .broker_config(
+                "authorizer.class.name",
+                "kafka.security.authorizer.AclAuthorizer",
+            )
+            .broker_config("allow.everyone.if.no.acl.found", "true"),
+    )
+    .expect("start the sandbox cluster");
     eprintln!("sandbox cluster in {}", c.dir().display());
     for _ in 0..3 {
         c.add(NewNode::Controller)
@@ -208,7 +239,42 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
             "ConfigCommand --alter",
         );
     }
+    for resource in [["--topic", "audited"], ["--group", "audit-readers"]] {
+        tool_stdout(
+            c.kafka_tool(
+                "kafka.admin.AclCommand",
+                &[
+                    "--bootstrap-server",
+                    &bs,
+                    "--add",
+                    "--allow-principal",
+                    "User:alice",
+                    "--operation",
+                    "Read",
+                    resource[0],
+                    resource[1],
+                ],
+            ),
+            "AclCommand --add",
+        );
+    }
+    (c, state)
+}
+
+#[test]
+fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
+    let _turn = turn();
+    let (mut c, state) = setup();
+    let bs = c.bootstrap_servers();
     let before = snapshot(&c);
+    assert!(
+        before["acls"].to_string().contains("User:alice"),
+        "{before}"
+    );
+    assert!(
+        before["users"].to_string().contains("SCRAM-SHA-512"),
+        "{before}"
+    );
     assert_eq!(eval(&state, "migration_status().phase"), "zookeeper");
 
     // The dry run changes nothing and names every change.
@@ -309,6 +375,62 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         let props = c.node_config(Node::Broker(b.id)).expect("config");
         assert!(props.contains("process.roles=broker\n"), "{props}");
         assert!(!props.contains("zookeeper."), "{props}");
+        assert!(
+            props.contains(
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n"
+            ),
+            "{props}"
+        );
+    }
+
+    // The rolling upgrade to Kafka 4.2 under the same producer, metadata.version raised.
+    let mv_before = kafsh_json(
+        &bs,
+        None,
+        r#"features().filter(|f| f.feature == "metadata.version")[0].finalized_level"#,
+    );
+    let t1 = Instant::now();
+    let upgrade = kafsh(&state)
+        .args([
+            "--bootstrap-controller",
+            &c.bootstrap_controllers().expect("controllers"),
+            "run",
+            &format!(
+                "{}/scripts/kafka_rolling_upgrade.rhai",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            "--arg",
+            "timeout=90s",
+        ])
+        .output()
+        .expect("upgrade");
+    let upgrade_err = String::from_utf8_lossy(&upgrade.stderr);
+    eprintln!("--- upgrade:\n{upgrade_err}");
+    assert!(
+        upgrade.status.success(),
+        "the upgrade failed: {upgrade_err}"
+    );
+    let upgrade_took = t1.elapsed();
+    let levels = kafsh_json(
+        &bs,
+        None,
+        r#"let f = features().filter(|f| f.feature == "metadata.version")[0];
+            #{finalized: f.finalized_level, version: f.version}"#,
+    );
+    eprintln!("metadata.version level before {mv_before}, after {levels}");
+    assert!(
+        levels["finalized"].as_i64() > mv_before.as_i64(),
+        "metadata.version not raised: {levels}"
+    );
+    assert!(
+        levels["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("4.")),
+        "{levels}"
+    );
+    for n in c.nodes().into_iter().filter(|n| n.is_kafka()) {
+        let log = std::fs::read_to_string(c.node_dir(n).join("server.log")).unwrap_or_default();
+        assert!(log.contains("Kafka version: 4.2"), "{n} does not run 4.2");
     }
 
     common::load::stop_producer(&producer);
@@ -327,8 +449,80 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         diff.join("\n  ")
     );
     eprintln!(
-        "migrated in {:.0}s (with the kills and the stop) under load: {} messages acknowledged, longest produce stall {} ms",
+        "migrated in {:.0}s (with the kills and the stop) under load, upgraded to 4.2 in {:.0}s: {} messages acknowledged, longest produce stall {} ms",
         took.as_secs_f64(),
+        upgrade_took.as_secs_f64(),
+        acked.len(),
+        stall.as_millis()
+    );
+}
+
+/// Revert from phase 3: the migration stopped (killed) with every broker in migration mode
+/// and the metadata migrated (dual-write); `--arg revert=true` stops the controllers,
+/// deletes /controller and /migration and restarts the brokers without the migration
+/// settings: a working ZooKeeper-mode cluster with the same topics, offsets, users, quotas
+/// and ACLs, and every acknowledged message there.
+#[test]
+fn a_revert_from_phase_3_leaves_a_working_zookeeper_cluster() {
+    let _turn = turn();
+    let (c, state) = setup();
+    let before = snapshot(&c);
+    let producer = start_producer(&c, "load", 2_000_000, 200);
+    // Phase 2 is 9 mutations, phase 3 six: killed right after the 16th, the first of
+    // phase 4 (before it runs), once the metadata is migrated.
+    assert!(killed(&migrate(&state, false, Some(16))), "not killed");
+    let status = eval(&state, "migration_status()");
+    assert_eq!(status["phase"], "dual-write", "{status}");
+    assert_eq!(status["zk_brokers"], serde_json::json!([1, 2, 3]));
+
+    let mut cmd = kafsh(&state);
+    cmd.args([
+        "run",
+        &runbook(),
+        "--arg",
+        "revert=true",
+        "--arg",
+        "timeout=60s",
+        "--arg",
+        "settle=20s",
+    ]);
+    let out = cmd.output().expect("revert");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the revert failed: {err}");
+    assert!(err.contains("reverting from phase dual-write"), "{err}");
+
+    let status = eval(&state, "migration_status()");
+    assert_eq!(status["phase"], "zookeeper", "{status}");
+    assert_eq!(status["zookeeper"]["migration"], Value::Null, "{status}");
+    assert_eq!(status["zookeeper"]["kraft_controller_epoch"], Value::Null);
+    assert!(c.controllers().iter().all(|n| !n.running));
+    for b in c.brokers() {
+        let props = c.node_config(Node::Broker(b.id)).expect("config");
+        assert!(
+            !props.contains("zookeeper.metadata.migration.enable"),
+            "{props}"
+        );
+        assert!(!props.contains("controller.quorum.voters"), "{props}");
+        assert!(props.contains(&format!("broker.id={}\n", b.id)), "{props}");
+    }
+    // A ZooKeeper-mode cluster that works: a new topic, every acknowledged message there.
+    kafsh_json(
+        &c.bootstrap_servers(),
+        None,
+        r#"create_topic("after-revert", #{partitions: 3, replication_factor: 3})"#,
+    );
+    common::load::stop_producer(&producer);
+    let (acked, stall) = acked_values_and_stall(producer);
+    assert_consumed_exactly_once(&c, "load", &acked);
+    let after = snapshot(&c);
+    let diff = common::crash::differences(&before, &after);
+    assert!(
+        diff.is_empty(),
+        "the cluster changed:\n  {}",
+        diff.join("\n  ")
+    );
+    eprintln!(
+        "reverted under load: {} messages acknowledged, longest produce stall {} ms",
         acked.len(),
         stall.as_millis()
     );

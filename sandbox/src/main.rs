@@ -102,6 +102,19 @@ enum Command {
         #[command(flatten)]
         at: At,
     },
+    /// Install another Kafka version on a node (effective at its next start)
+    ///
+    /// The node runs the jars of that version (and their logging config) from its next start,
+    /// as after installing a package; restart it to upgrade.
+    Upgrade {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The Kafka version: 4 (4.2, the KRaft jars) or 3.9.
+        #[arg(long, value_name = "VERSION", default_value = "4")]
+        to: KafkaVersion,
+        #[command(flatten)]
+        at: At,
+    },
     /// Print a node's configuration file, or replace it with stdin (--write)
     ///
     /// A Kafka node's server.properties (a ZooKeeper server's zoo.cfg is printed only;
@@ -207,6 +220,24 @@ struct At {
     /// The kind of cluster to look for when --dir is not given.
     #[arg(long)]
     kind: Option<Flavor>,
+}
+
+/// A Kafka version the sandbox has jars for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KafkaVersion {
+    #[value(name = "3.9")]
+    V39,
+    #[value(name = "4")]
+    V4,
+}
+
+impl KafkaVersion {
+    fn flavor(self) -> Flavor {
+        match self {
+            KafkaVersion::V39 => Flavor::ZooKeeper,
+            KafkaVersion::V4 => Flavor::KRaft,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -421,6 +452,10 @@ fn run(command: Command) -> Result<ExitCode> {
                 println!("{node} directory {d}");
             }
         }
+        Command::Upgrade { node, to, at } => {
+            let node = node.node()?;
+            node_command("upgrade", node, &at, |c| c.upgrade(node, to.flavor()))?;
+        }
         Command::Config { node, write, at } => {
             let node = node.node()?;
             if write {
@@ -535,11 +570,19 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
     // A Kafka node's server.properties, read and replaced the way configuration management
     // would on a real host.
     let config_commands = |node: Node| {
-        format!(
+        let mut lines = format!(
             "read_config = {}\nwrite_config = {}\n",
             command("config", node, ""),
             command("config", node, " --write")
-        )
+        );
+        // A ZooKeeper-mode cluster's nodes run 3.9: after the migration they go to 4.
+        if !kraft {
+            lines.push_str(&format!(
+                "upgrade = {}\n",
+                command("upgrade", node, " --to 4")
+            ));
+        }
+        lines
     };
     // The migration controllers of a ZooKeeper-mode cluster are formatted with the id
     // ZooKeeper keeps, which the runbook passes in $KAFKA_CLUSTER_ID.
@@ -1058,6 +1101,36 @@ mod tests {
         assert!(matches!(n.node.node(), Err(CliError::BadId(_))));
         assert!(parse(&["kill", "kafka", "1"]).is_err());
         assert!(parse(&["kill", "broker"]).is_err());
+    }
+
+    #[test]
+    fn config_upgrade_and_format_with_a_cluster_id() {
+        let Command::Config { node, write, .. } =
+            parse(&["config", "broker", "2", "--write", "--dir", "/x"]).unwrap()
+        else {
+            panic!("not config")
+        };
+        assert_eq!((node.node().unwrap(), write), (Node::Broker(2), true));
+        let Command::Upgrade { node, to, .. } = parse(&["upgrade", "controller", "101"]).unwrap()
+        else {
+            panic!("not upgrade")
+        };
+        assert_eq!(node.node().unwrap(), Node::Controller(101));
+        assert_eq!(to.flavor(), Flavor::KRaft);
+        assert!(matches!(
+            parse(&["upgrade", "broker", "1", "--to", "3.9"]).unwrap(),
+            Command::Upgrade {
+                to: KafkaVersion::V39,
+                ..
+            }
+        ));
+        assert!(parse(&["upgrade", "broker", "1", "--to", "5"]).is_err());
+        let Command::Format { cluster_id, .. } =
+            parse(&["format", "controller", "101", "--cluster-id", "abc"]).unwrap()
+        else {
+            panic!("not format")
+        };
+        assert_eq!(cluster_id.as_deref(), Some("abc"));
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub(crate) struct State {
     /// super user.
     #[serde(default)]
     pub zk_reconfig: bool,
+    /// Kafka nodes upgraded to another jar set than the cluster's (by node directory name,
+    /// e.g. `broker-1`): the flavor whose jars they run from their next start.
+    #[serde(default)]
+    pub upgraded: std::collections::BTreeMap<String, Flavor>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,7 +125,16 @@ impl State {
             session_timeout_ms: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
+            upgraded: Default::default(),
         }
+    }
+
+    /// The flavor whose jars `node` runs: the cluster's, unless it was upgraded.
+    pub fn jars_of(&self, node: Node) -> Flavor {
+        self.upgraded
+            .get(&node.dir_name())
+            .copied()
+            .unwrap_or(self.flavor)
     }
 
     pub fn load(dir: &Path) -> Result<State> {

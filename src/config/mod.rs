@@ -249,6 +249,10 @@ pub struct BrokerEntry {
     /// restart.
     #[serde(default)]
     pub write_config: Option<String>,
+    /// Shell command that installs the new Kafka version on this node (e.g. `ssh kafka1 sudo
+    /// apt-get install -y kafka=4.2.0`); it takes effect at the next restart.
+    #[serde(default)]
+    pub upgrade: Option<String>,
 }
 
 /// A KRaft controller-only node of the inventory.
@@ -282,6 +286,10 @@ pub struct ControllerEntry {
     /// Shell command that installs a new `server.properties`, given on its stdin.
     #[serde(default)]
     pub write_config: Option<String>,
+    /// Shell command that installs the new Kafka version on this node (e.g. `ssh kafka1 sudo
+    /// apt-get install -y kafka=4.2.0`); it takes effect at the next restart.
+    #[serde(default)]
+    pub upgrade: Option<String>,
 }
 
 fn default_client_port() -> u16 {

@@ -68,7 +68,8 @@ pub struct QuorumView {
     pub leader: Option<i32>,
     /// The voters.
     pub voters: Vec<i32>,
-    /// The observers that are not controllers: KRaft brokers fetching the metadata log.
+    /// The observers that are not controllers: KRaft brokers fetching the metadata log, and
+    /// ZooKeeper brokers in migration mode (which follow it too).
     pub kraft_brokers: Vec<i32>,
     /// The high watermark of the metadata log.
     pub high_watermark: i64,
@@ -122,6 +123,17 @@ pub fn phase_of(
     let zk_brokers = zk.map(|z| z.brokers.len()).unwrap_or(0);
     let up: Vec<&ControllerView> = controllers.iter().filter(|c| c.up).collect();
     let migrating = up.iter().filter(|c| c.migration_enabled).count();
+    let zk_ids = zk.map(|z| z.brokers.clone()).unwrap_or_default();
+    // ZooKeeper brokers in migration mode follow the metadata log too.
+    let kraft_brokers: Vec<i32> = quorum
+        .map(|q| {
+            q.kraft_brokers
+                .iter()
+                .copied()
+                .filter(|b| !zk_ids.contains(b))
+                .collect()
+        })
+        .unwrap_or_default();
     let Some(q) = quorum.filter(|q| q.leader.is_some()) else {
         return if kraft_leads {
             (
@@ -139,8 +151,7 @@ pub fn phase_of(
         return (
             "kraft",
             format!(
-                "KRaft: no controller runs the migration; brokers {:?} are KRaft brokers",
-                q.kraft_brokers
+                "KRaft: no controller runs the migration; brokers {kraft_brokers:?} are KRaft brokers"
             ),
         );
     }
@@ -148,9 +159,8 @@ pub fn phase_of(
         return (
             "controllers",
             format!(
-                "the KRaft quorum (leader {}) waits for every ZooKeeper broker to register in migration mode; ZooKeeper brokers {:?}",
-                q.leader.unwrap_or(-1),
-                zk.map(|z| z.brokers.clone()).unwrap_or_default()
+                "the KRaft quorum (leader {}) waits for every ZooKeeper broker to register in migration mode; ZooKeeper brokers {zk_ids:?}",
+                q.leader.unwrap_or(-1)
             ),
         );
     }
@@ -167,10 +177,8 @@ pub fn phase_of(
         return (
             "dual-write",
             format!(
-                "metadata migrated; controller {} writes to KRaft and ZooKeeper; ZooKeeper-mode brokers {:?}, KRaft brokers {:?}",
-                q.leader.unwrap_or(-1),
-                zk.map(|z| z.brokers.clone()).unwrap_or_default(),
-                q.kraft_brokers
+                "metadata migrated; controller {} writes to KRaft and ZooKeeper; ZooKeeper-mode brokers {zk_ids:?}, KRaft brokers {kraft_brokers:?}",
+                q.leader.unwrap_or(-1)
             ),
         );
     }
@@ -184,8 +192,7 @@ pub fn phase_of(
     (
         "kraft-brokers",
         format!(
-            "every broker ({:?}) is a KRaft broker; the controllers still write to ZooKeeper: finalize, or revert",
-            q.kraft_brokers
+            "every broker ({kraft_brokers:?}) is a KRaft broker; the controllers still write to ZooKeeper: finalize, or revert"
         ),
     )
 }

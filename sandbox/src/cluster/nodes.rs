@@ -374,6 +374,27 @@ impl Cluster {
         Ok(())
     }
 
+    /// Upgrades Kafka node `node` to the jars of `to` (Kafka 4.2 for [`Flavor::KRaft`], 3.9
+    /// for [`Flavor::ZooKeeper`]), as installing a new package would: it runs them from its
+    /// next start (with their logging config). The rest of the cluster is left alone.
+    pub fn upgrade(&mut self, node: Node, to: Flavor) -> Result<()> {
+        self.reload()?;
+        self.state.pid(node)?;
+        if !node.is_kafka() {
+            return Err(Error::Unsupported(
+                "only Kafka nodes are upgraded (ZooKeeper keeps its version)",
+            ));
+        }
+        crate::jars::ensure(to)?;
+        if to == self.state.flavor {
+            self.state.upgraded.remove(&node.dir_name());
+        } else {
+            self.state.upgraded.insert(node.dir_name(), to);
+        }
+        self.save()?;
+        self.write_log_config(node)
+    }
+
     /// Writes `zoo.cfg` (and `zoo.cfg.dynamic`) of ZooKeeper server `me`, dropping the
     /// membership files ZooKeeper wrote itself after a reconfiguration, so the new ones are
     /// what it reads.
@@ -480,7 +501,7 @@ impl Cluster {
     /// The node's logging config: log4j 1 for ZooKeeper and the 3.9 jars, log4j2 for 4.x.
     fn write_log_config(&self, node: Node) -> Result<()> {
         let nd = self.node_dir(node);
-        if node.is_kafka() && self.state.flavor == Flavor::KRaft {
+        if node.is_kafka() && self.state.jars_of(node) == Flavor::KRaft {
             fs::write(nd.join("log4j2.properties"), config::log4j2_server(&nd))?;
         } else {
             fs::write(nd.join("log4j.properties"), config::log4j1_server(&nd))?;
@@ -494,7 +515,13 @@ impl Cluster {
             self.wait_unregistered(id, deadline);
         }
         let nd = self.node_dir(node);
-        let log4j2 = node.is_kafka() && self.state.flavor == Flavor::KRaft;
+        let jars = self.state.jars_of(node);
+        let log4j2 = node.is_kafka() && jars == Flavor::KRaft;
+        let jars_dir = if jars == self.state.flavor {
+            self.state.jars_dir.clone()
+        } else {
+            crate::jars::ensure(jars)?
+        };
         let log_config = nd.join(if log4j2 {
             "log4j2.properties"
         } else {
@@ -538,7 +565,7 @@ impl Cluster {
         };
         let offset = process::file_len(&nd.join("server.log"));
         let args = vec![nd.join(config_file).display().to_string()];
-        let cmd = process::java_command(&opts, &self.state.jars_dir, main_class, &args);
+        let cmd = process::java_command(&opts, &jars_dir, main_class, &args);
         let child = process::spawn_detached(cmd, &nd)?;
         let pid = child.id();
         self.children.insert(pid, child);
