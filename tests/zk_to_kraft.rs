@@ -3,7 +3,8 @@
 //! `kafsh-sandbox context` prints (its inventory commands stand in for ssh/systemctl and
 //! configuration management), under an acks=all producer: killed -9 at sampled mutation
 //! boundaries (one in each of the phases 2, 3 and 4) and resumed, a broker killed -9 in
-//! phase 3 (the run stops saying why; --resume finishes once it is back), and in the end
+//! phase 3 and a controller in phase 4 (the run stops saying why; --resume finishes once the
+//! node is back), and in the end
 //! the brokers and controllers in KRaft mode with ZooKeeper stopped, the topics (ids,
 //! assignments, configs), the group's offsets, the SCRAM user, the quota and the ACLs
 //! (AclAuthorizer before, StandardAuthorizer after) as before, and every acknowledged message
@@ -344,6 +345,23 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         killed(&migrate(&state, true, Some(7))),
         "not killed in phase 4"
     );
+    assert_eq!(eval(&state, "migration_status().phase"), "dual-write");
+
+    // A controller killed -9 in phase 4: the run stops before the next broker, saying why.
+    c.kill(Node::Controller(102)).expect("kill controller 102");
+    let stopped = migrate(&state, true, None);
+    let why = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        !stopped.status.success(),
+        "the run went on without controller 102"
+    );
+    assert!(
+        why.contains("the controller quorum is not ready") && why.contains("102 up=false"),
+        "{why}"
+    );
+    c.start_node(Node::Controller(102))
+        .expect("start controller 102 again");
+
     let last = migrate(&state, true, None);
     assert!(
         last.status.success(),
