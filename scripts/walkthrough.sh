@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Does the seed's whole chapter ("6장, 카프카 운영 가이드") in kafsh, in order, on a fresh
 # sandbox cluster (ZooKeeper-mode Kafka 3.9, 3 ZooKeeper servers, 3 brokers, chroot
-# /peter-kafka), and prints it as Markdown: every step's command and the output it really
+# /peter-kafka, ACLs enforced by AclAuthorizer; kafsh connects as a super user), then a short
+# part on who may do what, and prints it as Markdown: every step's command and the output it really
 # printed. The README's walkthrough is this script's output.
 #
 #   scripts/walkthrough.sh              # print the Markdown
@@ -31,7 +32,7 @@ export KAFSH_CONFIG="$work/config.toml" KAFSH_STATE_DIR="$work/state"
 export NO_COLOR=1 COLUMNS=120
 
 echo "walkthrough: starting a sandbox cluster in $cluster" >&2
-kafsh-sandbox up --dir "$cluster" --chroot /peter-kafka >/dev/null 2>"$work/up.log" ||
+kafsh-sandbox up --dir "$cluster" --chroot /peter-kafka --authorizer >/dev/null 2>"$work/up.log" ||
     { cat "$work/up.log" >&2; exit 1; }
 
 # The kafsh context for the sandbox, rewritten whenever servers are added.
@@ -160,6 +161,23 @@ md "" "Instead of writing partition.json by hand, the scale-out runbook plans th
     "batches, elects preferred leaders and removes the throttles:" ""
 run "kafsh run kafka_scale_out.rhai --arg new_brokers=4,5"
 run "kafsh -e 'describe_topic(\"peter5\")'"
+
+md "" "### 6.4 Who may do what" "" \
+    "Not in the guide, but the next question on a secured cluster. This sandbox enforces ACLs" \
+    "(AclAuthorizer); user \`bob\` has no rights, and the context names the brokers' super users." \
+    "\`kafka-acls.sh --add --allow-principal User:bob --consumer --topic peter-topic --group" \
+    "peter-consumer-group\`:" ""
+run "kafsh -e 'allow_consumer(\"User:bob\", \"peter-topic\", \"peter-consumer-group\")'"
+md "" "\`kafka-acls.sh --list --topic peter-topic\`:" ""
+run "kafsh -e 'list_acls(#{topic: \"peter-topic\"})'"
+md "" "May bob write? No, and no binding allows it; may he read? Yes, and this binding decides:" ""
+run "kafsh -e 'can(\"User:bob\", \"write\", #{topic: \"peter-topic\"})'"
+run "kafsh -e 'can(\"User:bob\", \"read\", #{topic: \"peter-topic\"})'"
+md "" "Who may read the topic (the super users, then bob through his binding):" ""
+run "kafsh -e 'who_can(\"read\", #{topic: \"peter-topic\"})'"
+md "" "Removing bob's rights shows exactly what goes before anything goes:" ""
+run "kafsh --dry-run -e 'delete_acls(#{principal: \"User:bob\"})'"
+run "kafsh -e 'delete_acls(#{principal: \"User:bob\"})'"
 
 exec 3>&-
 cat "$out"

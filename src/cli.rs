@@ -4,7 +4,7 @@
 use crate::config::{self, Overrides};
 use crate::exit::ExitStatus;
 use crate::output::{self, Format};
-use crate::script::surface::{eval_expr, run_file, RunOptions};
+use crate::script::surface::{eval_expr, run_file, Failure, RunOptions};
 use crate::script::{self, bridge::Interrupt, Session, SessionOptions, SessionRef};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,9 +28,13 @@ pub struct Cli {
 /// Options every surface takes.
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct GlobalArgs {
-    /// Use this context of config.toml (else KAFSH_CONTEXT, else the file's current_context).
+    /// Use this context of config.toml (else KAFSH_CONTEXT, else the file's current_context);
+    /// several, comma-separated, run `-e` or `run` against each.
     #[arg(long, global = true, env = "KAFSH_CONTEXT")]
     pub context: Option<String>,
+    /// Run `-e` or `run` against every context of config.toml with this tag.
+    #[arg(long, global = true, conflicts_with = "context")]
+    pub tag: Option<String>,
     /// Kafka bootstrap servers, host:port[,host:port...] (overrides the context).
     #[arg(
         long = "bootstrap-server",
@@ -154,6 +158,27 @@ pub enum Command {
     },
     /// List the runbooks `kafsh run NAME` finds, with what they do and their arguments.
     Runbooks,
+    /// Make the cluster what a desired-state file says (topics, configs, ACLs, quotas):
+    /// exit 0 when nothing had to change, 7 when changes were made (with --dry-run: planned).
+    Apply {
+        /// The desired-state file (TOML).
+        file: PathBuf,
+        /// Past the guard rails, and deletions without asking.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the cluster as a desired-state file (TOML), for `kafsh apply`.
+    Export {
+        /// Only topics whose names match this regular expression.
+        #[arg(long, value_name = "REGEX")]
+        topics: Option<String>,
+        /// Also the ACL bindings.
+        #[arg(long)]
+        acls: bool,
+        /// Also the client quotas.
+        #[arg(long)]
+        quotas: bool,
+    },
     /// List the contexts of config.toml (which is production, which is the default).
     Contexts {
         /// Only the names, one per line (for shell completion).
@@ -266,6 +291,40 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
         connect_timeout: cli.global.connect_timeout,
         api_versions_timeout: cli.global.api_versions_timeout,
     };
+    let expression = match &cli.command {
+        Some(Command::Apply { file, force }) => Some(format!(
+            "desired_apply(desired_plan({}), #{{force: {force}}})",
+            rhai_string(&file.display().to_string())
+        )),
+        Some(Command::Export {
+            topics,
+            acls,
+            quotas,
+        }) => Some(format!(
+            "desired_export(#{{topics: {}, acls: {acls}, quotas: {quotas}}})",
+            topics
+                .as_deref()
+                .map(rhai_string)
+                .unwrap_or_else(|| "\".*\"".into())
+        )),
+        _ => None,
+    };
+    let applying = matches!(cli.command, Some(Command::Apply { .. }));
+    let several = match (&cli.global.tag, &cli.global.context) {
+        (Some(tag), _) => Some(tag.clone()),
+        (None, Some(c)) if c.contains(',') => Some(c.clone()),
+        _ => None,
+    };
+    if let Some(targets) = several {
+        return run_on_several(
+            &cli,
+            &overrides,
+            &targets,
+            format,
+            expression.as_deref(),
+            applying,
+        );
+    }
     let resolved = match config::resolve(&overrides) {
         Ok(r) => r,
         Err(e) => {
@@ -296,8 +355,17 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
             return e.exit_status();
         }
     };
+    session.set_overrides(overrides.clone());
 
-    let status = if let Some(expr) = &cli.eval {
+    let status = if let Some(expr) = &expression {
+        match crate::script::surface::eval_value(session.clone(), expr) {
+            Ok(value) => {
+                crate::script::surface::print_value(&value, format);
+                applied_status(applying, &crate::script::surface::value_json(&value))
+            }
+            Err(failure) => failure.status,
+        }
+    } else if let Some(expr) = &cli.eval {
         eval_expr(session.clone(), expr, format)
     } else {
         match cli.command {
@@ -349,6 +417,7 @@ pub fn run_cli(cli: Cli) -> ExitStatus {
                         crate::journal::JournalMode::New
                     },
                     lock,
+                    journal_context: None,
                 };
                 run_file(session.clone(), &file, &args, &run, format)
             }
@@ -649,7 +718,7 @@ fn completion_script(shell: clap_complete::Shell) -> String {
 
 /// `kafsh contexts`: the contexts of config.toml.
 fn list_contexts(names_only: bool, format: Format) -> ExitStatus {
-    let contexts = match config::context_names() {
+    let contexts = match config::contexts() {
         Ok(c) => c,
         Err(e) => {
             output::print_error(&e.to_string(), None, None);
@@ -657,17 +726,206 @@ fn list_contexts(names_only: bool, format: Format) -> ExitStatus {
         }
     };
     if names_only {
-        for (name, _, _) in &contexts {
-            output::print_text(name);
+        for c in &contexts {
+            output::print_text(&c.name);
         }
         return ExitStatus::Ok;
     }
-    let rows: Vec<serde_json::Value> = contexts
-        .into_iter()
-        .map(|(name, production, default)| {
-            serde_json::json!({"name": name, "production": production, "default": default})
-        })
-        .collect();
-    output::print_result(&serde_json::Value::Array(rows), format);
+    let rows = serde_json::to_value(&contexts).unwrap_or_default();
+    output::print_result(&rows, format);
     ExitStatus::Ok
+}
+
+/// `--context a,b` / `--tag T` with `-e` or `run`: the expression or runbook against each
+/// context in turn, each with its own connections, journal and dry-run plan. Prints each
+/// context's result under its name (`--json`: one map context → result or
+/// `{error, exit}`), then a summary on stderr; exits 0 when every context succeeded, else
+/// with the first failure's status.
+fn run_on_several(
+    cli: &Cli,
+    overrides: &Overrides,
+    targets: &str,
+    format: Format,
+    expression: Option<&str>,
+    applying: bool,
+) -> ExitStatus {
+    if overrides.bootstrap_servers.is_some()
+        || overrides.bootstrap_controllers.is_some()
+        || overrides.zookeeper.is_some()
+        || overrides.command_config.is_some()
+    {
+        output::print_error(
+            "--bootstrap-server, --bootstrap-controller, --zookeeper and --command-config name one cluster; with several contexts each uses its own",
+            None,
+            None,
+        );
+        return ExitStatus::Usage;
+    }
+    let expression = expression.or(cli.eval.as_deref());
+    let run = match (expression, &cli.command) {
+        (Some(_), _) => None,
+        (
+            None,
+            Some(Command::Run {
+                file: Some(file),
+                args,
+                resume,
+                fresh,
+                lock,
+                ..
+            }),
+        ) => Some((file.clone(), args.clone(), *resume, *fresh, lock.clone())),
+        _ => {
+            output::print_error(
+                "several contexts work with -e and run; the shell switches with use_context()",
+                None,
+                None,
+            );
+            return ExitStatus::Usage;
+        }
+    };
+    let names = match config::expand_contexts(targets) {
+        Ok(n) => n,
+        Err(e) => {
+            output::print_error(&e.to_string(), None, None);
+            return e.exit_status();
+        }
+    };
+    let interrupt = Interrupt::default();
+    install_sigint(&interrupt);
+    interrupt.set_deadline(cli.global.timeout.map(|t| Instant::now() + t));
+    let options = SessionOptions {
+        dry_run: cli.global.dry_run,
+        yes: cli.global.yes,
+        json: cli.global.json,
+        interactive: false,
+    };
+    let mut results = serde_json::Map::new();
+    let mut failures: Vec<(String, ExitStatus)> = Vec::new();
+    let mut changed = false;
+    for name in &names {
+        if format == Format::Table {
+            output::print_text(&format!("== {name}"));
+        }
+        let context_overrides = Overrides {
+            context: Some(name.clone()),
+            ..overrides.clone()
+        };
+        let outcome = config::resolve(&context_overrides)
+            .and_then(|resolved| {
+                Session::new(resolved.settings, options.clone(), interrupt.clone())
+            })
+            .map_err(|e| {
+                let message = format!("{name}: {e}");
+                output::print_error(&message, None, None);
+                Failure {
+                    status: e.exit_status(),
+                    message,
+                }
+            })
+            .and_then(|session| {
+                session.set_overrides(context_overrides.clone());
+                let value = match &run {
+                    None => crate::script::surface::eval_value(
+                        session.clone(),
+                        expression.unwrap_or_default(),
+                    ),
+                    Some((file, args, resume, fresh, lock)) => {
+                        let run = RunOptions {
+                            journal: if *resume {
+                                crate::journal::JournalMode::Resume
+                            } else if *fresh {
+                                crate::journal::JournalMode::Fresh
+                            } else {
+                                crate::journal::JournalMode::New
+                            },
+                            lock: lock.clone(),
+                            journal_context: Some(name.clone()),
+                        };
+                        crate::script::surface::run_file_value(session.clone(), file, args, &run)
+                    }
+                };
+                let value = match (value, session.audit_failure()) {
+                    (Ok(_), Some(why)) => {
+                        output::print_error(&why, None, None);
+                        Err(Failure {
+                            status: ExitStatus::ScriptError,
+                            message: why,
+                        })
+                    }
+                    (v, _) => v,
+                };
+                if session.options.dry_run {
+                    let planned: Vec<(String, String, String)> = session
+                        .planned_changes()
+                        .into_iter()
+                        .map(|c| (c.function, c.target, c.summary))
+                        .collect();
+                    output::print_plan(&planned, format);
+                }
+                value
+            });
+        match outcome {
+            Ok(value) => {
+                let json = crate::script::surface::value_json(&value);
+                changed |= applied_status(applying, &json) == ExitStatus::Changed;
+                if format == Format::Table {
+                    if !value.is_unit() {
+                        crate::script::surface::print_value(&value, format);
+                    }
+                } else {
+                    results.insert(name.clone(), json);
+                }
+            }
+            Err(failure) => {
+                results.insert(
+                    name.clone(),
+                    serde_json::json!({"error": failure.message, "exit": failure.status.code()}),
+                );
+                failures.push((name.clone(), failure.status));
+            }
+        }
+        if interrupt.is_set() {
+            break;
+        }
+    }
+    if format == Format::Json {
+        output::print_result(&serde_json::Value::Object(results), format);
+    }
+    let summary = if failures.is_empty() {
+        format!("{} context(s): all succeeded", names.len())
+    } else {
+        format!(
+            "{} context(s): {} succeeded, {} failed: {}",
+            names.len(),
+            names.len() - failures.len(),
+            failures.len(),
+            failures
+                .iter()
+                .map(|(n, s)| format!("{n} (exit {})", s.code()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    output::log_line(if failures.is_empty() { "info" } else { "warn" }, &summary);
+    match failures.first() {
+        Some((_, status)) => *status,
+        None if changed => ExitStatus::Changed,
+        None => ExitStatus::Ok,
+    }
+}
+
+/// `kafsh apply`'s exit: 7 when the apply changed something (or would, in a dry run).
+fn applied_status(applying: bool, result: &serde_json::Value) -> ExitStatus {
+    let changed = result["applied"].as_array().is_some_and(|a| !a.is_empty());
+    if applying && changed {
+        ExitStatus::Changed
+    } else {
+        ExitStatus::Ok
+    }
+}
+
+/// `text` as a Rhai string literal.
+fn rhai_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
 }

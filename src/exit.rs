@@ -18,6 +18,9 @@ pub enum ExitStatus {
     Refused = 5,
     /// Another run holds the lock (`--lock`), so this one did nothing.
     Locked = 6,
+    /// `kafsh apply` changed the cluster (with `--dry-run`: would change it); 0 means it
+    /// had nothing to do.
+    Changed = 7,
 }
 
 impl ExitStatus {

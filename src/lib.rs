@@ -7,6 +7,8 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod desired;
+pub mod diff;
 pub mod error;
 pub mod exit;
 pub mod guard;

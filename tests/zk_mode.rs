@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec};
+use kafsh_sandbox::{Cluster, ClusterSpec, Node};
 use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
@@ -961,4 +961,255 @@ fn the_shell_completes_from_the_cluster_and_switches_to_a_production_context() {
         "prod-eu",
         "{out:?}"
     );
+}
+
+/// One script, many clusters: this ZooKeeper-mode cluster and a KRaft one, both tagged
+/// "prod". `--tag` runs an expression on each and `--json` gives the map; `on()` reaches
+/// the other cluster from a script (its dry-run changes named with its context);
+/// config_drift.rhai finds the topic whose partitions and configs differ; and a loop over
+/// `on_each` goes on with the other cluster when one is stopped midway.
+#[test]
+fn one_script_reaches_many_clusters_and_survives_one_stopping() {
+    let c = cluster();
+    let mut other = Cluster::start(ClusterSpec::kraft().brokers(1)).expect("a second cluster");
+    create_topic_with_tool("fleet-t", 3, 2, Some("retention.ms=3600000"));
+    tool_stdout(
+        other.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--bootstrap-server",
+                &other.bootstrap_servers(),
+                "--create",
+                "--topic",
+                "fleet-t",
+                "--partitions",
+                "1",
+                "--replication-factor",
+                "1",
+            ],
+        ),
+        "TopicCommand --create on the second cluster",
+    );
+    let state = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        state.path().join("config.toml"),
+        format!(
+            "current_context = \"zk\"\n\
+             [contexts.zk]\nbootstrap_servers = \"{}\"\nzookeeper = \"{}\"\ntags = [\"prod\", \"eu\"]\ntimeout = \"8s\"\n\
+             [contexts.kr]\nbootstrap_servers = \"{}\"\ntags = [\"prod\", \"us\"]\ntimeout = \"8s\"\n",
+            c.bootstrap_servers(),
+            c.zk_connect().expect("zk"),
+            other.bootstrap_servers()
+        ),
+    )
+    .expect("config");
+    let run = |args: &[&str]| kafsh(&state).args(args).output().expect("kafsh");
+
+    let out = run(&[
+        "--tag",
+        "prod",
+        "--json",
+        "-e",
+        r#"describe_topic("fleet-t").partition_count"#,
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(map, serde_json::json!({"zk": 3, "kr": 1}), "{out:?}");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 context(s): all succeeded"));
+
+    let out = run(&[
+        "--json",
+        "-e",
+        r#"let wanted = "fleet-t"; fn count(t) { describe_topic(t).partition_count }
+           on_each("prod", || count(wanted), #{parallel: true})"#,
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(
+        map,
+        serde_json::json!({"zk": 3, "kr": 1}),
+        "in parallel: {out:?}"
+    );
+
+    let out = run(&[
+        "-e",
+        r#"on("kr", || describe_topic("fleet-t").partition_count) + on("eu", || 10)"#,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "11", "{out:?}");
+
+    let out = run(&[
+        "--dry-run",
+        "-e",
+        r#"on("kr", || create_topic("fleet-new"))"#,
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("kr:fleet-new"),
+        "{err}"
+    );
+    let listed = tool_stdout(
+        other.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &other.bootstrap_servers(), "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    assert!(
+        !listed.contains("fleet-new"),
+        "a dry run created it: {listed}"
+    );
+
+    let out = run(&[
+        "--json",
+        "run",
+        "scripts/config_drift.rhai",
+        "--arg",
+        "contexts=prod",
+        "--arg",
+        "topics=fleet-.*",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("rows");
+    let what: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["what"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        what,
+        ["configs.retention.ms", "partitions", "replication_factor"],
+        "{rows}"
+    );
+
+    // Desired state: topics made on the KRaft cluster, exported, applied to this one.
+    let out = run(&[
+        "--context",
+        "kr",
+        "-e",
+        r#"create_topic("ds-a", #{partitions: 3, replication_factor: 1, config: #{"retention.ms": "1000000", "cleanup.policy": "compact"}});
+           create_topic("ds-b", #{partitions: 1, replication_factor: 1});"#,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["--context", "kr", "export", "--topics", "ds-.*"]);
+    assert!(out.status.success(), "{out:?}");
+    let desired = state.path().join("desired.toml");
+    std::fs::write(&desired, &out.stdout).expect("desired.toml");
+    let desired_arg = desired.display().to_string();
+    let out = run(&["--context", "zk", "--dry-run", "apply", &desired_arg]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert!(c_lacks_topic(c, "ds-a"), "a dry run created it");
+    let out = run(&["--context", "zk", "apply", &desired_arg]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    for (topic, theirs) in [("ds-a", &other), ("ds-b", &other)] {
+        let describe = |cluster: &Cluster| {
+            let text = tool_stdout(
+                cluster.kafka_tool(
+                    "org.apache.kafka.tools.TopicCommand",
+                    &[
+                        "--bootstrap-server",
+                        &cluster.bootstrap_servers(),
+                        "--describe",
+                        "--topic",
+                        topic,
+                    ],
+                ),
+                "TopicCommand --describe",
+            );
+            let first = text.lines().next().unwrap_or_default().to_string();
+            let fields = parse_describe_line(&first);
+            let mut configs: Vec<String> = field(&fields, "Configs")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|kv| kv.starts_with("retention.ms") || kv.starts_with("cleanup.policy"))
+                .map(str::to_string)
+                .collect();
+            configs.sort();
+            (
+                field(&fields, "PartitionCount").map(str::to_string),
+                field(&fields, "ReplicationFactor").map(str::to_string),
+                configs,
+            )
+        };
+        assert_eq!(describe(c), describe(theirs), "{topic} the same on both");
+    }
+    let out = run(&["--tag", "prod", "apply", &desired_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing left to do on either: {out:?}"
+    );
+    let bad = state.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[topics]]\nname = \"ds-c\"\npartitions = 2\nreplication_factor = 1\nretention = \"1d\"\n",
+    )
+    .expect("bad.toml");
+    let out = run(&["--context", "zk", "apply", &bad.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad.toml:5") && err.contains("retention"),
+        "{err}"
+    );
+    assert!(c_lacks_topic(c, "ds-c"));
+
+    // A loop over both clusters; the KRaft one stops after the first round.
+    let mut child = kafsh(&state)
+        .args([
+            "--call-timeout",
+            "4s",
+            "-e",
+            r#"for round in 1..=3 {
+                 let seen = on_each("prod", || list_topics().contains("fleet-t"));
+                 print(`round ${round}: zk=${seen.zk} kr=${if type_of(seen.kr) == "map" { "error" } else { seen.kr }}`);
+                 if round == 1 { sleep(6); }
+               }"#,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).expect("round 1");
+    assert_eq!(first.trim(), "round 1: zk=true kr=true");
+    other
+        .kill(Node::Broker(1))
+        .expect("stop the second cluster");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("rounds 2 and 3");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{rest}");
+    assert_eq!(
+        rest.lines().collect::<Vec<_>>(),
+        ["round 2: zk=true kr=error", "round 3: zk=true kr=error"],
+    );
+
+    // And --tag with the second cluster down: its error in the map, the exit says so.
+    let out = run(&[
+        "--tag",
+        "prod",
+        "--call-timeout",
+        "4s",
+        "--json",
+        "-e",
+        "list_topics().len() > 0",
+    ]);
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON map");
+    assert_eq!(map["zk"], true, "{map}");
+    assert!(map["kr"]["error"].is_string(), "{map}");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 failed: kr (exit"));
+}
+
+/// Whether TopicCommand --list on `c` lacks `topic`.
+fn c_lacks_topic(c: &Cluster, topic: &str) -> bool {
+    let listed = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &["--bootstrap-server", &c.bootstrap_servers(), "--list"],
+        ),
+        "TopicCommand --list",
+    );
+    !listed.lines().any(|l| l == topic)
 }

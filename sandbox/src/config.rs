@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::spec::Quorum;
+use crate::spec::{Flavor, Quorum};
 use crate::state::{BrokerState, ControllerState, State, ZkState};
 
 /// ZooKeeper's tick; sessions may last 2..=120 ticks (see `zoo_cfg`).
@@ -167,6 +167,20 @@ fn secure_settings(s: &mut String, node_dir: &Path) {
         prop(&tls_dir.join("ca.pem").display().to_string())
     ));
     s.push_str(&format!("{l}.ssl.client.auth=required\n"));
+}
+
+/// ACLs authorize every request: AclAuthorizer (ACLs in ZooKeeper) or StandardAuthorizer
+/// (ACLs in the KRaft metadata log, on brokers and controllers alike), with the sandbox's
+/// super users.
+pub(crate) fn authorizer_settings(flavor: Flavor) -> String {
+    let class = match flavor {
+        Flavor::ZooKeeper => "kafka.security.authorizer.AclAuthorizer",
+        Flavor::KRaft => "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    };
+    format!(
+        "authorizer.class.name={class}\nsuper.users={}\nallow.everyone.if.no.acl.found=false\n",
+        crate::SUPER_USERS.join(";")
+    )
 }
 
 /// Settings common to both Kafka flavors and every KRaft role.

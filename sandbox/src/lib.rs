@@ -60,6 +60,14 @@ mod watchdog;
 pub const SASL_USER: &str = "alice";
 /// Its password: distinctive, so tests can search every output for it.
 pub const SASL_PASSWORD: &str = "Pw-kafsh-7f3a9c1e";
+/// The SCRAM user of a cluster with an authorizer that has no rights until ACLs grant them.
+pub const NO_RIGHTS_USER: &str = "bob";
+/// Its password.
+pub const NO_RIGHTS_PASSWORD: &str = "Pw-bob-5c2e81d4";
+/// The super users of a cluster with an authorizer: anonymous clients of the PLAINTEXT
+/// listener (the brokers and controllers among themselves, the tests' reference tools),
+/// [`SASL_USER`] and the mutual-TLS client certificate (`tls/client.pem`).
+pub const SUPER_USERS: &[&str] = &["User:ANONYMOUS", "User:alice", "User:CN=kafsh-client"];
 /// The password of a secure cluster's encrypted client keys (`tls/client-encrypted.key`).
 pub const CLIENT_KEY_PASSWORD: &str = "Kp-kafsh-2b8d4e6f";
 

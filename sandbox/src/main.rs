@@ -205,6 +205,10 @@ struct UpArgs {
     /// broker.rack of each broker, in id order.
     #[arg(long, value_delimiter = ',', value_name = "r1,r2,...")]
     racks: Option<Vec<String>>,
+    /// ACLs authorize requests (AclAuthorizer / StandardAuthorizer); adds SASL_SSL and
+    /// mutual-TLS listeners, super user alice and user bob without rights.
+    #[arg(long)]
+    authorizer: bool,
     /// ZooKeeper dynamic reconfiguration: reconfigEnabled=true, a dynamic config file, and
     /// a super user allowed to reconfig (the context's zookeeper_auth).
     #[arg(long)]
@@ -601,6 +605,14 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
     if let Some(zk) = c.zk_connect() {
         s.push_str(&format!("zookeeper = {}\n", toml_str(&zk)));
     }
+    if c.has_authorizer() {
+        // can() and who_can() need them: no Kafka API reveals super.users.
+        let supers: Vec<String> = kafsh_sandbox::SUPER_USERS
+            .iter()
+            .map(|u| toml_str(u))
+            .collect();
+        s.push_str(&format!("super_users = [{}]\n", supers.join(", ")));
+    }
     if c.zk_reconfig() {
         // The super user may reconfigure the ensemble.
         s.push_str(&format!(
@@ -716,6 +728,9 @@ fn up(args: &UpArgs) -> Result<()> {
         }
         if let Some(r) = &args.racks {
             spec = spec.racks(r.clone());
+        }
+        if args.authorizer {
+            spec = spec.authorizer();
         }
         if args.zk_reconfig {
             if kind == Flavor::KRaft {

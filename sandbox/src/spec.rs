@@ -105,6 +105,12 @@ pub struct ClusterSpec {
     /// [`crate::SASL_USER`], a certificate from a CA made for the cluster) and SSL requiring
     /// a client certificate from that CA (mutual TLS; see `tls_dir` for the client's files).
     pub secure: bool,
+    /// Authorize every request with ACLs (AclAuthorizer in ZooKeeper mode, StandardAuthorizer
+    /// on KRaft): [`crate::SUPER_USERS`] may do anything (the PLAINTEXT listener's anonymous
+    /// clients, the brokers themselves, [`crate::SASL_USER`] and the mutual-TLS client
+    /// certificate), and a second SCRAM user [`crate::NO_RIGHTS_USER`] has no rights until
+    /// ACLs grant them. Implies [`ClusterSpec::secure`].
+    pub authorizer: bool,
     /// How long a broker that stops heartbeating (killed, paused) stays registered: the
     /// ZooKeeper session timeout (ZooKeeper mode) or `broker.session.timeout.ms` (KRaft).
     /// `None`: 6 s.
@@ -133,6 +139,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            authorizer: false,
             session_timeout: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
@@ -151,6 +158,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            authorizer: false,
             session_timeout: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
@@ -169,6 +177,7 @@ impl ClusterSpec {
             racks: None,
             dir: None,
             secure: false,
+            authorizer: false,
             session_timeout: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
@@ -235,6 +244,14 @@ impl ClusterSpec {
 
     pub fn secure(mut self) -> Self {
         self.secure = true;
+        self
+    }
+
+    /// ACLs decide who may do what (see [`ClusterSpec::authorizer`]); adds the secure
+    /// listeners too.
+    pub fn authorizer(mut self) -> Self {
+        self.secure = true;
+        self.authorizer = true;
         self
     }
 

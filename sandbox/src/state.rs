@@ -47,6 +47,9 @@ pub(crate) struct State {
     /// Extra `server.properties` settings of every broker (`ClusterSpec::broker_config`).
     #[serde(default)]
     pub broker_config: Vec<(String, String)>,
+    /// Whether ACLs authorize requests (`ClusterSpec::authorizer`).
+    #[serde(default)]
+    pub authorizer: bool,
     /// ZooKeeper dynamic reconfiguration: `reconfigEnabled=true`, a dynamic config file and a
     /// super user.
     #[serde(default)]
@@ -124,6 +127,7 @@ impl State {
             quorum: Quorum::Static,
             session_timeout_ms: None,
             broker_config: Vec::new(),
+            authorizer: false,
             zk_reconfig: false,
             upgraded: Default::default(),
         }

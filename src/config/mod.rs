@@ -135,6 +135,13 @@ pub struct Context {
     /// Where this context's audit entries go besides the local trail.
     #[serde(default)]
     pub audit: Option<crate::audit::AuditConfig>,
+    /// The brokers' `super.users` (principals like "User:admin"), which no Kafka API
+    /// reveals: effective-permission answers (`can`, `who_can`) need them.
+    #[serde(default)]
+    pub super_users: Option<Vec<String>>,
+    /// The brokers' `allow.everyone.if.no.acl.found` (default false).
+    #[serde(default)]
+    pub allow_everyone_if_no_acl_found: bool,
     /// The ZooKeeper servers of the ensemble (the inventory).
     #[serde(default)]
     pub zookeeper_servers: Vec<ZkServer>,
@@ -148,6 +155,9 @@ pub struct Context {
     /// change it asks first, showing its dry run.
     #[serde(default)]
     pub production: bool,
+    /// Labels that name groups of contexts (`["prod", "eu"]`) for `on_each` and `--tag`.
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// A script the shell runs when it starts in this context (after `init.rhai` beside
     /// config.toml).
     #[serde(default)]
@@ -355,6 +365,8 @@ pub struct Settings {
     pub guard_rails: crate::guard::GuardRails,
     /// Where audit entries go besides the local trail.
     pub audit: crate::audit::AuditConfig,
+    /// What the context says of the brokers' authorizer (super users).
+    pub authorizer: crate::kafka::authorizer::AuthorizerRules,
     /// A production cluster (the context's `production = true`).
     pub production: bool,
     /// The context's shell startup script.
@@ -377,6 +389,7 @@ impl Settings {
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
+            authorizer: crate::kafka::authorizer::AuthorizerRules::default(),
             production: false,
             init: None,
         })
@@ -576,9 +589,25 @@ pub fn init_script_path() -> Option<PathBuf> {
     config_path().and_then(|p| p.parent().map(|d| d.join("init.rhai")))
 }
 
-/// The names of the contexts in config.toml, each with whether it is production and
-/// whether it is the file's current context.
-pub fn context_names() -> Result<Vec<(String, bool, bool)>> {
+/// One context of config.toml, as `contexts()` and `kafsh contexts` list it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ContextSummary {
+    /// Its name.
+    pub name: String,
+    /// Its bootstrap servers, as written.
+    pub bootstrap_servers: Option<String>,
+    /// Its ZooKeeper connect string, as written.
+    pub zookeeper: Option<String>,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Marked `production = true`.
+    pub production: bool,
+    /// config.toml's `current_context`.
+    pub default: bool,
+}
+
+/// The contexts of config.toml, by name (none without a file).
+pub fn contexts() -> Result<Vec<ContextSummary>> {
     let Some(path) = config_path() else {
         return Ok(Vec::new());
     };
@@ -588,14 +617,64 @@ pub fn context_names() -> Result<Vec<(String, bool, bool)>> {
     Ok(file
         .contexts
         .iter()
-        .map(|(name, c)| {
-            (
-                name.clone(),
-                c.production,
-                file.current_context.as_deref() == Some(name.as_str()),
-            )
+        .map(|(name, c)| ContextSummary {
+            name: name.clone(),
+            bootstrap_servers: c.bootstrap_servers.clone(),
+            zookeeper: c.zookeeper.clone(),
+            tags: c.tags.clone(),
+            production: c.production,
+            default: file.current_context.as_deref() == Some(name.as_str()),
         })
         .collect())
+}
+
+/// The contexts a name stands for: the context of that name, else every context carrying
+/// it as a tag; comma-separated names and tags are each expanded, in order, once each.
+pub fn expand_contexts(names_or_tags: &str) -> Result<Vec<String>> {
+    let all = contexts()?;
+    let mut out: Vec<String> = Vec::new();
+    for wanted in names_or_tags
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let found: Vec<String> = if all.iter().any(|c| c.name == wanted) {
+            vec![wanted.to_string()]
+        } else {
+            all.iter()
+                .filter(|c| c.tags.iter().any(|t| t == wanted))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        if found.is_empty() {
+            let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+            let mut tags: Vec<&str> = all
+                .iter()
+                .flat_map(|c| c.tags.iter().map(String::as_str))
+                .collect();
+            tags.sort_unstable();
+            tags.dedup();
+            return Err(Error::NotFound(format!(
+                "no context or tag {wanted:?} in config.toml (contexts: {}; tags: {})",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
+                if tags.is_empty() {
+                    "none".into()
+                } else {
+                    tags.join(", ")
+                }
+            )));
+        }
+        for name in found {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The directory for history, journals and audit logs.
@@ -834,6 +913,15 @@ pub fn resolve_with(
                 .clone()
                 .or_else(|| file.as_ref().and_then(|f| f.audit.clone()))
                 .unwrap_or_default(),
+            authorizer: crate::kafka::authorizer::AuthorizerRules {
+                super_users: context.super_users.as_ref().map(|users| {
+                    users
+                        .iter()
+                        .map(|u| crate::kafka::acls::normalize_principal(u))
+                        .collect()
+                }),
+                allow_everyone_if_no_acl_found: context.allow_everyone_if_no_acl_found,
+            },
             production: context.production,
             init: context.init.clone(),
         },

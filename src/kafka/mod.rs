@@ -2,9 +2,12 @@
 //! or knows rhai; every function returns a `Serialize` value or a domain error.
 //!
 //! One file per operation area (kafkactl-style): `topics`, `brokers`, `quorum` and
-//! `features` (the KRaft control plane); the protocol plumbing
-//! is in `conn` (one connection) and `client` (routing and pooling).
+//! `features` (the KRaft control plane), `acls`, `authorizer`, `users`, `quotas` and
+//! `transactions` (access control); the protocol plumbing is in `conn` (one connection)
+//! and `client` (routing and pooling).
 
+pub mod acls;
+pub mod authorizer;
 pub mod brokers;
 pub mod client;
 pub mod cluster;
@@ -16,11 +19,14 @@ pub mod log_dirs;
 pub mod migration;
 pub mod offsets;
 pub mod quorum;
+pub mod quotas;
 pub mod reassign;
 pub mod sasl;
 pub mod security;
 pub mod time;
 pub mod topics;
+pub mod transactions;
+pub mod users;
 
 pub use client::KafkaClient;
 

@@ -275,8 +275,8 @@ impl KafshHelper {
                         .unwrap_or_default()
                 })
             }
-            ArgKind::Context => crate::config::context_names()
-                .map(|cs| cs.into_iter().map(|(n, _, _)| n).collect())
+            ArgKind::Context => crate::config::contexts()
+                .map(|cs| cs.into_iter().map(|c| c.name).collect())
                 .unwrap_or_default(),
             ArgKind::Znode | ArgKind::File => Vec::new(),
         }
@@ -331,7 +331,7 @@ impl KafshHelper {
                     _ => return None,
                 }
             }
-            ("use_context", _) => ArgKind::Context,
+            ("use_context" | "on" | "on_each", _) if site.arg == 0 => ArgKind::Context,
             ("read_file" | "write_file", _) if site.arg == 0 => ArgKind::File,
             (f, "path") if f.starts_with("zk_") => ArgKind::Znode,
             (_, "group") => ArgKind::Group,

@@ -218,11 +218,13 @@ fn switch_context(
     for note in &resolved.notes {
         output::print_note(note);
     }
-    Session::new(
+    let session = Session::new(
         resolved.settings,
         current.options.clone(),
         current.bridge().interrupt().clone(),
-    )
+    )?;
+    session.set_overrides(overrides);
+    Ok(session)
 }
 
 impl Repl {

@@ -53,6 +53,13 @@ pub struct Session {
     module_dir: Mutex<Option<std::path::PathBuf>>,
     /// The context `use_context` asked the shell to switch to.
     context_request: Mutex<Option<String>>,
+    /// The command line's overrides, kept for the sessions of other contexts (timeouts).
+    overrides: OnceLock<crate::config::Overrides>,
+    /// Sessions of other contexts that `on()` / `on_each()` opened, by context name.
+    others: Mutex<std::collections::HashMap<String, SessionRef>>,
+    /// The session whose script opened this one with `on()`: its dry-run plan and audit
+    /// failures are the run's.
+    parent: Option<std::sync::Weak<Session>>,
 }
 
 /// A change a dry run would have made.
@@ -92,6 +99,9 @@ impl Session {
             audit_failure: Mutex::new(None),
             module_dir: Mutex::new(None),
             context_request: Mutex::new(None),
+            overrides: OnceLock::new(),
+            others: Mutex::new(std::collections::HashMap::new()),
+            parent: None,
         }))
     }
 
@@ -117,13 +127,19 @@ impl Session {
         arguments: serde_json::Value,
     ) {
         if self.options.dry_run {
-            if let Ok(mut planned) = self.planned.lock() {
-                planned.push(PlannedChange {
-                    function: function.to_string(),
-                    target: target.to_string(),
-                    summary: summary.to_string(),
-                });
-            }
+            let change = PlannedChange {
+                function: function.to_string(),
+                target: match (&self.parent, &self.settings.context_name) {
+                    (Some(_), Some(context)) => format!("{context}:{target}"),
+                    _ => target.to_string(),
+                },
+                summary: summary.to_string(),
+            };
+            let root = self.root();
+            let holder = root.as_deref().unwrap_or(self);
+            if let Ok(mut planned) = holder.planned.lock() {
+                planned.push(change);
+            };
         } else {
             self.audit(function, target, summary, &arguments);
             crash_after_mutation();
@@ -148,9 +164,11 @@ impl Session {
                 "{function} {target}: the change was made, but its audit entry could not be written ({e}); stopping"
             );
             crate::output::log_line("error", &message);
-            if let Ok(mut failed) = self.audit_failure.lock() {
+            let root = self.root();
+            let holder = root.as_deref().unwrap_or(self);
+            if let Ok(mut failed) = holder.audit_failure.lock() {
                 failed.get_or_insert(message);
-            }
+            };
         }
     }
 
@@ -259,6 +277,66 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// The session at the top of the `on()` chain, when this one was opened by another.
+    fn root(&self) -> Option<SessionRef> {
+        let mut at = self.parent.as_ref()?.upgrade()?;
+        while let Some(up) = at.parent.as_ref().and_then(|p| p.upgrade()) {
+            at = up;
+        }
+        Some(at)
+    }
+
+    /// Keeps the command line's overrides for the sessions of other contexts.
+    pub fn set_overrides(&self, overrides: crate::config::Overrides) {
+        let _ = self.overrides.set(overrides);
+    }
+
+    /// The session of another context of config.toml (opened once, then reused): its own
+    /// servers, security and inventory; this session's options, interrupt and timeouts
+    /// given on the command line.
+    pub fn for_context(self: &SessionRef, name: &str) -> Result<SessionRef> {
+        if self.settings.context_name.as_deref() == Some(name) && self.parent.is_none() {
+            return Ok(self.clone());
+        }
+        if let Some(s) = self.others.lock().ok().and_then(|o| o.get(name).cloned()) {
+            return Ok(s);
+        }
+        let base = self.overrides.get().cloned().unwrap_or_default();
+        let overrides = crate::config::Overrides {
+            context: Some(name.to_string()),
+            bootstrap_servers: None,
+            bootstrap_controllers: None,
+            zookeeper: None,
+            command_config: None,
+            ..base.clone()
+        };
+        let resolved = crate::config::resolve(&overrides)?;
+        let bridge = Bridge::new(self.bridge.interrupt().clone())
+            .map_err(|e| Error::Cluster(format!("cannot start the I/O runtime: {e}")))?;
+        let session = Arc::new(Session {
+            settings: resolved.settings,
+            options: self.options.clone(),
+            bridge,
+            kafka: OnceLock::new(),
+            zookeeper: Mutex::new(None),
+            last_error: Mutex::new(None),
+            planned: Mutex::new(Vec::new()),
+            journal: Mutex::new(None),
+            args: Mutex::new(self.args.lock().map(|a| a.clone()).unwrap_or_default()),
+            audit_origin: OnceLock::new(),
+            audit_failure: Mutex::new(None),
+            module_dir: Mutex::new(self.module_dir.lock().ok().and_then(|d| d.clone())),
+            context_request: Mutex::new(None),
+            overrides: OnceLock::from(base),
+            others: Mutex::new(std::collections::HashMap::new()),
+            parent: Some(Arc::downgrade(self)),
+        });
+        if let Ok(mut others) = self.others.lock() {
+            others.insert(name.to_string(), session.clone());
+        }
+        Ok(session)
+    }
+
     /// Asks the shell to switch to `context` once the current line is done.
     pub fn request_context(&self, context: &str) {
         if let Ok(mut r) = self.context_request.lock() {
@@ -351,9 +429,11 @@ impl Session {
     /// Records the classification of an error raised into a script, so the CLI can pick
     /// the exit code when it escapes.
     fn remember_error(&self, message: &str, status: ExitStatus) {
-        if let Ok(mut last) = self.last_error.lock() {
+        let root = self.root();
+        let holder = root.as_deref().unwrap_or(self);
+        if let Ok(mut last) = holder.last_error.lock() {
             *last = Some((message.to_string(), status));
-        }
+        };
     }
 
     /// The exit status for an error that ended a script.
@@ -464,6 +544,33 @@ pub fn confirm_many(
     ))
 }
 
+/// [`confirm_many`] that first shows `items` (one line each) when it is going to ask, so
+/// the operator sees exactly what a yes changes.
+pub fn confirm_many_listing(
+    session: &Session,
+    fn_name: &str,
+    count: usize,
+    what: &str,
+    items: &[String],
+    force: bool,
+) -> std::result::Result<(), Box<EvalAltResult>> {
+    use std::io::IsTerminal;
+    let guard = session.settings.guard_rails;
+    let asks = !force
+        && !session.options.dry_run
+        && guard.needs_confirmation(count as u64)
+        && (session.options.yes || std::io::stdin().is_terminal());
+    if asks {
+        let mut text = format!("{fn_name}: {what}:");
+        for item in items {
+            text.push_str("\n  ");
+            text.push_str(item);
+        }
+        crate::output::log_line("info", &text);
+    }
+    confirm_many(session, fn_name, count, what, force)
+}
+
 /// Runs one Kafka domain call through the session's bridge, naming `fn_name` in errors.
 pub fn kafka_call<T, F, Fut>(
     session: &Session,
@@ -520,9 +627,33 @@ where
 pub fn session_of(
     ctx: &rhai::NativeCallContext,
 ) -> std::result::Result<SessionRef, Box<EvalAltResult>> {
+    if let Some(other) = ON_CONTEXT.with(|stack| stack.borrow().last().cloned()) {
+        return Ok(other);
+    }
     ctx.tag()
         .and_then(|t| t.clone().try_cast::<SessionRef>())
         .ok_or_else(|| "kafsh: this engine has no session (build it with script::engine)".into())
+}
+
+thread_local! {
+    /// The sessions `on()` runs its closure against, innermost last: every function called
+    /// inside uses the top one instead of the engine's own.
+    static ON_CONTEXT: std::cell::RefCell<Vec<SessionRef>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `body` with every registered function talking to `session`'s cluster.
+pub fn within_session<T>(session: SessionRef, body: impl FnOnce() -> T) -> T {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            ON_CONTEXT.with(|stack| {
+                stack.borrow_mut().pop();
+            });
+        }
+    }
+    ON_CONTEXT.with(|stack| stack.borrow_mut().push(session));
+    let _pop = Pop;
+    body()
 }
 
 /// The engine factory: every surface and every test builds its engine here.

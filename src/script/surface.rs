@@ -16,20 +16,55 @@ pub struct RunOptions {
     pub journal: crate::journal::JournalMode,
     /// Hold this lock for the whole run.
     pub lock: Option<String>,
+    /// With several contexts, the one this run is for: each keeps its own journal.
+    pub journal_context: Option<String>,
 }
 
 /// `-e EXPR`.
 pub fn eval_expr(session: SessionRef, expr: &str, format: Format) -> ExitStatus {
-    let engine = super::engine(session.clone());
-    let mut scope = Scope::new();
-    scope.push_constant("args", Map::new());
-    match super::eval(&engine, &mut scope, expr) {
+    match eval_value(session, expr) {
         Ok(value) => {
             print_value(&value, format);
             ExitStatus::Ok
         }
-        Err(err) => report(&session, &engine, &err, None),
+        Err(failure) => failure.status,
     }
+}
+
+/// How a script ended when it did not succeed (the error was printed already).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The exit status it maps to.
+    pub status: ExitStatus,
+    /// The error, as printed.
+    pub message: String,
+}
+
+impl Failure {
+    fn usage(message: String) -> Failure {
+        output::print_error(&message, None, None);
+        Failure {
+            status: ExitStatus::Usage,
+            message,
+        }
+    }
+}
+
+/// `-e EXPR` without printing its value; an error is printed and returned.
+pub fn eval_value(session: SessionRef, expr: &str) -> Result<Dynamic, Failure> {
+    let engine = super::engine(session.clone());
+    let mut scope = Scope::new();
+    scope.push_constant("args", Map::new());
+    super::eval(&engine, &mut scope, expr).map_err(|err| report(&session, &engine, &err, None))
+}
+
+/// A script value as JSON (what `--json` prints).
+pub fn value_json(value: &Dynamic) -> serde_json::Value {
+    if value.is_unit() {
+        return serde_json::Value::Null;
+    }
+    rhai::serde::from_dynamic(value)
+        .unwrap_or_else(|_| serde_json::Value::String(value.to_string()))
 }
 
 /// `run FILE --arg k=v`.
@@ -40,18 +75,43 @@ pub fn run_file(
     run: &RunOptions,
     format: Format,
 ) -> ExitStatus {
+    match run_file_value(session, file, args, run) {
+        Ok(value) => {
+            if !value.is_unit() {
+                print_value(&value, format);
+            }
+            ExitStatus::Ok
+        }
+        Err(failure) => failure.status,
+    }
+}
+
+/// `run FILE` without printing the script's value; errors are printed and their status
+/// returned.
+pub fn run_file_value(
+    session: SessionRef,
+    file: &std::path::Path,
+    args: &[String],
+    run: &RunOptions,
+) -> Result<Dynamic, Failure> {
+    let journal_key: Vec<String> = match &run.journal_context {
+        Some(context) => args
+            .iter()
+            .cloned()
+            .chain([format!("--context={context}")])
+            .collect(),
+        None => args.to_vec(),
+    };
     let map = match parse_script_args(args) {
         Ok(m) => m,
         Err(e) => {
-            output::print_error(&e, None, None);
-            return ExitStatus::Usage;
+            return Err(Failure::usage(e));
         }
     };
     let file = match crate::runbooks::resolve(file) {
         Ok(f) => f,
         Err(e) => {
-            output::print_error(&e, None, None);
-            return ExitStatus::Usage;
+            return Err(Failure::usage(e));
         }
     };
     let file = file.as_path();
@@ -59,8 +119,7 @@ pub fn run_file(
     let source = match std::fs::read_to_string(file) {
         Ok(s) => s,
         Err(e) => {
-            output::print_error(&format!("cannot read {name}: {e}"), None, None);
-            return ExitStatus::Usage;
+            return Err(Failure::usage(format!("cannot read {name}: {e}")));
         }
     };
     // The lock is taken before anything else and held until the run ends.
@@ -72,25 +131,28 @@ pub fn run_file(
         Some(lock) => match crate::runlock::RunLock::acquire(&lock) {
             Ok(l) => Some(l),
             Err(crate::runlock::LockError::Held(who)) => {
-                output::print_error(&format!("{name}: not started: {who}"), None, None);
-                return ExitStatus::Locked;
+                let message = format!("{name}: not started: {who}");
+                output::print_error(&message, None, None);
+                return Err(Failure {
+                    status: ExitStatus::Locked,
+                    message,
+                });
             }
             Err(crate::runlock::LockError::Io(e)) => {
-                output::print_error(&e, None, None);
-                return ExitStatus::Usage;
+                return Err(Failure::usage(e));
             }
         },
         None => None,
     };
-    match crate::journal::Journal::open(file, args, run.journal, session.options.dry_run) {
+    match crate::journal::Journal::open(file, &journal_key, run.journal, session.options.dry_run) {
         Ok(j) => session.set_journal(j),
         Err(e @ crate::journal::JournalError::Unfinished { .. }) => {
-            output::print_error(
-                &format!("{name}: {e}; finish it with --resume, or discard what it remembered and start over with --fresh"),
-                None,
-                None,
-            );
-            return ExitStatus::Refused;
+            let message = format!("{name}: {e}; finish it with --resume, or discard what it remembered and start over with --fresh");
+            output::print_error(&message, None, None);
+            return Err(Failure {
+                status: ExitStatus::Refused,
+                message,
+            });
         }
         Err(e) => output::log_line(
             "warn",
@@ -108,7 +170,7 @@ pub fn run_file(
     let engine = super::engine(session.clone());
     let ast = match engine.compile(&source) {
         Ok(ast) => ast,
-        Err(err) => return report(&session, &engine, &err.into(), Some(&name)),
+        Err(err) => return Err(report(&session, &engine, &err.into(), Some(&name))),
     };
     let mut scope = Scope::new();
     scope.push_constant("args", map);
@@ -117,28 +179,25 @@ pub fn run_file(
             if let Some(journal) = session.take_journal() {
                 journal.complete();
             }
-            if !value.is_unit() {
-                print_value(&value, format);
-            }
-            ExitStatus::Ok
+            Ok(value)
         }
-        Err(err) => report(&session, &engine, &err, Some(&name)),
+        Err(err) => Err(report(&session, &engine, &err, Some(&name))),
     }
 }
 
-/// Prints an escaped error and returns its exit status.
+/// Prints an escaped error and returns it with its exit status.
 fn report(
     session: &Session,
     engine: &rhai::Engine,
     err: &rhai::EvalAltResult,
     source: Option<&str>,
-) -> ExitStatus {
-    output::print_error(
-        &super::describe_error(engine, err),
-        super::error_position(err),
-        source,
-    );
-    session.exit_status_of(err)
+) -> Failure {
+    let message = super::describe_error(engine, err);
+    output::print_error(&message, super::error_position(err), source);
+    Failure {
+        status: session.exit_status_of(err),
+        message,
+    }
 }
 
 /// Prints a script value.

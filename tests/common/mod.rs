@@ -2,6 +2,7 @@
 //! sandbox cluster, build in-process engines, and ask Kafka's own tools for reference answers.
 #![allow(dead_code)]
 
+pub mod access_suite;
 pub mod crash;
 pub mod groups4_suite;
 pub mod groups_suite;

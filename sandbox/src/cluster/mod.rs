@@ -152,6 +152,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
     }
     state.session_timeout_ms = spec.session_timeout.map(|t| t.as_millis() as u64);
     state.broker_config = spec.broker_config.clone();
+    state.authorizer = spec.authorizer;
     if kraft {
         state.cluster_id = Some(kraft::new_uuid());
         state.quorum = spec.quorum;
@@ -240,7 +241,10 @@ impl Cluster {
         }
         self.wait_serving(&pending, false, deadline)?;
         if secure {
-            self.add_scram_user()?;
+            self.add_scram_user(crate::SASL_USER, crate::SASL_PASSWORD)?;
+        }
+        if self.state.authorizer {
+            self.add_scram_user(crate::NO_RIGHTS_USER, crate::NO_RIGHTS_PASSWORD)?;
         }
         Ok(())
     }
@@ -274,6 +278,11 @@ impl Cluster {
 
     pub fn flavor(&self) -> Flavor {
         self.state.flavor
+    }
+
+    /// Whether ACLs authorize requests (see [`ClusterSpec::authorizer`]).
+    pub fn has_authorizer(&self) -> bool {
+        self.current().authorizer
     }
 
     /// How the KRaft controller quorum is defined (static for a ZooKeeper-flavor cluster).

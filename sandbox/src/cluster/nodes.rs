@@ -477,6 +477,9 @@ impl Cluster {
                     ),
                     Flavor::KRaft => config::kafka_kraft_properties(b, &nd, &self.state),
                 };
+                if self.state.authorizer {
+                    props.push_str(&config::authorizer_settings(self.state.flavor));
+                }
                 // The spec's own settings last, so they win.
                 for (key, value) in &self.state.broker_config {
                     props.push_str(&format!("{key}={value}\n"));
@@ -484,7 +487,15 @@ impl Cluster {
                 props
             }
             Node::Controller(id) => {
-                config::kafka_controller_properties(self.state.controller(id)?, &nd, &self.state)
+                let mut props = config::kafka_controller_properties(
+                    self.state.controller(id)?,
+                    &nd,
+                    &self.state,
+                );
+                if self.state.authorizer {
+                    props.push_str(&config::authorizer_settings(self.state.flavor));
+                }
+                props
             }
         };
         fs::write(nd.join("server.properties"), props)?;

@@ -84,13 +84,12 @@ impl Cluster {
         Ok(())
     }
 
-    /// Creates the SCRAM credentials of [`crate::SASL_USER`] with Kafka's own ConfigCommand
-    /// (through the PLAINTEXT listener).
-    pub(super) fn add_scram_user(&self) -> Result<()> {
-        // One mechanism per request: Kafka 4 refuses to alter one user's credentials twice
-        // in the same request.
+    /// Creates the SCRAM-SHA-256/512 credentials of `user` with Kafka's own ConfigCommand
+    /// (through the PLAINTEXT listener), one mechanism per call: Kafka 4's ConfigCommand
+    /// refuses both in one ("A user credential cannot be altered twice in the same request").
+    pub(super) fn add_scram_user(&self, user: &str, password: &str) -> Result<()> {
         for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
-            let config = format!("{mechanism}=[password={}]", crate::SASL_PASSWORD);
+            let config = format!("{mechanism}=[password={password}]");
             let out = self.kafka_tool(
                 "kafka.admin.ConfigCommand",
                 &[
@@ -102,12 +101,12 @@ impl Cluster {
                     "--entity-type",
                     "users",
                     "--entity-name",
-                    crate::SASL_USER,
+                    user,
                 ],
             )?;
             if !out.status.success() {
                 return Err(Error::Tool {
-                    what: format!("creating the SCRAM user ({mechanism})"),
+                    what: format!("creating the {mechanism} credential of {user}"),
                     status: out.status,
                     output: String::from_utf8_lossy(&out.stderr).into_owned(),
                 });

@@ -326,6 +326,42 @@ pub mod api {
         to_map(&result)
     }
 
+    /// Delete a group's offsets of one topic (`kafka-consumer-groups.sh --delete-offsets
+    /// --topic t`), or of some of its partitions with `#{partitions: [0, 2]}`; refused while
+    /// an active member reads the topic. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// delete_group_offsets("peter-consumer-group", "retired-topic", #{partitions: [0]});
+    /// ```
+    #[rhai_fn(return_raw, name = "delete_group_offsets")]
+    pub fn delete_topic_offsets_with(
+        ctx: NativeCallContext,
+        group: &str,
+        topic: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        if let Some(k) = options.keys().find(|k| k.as_str() != "partitions") {
+            return Err(format!(
+                "delete_group_offsets: unknown option {:?} (known: partitions)",
+                k.as_str()
+            )
+            .into());
+        }
+        let mut all = options;
+        all.insert("topic".into(), topic.into());
+        delete_group_offsets(ctx, group, all)
+    }
+
+    /// Delete a group's offsets of one topic.
+    #[rhai_fn(return_raw, name = "delete_group_offsets")]
+    pub fn delete_topic_offsets(
+        ctx: NativeCallContext,
+        group: &str,
+        topic: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        delete_topic_offsets_with(ctx, group, topic, Map::new())
+    }
+
     #[rhai_fn(skip)]
     pub fn parse_target(to: Option<&Dynamic>) -> crate::error::Result<ResetTarget> {
         use crate::error::Error;

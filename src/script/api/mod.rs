@@ -9,14 +9,18 @@
 //! To add a function: write it in the area's file with a doc comment and an example, call a
 //! domain function through `session.block_on`, convert with `convert::to_dynamic`.
 
+pub mod access;
 pub mod audit;
 pub mod cluster;
 pub mod configs;
+pub mod contexts;
+pub mod desired;
 pub mod groups;
 pub mod quorum;
 pub mod reassign;
 pub mod shell;
 pub mod topics;
+pub mod transactions;
 pub mod zookeeper;
 
 use rhai::{Engine, Module, Shared};
@@ -30,8 +34,12 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(cluster::api),
         rhai::exported_module!(groups::api),
         rhai::exported_module!(reassign::api),
+        rhai::exported_module!(access::api),
+        rhai::exported_module!(transactions::api),
         rhai::exported_module!(zookeeper::api),
         rhai::exported_module!(quorum::api),
+        rhai::exported_module!(contexts::api),
+        rhai::exported_module!(desired::api),
         rhai::exported_module!(shell::api),
         rhai::exported_module!(audit::api),
     ]
