@@ -1,15 +1,16 @@
 //! The migration of a real ZooKeeper-mode Kafka 3.9 cluster (3 ZooKeeper servers, 3 brokers)
 //! to KRaft with `scripts/zk_to_kraft_migration.rhai`, driven through the context
 //! `kafsh-sandbox context` prints (its inventory commands stand in for ssh/systemctl and
-//! configuration management), under an acks=all producer: killed -9 at sampled mutation
-//! boundaries (one in each of the phases 2, 3 and 4) and resumed, a broker killed -9 in
-//! phase 3 and a controller in phase 4 (the run stops saying why; --resume finishes once the
-//! node is back), and in the end
-//! the brokers and controllers in KRaft mode with ZooKeeper stopped, the topics (ids,
-//! assignments, configs), the group's offsets, the SCRAM user, the quota and the ACLs
-//! (AclAuthorizer before, StandardAuthorizer after) as before, and every acknowledged message
-//! there exactly once; then the rolling upgrade of the migrated cluster to Kafka 4.2 under the
-//! same producer, metadata.version raised. The tests break their own clusters, taking turns.
+//! configuration management), under an acks=all producer and a consumer group reading:
+//! refused first by a preflight that cannot pass (every reason at once), killed -9 at sampled
+//! mutation boundaries (one in each of the phases 2, 3 and 4) and resumed, a broker killed -9
+//! in phase 3 and a controller in phase 4 (the run stops saying why; --resume finishes once
+//! the node is back), and in the end the brokers and controllers in KRaft mode with ZooKeeper
+//! stopped, the topics (ids, assignments, configs), the group's offsets, the SCRAM user, the
+//! quota and the ACLs (AclAuthorizer before, StandardAuthorizer after) as before, and every
+//! acknowledged message there exactly once; then the rolling upgrade of the migrated cluster
+//! to Kafka 4.2 under the same producer, metadata.version raised. The tests break their own
+//! clusters, taking turns.
 
 mod common;
 
@@ -315,7 +316,57 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
     assert!(c.controllers().iter().all(|n| !n.running));
     assert_eq!(snapshot(&c), before);
 
+    // A preflight that cannot pass refuses with every reason at once and changes nothing.
+    let broken = tempfile::tempdir().expect("state");
+    let text = std::fs::read_to_string(state.path().join("config.toml")).expect("config");
+    let cut = text
+        .find("[[contexts.t.controllers]]")
+        .expect("controllers");
+    let without: String = text[..cut]
+        .lines()
+        .filter(|l| !l.starts_with("read_config") || !l.contains("broker 2"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(broken.path().join("config.toml"), without).expect("config");
+    let refused = kafsh(&broken)
+        .args(["run", &runbook()])
+        .output()
+        .expect("run");
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{why}");
+    for reason in [
+        "refusing to migrate:",
+        "the context's inventory has no controllers",
+        "broker 2 has no read_config in the inventory",
+    ] {
+        assert!(why.contains(reason), "no {reason:?} in: {why}");
+    }
+    assert_eq!(
+        files(&c),
+        files_before,
+        "the refused run changed a configuration"
+    );
+
     let producer = start_producer(&c, "load", 2_000_000, 200);
+    // A consumer group reads all along.
+    let mut reader = c
+        .kafka_tool_command(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server".to_string(),
+                bs.clone(),
+                "--topic".into(),
+                "load".into(),
+                "--group".into(),
+                "readers".into(),
+                "--from-beginning".into(),
+            ],
+        )
+        .expect("consumer")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("consumer");
     let t0 = Instant::now();
 
     // Killed in phase 2 (after formatting the first controller), then in phase 3 (while
@@ -450,6 +501,18 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         let log = std::fs::read_to_string(c.node_dir(n).join("server.log")).unwrap_or_default();
         assert!(log.contains("Kafka version: 4.2"), "{n} does not run 4.2");
     }
+
+    let _ = reader.kill();
+    let _ = reader.wait();
+    let read = kafsh_json(
+        &bs,
+        None,
+        r#"let n = 0; for p in describe_group("readers").partitions { if p.current_offset != () { n += p.current_offset; } } n"#,
+    );
+    assert!(
+        read.as_i64().is_some_and(|n| n > 1000),
+        "the readers group committed only {read} offsets"
+    );
 
     common::load::stop_producer(&producer);
     let (acked, stall) = acked_values_and_stall(producer);
