@@ -10,9 +10,15 @@
 #             on the KIP-848 consumer protocol, 40 share groups; their clients from
 #             bench/MixedGroups.java) vs ConsumerGroupCommand --all-groups --describe (which
 #             covers the consumer groups) and ShareGroupCommand --all-groups --describe
-#   reassign  replica moves of kafsh's plan vs ReassignPartitionsCommand --generate and the
-#             lower bound, for 300 partitions going from 3 to 5 brokers; and the planner's
-#             time for 100,000 partitions over 50 -> 60 brokers
+#   messages  produce and consume MSG_RECORDS (default 1,000,000) records of 1 KB with lz4:
+#             kafsh (produce() in calls of 10,000; tail() printing each record) vs kcat
+#             (Debian's package) vs kafka-console-producer / kafka-console-consumer, each
+#             producer writing to a fresh topic, every consumer reading the same topic
+#   reassign  replica moves, bytes copied and spreads of kafsh's plans (balance count and
+#             bytes) vs ReassignPartitionsCommand --generate and the lower bounds, for 300
+#             partitions of skewed sizes going from 3 to 5 brokers; the planner's time for
+#             100,000 partitions over 50 -> 60 brokers; and `kafsh -e` planning a saved plan
+#             of 1,000,000 partitions from 200 onto 240 brokers (time and peak memory)
 #   quorum    quorum_status() vs kafka-metadata-quorum.sh describe --status, through the
 #             brokers and through the controllers, on a KRaft cluster of its own (3
 #             controllers with a dynamic quorum, 3 brokers)
@@ -23,7 +29,7 @@ cd "$(dirname "$0")/.."
 runs=5
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 reassign quorum)
+[ ${#sections[@]} -eq 0 ] && sections=(startup describe lag lag4 messages reassign quorum)
 scripts/install-deps.sh
 command -v /usr/bin/time >/dev/null 2>&1 || {
     echo "bench: /usr/bin/time is needed for peak memory (apt-get install time)" >&2
@@ -119,21 +125,61 @@ lag4)
     echo "  kafsh peak memory: lag() $(peak_kib "$kafsh" --bootstrap-server "$kbs" -e 'lag()') KiB"
     "$sandbox" down --dir "$dir-kraft" >/dev/null
     ;;
+messages)
+    n="${MSG_RECORDS:-1000000}"
+    command -v kcat >/dev/null 2>&1 || { echo "bench: kcat is needed (apt-get install kcat)" >&2; exit 2; }
+    echo "== messages: $n records of 1 KB, lz4, acks=all (6 partitions, RF 1: the clients are measured, not replication)"
+    line=$(awk 'BEGIN { s = ""; while (length(s) < 1000) s = s "kafsh bench record 0123456789 "; print substr(s, 1, 1000) }')
+    # n copies of the line (awk, not yes | head: no SIGPIPE under pipefail).
+    lines() { awk -v n="$n" -v l="$line" 'BEGIN { for (i = 0; i < n; i++) print l }'; }
+    fresh() { k -e "create_topic(\"$1\", #{partitions: 6, replication_factor: 1})" >/dev/null; }
+    seq_no=0
+    next_topic() { seq_no=$((seq_no + 1)); topic="bench-m$seq_no"; fresh "$topic"; }
+    produce_kafsh() { next_topic; k run scripts/bench/produce.rhai --arg topic="$topic" --arg records="$n" --arg compression=lz4 >/dev/null; }
+    produce_kcat() { next_topic; lines | kcat -P -b "$KAFSH_BOOTSTRAP" -t "$topic" -z lz4 -X acks=all -X enable.idempotence=true; }
+    produce_console() { next_topic; lines | tool kafka.tools.ConsoleProducer --bootstrap-server @bootstrap --topic "$topic" --compression-codec lz4 --producer-property acks=all; }
+    compare "kafsh produce() $n x 1 KB lz4" "kcat -P -z lz4" "produce_kafsh" "produce_kcat"
+    compare "kafsh produce() $n x 1 KB lz4" "kafka-console-producer" "produce_kafsh" "produce_console"
+    read_topic=bench-m1
+    echo "  records in $read_topic: $(k -e "count(\"$read_topic\").records")"
+    compare "kafsh tail() printing $n records" "kcat -C -e" \
+        "k -e 'tail(\"$read_topic\", #{from: \"earliest\", limit: $n})'" \
+        "kcat -C -b \"\$KAFSH_BOOTSTRAP\" -t $read_topic -o beginning -e -q"
+    compare "kafsh tail() printing $n records" "kafka-console-consumer" \
+        "k -e 'tail(\"$read_topic\", #{from: \"earliest\", limit: $n})'" \
+        "tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server @bootstrap --topic $read_topic --from-beginning --max-messages $n"
+    echo "  kafsh peak memory: tail() of $n records $(peak_kib "$kafsh" --bootstrap-server "$KAFSH_BOOTSTRAP" -e "tail(\"$read_topic\", #{from: \"earliest\", limit: $n})") KiB"
+    echo "  kcat peak memory: -C -e of $n records $(peak_kib kcat -C -b "$KAFSH_BOOTSTRAP" -t "$read_topic" -o beginning -e -q) KiB"
+    ;;
 reassign)
-    echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5"
+    echo "== reassignment plan: 300 partitions (RF 2) from brokers 1-3 onto 1-5, topics of skewed sizes"
     k run scripts/bench/reassign_setup.rhai --arg topics=10 --arg partitions=30 2>&1 | grep -v '^note' || true
-    ours=$(k -e 'let t = list_topics().filter(|n| n.starts_with("bench-r")); let p = plan_reassignment(#{topics: t, brokers: [1, 2, 3, 4, 5]}); `${p.moves} ${p.lower_bound}`')
+    # Topic t gets 150 (t + 1)^2 records of 1 KB (ProducerPerformance, acks=all): 0.15 to 15 MB.
+    for t in $(seq 0 9); do
+        tool org.apache.kafka.tools.ProducerPerformance --topic "bench-r$t" \
+            --num-records $(( 150 * (t + 1) * (t + 1) )) --record-size 1000 --throughput -1 \
+            --producer-props "bootstrap.servers=$KAFSH_BOOTSTRAP" acks=all compression.type=none >/dev/null 2>&1
+    done
+    topics='list_topics().filter(|n| n.starts_with("bench-r"))'
+    ours=$(k -e "let p = plan_reassignment(#{topics: $topics, brokers: [1, 2, 3, 4, 5]}); write_file(\"$dir/count.json\", plan_json(p)); \`\${p.moves} \${p.lower_bound}\`")
+    bytes=$(k -e "let p = plan_reassignment(#{topics: $topics, brokers: [1, 2, 3, 4, 5], balance: \"bytes\"}); write_file(\"$dir/bytes.json\", plan_json(p)); \`\${p.bytes_lower_bound / 1048576}\`")
     topics_json="$dir/topics.json"
     k -e 'let t = list_topics().filter(|n| n.starts_with("bench-r")).map(|n| #{topic: n}); #{version: 1, topics: t}' --json > "$topics_json"
     tool org.apache.kafka.tools.reassign.ReassignPartitionsCommand --bootstrap-server @bootstrap \
         --topics-to-move-json-file "$topics_json" --broker-list 1,2,3,4,5 --generate \
         | sed -n '/Proposed partition reassignment configuration/{n;p}' > "$dir/generated.json"
-    theirs=$(k run scripts/bench/count_moves.rhai --arg plan="$dir/generated.json")
-    echo "  lower bound                      ${ours#* } replica moves"
-    echo "  kafsh plan_reassignment          ${ours% *} replica moves"
-    echo "  ReassignPartitionsCommand --generate  $theirs replica moves"
+    echo "  lower bounds                          ${ours#* } replica moves, $bytes MiB"
+    echo "  kafsh balance: count                  $(k run scripts/bench/plan_compare.rhai --arg plan="$dir/count.json")"
+    echo "  kafsh balance: bytes                  $(k run scripts/bench/plan_compare.rhai --arg plan="$dir/bytes.json")"
+    echo "  ReassignPartitionsCommand --generate  $(k run scripts/bench/plan_compare.rhai --arg plan="$dir/generated.json")"
     echo "== planner: 100,000 partitions (RF 3) from 50 onto 60 brokers"
     "$kafsh" --json run scripts/bench/planner_scale.rhai
+    echo "== planner end to end: a saved plan of 1,000,000 partitions (RF 3) from 200 onto 240 brokers"
+    "$kafsh" run scripts/bench/million_plan.rhai --arg out="$dir/million.json" --arg topics=1000 --arg partitions=1000 --arg brokers=200
+    million="let b = []; for i in 1..=240 { b.push(i); } let p = plan_reassignment(#{assignment: parse_plan(read_file(\"$dir/million.json\")), brokers: b}); \`\${p.moves} moves, lower bound \${p.lower_bound}\`"
+    for _ in $(seq "$runs"); do
+        /usr/bin/time -f '  %e s, peak %M KiB' "$kafsh" -e "$million" 2>&1
+    done
     echo
     ;;
 quorum)
@@ -149,6 +195,6 @@ quorum)
         "$kafsh --bootstrap-controller $kc -e 'quorum_status()'" \
         "kt org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller @bootstrap-controller describe --status"
     ;;
-*) echo "bench: unknown section $section (startup, describe, lag, lag4, reassign, quorum)" >&2; exit 2 ;;
+*) echo "bench: unknown section $section (startup, describe, lag, lag4, messages, reassign, quorum)" >&2; exit 2 ;;
 esac
 done

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs what kafsh's build, sandbox and tests need on a Debian machine: Java 17 and Maven
-# (the Kafka and ZooKeeper jars come from Maven Central at first use), and Rust's rustfmt and
-# clippy components. Already-present tools are left alone.
+# Installs what kafsh's build, sandbox and tests need on a Debian machine: a C toolchain,
+# make, pkg-config and OpenSSL's headers (librdkafka, the data path, is built from source
+# with them), Java 17 and Maven (the Kafka and ZooKeeper jars come from Maven Central at
+# first use), and Rust's rustfmt and clippy components. Already-present tools are left alone.
 set -euo pipefail
 
 missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v pkill >/dev/null 2>&1 || missing+=(procps)

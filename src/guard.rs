@@ -25,6 +25,8 @@ pub struct GuardRails {
     /// Destructive calls that match more objects than this ask first (in a terminal) or
     /// refuse (without one) unless given `--yes` or `force`.
     pub confirm_above: u64,
+    /// Records one `delete_records` call may delete.
+    pub max_deleted_records: u64,
 }
 
 impl Default for GuardRails {
@@ -36,6 +38,7 @@ impl Default for GuardRails {
             min_throttle: 1_000_000,
             max_throttle: 10_000_000_000,
             confirm_above: 10,
+            max_deleted_records: 1_000_000,
         }
     }
 }
@@ -112,6 +115,18 @@ impl GuardRails {
         Ok(())
     }
 
+    /// Refuses deleting more than `max_deleted_records` records in one call (`what` names
+    /// the topic; `records` is what the call would delete, `held` what the topic holds).
+    pub fn check_deleted_records(&self, what: &str, records: u64, held: u64) -> Result<()> {
+        if records > self.max_deleted_records {
+            return Err(Error::OutOfProportion(format!(
+                "{what}: deleting {records} of {held} records is more than max_deleted_records ({}); deleted records cannot be brought back",
+                self.max_deleted_records
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether a destructive call matching `count` objects must be confirmed.
     pub fn needs_confirmation(&self, count: u64) -> bool {
         count > self.confirm_above
@@ -159,6 +174,17 @@ mod tests {
             overload.to_string().contains("replicas on each"),
             "{overload}"
         );
+    }
+
+    #[test]
+    fn deleting_many_records_is_refused_with_the_numbers() {
+        let g = GuardRails::default();
+        assert!(g.check_deleted_records("t", 999_999, 5_000_000).is_ok());
+        let err = g
+            .check_deleted_records("topic \"orders\"", 2_000_000, 5_000_000)
+            .unwrap_err();
+        assert!(matches!(err, Error::OutOfProportion(_)));
+        assert!(err.to_string().contains("2000000 of 5000000"), "{err}");
     }
 
     #[test]

@@ -126,6 +126,7 @@ fn every_runbook_dry_run_changes_nothing_and_a_frozen_broker_times_out() {
                 "--arg".into(),
                 "shrink_retention=1000".into(),
             ],
+            "kafka_scale_in.rhai" => vec!["--arg".into(), "remove=3".into()],
             "config_drift.rhai" => vec!["--arg".into(), "contexts=t".into()],
             "lag_check.rhai" => vec![
                 "--arg".into(),

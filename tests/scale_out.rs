@@ -185,23 +185,40 @@ fn scale_out_run(
     cmd
 }
 
-/// so-a and so-b spread evenly over five brokers, preferred leaders leading, and no
-/// throttle config left on any broker or topic.
+/// so-a and so-b each spread evenly over the five brokers (every topic, not only the
+/// cluster totals: so-a's 60 replicas 12 per broker, so-b's 40 8 per broker, and their
+/// leaders likewise), preferred leaders leading, and no throttle config left on any broker
+/// or topic.
 fn assert_balanced_without_throttles(c: &Cluster) {
     let bs_all = c.bootstrap_servers();
     let mut replicas: HashMap<i64, usize> = HashMap::new();
     let mut leaders: HashMap<i64, usize> = HashMap::new();
-    for topic in ["so-a", "so-b"] {
+    for (topic, per_broker, leading) in [("so-a", 12, 6), ("so-b", 8, 4)] {
         let d = kafsh_json(&bs_all, None, &format!(r#"describe_topic("{topic}")"#));
+        let mut topic_replicas: HashMap<i64, usize> = HashMap::new();
+        let mut topic_leaders: HashMap<i64, usize> = HashMap::new();
         for p in d["partitions"].as_array().expect("partitions") {
             for b in p["replicas"].as_array().expect("replicas") {
                 *replicas.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
+                *topic_replicas.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
             }
             *leaders
                 .entry(p["leader"].as_i64().unwrap_or(0))
                 .or_insert(0) += 1;
+            *topic_leaders
+                .entry(p["leader"].as_i64().unwrap_or(0))
+                .or_insert(0) += 1;
             assert_eq!(p["leader"], p["replicas"][0], "{p}");
         }
+        assert_eq!(topic_replicas.len(), 5, "{topic}: {topic_replicas:?}");
+        assert!(
+            topic_replicas.values().all(|n| *n == per_broker),
+            "{topic}: {topic_replicas:?}"
+        );
+        assert!(
+            topic_leaders.values().all(|n| *n == leading),
+            "{topic}: {topic_leaders:?}"
+        );
         common::topics_suite::assert_no_throttle_left(c, topic);
     }
     assert_eq!(replicas.len(), 5, "{replicas:?}");
@@ -398,4 +415,108 @@ fn scale_out_killed_anywhere_ends_where_an_uninterrupted_run_ends() {
         acked.len()
     );
     assert_consumed_exactly_once(&c, "so-k", &acked);
+}
+
+/// Decommission on KRaft under an acks=all producer: four brokers, broker 4 drained by
+/// the scale-in runbook (only its replicas move, internal topics included), verified
+/// empty through DescribeLogDirs, stopped through the inventory and unregistered; every
+/// acknowledged message is consumed exactly once, each topic stays spread over brokers
+/// 1-3 and no replica list (Kafka's TopicCommand) names broker 4.
+#[test]
+fn scale_in_drains_stops_and_unregisters_a_broker_losing_nothing_kraft() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Cluster::start(ClusterSpec::kraft()).expect("cluster");
+    let four = add_broker(&mut c);
+    let bs = c.bootstrap_servers();
+    wait_for_brokers(&bs, 4);
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("si-a", #{partitions: 12, replication_factor: 2})"#,
+    );
+    kafsh_json(
+        &bs,
+        None,
+        r#"create_topic("si-b", #{partitions: 8, replication_factor: 3})"#,
+    );
+    common::groups_suite::produce(&c, "si-b", 5000);
+    let before = kafsh_json(&bs, None, r#"assignment(["si-a", "si-b"])"#);
+    let held_before: usize = before["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .filter(|p| {
+            p["replicas"]
+                .as_array()
+                .is_some_and(|r| r.contains(&four.into()))
+        })
+        .count();
+    assert!(held_before > 0, "broker {four} holds replicas to drain");
+    let producer = start_producer(&c, "si-a", 3000, 150);
+    let sb = sandbox_bin();
+    let dir = c.dir().display().to_string();
+    let config = format!(
+        "current_context = \"t\"\n[contexts.t]\nbootstrap_servers = \"{bs}\"\n\n[[contexts.t.brokers]]\nid = {four}\nstop = \"{} stop broker {four} --dir {dir}\"\n",
+        sb.display()
+    );
+    let state = tempfile::tempdir().expect("tmp");
+    std::fs::write(state.path().join("config.toml"), &config).expect("config");
+    let out = kafsh(&state)
+        .env("KAFSH_CONFIG", state.path().join("config.toml"))
+        .args([
+            "--json",
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka_scale_in.rhai"),
+            "--arg",
+            &format!("remove={four}"),
+            "--arg",
+            "throttle=20000000",
+            "--arg",
+            "batch=10",
+            "--arg",
+            "timeout=5m",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert!(report["moves"].as_u64().unwrap_or(0) > 0, "{report}");
+
+    let acked = acked_values(producer);
+    assert!(
+        acked.len() > 300,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    assert_consumed_exactly_once(&c, "si-a", &acked);
+    let ids = kafsh_json(&bs, None, "brokers().map(|b| b.id)");
+    assert_eq!(ids, serde_json::json!([1, 2, 3]), "broker {four} is gone");
+    for (topic, per_broker) in [("si-a", 8), ("si-b", 8)] {
+        let described = common::topics_suite::tool_describe(&c, topic);
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for line in described.lines().filter(|l| l.contains("Partition:")) {
+            let fields = parse_describe_line(line);
+            for b in field(&fields, "Replicas").unwrap_or("").split(',') {
+                *counts.entry(b.trim().to_string()).or_default() += 1;
+            }
+        }
+        assert!(!counts.contains_key(&four.to_string()), "{described}");
+        assert!(
+            counts.len() == 3 && counts.values().all(|n| *n == per_broker),
+            "{topic}: {counts:?}"
+        );
+        common::topics_suite::assert_no_throttle_left(&c, topic);
+    }
+}
+
+/// Waits until `n` brokers are registered.
+fn wait_for_brokers(bs: &str, n: usize) {
+    kafsh_json(
+        bs,
+        None,
+        &format!(
+            r#"wait_until(|| brokers().len() == {n}, #{{timeout: "2m", interval: "1s", message: "{n} brokers"}}); true"#
+        ),
+    );
 }

@@ -610,3 +610,64 @@ fn the_repl_history_holds_no_secret() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn records_flow_over_sasl_ssl_and_mutual_tls_through_librdkafka() {
+    let c = cluster();
+    // SASL_SSL with SCRAM: the data path takes the context's properties, password included.
+    let state = secure_context(c, SASL_PASSWORD, &scram_properties(c, "ca.pem"));
+    let out = kafsh(&state)
+        .args([
+            "--json",
+            "-e",
+            r#"create_topic("secure-records", #{partitions: 2, replication_factor: 2});
+               let sent = produce("secure-records", [#{key: "a", value: "one"}, #{key: "b", value: "two"}], #{compression: "zstd"});
+               #{sent: sent.len(), read: consume("secure-records").map(|r| r.value), count: count("secure-records").records}"#,
+        ])
+        .output()
+        .expect("kafsh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(SASL_PASSWORD), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["sent"], 2, "{v}");
+    assert_eq!(v["count"], 2, "{v}");
+    let mut read: Vec<String> = v["read"]
+        .as_array()
+        .expect("read")
+        .iter()
+        .map(|r| r.as_str().unwrap_or("").to_string())
+        .collect();
+    read.sort();
+    assert_eq!(read, vec!["one", "two"]);
+    // A wrong password: a clear error, in bounded time, without the password.
+    let wrong = secure_context(c, "not-the-password", &scram_properties(c, "ca.pem"));
+    let started = Instant::now();
+    let out = kafsh(&wrong)
+        .args(["-e", r#"produce("secure-records", "x")"#])
+        .output()
+        .expect("kafsh");
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not-the-password"));
+
+    // Mutual TLS with an encrypted client key (its password from a command config).
+    let state = mtls_context(c, "client-encrypted.key");
+    let (_dir, props) = key_password_file(CLIENT_KEY_PASSWORD);
+    let out = kafsh(&state)
+        .arg("--command-config")
+        .arg(&props)
+        .args([
+            "--json",
+            "-e",
+            r#"produce("secure-records", #{key: "c", value: "three", partition: 1}); consume("secure-records", #{partition: 1, from: #{shift: -1}})[0].value"#,
+        ])
+        .output()
+        .expect("kafsh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"three\"");
+}

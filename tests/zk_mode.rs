@@ -540,6 +540,21 @@ fn increase_replication_factor_runbook() {
 }
 
 #[test]
+fn reassign_is_audited_with_its_previous_assignment_and_rolled_back() {
+    common::topics_suite::reassign_audit_rollback(cluster(), "zk-rollback");
+}
+
+#[test]
+fn plan_leaders_keeps_leadership_off_a_broker_without_moving_data() {
+    common::topics_suite::leaders_only_keeps_leadership_off_a_broker(cluster(), "zk-leaders");
+}
+
+#[test]
+fn bytes_balance_lands_every_broker_within_tolerance_by_log_dirs() {
+    common::topics_suite::bytes_balance_matches_log_dirs(cluster(), "zk-bytes");
+}
+
+#[test]
 fn cancel_reassignment_returns_replicas_and_removes_throttles() {
     common::topics_suite::cancel_reassignment_restores(cluster(), "zk-cancel");
 }

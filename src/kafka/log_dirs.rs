@@ -38,11 +38,29 @@ pub struct TopicSize {
     pub replicas: usize,
 }
 
+/// One log directory of one broker, with its disk's size where the broker reports it
+/// (DescribeLogDirs v4, Kafka 3.3 and later).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LogDirUsage {
+    /// Broker id.
+    pub broker: i32,
+    /// Log directory.
+    pub log_dir: String,
+    /// Bytes of the replicas in it (of every topic).
+    pub bytes: i64,
+    /// Size of the volume, when known.
+    pub total_bytes: Option<i64>,
+    /// Free bytes on the volume, when known.
+    pub usable_bytes: Option<i64>,
+}
+
 /// The answer of `log_dirs`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LogDirs {
     /// Every replica asked for.
     pub replicas: Vec<ReplicaSize>,
+    /// Every log directory of the brokers asked, with its disk's size where known.
+    pub dirs: Vec<LogDirUsage>,
     /// Totals per topic, biggest first.
     pub topics: Vec<TopicSize>,
     /// Brokers that could not answer, with the reason.
@@ -78,6 +96,7 @@ pub async fn log_dirs(client: &KafkaClient, brokers: &[i32], topics: &[String]) 
     )
     .await;
     let mut replicas = Vec::new();
+    let mut dirs = Vec::new();
     let mut errors = Vec::new();
     let mut missing_brokers = Vec::new();
     for (broker, answer) in answers {
@@ -111,6 +130,20 @@ pub async fn log_dirs(client: &KafkaClient, brokers: &[i32], topics: &[String]) 
                 ));
                 continue;
             }
+            let known = |v: i64| (v >= 0).then_some(v);
+            dirs.push(LogDirUsage {
+                broker,
+                log_dir: dir.log_dir.as_str().to_string(),
+                bytes: dir
+                    .topics
+                    .iter()
+                    .flat_map(|t| t.partitions.iter())
+                    .filter(|p| !p.is_future_key)
+                    .map(|p| p.partition_size)
+                    .sum(),
+                total_bytes: known(dir.total_bytes),
+                usable_bytes: known(dir.usable_bytes),
+            });
             for t in dir.topics {
                 let name = t.name.0.as_str().to_string();
                 if !topics.is_empty() && !topics.contains(&name) {
@@ -147,8 +180,10 @@ pub async fn log_dirs(client: &KafkaClient, brokers: &[i32], topics: &[String]) 
         })
         .collect();
     topic_sizes.sort_by(|a, b| b.size.cmp(&a.size).then(a.topic.cmp(&b.topic)));
+    dirs.sort_by(|a, b| (a.broker, &a.log_dir).cmp(&(b.broker, &b.log_dir)));
     Ok(LogDirs {
         replicas,
+        dirs,
         topics: topic_sizes,
         errors,
         missing_brokers,

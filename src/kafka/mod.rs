@@ -16,6 +16,7 @@ pub mod conn;
 pub mod features;
 pub mod groups;
 pub mod log_dirs;
+pub mod messages;
 pub mod migration;
 pub mod offsets;
 pub mod quorum;

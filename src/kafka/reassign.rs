@@ -40,6 +40,10 @@ pub struct ReassignStarted {
     pub throttle: Option<i64>,
     /// True when nothing was changed (validated only).
     pub dry_run: bool,
+    /// The replica lists of the started partitions before the change (what undoes it:
+    /// the audit trail records it for `kafsh audit rollback`).
+    #[serde(skip)]
+    pub previous: Vec<PartitionAssignment>,
 }
 
 /// The current replica lists of the plan's partitions, checking the plan against the cluster.
@@ -182,6 +186,15 @@ pub async fn prepare(
         moving_replicas,
         throttle,
         dry_run,
+        previous: moving
+            .iter()
+            .map(|p| PartitionAssignment {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                replicas: current[&(p.topic.clone(), p.partition)].clone(),
+                log_dirs: None,
+            })
+            .collect(),
     };
     if dry_run || moving.is_empty() {
         return Ok((result, moving));
@@ -655,6 +668,50 @@ pub async fn elect_round(
         }
     }
     Ok(round)
+}
+
+/// What the planner needs to know about bytes: each partition's size (its largest
+/// replica) and each broker's capacity (Kafka's bytes plus the free bytes of its log dirs,
+/// where every dir reports them).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterBytes {
+    /// topic → partition → bytes.
+    pub sizes: crate::plan::PartitionSizes,
+    /// Broker id → bytes it can hold.
+    pub capacity: HashMap<i32, u64>,
+    /// Brokers that did not answer.
+    pub errors: Vec<String>,
+}
+
+/// Partition sizes and broker capacities from DescribeLogDirs (one request per broker).
+pub async fn cluster_bytes(client: &KafkaClient, topics: &[String]) -> Result<ClusterBytes> {
+    let dirs = super::log_dirs::log_dirs(client, &[], topics).await?;
+    let mut out = ClusterBytes {
+        errors: dirs.errors,
+        ..Default::default()
+    };
+    for r in dirs.replicas.iter().filter(|r| !r.future) {
+        let slot = out
+            .sizes
+            .entry(r.topic.clone())
+            .or_default()
+            .entry(r.partition)
+            .or_default();
+        *slot = (*slot).max(r.size.max(0) as u64);
+    }
+    let mut capacity: HashMap<i32, Option<u64>> = HashMap::new();
+    for d in &dirs.dirs {
+        let slot = capacity.entry(d.broker).or_insert(Some(0));
+        *slot = match (*slot, d.usable_bytes) {
+            (Some(sum), Some(free)) => Some(sum + free.max(0) as u64 + d.bytes.max(0) as u64),
+            _ => None,
+        };
+    }
+    out.capacity = capacity
+        .into_iter()
+        .filter_map(|(b, c)| c.map(|c| (b, c)))
+        .collect();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -159,6 +159,46 @@ fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials>
     })
 }
 
+/// The client properties of the data path (librdkafka, for consuming and producing): the
+/// same settings the admin path uses, checked by the same rules ([`Security::from_properties`])
+/// and with Java names translated, so both paths reach the cluster the same way. Only the
+/// connection's settings pass; what else a context holds is the admin path's business.
+pub fn data_path_properties(
+    properties: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let security = Security::from_properties(properties)?;
+    let props = translate_java_names(properties)?;
+    let mut out = Vec::new();
+    for key in [
+        "security.protocol",
+        "sasl.mechanisms",
+        "sasl.username",
+        "sasl.password",
+        "ssl.ca.location",
+        "ssl.certificate.location",
+        "ssl.key.location",
+        "ssl.key.password",
+        "ssl.endpoint.identification.algorithm",
+        "client.id",
+    ] {
+        if let Some(value) = props.get(key) {
+            let value = match (key, value.trim()) {
+                // Java's way of turning host name checks off is an empty value.
+                ("ssl.endpoint.identification.algorithm", "") => "none".to_string(),
+                _ => value.clone(),
+            };
+            out.push((key.to_string(), value));
+        }
+    }
+    // librdkafka's default mechanism is GSSAPI; the admin path's is PLAIN.
+    if let Some(sasl) = &security.sasl {
+        if !props.contains_key("sasl.mechanisms") {
+            out.push(("sasl.mechanisms".into(), sasl.mechanism.name().into()));
+        }
+    }
+    Ok(out)
+}
+
 /// Java client property names → librdkafka names, or a refusal naming the one to use.
 fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     let mut props = properties.clone();
@@ -484,6 +524,47 @@ mod tests {
         assert_eq!(sasl.username, "alice");
         assert_eq!(sasl.password, "s3cr=t;x");
         assert!(!format!("{sasl:?}").contains("s3cr"));
+    }
+
+    #[test]
+    fn the_data_path_gets_the_same_settings_in_librdkafka_names() {
+        let data = data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="pw";"#,
+            ),
+            ("ssl.endpoint.identification.algorithm", ""),
+            ("request.timeout.ms", "1000"),
+        ]))
+        .expect("data path");
+        let get = |k: &str| {
+            data.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("security.protocol"), Some("SASL_PLAINTEXT"));
+        assert_eq!(get("sasl.mechanisms"), Some("SCRAM-SHA-256"));
+        assert_eq!(get("sasl.username"), Some("alice"));
+        assert_eq!(get("sasl.password"), Some("pw"));
+        assert_eq!(get("ssl.endpoint.identification.algorithm"), Some("none"));
+        assert_eq!(get("sasl.jaas.config"), None);
+        assert_eq!(get("request.timeout.ms"), None);
+        // librdkafka's default mechanism is GSSAPI: PLAIN is said explicitly.
+        let plain = data_path_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+        ]))
+        .expect("plain");
+        assert!(plain.contains(&("sasl.mechanisms".into(), "PLAIN".into())));
+        // What the admin path refuses, the data path refuses too.
+        assert!(data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI")
+        ]))
+        .is_err());
     }
 
     #[test]

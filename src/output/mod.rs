@@ -162,6 +162,45 @@ pub fn log_line(level: &str, message: &str) {
     to_log_file(level, message);
 }
 
+/// Lines on stdout for a stream of records (`tail` without a callback): buffered, so a
+/// million records are not a million writes; flushed when the stream pauses and at its end.
+pub struct RecordLines {
+    out: std::io::BufWriter<std::io::Stdout>,
+    since_flush: std::time::Instant,
+    every_line: bool,
+}
+
+impl Default for RecordLines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RecordLines {
+    /// A buffered writer on stdout.
+    pub fn new() -> RecordLines {
+        RecordLines {
+            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            since_flush: std::time::Instant::now(),
+            every_line: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        }
+    }
+
+    /// Writes one line; on a terminal at once, elsewhere when the last flush is 200 ms old.
+    pub fn line(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+        if self.every_line || self.since_flush.elapsed() > std::time::Duration::from_millis(200) {
+            self.flush();
+        }
+    }
+
+    /// Writes out what is buffered.
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+        self.since_flush = std::time::Instant::now();
+    }
+}
+
 /// Plain text on stdout (help, docs).
 pub fn print_text(text: &str) {
     let mut out = std::io::stdout().lock();

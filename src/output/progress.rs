@@ -8,6 +8,7 @@ pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     label: String,
     total: u64,
+    unit: &'static str,
 }
 
 impl Progress {
@@ -28,7 +29,22 @@ impl Progress {
             bar,
             label: label.to_string(),
             total,
+            unit: "partitions",
         }
+    }
+
+    /// A bar counting records (a scan of a topic), log lines elsewhere.
+    pub fn records(label: &str, total: u64) -> Progress {
+        let mut progress = Progress::new(label, total);
+        if let Some(bar) = &progress.bar {
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} records, {msg} ({elapsed})",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+        }
+        progress.unit = "records";
+        progress
     }
 
     /// `done` of the total steps, with a short status such as the bytes left.
@@ -41,8 +57,8 @@ impl Progress {
             None => super::log_line(
                 "info",
                 &format!(
-                    "{}: {done} of {} partitions done, {status}",
-                    self.label, self.total
+                    "{}: {done} of {} {} done, {status}",
+                    self.label, self.total, self.unit
                 ),
             ),
         }

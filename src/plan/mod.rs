@@ -1,17 +1,35 @@
-//! Reassignment planning — pure: an assignment (topic, partition, replicas) and a target
-//! set of brokers in, a new assignment out. No cluster, no I/O; the `kafka-reassign-
-//! partitions.sh` JSON is read and written here too.
+//! Reassignment planning — pure: an assignment (topic, partition, replicas), target
+//! brokers and options in, a new assignment and a report out. No cluster, no I/O; the
+//! `kafka-reassign-partitions.sh` JSON is read and written here too.
 //!
-//! The planner moves as few replicas as it can: every broker gets ⌊R/B⌋ or ⌈R/B⌉ of the R
-//! replicas, the brokers that already hold the most keep the larger share, and a replica
-//! moves only from a broker above its share (or one being removed) to a broker below its
-//! share — so the moves equal the lower bound Σ max(0, now − share) unless a partition's
-//! other replicas (or racks) leave no legal destination. Preferred leaders are then
-//! balanced by reordering replicas, which moves no data.
+//! Constraints first: the replication factor kept (or the one asked), no broker twice in a
+//! partition, only target brokers, replicas in distinct racks where the racks allow it.
+//! Then balance: by count (default), each topic's replicas and preferred leaders differ by
+//! at most one between target brokers and so do the cluster totals, with the fewest
+//! replica moves (`quota` decides per-topic shares that also even out the cluster,
+//! `place` moves replicas only from brokers above their share to brokers below it); by
+//! bytes, every broker's disk within a tolerance of the mean and under its capacity, each
+//! topic within two, with the fewest bytes moved (`bytes`). Preferred leaders are balanced
+//! last by reordering replica lists, which moves no data (`leaders`). Every plan carries a
+//! `PlanReport`: moves, bytes, spreads before and after, and lower bounds.
 
+mod bytes;
+mod dirs;
+mod leaders;
+mod model;
+mod place;
 mod planner;
+mod quota;
+mod report;
+#[cfg(test)]
+mod tests;
 
-pub use planner::{lower_bound_moves, plan, replica_moves, PlanOptions};
+pub use dirs::{plan_log_dirs, DirMove, DirReplica, DirsPlan};
+pub use planner::{
+    change_replication_factor_of, human_bytes, lower_bound_moves, plan, plan_leaders,
+    replica_moves, Balance, PartitionSizes, PlanOptions, PlanReport, Planned,
+};
+pub use report::{BrokerLoad, Spreads};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +42,8 @@ pub struct PartitionAssignment {
     pub partition: i32,
     /// Broker ids, preferred leader first.
     pub replicas: Vec<i32>,
-    /// Target log dirs, as kafka-reassign-partitions.sh accepts them (kept as given).
+    /// Target log dirs, one per replica ("any" leaves it to the broker), as
+    /// kafka-reassign-partitions.sh accepts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_dirs: Option<Vec<String>>,
 }
@@ -52,13 +71,20 @@ impl Plan {
     pub fn from_json(text: &str) -> Result<Plan, String> {
         let plan: Plan =
             serde_json::from_str(text).map_err(|e| format!("not a reassignment plan: {e}"))?;
-        if plan.version != 1 {
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Checks what a plan says: version 1, partitions and broker ids not negative,
+    /// replicas given, no broker twice, one log dir per replica.
+    pub fn check(&self) -> Result<(), String> {
+        if self.version != 1 {
             return Err(format!(
                 "plan version {} is not supported (only 1)",
-                plan.version
+                self.version
             ));
         }
-        for p in &plan.partitions {
+        for p in &self.partitions {
             let mut seen = std::collections::HashSet::new();
             if p.partition < 0 {
                 return Err(format!(
@@ -90,7 +116,7 @@ impl Plan {
                 }
             }
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// The JSON kafka-reassign-partitions.sh reads.

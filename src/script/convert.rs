@@ -45,6 +45,11 @@ impl<'a> Options<'a> {
         Ok(Options { fn_name, map })
     }
 
+    /// An option's raw value, if given.
+    pub fn get(&self, key: &str) -> Option<&Dynamic> {
+        self.map.get(key)
+    }
+
     /// A boolean option.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, Box<EvalAltResult>> {
         match self.map.get(key) {
@@ -250,3 +255,251 @@ pub fn scalar_text(v: &Dynamic) -> Option<String> {
         None
     }
 }
+
+/// A reassignment plan as scripts hold it: kept natively (a million partitions stay one
+/// value, not a million maps), with the plan's report fields next to it. Scripts read
+/// `version`, `partitions` (built as a list of maps when read), `moves`, `lower_bound`
+/// and the other report fields as properties or with `p["name"]`; functions that take a
+/// plan take this or a map of kafka-reassign-partitions.sh's shape.
+#[derive(Clone)]
+pub struct ScriptPlan(std::sync::Arc<ScriptPlanData>);
+
+/// What a [`ScriptPlan`] holds.
+pub struct ScriptPlanData {
+    /// The plan.
+    pub plan: crate::plan::Plan,
+    /// Report fields (moves, lower_bound, before, after, ...), in order.
+    pub report: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ScriptPlan {
+    /// A plan with report fields (a serializable struct's fields, or none).
+    pub fn new(plan: crate::plan::Plan, report: Option<&impl Serialize>) -> ScriptPlan {
+        let report = report
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| match v {
+                serde_json::Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .unwrap_or_default();
+        ScriptPlan(std::sync::Arc::new(ScriptPlanData { plan, report }))
+    }
+
+    /// A plan back from its JSON (what [`ScriptPlan::to_json`] wrote, e.g. in the step
+    /// journal): `version` and `partitions` make the plan, every other field is report.
+    /// None when the value is not a plan.
+    pub fn from_json(value: &serde_json::Value) -> Option<ScriptPlan> {
+        let object = value.as_object()?;
+        if !object.contains_key("version") || !object.contains_key("partitions") {
+            return None;
+        }
+        let plan: crate::plan::Plan = serde_json::from_value(serde_json::json!({
+            "version": object["version"],
+            "partitions": object["partitions"],
+        }))
+        .ok()?;
+        plan.check().ok()?;
+        let report = object
+            .iter()
+            .filter(|(k, _)| *k != "version" && *k != "partitions")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Some(ScriptPlan(std::sync::Arc::new(ScriptPlanData {
+            plan,
+            report,
+        })))
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &crate::plan::Plan {
+        &self.0.plan
+    }
+
+    /// The report fields.
+    pub fn report(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0.report
+    }
+
+    /// One field as a script value: `version`, `partitions` or a report field.
+    pub fn field(&self, name: &str) -> Option<Dynamic> {
+        match name {
+            "version" => Some(Dynamic::from_int(self.0.plan.version as i64)),
+            "partitions" => Some(Dynamic::from_array(self.partitions())),
+            _ => self
+                .0
+                .report
+                .get(name)
+                .and_then(|v| rhai::serde::to_dynamic(v).ok()),
+        }
+    }
+
+    /// The partitions as a list of maps (`topic`, `partition`, `replicas`, `log_dirs`).
+    pub fn partitions(&self) -> rhai::Array {
+        self.0
+            .plan
+            .partitions
+            .iter()
+            .map(|p| {
+                let mut m = Map::new();
+                m.insert("topic".into(), Dynamic::from(p.topic.clone()));
+                m.insert("partition".into(), Dynamic::from_int(p.partition as i64));
+                m.insert(
+                    "replicas".into(),
+                    Dynamic::from_array(
+                        p.replicas
+                            .iter()
+                            .map(|b| Dynamic::from_int(*b as i64))
+                            .collect(),
+                    ),
+                );
+                if let Some(dirs) = &p.log_dirs {
+                    m.insert(
+                        "log_dirs".into(),
+                        Dynamic::from_array(
+                            dirs.iter().map(|d| Dynamic::from(d.clone())).collect(),
+                        ),
+                    );
+                }
+                Dynamic::from_map(m)
+            })
+            .collect()
+    }
+
+    /// The plan and its report as JSON (what printing shows).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        out.insert("version".into(), self.0.plan.version.into());
+        out.insert(
+            "partitions".into(),
+            serde_json::to_value(&self.0.plan.partitions).unwrap_or_default(),
+        );
+        for (k, v) in &self.0.report {
+            out.insert(k.clone(), v.clone());
+        }
+        serde_json::Value::Object(out)
+    }
+
+    /// One line for `print`.
+    pub fn summary(&self) -> String {
+        let mut text = format!("plan of {} partition(s)", self.0.plan.partitions.len());
+        if let Some(moves) = self.0.report.get("moves") {
+            text.push_str(&format!(", {moves} replica move(s)"));
+        }
+        if let Some(bound) = self.0.report.get("lower_bound") {
+            text.push_str(&format!(" (lower bound {bound})"));
+        }
+        text
+    }
+}
+
+/// The plan a function was given: a [`ScriptPlan`], or a map of kafka-reassign-
+/// partitions.sh's shape (`#{version: 1, partitions: [...]}`; other keys are ignored).
+pub fn plan_of(fn_name: &str, value: &Dynamic) -> Result<crate::plan::Plan, Box<EvalAltResult>> {
+    if let Some(p) = value.read_lock::<ScriptPlan>() {
+        return Ok(p.plan().clone());
+    }
+    let Some(map) = value.read_lock::<Map>() else {
+        return Err(format!(
+            "{fn_name}: wrong arguments ({}); expected a plan (from plan_reassignment, assignment or parse_plan, or a map #{{version: 1, partitions: [...]}})",
+            value.type_name()
+        )
+        .into());
+    };
+    let partitions = map.get("partitions").ok_or_else(|| -> Box<EvalAltResult> {
+        format!("{fn_name}: the plan has no partitions (use plan_reassignment, assignment or parse_plan)")
+            .into()
+    })?;
+    let partitions: Vec<crate::plan::PartitionAssignment> =
+        rhai::serde::from_dynamic(partitions)
+            .map_err(|e| -> Box<EvalAltResult> { format!("{fn_name}: not a plan: {e}").into() })?;
+    let version = match map.get("version") {
+        Some(v) => v.as_int().unwrap_or(0) as i32,
+        None => 1,
+    };
+    let plan = crate::plan::Plan {
+        version,
+        partitions,
+    };
+    plan.check()
+        .map_err(|e| -> Box<EvalAltResult> { format!("{fn_name}: {e}").into() })?;
+    Ok(plan)
+}
+
+/// A script value as JSON, native plans included (at any depth).
+pub fn to_json(value: &Dynamic) -> Result<serde_json::Value, Box<EvalAltResult>> {
+    if let Some(p) = value.read_lock::<ScriptPlan>() {
+        return Ok(p.to_json());
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        if map.values().any(holds_plan) {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map.iter() {
+                out.insert(k.to_string(), to_json(v)?);
+            }
+            return Ok(serde_json::Value::Object(out));
+        }
+    }
+    if let Some(items) = value.read_lock::<rhai::Array>() {
+        if items.iter().any(holds_plan) {
+            return items
+                .iter()
+                .map(to_json)
+                .collect::<Result<Vec<_>, _>>()
+                .map(serde_json::Value::Array);
+        }
+    }
+    rhai::serde::from_dynamic(value)
+}
+
+fn holds_plan(value: &Dynamic) -> bool {
+    if value.is::<ScriptPlan>() {
+        return true;
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return map.values().any(holds_plan);
+    }
+    if let Some(items) = value.read_lock::<rhai::Array>() {
+        return items.iter().any(holds_plan);
+    }
+    false
+}
+
+/// Registers [`ScriptPlan`]: its name, `print`, properties and `p["name"]`.
+pub fn register_plan_type(engine: &mut rhai::Engine) {
+    engine.register_type_with_name::<ScriptPlan>("Plan");
+    engine.register_fn("to_string", |p: &mut ScriptPlan| p.summary());
+    engine.register_fn("to_debug", |p: &mut ScriptPlan| p.summary());
+    engine.register_fn("len", |p: &mut ScriptPlan| p.plan().partitions.len() as i64);
+    engine.register_fn("contains", |p: &mut ScriptPlan, name: &str| {
+        p.field(name).is_some()
+    });
+    // Unit for a field the plan does not carry (a plan read from JSON has no moves).
+    engine.register_indexer_get(|p: &mut ScriptPlan, name: &str| {
+        p.field(name).unwrap_or(Dynamic::UNIT)
+    });
+    // Read-only: a changed plan is a new map, #{version: 1, partitions: [...]}.
+    engine.register_get("partitions", |p: &mut ScriptPlan| p.partitions());
+    engine.register_get("version", |p: &mut ScriptPlan| p.plan().version as i64);
+    for name in PLAN_FIELDS {
+        engine.register_get(name, move |p: &mut ScriptPlan| {
+            p.field(name).unwrap_or(Dynamic::UNIT)
+        });
+    }
+}
+
+/// Report fields a plan may carry, readable as properties.
+const PLAN_FIELDS: &[&str] = &[
+    "moves",
+    "lower_bound",
+    "cluster_lower_bound",
+    "topic_lower_bound",
+    "bytes_to_move",
+    "bytes_lower_bound",
+    "balance",
+    "tolerance",
+    "before",
+    "after",
+    "leaders_changed",
+    "broker",
+    "log_dir_moves",
+];

@@ -51,6 +51,8 @@ pub struct Session {
     audit_failure: Mutex<Option<String>>,
     /// Where `import "name"` looks (a runbook's directory; else the current directory).
     module_dir: Mutex<Option<std::path::PathBuf>>,
+    /// The data path's producers (created on first use, kept for the session).
+    producers: crate::kafka::messages::produce::Producers,
     /// The context `use_context` asked the shell to switch to.
     context_request: Mutex<Option<String>>,
     /// The command line's overrides, kept for the sessions of other contexts (timeouts).
@@ -98,6 +100,7 @@ impl Session {
             audit_origin: OnceLock::new(),
             audit_failure: Mutex::new(None),
             module_dir: Mutex::new(None),
+            producers: Default::default(),
             context_request: Mutex::new(None),
             overrides: OnceLock::new(),
             others: Mutex::new(std::collections::HashMap::new()),
@@ -115,6 +118,11 @@ impl Session {
         self.kafka
             .get_or_init(|| KafkaClient::new(&self.settings).map(Arc::new))
             .clone()
+    }
+
+    /// The data path's producers, kept for the session.
+    pub fn producers(&self) -> &crate::kafka::messages::produce::Producers {
+        &self.producers
     }
 
     /// Records a mutation: in a dry run it joins the plan printed at the end; otherwise it
@@ -249,12 +257,20 @@ impl Session {
             .lock()
             .ok()
             .and_then(|j| j.as_ref().and_then(|j| j.finished_value(name).cloned()))?;
+        // A plan comes back as the native plan it was (same partitions, same report).
+        if let Some(plan) = convert::ScriptPlan::from_json(&value) {
+            return Some(Dynamic::from(plan));
+        }
         Some(rhai::serde::to_dynamic(&value).unwrap_or(Dynamic::UNIT))
     }
 
     /// Records step `name` as finished with what it returned.
     pub fn finish_step(&self, name: &str, value: &Dynamic) -> Result<()> {
-        let json: serde_json::Value = rhai::serde::from_dynamic(value).unwrap_or_default();
+        let json = convert::to_json(value).map_err(|e| {
+            Error::Failed(format!(
+                "step {name:?} returned a value the step journal cannot record: {e}"
+            ))
+        })?;
         if let Ok(mut guard) = self.journal.lock() {
             if let Some(j) = guard.as_mut() {
                 j.finish(name, json)
@@ -330,6 +346,7 @@ impl Session {
             overrides: OnceLock::from(base),
             others: Mutex::new(std::collections::HashMap::new()),
             parent: Some(Arc::downgrade(self)),
+            producers: Default::default(),
         });
         if let Ok(mut others) = self.others.lock() {
             others.insert(name.to_string(), session.clone());

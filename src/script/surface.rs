@@ -211,7 +211,7 @@ pub fn print_value(value: &Dynamic, format: Format) {
             return;
         }
     }
-    match rhai::serde::from_dynamic::<serde_json::Value>(value) {
+    match crate::script::convert::to_json(value) {
         Ok(json) => output::print_result(&json, format),
         Err(_) => output::print_text(&value.to_string()),
     }

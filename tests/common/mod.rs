@@ -7,6 +7,7 @@ pub mod crash;
 pub mod groups4_suite;
 pub mod groups_suite;
 pub mod load;
+pub mod messages_suite;
 pub mod topics_suite;
 
 use std::path::PathBuf;

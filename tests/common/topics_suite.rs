@@ -684,15 +684,12 @@ pub fn reassign_with_throttle(c: &Cluster, topic: &str) {
     );
 }
 
-/// No throttle config left on `topic` or any broker.
+/// No throttle config left on `topic` or any registered broker.
 pub fn assert_no_throttle_left(c: &Cluster, topic: &str) {
     let bs = c.bootstrap_servers();
-    for b in c.brokers() {
-        let cfg = kafsh_json(
-            &bs,
-            None,
-            &format!(r#"describe_config("broker", {})"#, b.id),
-        );
+    let registered = kafsh_json(&bs, None, "brokers().map(|b| b.id)");
+    for id in registered.as_array().expect("broker ids") {
+        let cfg = kafsh_json(&bs, None, &format!(r#"describe_config("broker", {id})"#));
         let left: Vec<&serde_json::Value> = cfg
             .as_array()
             .expect("array")
@@ -702,7 +699,7 @@ pub fn assert_no_throttle_left(c: &Cluster, topic: &str) {
                     && e["source"] == "dynamic_broker"
             })
             .collect();
-        assert!(left.is_empty(), "broker {} keeps {left:?}", b.id);
+        assert!(left.is_empty(), "broker {id} keeps {left:?}");
     }
     let cfg = kafsh_json(
         &bs,
@@ -986,4 +983,228 @@ pub fn cluster_report_is_healthy(c: &Cluster, control_plane: &str) {
     );
     assert!(text.contains(control_plane), "{text}");
     assert!(text.trim_end().ends_with("healthy"), "{text}");
+}
+
+/// The replica lists of `topic` as Kafka's TopicCommand prints them, by partition, and
+/// each partition's leader.
+fn tool_replicas(c: &Cluster, topic: &str) -> Vec<(i32, Vec<i32>, i32)> {
+    let mut out: Vec<(i32, Vec<i32>, i32)> = tool_describe(c, topic)
+        .lines()
+        .filter(|l| l.contains("Partition:"))
+        .map(|l| {
+            let f = super::parse_describe_line(l);
+            let num = |k: &str| {
+                super::field(&f, k)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(-1)
+            };
+            let replicas = super::field(&f, "Replicas")
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|b| b.trim().parse().ok())
+                .collect();
+            (num("Partition"), replicas, num("Leader"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A reassignment's audit entry holds the previous assignment, and `kafsh audit rollback`
+/// puts it back (checked with Kafka's TopicCommand).
+pub fn reassign_audit_rollback(c: &Cluster, topic: &str) {
+    let _turn = reassignment_turn();
+    let bs = c.bootstrap_servers();
+    let t = |s: &str| s.replace("TOPIC", topic);
+    kafsh_json(
+        &bs,
+        None,
+        &t(r#"create_topic("TOPIC", #{assignment: [[1, 2], [2, 1]]})"#),
+    );
+    super::groups_suite::produce(c, topic, 500);
+    let before = tool_replicas(c, topic);
+    let state = tempfile::tempdir().expect("tmp");
+    let run = |args: &[&str]| {
+        let out = kafsh(&state)
+            .args(["--bootstrap-server", &bs])
+            .args(args)
+            .output()
+            .expect("kafsh");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let wait = r#"wait_reassignment(p, #{timeout: "2m", interval: "1s"})"#;
+    run(&[
+        "-e",
+        &t(&format!(
+            r#"let p = parse_plan(`{{"version":1,"partitions":[{{"topic":"TOPIC","partition":0,"replicas":[2,3]}},{{"topic":"TOPIC","partition":1,"replicas":[3,1]}}]}}`); reassign(p, #{{throttle: 50000000}}); {wait}"#
+        )),
+    ]);
+    let moved = tool_replicas(c, topic);
+    assert_eq!(
+        moved.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+        vec![vec![2, 3], vec![3, 1]]
+    );
+    let listed: serde_json::Value = serde_json::from_slice(
+        &run(&[
+            "--json",
+            "audit",
+            "--target",
+            "partition",
+            "--function",
+            "reassign",
+        ])
+        .stdout,
+    )
+    .expect("json");
+    let entry = listed
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .expect("a reassign entry");
+    let previous = &entry["arguments"]["previous"];
+    assert_eq!(previous.as_array().map(Vec::len), Some(2), "{entry}");
+    let seq = entry["seq"].as_u64().expect("seq").to_string();
+    run(&["audit", "rollback", &seq]);
+    run(&[
+        "-e",
+        &t(&format!(
+            r#"let p = parse_plan(`{{"version":1,"partitions":[{{"topic":"TOPIC","partition":0,"replicas":[1,2]}},{{"topic":"TOPIC","partition":1,"replicas":[2,1]}}]}}`); {wait}"#
+        )),
+    ]);
+    let after = tool_replicas(c, topic);
+    assert_eq!(
+        after.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+        before.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+        "rolled back"
+    );
+    assert_no_throttle_left(c, topic);
+}
+
+/// Leaders only: `plan_leaders(#{avoid: [3]})` reorders replica lists (no replica set
+/// changes), and after the reassignment and `elect_leaders` broker 3 leads none of the
+/// topic's partitions (Kafka's TopicCommand says so), while every topic's leaders stay
+/// balanced over brokers 1 and 2.
+pub fn leaders_only_keeps_leadership_off_a_broker(c: &Cluster, topic: &str) {
+    let _turn = reassignment_turn();
+    let bs = c.bootstrap_servers();
+    let t = |s: &str| s.replace("TOPIC", topic);
+    kafsh_json(
+        &bs,
+        None,
+        &t(r#"create_topic("TOPIC", #{assignment: [[3, 1, 2], [3, 2, 1], [1, 3, 2], [2, 3, 1]]})"#),
+    );
+    let before = tool_replicas(c, topic);
+    let r = kafsh_json(
+        &bs,
+        None,
+        &t(r#"
+            let p = plan_leaders(#{topics: ["TOPIC"], avoid: [3]});
+            reassign(p);
+            let done = wait_reassignment(p, #{timeout: "2m", interval: "1s"});
+            elect_leaders(#{topics: ["TOPIC"]});
+            #{plan: p, changed: p.leaders_changed}
+        "#),
+    );
+    assert_eq!(r["changed"], 2, "{r}");
+    let after = tool_replicas(c, topic);
+    for (b, a) in before.iter().zip(&after) {
+        let mut x = b.1.clone();
+        let mut y = a.1.clone();
+        x.sort();
+        y.sort();
+        assert_eq!(x, y, "no data moves: {before:?} -> {after:?}");
+        assert_ne!(a.2, 3, "broker 3 leads none: {after:?}");
+        assert_eq!(a.2, a.1[0], "preferred leader elected: {after:?}");
+    }
+    let on = |b: i32| after.iter().filter(|p| p.2 == b).count();
+    assert_eq!((on(1), on(2)), (2, 2), "{after:?}");
+}
+
+/// Bytes balance on a real cluster: topics of very different sizes (ProducerPerformance)
+/// all on brokers 1 and 2; `plan_reassignment(#{balance: "bytes"})` over 1-3 reads the
+/// sizes from DescribeLogDirs, and after the move every broker's bytes, as Kafka's
+/// LogDirsCommand reports them, are where the plan said, within its tolerance of the mean.
+pub fn bytes_balance_matches_log_dirs(c: &Cluster, prefix: &str) {
+    let _turn = reassignment_turn();
+    let bs = c.bootstrap_servers();
+    let topics: Vec<String> = (0..3).map(|i| format!("{prefix}-{i}")).collect();
+    let parts = [[1, 2], [2, 1], [1, 2], [2, 1], [1, 2], [2, 1]];
+    for (i, topic) in topics.iter().enumerate() {
+        let assignment: Vec<String> = parts
+            .iter()
+            .map(|r| format!("[{}, {}]", r[0], r[1]))
+            .collect();
+        kafsh_json(
+            &bs,
+            None,
+            &format!(
+                r#"create_topic("{topic}", #{{assignment: [{}]}})"#,
+                assignment.join(", ")
+            ),
+        );
+        // 1, 3 and 9 MB: partitions of very different sizes.
+        super::groups_suite::produce_sized(c, topic, [1000, 3000, 9000][i], 1000);
+    }
+    let names: Vec<String> = topics.iter().map(|t| format!("{t:?}")).collect();
+    let r = kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"
+            let p = plan_reassignment(#{{topics: [{0}], brokers: [1, 2, 3], balance: "bytes", tolerance: 0.1}});
+            reassign(p, #{{throttle: 100000000}});
+            wait_reassignment(p, #{{timeout: "3m", interval: "1s"}});
+            #{{moves: p.moves, bytes_to_move: p.bytes_to_move, bytes_lower_bound: p.bytes_lower_bound,
+               before: p.before, after: p.after}}
+            "#,
+            names.join(", ")
+        ),
+    );
+    assert!(r["bytes_to_move"].as_u64().unwrap_or(0) > 0, "{r}");
+    // Kafka's LogDirsCommand: bytes per broker of these topics.
+    let text = tool_stdout(
+        c.kafka_tool(
+            "org.apache.kafka.tools.LogDirsCommand",
+            &[
+                "--bootstrap-server",
+                &bs,
+                "--describe",
+                "--topic-list",
+                &topics.join(","),
+            ],
+        ),
+        "LogDirsCommand --describe",
+    );
+    let json_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with('{'))
+        .expect("LogDirsCommand prints JSON");
+    let dirs: serde_json::Value = serde_json::from_str(json_line).expect("json");
+    let mut bytes = std::collections::BTreeMap::new();
+    for b in dirs["brokers"].as_array().expect("brokers") {
+        let total: u64 = b["logDirs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["partitions"].as_array().cloned().unwrap_or_default())
+            .filter(|p| !p["isFuture"].as_bool().unwrap_or(false))
+            .map(|p| p["size"].as_u64().unwrap_or(0))
+            .sum();
+        bytes.insert(b["broker"].as_i64().unwrap_or(0), total);
+    }
+    let mean = bytes.values().sum::<u64>() as f64 / bytes.len() as f64;
+    for (b, v) in &bytes {
+        let off = (*v as f64 - mean).abs() / mean;
+        assert!(
+            off <= 0.1 + 0.02,
+            "broker {b}: {v} bytes, {:.1}% from the mean {mean}: {bytes:?} plan {r}",
+            off * 100.0
+        );
+    }
+    assert_eq!(bytes.len(), 3, "{bytes:?}");
 }

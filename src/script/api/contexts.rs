@@ -188,6 +188,48 @@ pub mod api {
         on_each_with(ctx, targets, body, Map::new())
     }
 
+    /// Switches the shell to another context of config.toml once this line is done:
+    /// connections are reopened, the prompt names the new context, and its `init` script
+    /// runs. Variables and functions defined so far stay. Only the interactive shell
+    /// switches; `run` and `-e` take `--context NAME`.
+    ///
+    /// ```rhai
+    /// use_context("prod-eu");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn use_context(ctx: NativeCallContext, name: &str) -> Result<(), Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "use_context";
+        if !session.options.interactive {
+            return Err(script_error(
+                &session,
+                f,
+                crate::error::Error::InvalidInput(
+                    "only the interactive shell switches context; give --context NAME to run or -e"
+                        .into(),
+                ),
+            ));
+        }
+        let names = crate::config::contexts().map_err(|e| script_error(&session, f, e))?;
+        if !names.iter().any(|c| c.name == name) {
+            let known: Vec<&str> = names.iter().map(|c| c.name.as_str()).collect();
+            return Err(script_error(
+                &session,
+                f,
+                crate::error::Error::NotFound(format!(
+                    "no context {name:?} in config.toml (contexts: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            ));
+        }
+        session.request_context(name);
+        Ok(())
+    }
+
     /// Where two values differ — topic descriptions, config maps, assignments — as rows of
     /// `path`, `left` and `right` (unit on the side that lacks it), in path order. Lists
     /// of plain values compare whole (replica order matters), lists of maps item by item.

@@ -16,6 +16,7 @@ pub mod configs;
 pub mod contexts;
 pub mod desired;
 pub mod groups;
+pub mod messages;
 pub mod quorum;
 pub mod reassign;
 pub mod shell;
@@ -33,6 +34,7 @@ fn modules() -> Vec<Module> {
         rhai::exported_module!(configs::api),
         rhai::exported_module!(cluster::api),
         rhai::exported_module!(groups::api),
+        rhai::exported_module!(messages::api),
         rhai::exported_module!(reassign::api),
         rhai::exported_module!(access::api),
         rhai::exported_module!(transactions::api),
@@ -87,6 +89,7 @@ pub fn register(engine: &mut Engine) {
     for module in modules() {
         engine.register_global_module(Shared::new(module));
     }
+    super::convert::register_plan_type(engine);
 }
 
 /// Doc comment lines without their `///` markers.

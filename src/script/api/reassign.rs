@@ -5,51 +5,81 @@ use rhai::plugin::*;
 
 /// Reassignment
 ///
-/// Move replicas between brokers — what `kafka-reassign-partitions.sh` does. A plan is a
-/// map in that tool's JSON shape: read the current `assignment`, compute one with
-/// `plan_reassignment` (fewest moves) or `plan_replication_factor`, then `reassign` it with
-/// a throttle, follow it with `reassignment_status` and finish it with `wait_reassignment`.
+/// Move replicas between brokers — what `kafka-reassign-partitions.sh` does. A plan holds
+/// that tool's JSON shape (`version`, `partitions`) and, when kafsh computed it, what it
+/// does (`moves`, `bytes_to_move`, `lower_bound`, spreads `before` and `after`): read the
+/// current `assignment`, compute one with `plan_reassignment` (every topic spread over
+/// every broker with the fewest moves, or disk bytes balanced with the fewest bytes moved),
+/// `plan_leaders`, `plan_replication_factor` or `plan_log_dirs`, then `reassign` it with a
+/// throttle, follow it with `reassignment_status` and finish it with `wait_reassignment`.
+/// Plans stay native values in scripts (a million partitions are one value); `plan_json`
+/// writes the tool's JSON and `parse_plan` reads it back.
 #[export_module]
 pub mod api {
-    use super::{bytes_left, current, plan_parts, plan_progress, route, topic_names, Route};
-    use crate::plan::{self, Plan, PlanOptions};
-    use crate::script::convert::{to_map, Options};
+    use super::{
+        bytes_left, current, plan_progress, progress_text, route, topic_names,
+        warn_shared_throttle, Route,
+    };
+    use crate::plan::{self, Balance, Plan, PlanOptions};
+    use crate::script::convert::{plan_of, to_map, Options, ScriptPlan};
     use crate::script::{kafka_call as call, script_error, session_of, zk_call};
     use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
 
     /// The current assignment of topics (a name, a list of names, or all non-internal
-    /// topics when empty) as a plan in kafka-reassign-partitions.sh's shape:
-    /// `#{version: 1, partitions: [#{topic, partition, replicas}]}`.
+    /// topics when empty) as a plan in kafka-reassign-partitions.sh's shape: `version`
+    /// and `partitions` (`topic`, `partition`, `replicas`).
     ///
     /// ```rhai
     /// let now = assignment(["peter5"]);
     /// write_file("/tmp/peter5-rollback.json", plan_json(now));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn assignment(ctx: NativeCallContext, topics: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn assignment(
+        ctx: NativeCallContext,
+        topics: Dynamic,
+    ) -> Result<ScriptPlan, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let names = topic_names("assignment", &topics)?;
         let result = call(&session, "assignment", |k| async move {
             current(&k, &names).await.map(|(p, _)| p)
         })?;
-        to_map(&result)
+        Ok(ScriptPlan::new(result, None::<&()>))
     }
 
-    /// Plan a reassignment that balances replicas and preferred leaders over `brokers`
-    /// with the fewest replica moves. Options: `topics` (names; default all) or
-    /// `assignment` (a saved plan map, planned without a cluster), `brokers` (required),
-    /// `replication_factor`, `rack_aware` (racks from the cluster metadata). The result
-    /// carries `moves` and `lower_bound` next to the plan.
+    /// Plan a reassignment over `brokers`. Constraints first: replication factor kept (or
+    /// `replication_factor`), no broker twice, only target brokers, racks distinct with
+    /// `rack_aware`. Then, with `balance: "count"` (default), every topic's replicas and
+    /// preferred leaders differ by at most one between brokers, and so do the cluster
+    /// totals, with the fewest replica moves; with `balance: "bytes"`, every broker's disk
+    /// bytes within `tolerance` (default 0.05 of the mean) and under its capacity, each
+    /// topic within two, with the fewest bytes moved.
+    ///
+    /// Options: `topics` (default all) or `assignment` (a saved plan: planned without a
+    /// cluster), `brokers` (the targets: registered brokers, when planned online), `drain`
+    /// (brokers to empty: only their replicas move, internal topics included unless
+    /// `topics` is given; the targets default to every other broker), `replication_factor`,
+    /// `rack_aware` (racks from the cluster, or `racks: #{"1": "a"}` offline), `balance`,
+    /// `tolerance`, `sizes` (#{"orders-3": bytes}; from DescribeLogDirs when online) and
+    /// `capacity` (#{"1": bytes}; from the log dirs' free space on Kafka 3.3+ when online).
+    /// Refuses when the targets cannot hold the data or the replication factor.
+    ///
+    /// The plan reports `moves`, `bytes_to_move`, `lower_bound` (no balanced plan moves
+    /// fewer replicas), `bytes_lower_bound` (no plan within the tolerance moves fewer
+    /// bytes), `cluster_lower_bound`, `topic_lower_bound`, `leaders_changed`, and the
+    /// spreads `before` and `after` (`replicas`, `leaders`, `topic_replicas`,
+    /// `topic_leaders`, `disk_bytes`, `disk_percent`, per-broker `brokers`).
     ///
     /// ```rhai
     /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
     /// print(`${p.moves} replica moves (lower bound ${p.lower_bound})`);
+    /// let by_disk = plan_reassignment(#{brokers: [1, 2, 3, 4, 5], balance: "bytes"});
+    /// let drain = plan_reassignment(#{drain: [5]});
     /// ```
     #[rhai_fn(return_raw)]
     pub fn plan_reassignment(
         ctx: NativeCallContext,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<ScriptPlan, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "plan_reassignment";
         let opts = Options::new(
@@ -59,75 +89,224 @@ pub mod api {
                 "topics",
                 "assignment",
                 "brokers",
+                "drain",
                 "replication_factor",
                 "rack_aware",
+                "racks",
+                "balance",
+                "tolerance",
+                "sizes",
+                "capacity",
             ],
         )?;
-        let brokers: Vec<i32> = opts
-            .int_list("brokers")?
-            .into_iter()
-            .map(|b| b as i32)
-            .collect();
-        if brokers.is_empty() {
-            return Err(script_error(
-                &session,
-                f,
-                crate::error::Error::InvalidInput(
-                    "give the target brokers: #{brokers: [1, 2, 3]}".into(),
-                ),
-            ));
-        }
-        let mut distinct = brokers.clone();
-        distinct.sort_unstable();
-        if let Some(pair) = distinct.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(script_error(
-                &session,
-                f,
-                crate::error::Error::InvalidInput(format!(
-                    "broker {} is named twice in brokers: each broker holds at most one replica of a partition",
-                    pair[0]
-                )),
+        let invalid = |e: String| script_error(&session, f, crate::error::Error::InvalidInput(e));
+        let ids = |key: &str| -> Result<Vec<i32>, Box<EvalAltResult>> {
+            Ok(opts.int_list(key)?.into_iter().map(|b| b as i32).collect())
+        };
+        let given_brokers = ids("brokers")?;
+        let drain = ids("drain")?;
+        if given_brokers.is_empty() && drain.is_empty() {
+            return Err(invalid(
+                "give the target brokers (#{brokers: [1, 2, 3]}) or the brokers to drain (#{drain: [4]})".into(),
             ));
         }
         let rf = opts.int("replication_factor")?.map(|r| r.max(0) as usize);
         let rack_aware = opts.bool("rack_aware")?.unwrap_or(false);
-        let (before, racks) = match options.get("assignment") {
+        let balance = match opts.string("balance")?.as_deref() {
+            None | Some("count") => Balance::Count,
+            Some("bytes") => Balance::Bytes,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "balance must be \"count\" or \"bytes\", not {other:?}"
+                )))
+            }
+        };
+        let tolerance = match options.get("tolerance") {
+            None => 0.05,
+            Some(v) => v
+                .as_float()
+                .or_else(|_| v.as_int().map(|i| i as f64))
+                .map_err(|t| invalid(format!("tolerance must be a fraction like 0.05, not {t}")))?,
+        };
+        let mut sizes = parse_sizes(f, &opts)?;
+        let mut capacity = parse_capacity(f, &opts)?;
+        let offline_racks: std::collections::HashMap<i32, String> = opts
+            .string_map("racks")?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse::<i32>()
+                    .map(|b| (b, v))
+                    .map_err(|_| invalid(format!("racks: {k:?} is not a broker id")))
+            })
+            .collect::<Result<_, _>>()?;
+        let (before, racks, live) = match options.get("assignment") {
             Some(saved) => {
-                let json: serde_json::Value = rhai::serde::from_dynamic(saved)?;
-                let plan = Plan::from_json(&json.to_string())
-                    .map_err(|e| script_error(&session, f, crate::error::Error::InvalidInput(e)))?;
-                (plan, std::collections::HashMap::new())
+                // A native plan is shared, not copied (a million partitions).
+                let plan = match saved.read_lock::<ScriptPlan>() {
+                    Some(p) => p.clone(),
+                    None => ScriptPlan::new(plan_of(f, saved)?, None::<&()>),
+                };
+                let mut held: Vec<i32> = plan
+                    .plan()
+                    .partitions
+                    .iter()
+                    .flat_map(|p| p.replicas.iter().copied())
+                    .collect();
+                held.sort_unstable();
+                held.dedup();
+                (plan, offline_racks, held)
             }
             None => {
                 let names = opts.string_list("topics")?;
-                call(&session, f, |k| async move { current(&k, &names).await })?
+                let want_bytes =
+                    sizes.is_empty() || (balance == Balance::Bytes && capacity.is_empty());
+                // Draining empties the brokers: internal topics move too.
+                let internal = !drain.is_empty();
+                let (plan, racks, live, bytes) = call(&session, f, |k| async move {
+                    let (plan, racks) = current_of(&k, &names, internal).await?;
+                    let live: Vec<i32> = crate::kafka::brokers::brokers(&k)
+                        .await?
+                        .into_iter()
+                        .map(|b| b.id)
+                        .collect();
+                    let bytes = if want_bytes {
+                        let topics: Vec<String> = plan
+                            .partitions
+                            .iter()
+                            .map(|p| p.topic.clone())
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect();
+                        Some(crate::kafka::reassign::cluster_bytes(&k, &topics).await)
+                    } else {
+                        None
+                    };
+                    Ok((plan, racks, live, bytes))
+                })?;
+                match bytes {
+                    Some(Ok(b)) => {
+                        if balance == Balance::Bytes && !b.errors.is_empty() {
+                            return Err(script_error(
+                                &session,
+                                f,
+                                crate::error::Error::Cluster(format!(
+                                    "balancing bytes needs every broker's log dirs: {}",
+                                    b.errors.join("; ")
+                                )),
+                            ));
+                        }
+                        if sizes.is_empty() {
+                            sizes = b.sizes;
+                        }
+                        if capacity.is_empty() {
+                            capacity = b.capacity;
+                        }
+                    }
+                    Some(Err(e)) if balance == Balance::Bytes => {
+                        return Err(script_error(&session, f, e));
+                    }
+                    _ => {}
+                }
+                let racks = if offline_racks.is_empty() {
+                    racks
+                } else {
+                    offline_racks
+                };
+                (ScriptPlan::new(plan, None::<&()>), racks, live)
             }
         };
+        // Online, the cluster says which brokers exist: a target it does not know (a typo,
+        // a broker not started yet) would leave partitions waiting for it forever.
+        if !options.contains_key("assignment") {
+            if let Some(unknown) = given_brokers.iter().find(|b| !live.contains(b)) {
+                let mut known = live.clone();
+                known.sort_unstable();
+                let known: Vec<String> = known.iter().map(|b| b.to_string()).collect();
+                return Err(invalid(format!(
+                    "broker {unknown} is not registered in the cluster (its brokers are {}): start it first, or plan offline from a saved assignment",
+                    known.join(", ")
+                )));
+            }
+        }
+        let brokers: Vec<i32> = if given_brokers.is_empty() {
+            live.iter()
+                .copied()
+                .filter(|b| !drain.contains(b))
+                .collect()
+        } else {
+            given_brokers
+                .into_iter()
+                .filter(|b| !drain.contains(b))
+                .collect()
+        };
         let planned = plan::plan(
-            &before.partitions,
+            &before.plan().partitions,
             &PlanOptions {
-                brokers: brokers.clone(),
+                brokers,
                 racks,
                 rack_aware,
                 replication_factor: rf,
+                balance,
+                tolerance,
+                sizes,
+                capacity,
+                drain_only: !drain.is_empty(),
             },
         )
-        .map_err(|e| script_error(&session, f, crate::error::Error::InvalidInput(e)))?;
-        let moves = plan::replica_moves(&before.partitions, &planned);
-        let bound = if rf.is_none() {
-            plan::lower_bound_moves(&before.partitions, &brokers)
-        } else {
-            moves
+        .map_err(invalid)?;
+        Ok(ScriptPlan::new(
+            Plan {
+                version: 1,
+                partitions: planned.partitions,
+            },
+            Some(&planned.report),
+        ))
+    }
+
+    /// Leaders only (Cruise Control's demote_broker): reorder replica lists so preferred
+    /// leaders are balanced, per topic and cluster-wide, over `brokers` (default every
+    /// broker) except `avoid`; no data moves. `reassign` the plan (it only reorders), then
+    /// `elect_leaders`. Options: `topics` or `assignment`, `brokers`, `avoid`.
+    ///
+    /// ```rhai
+    /// let p = plan_leaders(#{avoid: [3]});
+    /// print(`${p.leaders_changed} partitions get another preferred leader`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn plan_leaders(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<ScriptPlan, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "plan_leaders";
+        let opts = Options::new(f, &options, &["topics", "assignment", "brokers", "avoid"])?;
+        let ids = |key: &str| -> Result<Vec<i32>, Box<EvalAltResult>> {
+            Ok(opts.int_list(key)?.into_iter().map(|b| b as i32).collect())
         };
-        let mut out = to_map(&Plan::new(planned))?;
-        out.insert("moves".into(), Dynamic::from_int(moves as i64));
-        out.insert("lower_bound".into(), Dynamic::from_int(bound as i64));
-        Ok(out)
+        let (brokers, avoid) = (ids("brokers")?, ids("avoid")?);
+        let before = match options.get("assignment") {
+            Some(saved) => plan_of(f, saved)?,
+            None => {
+                let names = opts.string_list("topics")?;
+                call(&session, f, |k| async move {
+                    current(&k, &names).await.map(|(p, _)| p)
+                })?
+            }
+        };
+        let planned = plan::plan_leaders(&before.partitions, &brokers, &avoid)
+            .map_err(|e| script_error(&session, f, crate::error::Error::InvalidInput(e)))?;
+        Ok(ScriptPlan::new(
+            Plan {
+                version: 1,
+                partitions: planned.partitions,
+            },
+            Some(&planned.report),
+        ))
     }
 
     /// The seed's rt.json, computed: a plan that raises or lowers a topic's replication
     /// factor to `rf`, keeping every partition's current leader first and placing new
-    /// replicas on the least loaded live brokers.
+    /// replicas on the live brokers holding the least of the topic.
     ///
     /// ```rhai
     /// let rt = plan_replication_factor("peter-topic", 2);
@@ -137,7 +316,7 @@ pub mod api {
         ctx: NativeCallContext,
         topic: &str,
         rf: i64,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<ScriptPlan, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "plan_replication_factor";
         let names = vec![topic.to_string()];
@@ -151,26 +330,10 @@ pub mod api {
             Ok((plan, racks, brokers))
         })?;
         let rf_usize = usize::try_from(rf).unwrap_or(0);
-        let mut changed = before.partitions.clone();
-        let planned = plan::plan(
-            &before.partitions,
-            &PlanOptions {
-                brokers: brokers.clone(),
-                racks: racks.clone(),
-                rack_aware: !racks.is_empty(),
-                replication_factor: Some(rf_usize),
-            },
-        )
-        .map_err(|e| script_error(&session, f, crate::error::Error::InvalidInput(e)))?;
-        // Only the replica lists change size; every partition keeps its leader first.
-        for (c, p) in changed.iter_mut().zip(planned) {
-            let leader = c.replicas[0];
-            let mut replicas: Vec<i32> = p.replicas.into_iter().filter(|b| *b != leader).collect();
-            replicas.insert(0, leader);
-            replicas.truncate(rf_usize);
-            c.replicas = replicas;
-        }
-        to_map(&Plan::new(changed))
+        let changed =
+            plan::change_replication_factor_of(&before.partitions, &brokers, &racks, rf_usize)
+                .map_err(|e| script_error(&session, f, crate::error::Error::InvalidInput(e)))?;
+        Ok(ScriptPlan::new(Plan::new(changed), None::<&()>))
     }
 
     /// A plan as kafka-reassign-partitions.sh JSON text (for `--reassignment-json-file`).
@@ -179,13 +342,11 @@ pub mod api {
     /// let text = plan_json(assignment(["peter5"]));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn plan_json(plan: Map) -> Result<String, Box<EvalAltResult>> {
-        let mut json: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(plan))?;
-        if let Some(obj) = json.as_object_mut() {
-            obj.retain(|k, _| k == "version" || k == "partitions");
+    pub fn plan_json(plan: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        if let Some(p) = plan.read_lock::<ScriptPlan>() {
+            return Ok(p.plan().to_json());
         }
-        let plan = Plan::from_json(&json.to_string()).map_err(|e| format!("plan_json: {e}"))?;
-        Ok(plan.to_json())
+        Ok(plan_of("plan_json", &plan)?.to_json())
     }
 
     /// Read kafka-reassign-partitions.sh JSON (the seed's partition.json) into a plan.
@@ -194,9 +355,9 @@ pub mod api {
     /// let p = parse_plan(`{"version":1,"partitions":[{"topic":"peter5","partition":0,"replicas":[2,1]}]}`);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn parse_plan(text: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn parse_plan(text: &str) -> Result<ScriptPlan, Box<EvalAltResult>> {
         let plan = Plan::from_json(text).map_err(|e| format!("parse_plan: {e}"))?;
-        to_map(&plan)
+        Ok(ScriptPlan::new(plan, None::<&()>))
     }
 
     /// Start a reassignment (AlterPartitionReassignments). Checked first — every partition
@@ -215,7 +376,7 @@ pub mod api {
     #[rhai_fn(return_raw, name = "reassign")]
     pub fn reassign_with(
         ctx: NativeCallContext,
-        plan: Map,
+        plan: Dynamic,
         options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
@@ -232,7 +393,7 @@ pub mod api {
             }
         }
         let via = opts.string("via")?;
-        let parts = plan_parts(f, &plan)?;
+        let parts = plan_of(f, &plan)?.partitions;
         let dry_run = session.options.dry_run;
         let route = route(&session, f, via.as_deref())?;
         if route == Route::Znode && !dry_run {
@@ -277,7 +438,11 @@ pub mod api {
                         .map(|t| format!(" throttled at {t} B/s"))
                         .unwrap_or_default()
                 ),
-                serde_json::json!({"partitions": parts, "throttle": throttle}),
+                serde_json::json!({
+                    "partitions": parts,
+                    "throttle": throttle,
+                    "previous": result.previous,
+                }),
             );
         }
         let mut out = to_map(&result)?;
@@ -287,7 +452,7 @@ pub mod api {
 
     /// Start a reassignment without a throttle.
     #[rhai_fn(return_raw, name = "reassign")]
-    pub fn reassign(ctx: NativeCallContext, plan: Map) -> Result<Map, Box<EvalAltResult>> {
+    pub fn reassign(ctx: NativeCallContext, plan: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         reassign_with(ctx, plan, Map::new())
     }
 
@@ -301,10 +466,10 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn reassignment_status(
         ctx: NativeCallContext,
-        plan: Map,
+        plan: Dynamic,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let parts = plan_parts("reassignment_status", &plan)?;
+        let parts = plan_of("reassignment_status", &plan)?.partitions;
         let progress = plan_progress(&session, "reassignment_status", &parts)?;
         let done = progress.iter().filter(|p| p.done).count();
         let mut out = Map::new();
@@ -319,10 +484,14 @@ pub mod api {
     }
 
     /// Wait until a plan's reassignment completes, logging progress every `interval`
-    /// (default "5s"), then remove the replication throttles (from the plan's topics and
+    /// (default "5s": partitions done, bytes left, the observed replication rate and the
+    /// time left at it), then remove the replication throttles (from the plan's topics and
     /// every broker, as Kafka's tool does) and elect preferred leaders unless
-    /// `elect: false`. Fails after `timeout` (default "1h"), leaving the reassignment
-    /// running and its throttles in place.
+    /// `elect: false`. Warns when another reassignment is in flight on the same brokers:
+    /// throttle rates are per broker, so the two share them. Fails after `timeout`
+    /// (default "1h"), leaving the reassignment running and its throttles in place.
+    /// Returns `complete`, `seconds`, `bytes_per_second` (when measured),
+    /// `throttles_removed` and `leaders_elected`.
     ///
     /// ```rhai
     /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
@@ -332,7 +501,7 @@ pub mod api {
     #[rhai_fn(return_raw, name = "wait_reassignment")]
     pub fn wait_reassignment_with(
         ctx: NativeCallContext,
-        plan: Map,
+        plan: Dynamic,
         options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
@@ -341,19 +510,36 @@ pub mod api {
         let timeout = opts.duration("timeout", std::time::Duration::from_secs(3600))?;
         let interval = opts.duration("interval", std::time::Duration::from_secs(5))?;
         let elect = opts.bool("elect")?.unwrap_or(true);
-        let parts = plan_parts(f, &plan)?;
+        let parts = plan_of(f, &plan)?.partitions;
         let started = std::time::Instant::now();
         let bar = crate::output::progress::Progress::new("reassignment", parts.len() as u64);
+        // The first look at the bytes left, to measure the replication rate from.
+        let mut first_left: Option<(std::time::Instant, i64)> = None;
+        let mut rate: Option<f64> = None;
+        let mut warned = session.options.dry_run;
         loop {
             let progress = plan_progress(&session, f, &parts)?;
             let done = progress.iter().filter(|p| p.done).count();
             if done == progress.len() || session.options.dry_run {
                 break;
             }
-            let left = bytes_left(&session, &progress)
-                .map(|b| format!("{} left to copy", crate::output::progress::human_bytes(b)))
-                .unwrap_or_else(|| "bytes left unknown".into());
-            bar.update(done as u64, &left);
+            if !warned {
+                warned = true;
+                warn_shared_throttle(&session, &progress);
+            }
+            let left = bytes_left(&session, &progress);
+            if let Some(now) = left {
+                match first_left {
+                    None => first_left = Some((std::time::Instant::now(), now)),
+                    Some((at, then)) => {
+                        let secs = at.elapsed().as_secs_f64();
+                        if secs > 0.0 && then > now {
+                            rate = Some((then - now) as f64 / secs);
+                        }
+                    }
+                }
+            }
+            bar.update(done as u64, &progress_text(left, rate));
             if started.elapsed() >= timeout {
                 bar.finish();
                 return Err(script_error(
@@ -413,6 +599,9 @@ pub mod api {
             "seconds".into(),
             Dynamic::from_int(started.elapsed().as_secs() as i64),
         );
+        if let Some(rate) = rate {
+            out.insert("bytes_per_second".into(), Dynamic::from_int(rate as i64));
+        }
         out.insert(
             "throttles_removed".into(),
             rhai::serde::to_dynamic(&removed)?,
@@ -423,7 +612,10 @@ pub mod api {
 
     /// Wait up to an hour for a plan's reassignment, then remove throttles and elect leaders.
     #[rhai_fn(return_raw, name = "wait_reassignment")]
-    pub fn wait_reassignment(ctx: NativeCallContext, plan: Map) -> Result<Map, Box<EvalAltResult>> {
+    pub fn wait_reassignment(
+        ctx: NativeCallContext,
+        plan: Dynamic,
+    ) -> Result<Map, Box<EvalAltResult>> {
         wait_reassignment_with(ctx, plan, Map::new())
     }
 
@@ -436,11 +628,11 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn cancel_reassignment(
         ctx: NativeCallContext,
-        plan: Map,
+        plan: Dynamic,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "cancel_reassignment";
-        let parts = plan_parts(f, &plan)?;
+        let parts = plan_of(f, &plan)?.partitions;
         let dry_run = session.options.dry_run;
         if route(&session, f, None)? == Route::Znode {
             return Err(script_error(
@@ -683,6 +875,70 @@ fn bytes_left(session: &Session, progress: &[PartitionProgress]) -> Option<i64> 
     ))
 }
 
+/// What the progress line says: bytes left, the observed rate and the time left at it.
+fn progress_text(left: Option<i64>, rate: Option<f64>) -> String {
+    let human = |b: f64| crate::output::progress::human_bytes(b as i64);
+    match (left, rate) {
+        (None, _) => "bytes left unknown".into(),
+        (Some(left), None) => format!("{} left to copy", human(left as f64)),
+        (Some(left), Some(rate)) => format!(
+            "{} left to copy at {}/s, about {} left",
+            human(left as f64),
+            human(rate),
+            crate::kafka::conn::human(std::time::Duration::from_secs_f64(
+                (left as f64 / rate).min(1e7)
+            ))
+        ),
+    }
+}
+
+/// Warns when other reassignments are in flight on brokers this one copies to or from:
+/// throttle rates are per broker, so both share them (each copies slower than its rate).
+fn warn_shared_throttle(session: &Session, progress: &[PartitionProgress]) {
+    let ours: std::collections::BTreeSet<(String, i32)> = progress
+        .iter()
+        .map(|p| (p.topic.clone(), p.partition))
+        .collect();
+    let brokers: std::collections::BTreeSet<i32> = progress
+        .iter()
+        .filter(|p| !p.done)
+        .flat_map(|p| p.replicas.iter().chain(&p.adding).copied())
+        .collect();
+    let Ok(others) = call(session, "wait_reassignment", |k| async move {
+        crate::kafka::reassign::in_flight(&k).await
+    }) else {
+        return;
+    };
+    let mut shared = std::collections::BTreeSet::new();
+    let mut count = 0;
+    for o in others
+        .iter()
+        .filter(|o| !ours.contains(&(o.topic.clone(), o.partition)))
+    {
+        let on: Vec<i32> = o
+            .replicas
+            .iter()
+            .chain(&o.adding)
+            .copied()
+            .filter(|b| brokers.contains(b))
+            .collect();
+        if !on.is_empty() {
+            count += 1;
+            shared.extend(on);
+        }
+    }
+    if count > 0 {
+        let list: Vec<String> = shared.iter().map(|b| b.to_string()).collect();
+        crate::output::log_line(
+            "warn",
+            &format!(
+                "wait_reassignment: {count} other partition(s) are being reassigned on broker(s) {} at the same time; throttle rates are per broker, so the two reassignments share them and each copies slower",
+                list.join(", ")
+            ),
+        );
+    }
+}
+
 /// How long a preferred leader election waits, by default, for replicas to be in sync.
 const ELECTION_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -764,9 +1020,38 @@ async fn current(
     client: &crate::kafka::KafkaClient,
     names: &[String],
 ) -> crate::error::Result<(Plan, std::collections::HashMap<i32, String>)> {
+    current_of(client, names, false).await
+}
+
+/// The partitions broker `id` holds a replica of, internal topics included (a broker
+/// must hold none before it is stopped for good).
+pub(crate) fn replicas_held(
+    session: &Session,
+    f: &str,
+    id: i32,
+) -> Result<Vec<String>, Box<EvalAltResult>> {
+    let (plan, _) = call(
+        session,
+        f,
+        |k| async move { current_of(&k, &[], true).await },
+    )?;
+    Ok(plan
+        .partitions
+        .iter()
+        .filter(|p| p.replicas.contains(&id))
+        .map(|p| format!("{}-{}", p.topic, p.partition))
+        .collect())
+}
+
+/// The current assignment of `names`, or of every topic (internal ones with `internal`).
+async fn current_of(
+    client: &crate::kafka::KafkaClient,
+    names: &[String],
+    internal: bool,
+) -> crate::error::Result<(Plan, std::collections::HashMap<i32, String>)> {
     use crate::kafka::topics;
     let names = if names.is_empty() {
-        topics::list_topics(client, &topics::ListOptions { internal: false }).await?
+        topics::list_topics(client, &topics::ListOptions { internal }).await?
     } else {
         names.to_vec()
     };
@@ -790,11 +1075,40 @@ async fn current(
     Ok((Plan::new(partitions), racks))
 }
 
-/// The partitions of a plan map.
-fn plan_parts(f: &str, plan: &rhai::Map) -> Result<Vec<PartitionAssignment>, Box<EvalAltResult>> {
-    let json: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(plan.clone()))?;
-    let partitions = json.get("partitions").cloned().ok_or_else(|| {
-        format!("{f}: the plan has no partitions (use plan_reassignment, assignment or parse_plan)")
-    })?;
-    serde_json::from_value(partitions).map_err(|e| format!("{f}: not a plan: {e}").into())
+/// `sizes: #{"orders-3": bytes}` (topic-partition as Kafka prints it).
+fn parse_sizes(f: &str, opts: &Options) -> Result<crate::plan::PartitionSizes, Box<EvalAltResult>> {
+    let mut sizes = crate::plan::PartitionSizes::new();
+    for (key, value) in opts.string_map("sizes")? {
+        let parsed = key
+            .rsplit_once('-')
+            .and_then(|(t, p)| Some((t.to_string(), p.parse::<i32>().ok()?)))
+            .zip(value.parse::<u64>().ok());
+        let Some(((topic, partition), bytes)) = parsed else {
+            return Err(format!(
+                "{f}: sizes: want \"topic-partition\": bytes, like \"orders-3\": 1048576, not {key:?}: {value:?}"
+            )
+            .into());
+        };
+        sizes.entry(topic).or_default().insert(partition, bytes);
+    }
+    Ok(sizes)
 }
+
+/// `capacity: #{"1": bytes}` (broker id as a string).
+fn parse_capacity(
+    f: &str,
+    opts: &Options,
+) -> Result<std::collections::HashMap<i32, u64>, Box<EvalAltResult>> {
+    opts.string_map("capacity")?
+        .into_iter()
+        .map(|(k, v)| match (k.parse::<i32>(), v.parse::<u64>()) {
+            (Ok(b), Ok(bytes)) => Ok((b, bytes)),
+            _ => Err(format!(
+                "{f}: capacity: want \"broker id\": bytes, like \"1\": 1000000000000, not {k:?}: {v:?}"
+            )
+            .into()),
+        })
+        .collect()
+}
+
+use crate::script::convert::Options;

@@ -384,7 +384,7 @@ pub mod api {
         } else {
             crate::output::Format::Table
         };
-        let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
+        let json = crate::script::convert::to_json(&value)?;
         crate::output::print_result(&json, format);
         Ok(())
     }
@@ -456,6 +456,57 @@ pub mod api {
             id,
             "restart",
         )
+    }
+
+    /// Stop broker `id` for good (a decommission) with the inventory's stop command.
+    /// Refused while the broker holds a replica of any partition, internal topics
+    /// included (drain it first: `plan_reassignment(#{drain: [id]})`), unless
+    /// `force: true`. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// stop_broker(4, #{});
+    /// ```
+    #[rhai_fn(return_raw, name = "stop_broker")]
+    pub fn stop_broker_with(
+        ctx: NativeCallContext,
+        id: i64,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "stop_broker";
+        let opts = Options::new(f, &options, &["force"])?;
+        if !opts.bool("force")?.unwrap_or(false) {
+            let held = crate::script::api::reassign::replicas_held(&session, f, id as i32)?;
+            if !held.is_empty() {
+                return Err(script_error(
+                    &session,
+                    f,
+                    crate::error::Error::Refused(format!(
+                        "broker {id} still holds {} replica(s) ({}{}): drain it first with plan_reassignment(#{{drain: [{id}]}}), or force: true",
+                        held.len(),
+                        held.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                        if held.len() > 5 { ", ..." } else { "" }
+                    )),
+                ));
+            }
+        }
+        run_inventory_command(&session, f, "broker", id, "stop")
+    }
+
+    /// Stop broker `id` (refused while it holds replicas; see the form with options).
+    #[rhai_fn(return_raw)]
+    pub fn stop_broker(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
+        stop_broker_with(ctx, id, Map::new())
+    }
+
+    /// Start broker `id` with the inventory's start command. Honours --dry-run.
+    ///
+    /// ```rhai
+    /// start_broker(4);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn start_broker(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
+        run_inventory_command(&*session_of(&ctx)?, "start_broker", "broker", id, "start")
     }
 
     /// The configuration file (`server.properties`) of a node, printed by the inventory's

@@ -1,0 +1,207 @@
+//! Disks inside one broker (JBOD): which replicas to move between a broker's log dirs so
+//! every dir's bytes are within a tolerance of the mean (or under its capacity), moving as
+//! few bytes as it can. Executed through AlterReplicaLogDirs.
+
+use serde::Serialize;
+
+/// One replica in one log dir of the broker.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DirReplica {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Its log dir now.
+    pub dir: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// One replica moving to another log dir.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DirMove {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Log dir now.
+    pub from: String,
+    /// Log dir afterwards.
+    pub to: String,
+    /// Bytes copied.
+    pub size: u64,
+}
+
+/// Bytes in one log dir.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DirLoad {
+    /// Log dir path.
+    pub dir: String,
+    /// Bytes of the replicas in it.
+    pub bytes: u64,
+}
+
+/// A plan for one broker's log dirs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DirsPlan {
+    /// The broker.
+    pub broker: i32,
+    /// The moves.
+    pub moves: Vec<DirMove>,
+    /// Bytes the moves copy.
+    pub bytes_to_move: u64,
+    /// Bytes that must move at least: what must leave dirs above their band.
+    pub bytes_lower_bound: u64,
+    /// Bytes per dir now.
+    pub before: Vec<DirLoad>,
+    /// Bytes per dir afterwards.
+    pub after: Vec<DirLoad>,
+}
+
+/// Balances `replicas` over `dirs` (path, capacity in bytes if known) within `tolerance`
+/// of the mean.
+pub fn plan_log_dirs(
+    broker: i32,
+    replicas: &[DirReplica],
+    dirs: &[(String, Option<u64>)],
+    tolerance: f64,
+) -> Result<DirsPlan, String> {
+    if dirs.len() < 2 {
+        return Err(format!(
+            "broker {broker} has {} log dir(s); balancing needs two or more",
+            dirs.len()
+        ));
+    }
+    let index = |d: &str| dirs.iter().position(|(p, _)| p == d);
+    let mut load = vec![0u64; dirs.len()];
+    let mut at: Vec<usize> = Vec::with_capacity(replicas.len());
+    for r in replicas {
+        let i = index(&r.dir).ok_or_else(|| {
+            format!(
+                "{}-{} is in log dir {} that broker {broker} does not list",
+                r.topic, r.partition, r.dir
+            )
+        })?;
+        load[i] += r.size;
+        at.push(i);
+    }
+    let total: u64 = load.iter().sum();
+    let caps: Vec<u64> = dirs
+        .iter()
+        .map(|(_, c)| c.unwrap_or(u64::MAX / 4))
+        .collect();
+    if caps.iter().sum::<u64>() < total {
+        return Err(format!(
+            "broker {broker}'s log dirs cannot hold its {total} bytes"
+        ));
+    }
+    let n = dirs.len();
+    let targets = super::quota::water_fill(total, &vec![1; n], &vec![0; n], &caps, &vec![0; n]);
+    let slack = (total as f64 / n as f64 * tolerance).floor() as u64;
+    let band: Vec<(u64, u64)> = targets
+        .iter()
+        .zip(&caps)
+        .map(|(t, c)| (t.saturating_sub(slack), (t + slack).min(*c)))
+        .collect();
+    let before = loads(dirs, &load);
+    let bytes_lower_bound = (0..n)
+        .map(|i| load[i].saturating_sub(band[i].1))
+        .sum::<u64>()
+        .max((0..n).map(|i| band[i].0.saturating_sub(load[i])).sum());
+    let mut moves = Vec::new();
+    let mut moved = vec![false; replicas.len()];
+    loop {
+        let over = (0..n).find(|i| load[*i] > band[*i].1);
+        let under = (0..n).find(|i| load[*i] < band[*i].0);
+        if over.is_none() && under.is_none() {
+            break;
+        }
+        let from = over.unwrap_or_else(|| {
+            (0..n)
+                .max_by_key(|i| load[*i] as i128 - targets[*i] as i128)
+                .unwrap_or(0)
+        });
+        let to = under.unwrap_or_else(|| {
+            (0..n)
+                .min_by_key(|i| load[*i] as i128 - targets[*i] as i128)
+                .unwrap_or(0)
+        });
+        if from == to {
+            break;
+        }
+        let need = load[from]
+            .saturating_sub(band[from].1)
+            .max(band[to].0.saturating_sub(load[to]))
+            .max(1);
+        let room = load[from]
+            .saturating_sub(band[from].0)
+            .min(band[to].1.saturating_sub(load[to]));
+        let candidates = || {
+            (0..replicas.len())
+                .filter(|r| at[*r] == from && !moved[*r] && replicas[*r].size > 0)
+                .filter(|r| replicas[*r].size <= room)
+        };
+        let pick = candidates()
+            .filter(|r| replicas[*r].size >= need)
+            .min_by_key(|r| replicas[*r].size)
+            .or_else(|| candidates().max_by_key(|r| replicas[*r].size));
+        let Some(r) = pick else { break };
+        let size = replicas[r].size;
+        load[from] -= size;
+        load[to] += size;
+        at[r] = to;
+        moved[r] = true;
+        moves.push(DirMove {
+            topic: replicas[r].topic.clone(),
+            partition: replicas[r].partition,
+            from: dirs[from].0.clone(),
+            to: dirs[to].0.clone(),
+            size,
+        });
+    }
+    Ok(DirsPlan {
+        broker,
+        bytes_to_move: moves.iter().map(|m| m.size).sum(),
+        moves,
+        bytes_lower_bound,
+        before,
+        after: loads(dirs, &load),
+    })
+}
+
+fn loads(dirs: &[(String, Option<u64>)], load: &[u64]) -> Vec<DirLoad> {
+    dirs.iter()
+        .zip(load)
+        .map(|((d, _), b)| DirLoad {
+            dir: d.clone(),
+            bytes: *b,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_gives_to_an_empty_one() {
+        let replicas: Vec<DirReplica> = (0..10)
+            .map(|i| DirReplica {
+                topic: "t".into(),
+                partition: i,
+                dir: "/a".into(),
+                size: 100 + i as u64,
+            })
+            .collect();
+        let dirs = vec![("/a".to_string(), None), ("/b".to_string(), None)];
+        let plan = plan_log_dirs(1, &replicas, &dirs, 0.05).unwrap();
+        let (a, b) = (plan.after[0].bytes as f64, plan.after[1].bytes as f64);
+        let mean = (a + b) / 2.0;
+        assert!((a - mean).abs() <= mean * 0.05 + 1.0, "{plan:?}");
+        assert!(
+            plan.bytes_to_move as f64 <= plan.bytes_lower_bound as f64 * 1.25,
+            "{plan:?}"
+        );
+        assert!(plan_log_dirs(1, &replicas, &dirs[..1], 0.05).is_err());
+    }
+}

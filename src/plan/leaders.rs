@@ -1,0 +1,485 @@
+//! Preferred leaders: reorders replica lists (moves no data) so that every topic's
+//! preferred leaders, and the cluster's, differ by at most one between eligible brokers
+//! where the replica placement allows it.
+//!
+//! Per topic, every broker leads ⌊P/B⌋ or ⌈P/B⌉ partitions: a small matching (partition →
+//! one of its replicas, broker → at most ⌈P/B⌉) where current leaders are kept if their
+//! broker is below the cluster's level and the rest go to the replica leading the fewest
+//! cluster-wide, then augmenting paths (x takes a partition from y, y from z, ...) and,
+//! within the topic, chains from its most to its least loaded broker. Last, chains across
+//! topics even out the cluster totals without widening any topic's spread.
+
+use super::model::Model;
+use super::quota::water_fill;
+
+/// Reorders `replicas` so preferred leaders are balanced over `eligible` brokers (by
+/// broker index). `original` are the leader counts (topics × brokers) before planning,
+/// kept where they fit.
+pub(crate) fn balance(
+    model: &Model,
+    replicas: &mut [Vec<u16>],
+    eligible: &[bool],
+    original: &[u32],
+) {
+    let n = model.n_brokers();
+    let members: Vec<usize> = (0..n).filter(|b| eligible[*b]).collect();
+    if members.is_empty() {
+        return;
+    }
+    let m = members.len() as u64;
+    let counts = model.topic_counts(replicas);
+    let leadable: u64 = replicas
+        .iter()
+        .filter(|r| r.iter().any(|b| eligible[*b as usize]))
+        .count() as u64;
+    // Every eligible broker should end with ⌊L/m⌋ or ⌈L/m⌉ leaders.
+    let level = leadable.div_ceil(m);
+    let mut load = vec![0u64; n];
+    let mut quota = vec![0u32; n];
+    let mut done = 0u64;
+    for t in 0..model.n_topics() {
+        let row = t * n;
+        let parts = &model.topic_parts[t];
+        let p = parts
+            .iter()
+            .filter(|p| replicas[**p as usize].iter().any(|b| eligible[*b as usize]))
+            .count() as u64;
+        let base = p / m;
+        let holds: Vec<u64> = members.iter().map(|b| counts[row + b] as u64).collect();
+        let fits = holds.iter().all(|h| *h >= base)
+            && holds.iter().map(|h| (*h).min(base + 1)).sum::<u64>() >= p;
+        quota.iter_mut().for_each(|q| *q = 0);
+        if fits {
+            // ⌊P/m⌋ or ⌈P/m⌉ each: which brokers take the extra is left to the cluster's
+            // balance, partition by partition.
+            for b in &members {
+                quota[*b] = base as u32 + 1;
+            }
+        } else {
+            // Few replicas on some broker (a single replica, racks): as even as they allow.
+            let weight = vec![1u64; members.len()];
+            let lo = vec![0u64; members.len()];
+            let prefer: Vec<u64> = members.iter().map(|b| original[row + b] as u64).collect();
+            let shares = water_fill(p, &weight, &lo, &holds, &prefer);
+            for (i, b) in members.iter().enumerate() {
+                quota[*b] = shares[i] as u32;
+            }
+        }
+        // What each broker may lead by the end of this topic, so the cluster stays even
+        // as topics are done (a broker full early would leave later topics no choice).
+        done += p;
+        let allowance = (done * level).div_ceil(leadable.max(1));
+        let leader = choose(
+            replicas,
+            parts,
+            &quota,
+            eligible,
+            base as u32,
+            &mut load,
+            allowance,
+        );
+        for (i, p) in parts.iter().enumerate() {
+            if let Some(b) = leader[i] {
+                let r = &mut replicas[*p as usize];
+                if r[0] != b {
+                    let pos = r.iter().position(|x| *x == b).unwrap_or(0);
+                    let l = r.remove(pos);
+                    r.insert(0, l);
+                }
+            }
+        }
+    }
+    repair(model, replicas, eligible);
+}
+
+/// Each partition's leader (by local index) so broker b leads at most `quota[b]` of the
+/// topic, at least `base` where the placement allows, and the topic's spread stays within
+/// one. Current leaders are kept where they fit and the broker is below `level` (its
+/// cluster-wide allowance so far); otherwise the replica with the fewest leaders cluster-wide (`load`, kept
+/// current) takes it.
+fn choose(
+    replicas: &[Vec<u16>],
+    parts: &[u32],
+    quota: &[u32],
+    eligible: &[bool],
+    base: u32,
+    load: &mut [u64],
+    level: u64,
+) -> Vec<Option<u16>> {
+    let n = load.len();
+    let mut led = vec![0u32; n];
+    let mut leader: Vec<Option<u16>> = vec![None; parts.len()];
+    // by_leader[b]: local indices of the partitions b leads.
+    let mut by_leader: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let take = |i: usize,
+                b: u16,
+                led: &mut [u32],
+                leader: &mut [Option<u16>],
+                by_leader: &mut [Vec<usize>],
+                load: &mut [u64]| {
+        led[b as usize] += 1;
+        load[b as usize] += 1;
+        leader[i] = Some(b);
+        by_leader[b as usize].push(i);
+    };
+    for (i, p) in parts.iter().enumerate() {
+        let now = replicas[*p as usize][0] as usize;
+        if eligible[now] && led[now] < quota[now] && led[now] < base.max(1) && load[now] < level {
+            take(i, now as u16, &mut led, &mut leader, &mut by_leader, load);
+        }
+    }
+    let mut pending = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        if leader[i].is_some() {
+            continue;
+        }
+        let r = &replicas[*p as usize];
+        let best = r
+            .iter()
+            .copied()
+            .filter(|b| eligible[*b as usize] && led[*b as usize] < quota[*b as usize])
+            .min_by_key(|b| {
+                let b = *b as usize;
+                // Below the topic's base first, then below the cluster's level, the
+                // current leader, the fewest leaders overall.
+                (
+                    led[b] >= base,
+                    load[b] >= level,
+                    b != r[0] as usize,
+                    load[b],
+                    b,
+                )
+            });
+        match best {
+            Some(b) => take(i, b, &mut led, &mut leader, &mut by_leader, load),
+            None => pending.push(i),
+        }
+    }
+    let mut budget: i64 = 2_000_000;
+    for i in pending {
+        if budget > 0 {
+            if let Some(y) = augment(
+                replicas,
+                parts,
+                quota,
+                eligible,
+                &mut led,
+                &mut leader,
+                &mut by_leader,
+                i,
+                &mut budget,
+            ) {
+                load[y as usize] += 1;
+                continue;
+            }
+        }
+        // No way within the quotas: a replica still at or below the topic's base keeps
+        // the topic within one.
+        let r = &replicas[parts[i] as usize];
+        let b = r
+            .iter()
+            .copied()
+            .filter(|b| eligible[*b as usize])
+            .min_by_key(|b| (led[*b as usize] > base, load[*b as usize], *b))
+            .unwrap_or(r[0]);
+        take(i, b, &mut led, &mut leader, &mut by_leader, load);
+    }
+    even_out(
+        replicas,
+        parts,
+        eligible,
+        &mut led,
+        &mut leader,
+        &mut by_leader,
+        load,
+    );
+    leader
+}
+
+/// Evens out the cluster's leader counts where the per-topic matchings could not meet
+/// their quotas: a broker with the fewest leaders takes a partition from one of its
+/// replicas, that one from another, ... up to a broker with two more than the fewest.
+/// Each step moves a topic's leadership only from a broker leading more of that topic to
+/// one leading fewer, so no topic's spread grows.
+fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
+    let n = model.n_brokers();
+    let mut topic = model.topic_leaders(replicas);
+    let mut cluster = vec![0u64; n];
+    for r in replicas.iter() {
+        cluster[r[0] as usize] += 1;
+    }
+    let members: Vec<usize> = (0..n).filter(|b| eligible[*b]).collect();
+    let spread = |c: &[u64]| {
+        let lo = members.iter().map(|b| c[*b]).min().unwrap_or(0);
+        let hi = members.iter().map(|b| c[*b]).max().unwrap_or(0);
+        (lo, hi)
+    };
+    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+        return;
+    }
+    direct(
+        model,
+        replicas,
+        eligible,
+        &members,
+        &mut topic,
+        &mut cluster,
+    );
+    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+        return;
+    }
+    // Partitions each broker follows (kept lazily: re-checked on use).
+    let mut following: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (p, r) in replicas.iter().enumerate() {
+        for b in &r[1..] {
+            following[*b as usize].push(p as u32);
+        }
+    }
+    let mut budget: i64 = 400_000_000;
+    loop {
+        let (lo, hi) = spread(&cluster);
+        if hi <= lo + 1 || budget <= 0 {
+            return;
+        }
+        let mut progressed = false;
+        for &low in members.iter().filter(|b| cluster[**b] == lo) {
+            // parent[y] = (x, p): x takes partition p from y.
+            let mut parent: Vec<Option<(u16, u32)>> = vec![None; n];
+            let mut seen = vec![false; n];
+            seen[low] = true;
+            let mut queue = std::collections::VecDeque::from([low]);
+            let mut found = None;
+            'bfs: while let Some(x) = queue.pop_front() {
+                for &p in &following[x] {
+                    budget -= 1;
+                    let r = &replicas[p as usize];
+                    let y = r[0] as usize;
+                    if y == x || seen[y] || !r[1..].contains(&(x as u16)) || !eligible[y] {
+                        continue;
+                    }
+                    let row = model.part_topic[p as usize] as usize * n;
+                    if topic[row + y] <= topic[row + x] {
+                        continue;
+                    }
+                    seen[y] = true;
+                    parent[y] = Some((x as u16, p));
+                    if cluster[y] >= lo + 2 {
+                        found = Some(y);
+                        break 'bfs;
+                    }
+                    queue.push_back(y);
+                }
+            }
+            let Some(mut y) = found else { continue };
+            cluster[y] -= 1;
+            cluster[low] += 1;
+            while let Some((x, p)) = parent[y] {
+                let p = p as usize;
+                let row = model.part_topic[p] as usize * n;
+                topic[row + y] -= 1;
+                topic[row + x as usize] += 1;
+                let r = &mut replicas[p];
+                let pos = r.iter().position(|b| *b == x).unwrap_or(0);
+                let l = r.remove(pos);
+                r.insert(0, l);
+                following[y].push(p as u32);
+                y = x as usize;
+            }
+            progressed = true;
+            break;
+        }
+        if !progressed {
+            return;
+        }
+    }
+}
+
+/// Single hand-overs first, linear passes over the partitions (chains are costly when
+/// thousands of hand-overs are needed, a million partitions): a broker leading more than
+/// ⌈L/m⌉ hands a partition to the follower leading the fewest, if that one leads fewer
+/// than ⌈L/m⌉ cluster-wide and fewer of the topic; then a broker leading fewer than ⌊L/m⌋
+/// takes one from a leader above ⌊L/m⌋ likewise. No topic's spread grows.
+fn direct(
+    model: &Model,
+    replicas: &mut [Vec<u16>],
+    eligible: &[bool],
+    members: &[usize],
+    topic: &mut [u32],
+    cluster: &mut [u64],
+) {
+    let n = model.n_brokers();
+    let total: u64 = members.iter().map(|b| cluster[*b]).sum();
+    let m = members.len().max(1) as u64;
+    let (floor, ceil) = (total / m, total.div_ceil(m));
+    for _pass in 0..64 {
+        let mut changed = false;
+        for (p, r) in replicas.iter_mut().enumerate() {
+            let y = r[0] as usize;
+            let row = model.part_topic[p] as usize * n;
+            let giving = !eligible[y] || cluster[y] > ceil;
+            let best = (1..r.len())
+                .map(|i| (i, r[i] as usize))
+                .filter(|(_, x)| eligible[*x] && topic[row + *x] < topic[row + y])
+                .filter(|(_, x)| {
+                    if giving {
+                        cluster[*x] < ceil
+                    } else {
+                        cluster[*x] < floor && cluster[y] > floor
+                    }
+                })
+                .min_by_key(|(_, x)| cluster[*x]);
+            // Within the topic y leads more than x: after the hand-over x leads at most
+            // what y led, so the topic's spread does not grow.
+            if let Some((i, x)) = best {
+                let l = r.remove(i);
+                r.insert(0, l);
+                cluster[y] -= 1;
+                cluster[x] += 1;
+                topic[row + y] -= 1;
+                topic[row + x] += 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// Within one topic, while two eligible brokers' leader counts differ by two or more: a
+/// broker leading the fewest takes a partition from one of its replicas' leader, that one
+/// from another, ... up to a broker leading two more than the fewest.
+fn even_out(
+    replicas: &[Vec<u16>],
+    parts: &[u32],
+    eligible: &[bool],
+    led: &mut [u32],
+    leader: &mut [Option<u16>],
+    by_leader: &mut [Vec<usize>],
+    load: &mut [u64],
+) {
+    let n = led.len();
+    let members: Vec<usize> = (0..n).filter(|b| eligible[*b]).collect();
+    // local partitions each broker holds as a replica
+    let mut holds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, p) in parts.iter().enumerate() {
+        for b in &replicas[*p as usize] {
+            holds[*b as usize].push(i);
+        }
+    }
+    for _round in 0..parts.len() {
+        let lo = members.iter().map(|b| led[*b]).min().unwrap_or(0);
+        let hi = members.iter().map(|b| led[*b]).max().unwrap_or(0);
+        if hi <= lo + 1 {
+            return;
+        }
+        let mut shifted = false;
+        for &low in members.iter().filter(|b| led[**b] == lo) {
+            let mut parent: Vec<Option<(usize, usize)>> = vec![None; n];
+            let mut seen = vec![false; n];
+            seen[low] = true;
+            let mut queue = std::collections::VecDeque::from([low]);
+            let mut found = None;
+            'bfs: while let Some(x) = queue.pop_front() {
+                for &i in &holds[x] {
+                    let Some(y) = leader[i].map(|y| y as usize) else {
+                        continue;
+                    };
+                    if y == x || seen[y] || !eligible[y] {
+                        continue;
+                    }
+                    seen[y] = true;
+                    parent[y] = Some((x, i));
+                    if led[y] >= lo + 2 {
+                        found = Some(y);
+                        break 'bfs;
+                    }
+                    queue.push_back(y);
+                }
+            }
+            let Some(mut y) = found else { continue };
+            led[y] -= 1;
+            led[low] += 1;
+            load[y] -= 1;
+            load[low] += 1;
+            while let Some((x, i)) = parent[y] {
+                by_leader[y].retain(|j| *j != i);
+                by_leader[x].push(i);
+                leader[i] = Some(x as u16);
+                y = x;
+            }
+            shifted = true;
+            break;
+        }
+        if !shifted {
+            return;
+        }
+    }
+}
+
+/// Finds a chain that frees room for partition `start`: one of its replicas x leads a
+/// partition that another of that partition's replicas y can take, ... until a broker
+/// below its quota. Shifts leadership along the chain and gives `start` to x.
+#[allow(clippy::too_many_arguments)]
+fn augment(
+    replicas: &[Vec<u16>],
+    parts: &[u32],
+    quota: &[u32],
+    eligible: &[bool],
+    led: &mut [u32],
+    leader: &mut [Option<u16>],
+    by_leader: &mut [Vec<usize>],
+    start: usize,
+    budget: &mut i64,
+) -> Option<u16> {
+    let n = led.len();
+    // parent[y] = (x, i): y takes local partition i from x. Roots have x = u16::MAX.
+    let mut parent: Vec<Option<(u16, usize)>> = vec![None; n];
+    let mut queue = std::collections::VecDeque::new();
+    for &b in &replicas[parts[start] as usize] {
+        if eligible[b as usize] && parent[b as usize].is_none() {
+            parent[b as usize] = Some((u16::MAX, start));
+            queue.push_back(b);
+        }
+    }
+    let mut found = None;
+    'bfs: while let Some(x) = queue.pop_front() {
+        if led[x as usize] < quota[x as usize] {
+            found = Some(x);
+            break;
+        }
+        for &i in &by_leader[x as usize] {
+            for &y in &replicas[parts[i] as usize] {
+                *budget -= 1;
+                if y == x || !eligible[y as usize] || parent[y as usize].is_some() {
+                    continue;
+                }
+                parent[y as usize] = Some((x, i));
+                if led[y as usize] < quota[y as usize] {
+                    found = Some(y);
+                    break 'bfs;
+                }
+                queue.push_back(y);
+            }
+        }
+        if *budget < 0 {
+            return None;
+        }
+    }
+    let mut y = found?;
+    let gained = y;
+    led[y as usize] += 1;
+    loop {
+        let (x, i) = parent[y as usize].unwrap_or((u16::MAX, start));
+        if x == u16::MAX {
+            leader[start] = Some(y);
+            by_leader[y as usize].push(start);
+            return Some(gained);
+        }
+        // y takes partition i from x.
+        by_leader[x as usize].retain(|j| *j != i);
+        by_leader[y as usize].push(i);
+        leader[i] = Some(y);
+        y = x;
+    }
+}
