@@ -95,6 +95,36 @@ enum Command {
         /// No voters: the node joins an existing dynamic quorum as an observer.
         #[arg(long)]
         no_initial_controllers: bool,
+        /// The cluster id to format with (a ZooKeeper-mode cluster's migration controllers:
+        /// the id in ZooKeeper's /cluster/id); default: the sandbox's own.
+        #[arg(long, value_name = "ID")]
+        cluster_id: Option<String>,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Install another Kafka version on a node (effective at its next start)
+    ///
+    /// The node runs the jars of that version (and their logging config) from its next start,
+    /// as after installing a package; restart it to upgrade.
+    Upgrade {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The Kafka version: 4 (4.2, the KRaft jars) or 3.9.
+        #[arg(long, value_name = "VERSION", default_value = "4")]
+        to: KafkaVersion,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Print a node's configuration file, or replace it with stdin (--write)
+    ///
+    /// A Kafka node's server.properties (a ZooKeeper server's zoo.cfg is printed only;
+    /// zk-servers rewrites it). The new file takes effect when the node next starts.
+    Config {
+        #[command(flatten)]
+        node: NodeArg,
+        /// Replace the file with what stdin holds.
+        #[arg(long)]
+        write: bool,
         #[command(flatten)]
         at: At,
     },
@@ -196,6 +226,24 @@ struct At {
     kind: Option<Flavor>,
 }
 
+/// A Kafka version the sandbox has jars for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KafkaVersion {
+    #[value(name = "3.9")]
+    V39,
+    #[value(name = "4")]
+    V4,
+}
+
+impl KafkaVersion {
+    fn flavor(self) -> Flavor {
+        match self {
+            KafkaVersion::V39 => Flavor::ZooKeeper,
+            KafkaVersion::V4 => Flavor::KRaft,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum NodeKind {
     #[value(alias = "zookeeper")]
@@ -261,10 +309,14 @@ enum AddCommand {
         #[command(flatten)]
         at: At,
     },
-    /// Add a KRaft controller to a dynamic quorum (started only with --start)
+    /// Add a KRaft controller to a dynamic quorum, or a migration controller (started only
+    /// with --start)
     ///
-    /// A controller-only node formatted with --no-initial-controllers: once started it is an
-    /// observer of the quorum until it is added as a voter (AddRaftVoter).
+    /// KRaft: a controller-only node formatted with --no-initial-controllers: once started it
+    /// is an observer of the quorum until it is added as a voter (AddRaftVoter). ZooKeeper
+    /// mode: a Kafka 3.9 controller-only node for the migration to KRaft, one voter of a
+    /// static quorum of every such controller, neither formatted nor configured for the
+    /// migration (the migration runbook does both).
     Controller {
         /// Start it (and wait until it serves, as an observer).
         #[arg(long)]
@@ -379,6 +431,7 @@ fn run(command: Command) -> Result<ExitCode> {
             standalone,
             initial_controllers,
             no_initial_controllers,
+            cluster_id,
             at,
         } => {
             let how = if standalone {
@@ -391,7 +444,9 @@ fn run(command: Command) -> Result<ExitCode> {
                 Format::AsMade
             };
             let node = node.node()?;
-            node_command("format", node, &at, |c| c.format(node, how))?;
+            node_command("format", node, &at, |c| {
+                c.format_with_id(node, how, cluster_id.as_deref())
+            })?;
             let directory = match node {
                 Node::Controller(id) => open(&at)?.controller(id)?.directory_id,
                 Node::Broker(id) => open(&at)?.broker(id)?.directory_id,
@@ -399,6 +454,23 @@ fn run(command: Command) -> Result<ExitCode> {
             };
             if let Some(d) = directory {
                 println!("{node} directory {d}");
+            }
+        }
+        Command::Upgrade { node, to, at } => {
+            let node = node.node()?;
+            node_command("upgrade", node, &at, |c| c.upgrade(node, to.flavor()))?;
+        }
+        Command::Config { node, write, at } => {
+            let node = node.node()?;
+            if write {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(CliError::Stdin)?;
+                open(&at)?.write_node_config(node, &text)?;
+                eprintln!("kafsh-sandbox: wrote the configuration of {node}");
+            } else {
+                print!("{}", open(&at)?.node_config(node)?);
             }
         }
         Command::ZkServers { id, server_ids, at } => zk_servers(id, &server_ids, &at)?,
@@ -499,6 +571,30 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
         ""
     };
     let kraft = c.flavor() == Flavor::KRaft;
+    // A Kafka node's server.properties, read and replaced the way configuration management
+    // would on a real host.
+    let config_commands = |node: Node| {
+        let mut lines = format!(
+            "read_config = {}\nwrite_config = {}\n",
+            command("config", node, ""),
+            command("config", node, " --write")
+        );
+        // A ZooKeeper-mode cluster's nodes run 3.9: after the migration they go to 4.
+        if !kraft {
+            lines.push_str(&format!(
+                "upgrade = {}\n",
+                command("upgrade", node, " --to 4")
+            ));
+        }
+        lines
+    };
+    // The migration controllers of a ZooKeeper-mode cluster are formatted with the id
+    // ZooKeeper keeps, which the runbook passes in $KAFKA_CLUSTER_ID.
+    let cluster_id = if kraft {
+        ""
+    } else {
+        " --cluster-id \"$KAFKA_CLUSTER_ID\""
+    };
     let mut s = format!("[contexts.{name}]\n");
     if !c.brokers().is_empty() {
         s.push_str(&format!(
@@ -561,6 +657,7 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
             command("start", node, ""),
             command("stop", node, ""),
         ));
+        s.push_str(&config_commands(node));
         if kraft {
             let flags = if b.controller_port.is_some() {
                 rejoin
@@ -580,8 +677,9 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
             command("restart", node, ""),
             command("start", node, ""),
             command("stop", node, ""),
-            command("format", node, rejoin),
+            command("format", node, &format!("{rejoin}{cluster_id}")),
         ));
+        s.push_str(&config_commands(node));
     }
     s
 }
@@ -1018,6 +1116,36 @@ mod tests {
         assert!(matches!(n.node.node(), Err(CliError::BadId(_))));
         assert!(parse(&["kill", "kafka", "1"]).is_err());
         assert!(parse(&["kill", "broker"]).is_err());
+    }
+
+    #[test]
+    fn config_upgrade_and_format_with_a_cluster_id() {
+        let Command::Config { node, write, .. } =
+            parse(&["config", "broker", "2", "--write", "--dir", "/x"]).unwrap()
+        else {
+            panic!("not config")
+        };
+        assert_eq!((node.node().unwrap(), write), (Node::Broker(2), true));
+        let Command::Upgrade { node, to, .. } = parse(&["upgrade", "controller", "101"]).unwrap()
+        else {
+            panic!("not upgrade")
+        };
+        assert_eq!(node.node().unwrap(), Node::Controller(101));
+        assert_eq!(to.flavor(), Flavor::KRaft);
+        assert!(matches!(
+            parse(&["upgrade", "broker", "1", "--to", "3.9"]).unwrap(),
+            Command::Upgrade {
+                to: KafkaVersion::V39,
+                ..
+            }
+        ));
+        assert!(parse(&["upgrade", "broker", "1", "--to", "5"]).is_err());
+        let Command::Format { cluster_id, .. } =
+            parse(&["format", "controller", "101", "--cluster-id", "abc"]).unwrap()
+        else {
+            panic!("not format")
+        };
+        assert_eq!(cluster_id.as_deref(), Some("abc"));
     }
 
     #[test]

@@ -68,7 +68,10 @@ pub enum NewNode {
     Broker { rack: Option<String> },
     /// A KRaft controller-only node with the next controller id, formatted with
     /// `--no-initial-controllers`: once started it is an observer of the quorum until it is
-    /// added as a voter (AddRaftVoter). Dynamic quorums only.
+    /// added as a voter (AddRaftVoter). Dynamic quorums only. On a ZooKeeper-flavor cluster:
+    /// a Kafka 3.9 controller-only node for the migration to KRaft, a voter of the static
+    /// quorum of all such controllers (`controller.quorum.voters`, rewritten in those not yet
+    /// formatted), not formatted: the migration formats it with the id of `/cluster/id`.
     Controller,
 }
 

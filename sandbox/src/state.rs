@@ -54,6 +54,10 @@ pub(crate) struct State {
     /// super user.
     #[serde(default)]
     pub zk_reconfig: bool,
+    /// Kafka nodes upgraded to another jar set than the cluster's (by node directory name,
+    /// e.g. `broker-1`): the flavor whose jars they run from their next start.
+    #[serde(default)]
+    pub upgraded: std::collections::BTreeMap<String, Flavor>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,7 +129,16 @@ impl State {
             broker_config: Vec::new(),
             authorizer: false,
             zk_reconfig: false,
+            upgraded: Default::default(),
         }
+    }
+
+    /// The flavor whose jars `node` runs: the cluster's, unless it was upgraded.
+    pub fn jars_of(&self, node: Node) -> Flavor {
+        self.upgraded
+            .get(&node.dir_name())
+            .copied()
+            .unwrap_or(self.flavor)
     }
 
     pub fn load(dir: &Path) -> Result<State> {

@@ -40,7 +40,7 @@
 
 mod properties;
 
-pub use properties::parse_properties;
+pub use properties::{edit_properties, parse_properties, EditedProperties, PropertyChange};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -250,6 +250,19 @@ pub struct BrokerEntry {
     /// Shell command that formats this KRaft node's storage (`kafka-storage.sh format`).
     #[serde(default)]
     pub format: Option<String>,
+    /// Shell command that prints this broker's `server.properties` (e.g. `ssh kafka1 cat
+    /// /etc/kafka/server.properties`).
+    #[serde(default)]
+    pub read_config: Option<String>,
+    /// Shell command that installs a new `server.properties`, given on its stdin (e.g.
+    /// `ssh kafka1 sudo tee /etc/kafka/server.properties`); it takes effect at the next
+    /// restart.
+    #[serde(default)]
+    pub write_config: Option<String>,
+    /// Shell command that installs the new Kafka version on this node (e.g. `ssh kafka1 sudo
+    /// apt-get install -y kafka=4.2.0`); it takes effect at the next restart.
+    #[serde(default)]
+    pub upgrade: Option<String>,
 }
 
 /// A KRaft controller-only node of the inventory.
@@ -277,6 +290,16 @@ pub struct ControllerEntry {
     /// joining a dynamic quorum, `--no-initial-controllers`).
     #[serde(default)]
     pub format: Option<String>,
+    /// Shell command that prints this controller's `server.properties`.
+    #[serde(default)]
+    pub read_config: Option<String>,
+    /// Shell command that installs a new `server.properties`, given on its stdin.
+    #[serde(default)]
+    pub write_config: Option<String>,
+    /// Shell command that installs the new Kafka version on this node (e.g. `ssh kafka1 sudo
+    /// apt-get install -y kafka=4.2.0`); it takes effect at the next restart.
+    #[serde(default)]
+    pub upgrade: Option<String>,
 }
 
 fn default_client_port() -> u16 {

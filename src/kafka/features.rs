@@ -90,7 +90,7 @@ pub fn rows_of(response: &ApiVersionsResponse) -> Vec<FeatureRow> {
 }
 
 /// An ApiVersions request naming kafsh (v3 and later refuse an empty software name).
-fn api_versions_request() -> ApiVersionsRequest {
+pub(crate) fn api_versions_request() -> ApiVersionsRequest {
     ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("kafsh"))
         .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")))

@@ -17,6 +17,7 @@ pub mod features;
 pub mod groups;
 pub mod log_dirs;
 pub mod messages;
+pub mod migration;
 pub mod offsets;
 pub mod quorum;
 pub mod quotas;

@@ -208,6 +208,12 @@ pub fn print_text(text: &str) {
     let _ = out.flush();
 }
 
+/// Whether a person can be asked: stdin is a terminal.
+pub fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+}
+
 /// Asks a yes/no question on the terminal. Without a terminal it never waits: it answers
 /// `assume_yes` and says so on stderr.
 pub fn confirm(question: &str, assume_yes: bool) -> bool {

@@ -229,8 +229,10 @@ impl Cluster {
             self.write_node_files(node, &[])?;
         }
         if self.state.flavor == Flavor::KRaft {
-            let jobs: Vec<(Node, kraft::Format)> =
-                kafka.iter().map(|&n| (n, kraft::Format::AsMade)).collect();
+            let jobs: Vec<(Node, kraft::Format, Option<String>)> = kafka
+                .iter()
+                .map(|&n| (n, kraft::Format::AsMade, None))
+                .collect();
             self.format_nodes(&jobs)?;
         }
         let mut pending = Vec::new();
@@ -495,7 +497,17 @@ impl Cluster {
     pub fn start_all(&mut self) -> Result<()> {
         self.reload()?;
         let deadline = Instant::now() + self.timeout;
-        let nodes = self.state.nodes();
+        // A migration controller not formatted yet waits for the migration runbook.
+        let nodes: Vec<Node> = self
+            .state
+            .nodes()
+            .into_iter()
+            .filter(|&n| {
+                !matches!(n, Node::Controller(_))
+                    || self.state.flavor == Flavor::KRaft
+                    || self.node_dir(n).join("data/meta.properties").exists()
+            })
+            .collect();
         let (zk, kafka): (Vec<Node>, Vec<Node>) = nodes.into_iter().partition(|n| !n.is_kafka());
         for group in [zk, kafka] {
             let mut pending = Vec::new();

@@ -177,12 +177,10 @@ impl Cluster {
                 Node::Broker(id)
             }
             NewNode::Controller => {
-                if st.flavor != Flavor::KRaft {
-                    return Err(Error::Unsupported(
-                        "a ZooKeeper-flavor cluster has no KRaft controllers",
-                    ));
-                }
-                if st.quorum != Quorum::Dynamic {
+                // A ZooKeeper-flavor cluster gets the controllers of a migration to KRaft: a
+                // static quorum of every such controller, left unformatted.
+                let migration = st.flavor == Flavor::ZooKeeper;
+                if !migration && st.quorum != Quorum::Dynamic {
                     return Err(Error::Unsupported(
                         "a static quorum (controller.quorum.voters) cannot grow; start the \
                          cluster with a dynamic quorum",
@@ -200,7 +198,7 @@ impl Cluster {
                     id,
                     port: p[0],
                     directory_id: None,
-                    initial: false,
+                    initial: migration,
                     pid: None,
                 });
                 Node::Controller(id)
@@ -210,7 +208,22 @@ impl Cluster {
         let servers = self.state.zk.clone();
         self.write_node_files(node, &servers)?;
         if self.state.flavor == Flavor::KRaft {
-            self.format_nodes(&[(node, Format::AsMade)])?;
+            self.format_nodes(&[(node, Format::AsMade, None)])?;
+        } else if let Node::Controller(id) = node {
+            // Every migration controller not yet formatted lists the new voter too.
+            let others: Vec<i32> = self
+                .state
+                .controllers
+                .iter()
+                .map(|c| c.id)
+                .filter(|&c| c != id)
+                .collect();
+            for other in others {
+                let n = Node::Controller(other);
+                if !self.node_dir(n).join("data/meta.properties").exists() {
+                    self.write_node_files(n, &[])?;
+                }
+            }
         }
         Ok(node)
     }
@@ -218,28 +231,48 @@ impl Cluster {
     /// Formats the storage of KRaft `node` (`kafka-storage.sh format`) as `how` says, unless
     /// it is formatted already; records the directory id it has. The node must be stopped.
     pub fn format(&mut self, node: Node, how: Format) -> Result<()> {
+        self.format_with_id(node, how, None)
+    }
+
+    /// [`Cluster::format`] with the cluster id given (`kafka-storage.sh format --cluster-id`)
+    /// instead of the one the sandbox made. On a ZooKeeper-flavor cluster only the migration
+    /// controllers are formatted, with the id ZooKeeper keeps in `/cluster/id`, which the
+    /// sandbox then remembers as the cluster's id.
+    pub fn format_with_id(
+        &mut self,
+        node: Node,
+        how: Format,
+        cluster_id: Option<&str>,
+    ) -> Result<()> {
         self.reload()?;
-        if self.state.flavor != Flavor::KRaft {
+        if self.state.flavor != Flavor::KRaft && !matches!(node, Node::Controller(_)) {
             return Err(Error::Unsupported(
-                "only KRaft nodes are formatted (ZooKeeper mode has no storage format)",
+                "only KRaft nodes are formatted (ZooKeeper-mode brokers have no storage format)",
             ));
         }
         if self.proc_state(node, self.state.pid(node)?) != ProcState::Gone {
             return Err(Error::Running(node));
         }
-        self.format_nodes(&[(node, how)])
+        self.format_nodes(&[(node, how, cluster_id.map(str::to_string))])
     }
 
-    /// Formats several KRaft nodes in parallel and records their directory ids.
-    pub(super) fn format_nodes(&mut self, jobs: &[(Node, Format)]) -> Result<()> {
-        let cluster_id = self
-            .state
-            .cluster_id
-            .clone()
-            .ok_or(Error::Unsupported("KRaft cluster without a cluster id"))?;
+    /// Formats several KRaft nodes in parallel and records their directory ids; each with
+    /// the cluster id given, else the cluster's.
+    pub(super) fn format_nodes(&mut self, jobs: &[(Node, Format, Option<String>)]) -> Result<()> {
         let mut cmds = Vec::new();
-        for &(node, how) in jobs {
-            let flags = kraft::quorum_flags(&self.state, node, how)?;
+        for (node, how, given) in jobs {
+            let node = *node;
+            let cluster_id = given
+                .clone()
+                .filter(|id| !id.trim().is_empty())
+                .or_else(|| self.state.cluster_id.clone())
+                .ok_or(Error::Unsupported(
+                    "no cluster id: give the one ZooKeeper keeps in /cluster/id (--cluster-id)",
+                ))?;
+            if self.state.cluster_id.is_none() {
+                self.state.cluster_id = Some(cluster_id.clone());
+            }
+            let flags = kraft::quorum_flags(&self.state, node, *how)?;
             let props = self.node_dir(node).join("server.properties");
             let args = kraft::format_args(&cluster_id, &props, flags);
             cmds.push((node, self.tool_command(kraft::STORAGE_TOOL, &args)?));
@@ -258,7 +291,7 @@ impl Cluster {
             handles
                 .into_iter()
                 .zip(jobs)
-                .map(|(h, &(node, _))| {
+                .map(|(h, &(node, _, _))| {
                     h.join().unwrap_or_else(|_| {
                         (
                             node,
@@ -310,6 +343,56 @@ impl Cluster {
             me.observer = listed.observer;
         }
         self.write_zk_files(&me, &servers)
+    }
+
+    /// The configuration file `node` reads: a Kafka node's `server.properties`, a ZooKeeper
+    /// server's `zoo.cfg`.
+    pub fn node_config(&self, node: Node) -> Result<String> {
+        self.current().pid(node)?;
+        let file = match node {
+            Node::Zk(_) => "zoo.cfg",
+            Node::Broker(_) | Node::Controller(_) => "server.properties",
+        };
+        Ok(fs::read_to_string(self.node_dir(node).join(file))?)
+    }
+
+    /// Replaces the `server.properties` of Kafka node `node` with `text` (a temporary file,
+    /// then a rename), as an operator's configuration management would; it takes effect when
+    /// the node next starts. ZooKeeper servers are rewritten by [`Cluster::write_zk_config`].
+    pub fn write_node_config(&mut self, node: Node, text: &str) -> Result<()> {
+        self.reload()?;
+        self.state.pid(node)?;
+        if !node.is_kafka() {
+            return Err(Error::Unsupported(
+                "a ZooKeeper server's zoo.cfg is written by write_zk_config (zk-servers)",
+            ));
+        }
+        let nd = self.node_dir(node);
+        let tmp = nd.join(".server.properties.new");
+        fs::write(&tmp, text)?;
+        fs::rename(&tmp, nd.join("server.properties"))?;
+        Ok(())
+    }
+
+    /// Upgrades Kafka node `node` to the jars of `to` (Kafka 4.2 for [`Flavor::KRaft`], 3.9
+    /// for [`Flavor::ZooKeeper`]), as installing a new package would: it runs them from its
+    /// next start (with their logging config). The rest of the cluster is left alone.
+    pub fn upgrade(&mut self, node: Node, to: Flavor) -> Result<()> {
+        self.reload()?;
+        self.state.pid(node)?;
+        if !node.is_kafka() {
+            return Err(Error::Unsupported(
+                "only Kafka nodes are upgraded (ZooKeeper keeps its version)",
+            ));
+        }
+        crate::jars::ensure(to)?;
+        if to == self.state.flavor {
+            self.state.upgraded.remove(&node.dir_name());
+        } else {
+            self.state.upgraded.insert(node.dir_name(), to);
+        }
+        self.save()?;
+        self.write_log_config(node)
     }
 
     /// Writes `zoo.cfg` (and `zoo.cfg.dynamic`) of ZooKeeper server `me`, dropping the
@@ -429,7 +512,7 @@ impl Cluster {
     /// The node's logging config: log4j 1 for ZooKeeper and the 3.9 jars, log4j2 for 4.x.
     fn write_log_config(&self, node: Node) -> Result<()> {
         let nd = self.node_dir(node);
-        if node.is_kafka() && self.state.flavor == Flavor::KRaft {
+        if node.is_kafka() && self.state.jars_of(node) == Flavor::KRaft {
             fs::write(nd.join("log4j2.properties"), config::log4j2_server(&nd))?;
         } else {
             fs::write(nd.join("log4j.properties"), config::log4j1_server(&nd))?;
@@ -443,7 +526,13 @@ impl Cluster {
             self.wait_unregistered(id, deadline);
         }
         let nd = self.node_dir(node);
-        let log4j2 = node.is_kafka() && self.state.flavor == Flavor::KRaft;
+        let jars = self.state.jars_of(node);
+        let log4j2 = node.is_kafka() && jars == Flavor::KRaft;
+        let jars_dir = if jars == self.state.flavor {
+            self.state.jars_dir.clone()
+        } else {
+            crate::jars::ensure(jars)?
+        };
         let log_config = nd.join(if log4j2 {
             "log4j2.properties"
         } else {
@@ -487,7 +576,7 @@ impl Cluster {
         };
         let offset = process::file_len(&nd.join("server.log"));
         let args = vec![nd.join(config_file).display().to_string()];
-        let cmd = process::java_command(&opts, &self.state.jars_dir, main_class, &args);
+        let cmd = process::java_command(&opts, &jars_dir, main_class, &args);
         let child = process::spawn_detached(cmd, &nd)?;
         let pid = child.id();
         self.children.insert(pid, child);

@@ -16,6 +16,7 @@ use rhai::plugin::*;
 pub mod api {
     use super::{health_limits, record};
     use crate::kafka::features::{self, UpgradeType};
+    use crate::kafka::migration;
     use crate::kafka::quorum::{self, Endpoint, NewVoter};
     use crate::script::api::shell::run_inventory_command;
     use crate::script::convert::{to_array, to_map, Options};
@@ -375,6 +376,68 @@ pub mod api {
             serde_json::json!({"broker_id": id}),
         );
         to_map(&result)
+    }
+
+    /// Where a migration from ZooKeeper to KRaft stands, from what the cluster itself shows:
+    /// `phase` ("zookeeper", "controllers", "migrating", "dual-write", "kraft-brokers",
+    /// "finalizing", "kraft" or "unknown") and `summary`; `zookeeper` (`/cluster/id`'s
+    /// `cluster_id`, `/controller`'s `controller` and `kraft_controller_epoch`, the
+    /// `/migration` znode, the `brokers` registered in `/brokers/ids`); `quorum` (leader,
+    /// voters, health, `kraft_brokers`: the brokers fetching the metadata log); each
+    /// `controllers` entry of the inventory (`up`, `migration_enabled`: it runs with
+    /// `zookeeper.metadata.migration.enable`); `zk_brokers`, `kraft_brokers` and
+    /// `metadata_migrated`. The controllers are reached at the inventory's `host:port` (or
+    /// `--bootstrap-controller`); what does not answer is reported, never an error.
+    ///
+    /// ```rhai
+    /// let m = migration_status();
+    /// print(`${m.phase}: ${m.summary}`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn migration_status(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "migration_status";
+        let nodes: Vec<(i32, String)> = session
+            .settings
+            .inventory
+            .controllers
+            .iter()
+            .filter_map(|c| {
+                let host = c.host.clone()?;
+                Some((c.id, format!("{host}:{}", c.port?)))
+            })
+            .collect();
+        let mut settings = session.settings.clone();
+        settings.bootstrap_servers.clear();
+        if settings.bootstrap_controllers.is_empty() {
+            settings.bootstrap_controllers = nodes.iter().map(|(_, a)| a.clone()).collect();
+        }
+        let zk = if session.settings.zookeeper.is_some() {
+            match session.zookeeper() {
+                Ok(z) => session
+                    .block_on(f, async move { migration::zk_view(&z).await.map(Some) })
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            Ok(None)
+        };
+        let (quorum, controllers) = if settings.bootstrap_controllers.is_empty() {
+            (Ok(None), Vec::new())
+        } else {
+            let client = crate::kafka::KafkaClient::new(&settings)
+                .map_err(|e| script_error(&session, f, e))?;
+            session
+                .block_on(f, async move {
+                    let (q, c) = tokio::join!(
+                        migration::quorum_view(&client),
+                        migration::controller_views(&client, &nodes)
+                    );
+                    Ok((q.map(Some).map_err(|e| e.to_string()), c))
+                })
+                .map_err(|e| script_error(&session, f, e))?
+        };
+        to_map(&migration::status(zk, quorum, controllers))
     }
 
     /// Restart KRaft controller `id` with the command the inventory (`controllers`) names

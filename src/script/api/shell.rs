@@ -9,7 +9,8 @@ use rhai::plugin::*;
 /// the inventory's start, stop and restart commands.
 #[export_module]
 pub mod api {
-    use super::{run_command, run_inventory_command};
+    use super::{node_kind, run_command, run_inventory_command};
+    use crate::script::convert::to_map;
     use crate::script::convert::Options;
     use crate::script::{help, script_error, session_of};
     use rhai::{Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext};
@@ -290,6 +291,16 @@ pub mod api {
         Ok(crate::output::confirm(question, session.options.yes))
     }
 
+    /// Whether a person can be asked: stdin is a terminal (false under cron, in a pipe or a
+    /// test). Runbooks use it to refuse a step that needs a person's yes, not only `--yes`.
+    ///
+    /// ```rhai
+    /// if !interactive() && arg("finalize", false) != true { fail("pass --arg finalize=true"); }
+    /// ```
+    pub fn interactive() -> bool {
+        crate::output::interactive()
+    }
+
     /// Write text to a file atomically (a temporary file in the same directory, then a
     /// rename), so readers such as node_exporter never see half a file. Honours --dry-run.
     ///
@@ -497,6 +508,106 @@ pub mod api {
     pub fn start_broker(ctx: NativeCallContext, id: i64) -> Result<Map, Box<EvalAltResult>> {
         run_inventory_command(&*session_of(&ctx)?, "start_broker", "broker", id, "start")
     }
+
+    /// The configuration file (`server.properties`) of a node, printed by the inventory's
+    /// `read_config` command: `kind` is "broker" or "controller". Runs in a dry run too.
+    ///
+    /// ```rhai
+    /// let props = parse_properties(read_node_config("broker", 1));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_node_config(
+        ctx: NativeCallContext,
+        kind: &str,
+        id: i64,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let kind = node_kind(&session, "read_node_config", kind)?;
+        let out = super::run_inventory_command_with(
+            &session,
+            "read_node_config",
+            kind,
+            id,
+            "read_config",
+            None,
+        )?;
+        Ok(out
+            .get("stdout")
+            .and_then(|v| v.clone().into_string().ok())
+            .unwrap_or_default())
+    }
+
+    /// Install a new configuration file for a node with the inventory's `write_config`
+    /// command (the text on its stdin); it takes effect at the node's next restart. `kind`
+    /// is "broker" or "controller". Honours --dry-run (only reported).
+    ///
+    /// ```rhai
+    /// let edit = edit_properties(read_node_config("broker", 1), #{set: #{"log.retention.hours": 72}});
+    /// write_node_config("broker", 1, edit.text);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_node_config(
+        ctx: NativeCallContext,
+        kind: &str,
+        id: i64,
+        text: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let kind = node_kind(&session, "write_node_config", kind)?;
+        super::run_inventory_command_with(
+            &session,
+            "write_node_config",
+            kind,
+            id,
+            "write_config",
+            Some(text.to_string()),
+        )
+    }
+
+    /// The settings of a Java properties text (`server.properties`) as a map of strings.
+    ///
+    /// ```rhai
+    /// let p = parse_properties("broker.id=1\nzookeeper.connect=zk1:2181/kafka\n");
+    /// print(p["zookeeper.connect"]);
+    /// ```
+    pub fn parse_properties(text: &str) -> Map {
+        crate::config::parse_properties(text)
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect()
+    }
+
+    /// Edit a properties text, keeping its comments and order: `#{set: #{key: value},
+    /// remove: [keys]}`. Returns `#{text, changes}`, `changes` listing `#{key, before, after}` for
+    /// every setting whose value changes (`before` () when added, `after` () when removed); an
+    /// edit applied again changes nothing.
+    ///
+    /// ```rhai
+    /// let e = edit_properties("broker.id=1\n", #{set: #{"node.id": 1}, remove: ["broker.id"]});
+    /// for c in e.changes { print(`${c.key}: ${c.before} -> ${c.after}`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn edit_properties(text: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
+        let opts = Options::new("edit_properties", &options, &["set", "remove"])?;
+        let set: Vec<(String, String)> = opts.string_map("set")?.into_iter().collect();
+        let remove = opts.string_list("remove")?;
+        to_map(&crate::config::edit_properties(text, &set, &remove))
+    }
+}
+
+/// "broker" or "controller", else an error naming the function.
+fn node_kind(session: &Session, f: &str, kind: &str) -> Result<&'static str, Box<EvalAltResult>> {
+    match kind {
+        "broker" => Ok("broker"),
+        "controller" => Ok("controller"),
+        other => Err(script_error(
+            session,
+            f,
+            crate::error::Error::InvalidInput(format!(
+                "{other:?} is not a node kind: give \"broker\" or \"controller\""
+            )),
+        )),
+    }
 }
 
 use crate::script::convert::to_map;
@@ -579,6 +690,19 @@ pub(crate) fn run_inventory_command(
     id: i64,
     action: &str,
 ) -> Result<Map, Box<EvalAltResult>> {
+    run_inventory_command_with(session, f, kind, id, action, None)
+}
+
+/// [`run_inventory_command`] with text on the command's stdin (`write_config`); the
+/// `read_config` command runs in a dry run too (it changes nothing).
+pub(crate) fn run_inventory_command_with(
+    session: &Session,
+    f: &str,
+    kind: &str,
+    id: i64,
+    action: &str,
+    stdin: Option<String>,
+) -> Result<Map, Box<EvalAltResult>> {
     super::zookeeper::inventory_matches(session, f, kind)?;
     let inv = &session.settings.inventory;
     let command = if kind == "zk" {
@@ -608,6 +732,8 @@ pub(crate) fn run_inventory_command(
         match action {
             "restart" => server.restart.clone(),
             "start" => server.start.clone(),
+            "write_config" => server.write_config.clone(),
+            "read_config" => None,
             _ => server.stop.clone(),
         }
     } else if kind == "controller" {
@@ -634,6 +760,8 @@ pub(crate) fn run_inventory_command(
             "restart" => controller.restart.clone(),
             "start" => controller.start.clone(),
             "format" => controller.format.clone(),
+            "read_config" => controller.read_config.clone(),
+            "write_config" => controller.write_config.clone(),
             _ => controller.stop.clone(),
         }
     } else {
@@ -654,6 +782,8 @@ pub(crate) fn run_inventory_command(
             "restart" => broker.restart.clone(),
             "start" => broker.start.clone(),
             "format" => broker.format.clone(),
+            "read_config" => broker.read_config.clone(),
+            "write_config" => broker.write_config.clone(),
             _ => broker.stop.clone(),
         }
     };
@@ -672,10 +802,10 @@ pub(crate) fn run_inventory_command(
         CommandSpec {
             command: &command,
             env: Default::default(),
-            stdin: None,
+            stdin,
             timeout: std::time::Duration::from_secs(600),
             check: true,
-            read_only: false,
+            read_only: action == "read_config",
         },
     )
 }
