@@ -22,6 +22,7 @@ pub mod offsets;
 pub mod quorum;
 pub mod quotas;
 pub mod reassign;
+pub mod reassign_flow;
 pub mod sasl;
 pub mod security;
 pub mod time;
