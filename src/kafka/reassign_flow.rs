@@ -641,6 +641,81 @@ pub async fn assignment(
     Ok((Plan::new(partitions), racks))
 }
 
+/// What planning a reassignment online reads from the cluster.
+#[derive(Debug, Clone)]
+pub struct PlanningInput {
+    /// The current assignment.
+    pub plan: Plan,
+    /// Broker id → rack, for the brokers that have one.
+    pub racks: HashMap<i32, String>,
+    /// The registered brokers.
+    pub live: Vec<i32>,
+    /// Partition sizes and broker capacities from the log dirs, when asked for and read.
+    pub bytes: Option<reassign::ClusterBytes>,
+}
+
+/// The current assignment of `names` (every topic when empty, internal ones with
+/// `internal`), the registered brokers and their racks and, with `bytes`, the partitions'
+/// sizes and the brokers' capacities from DescribeLogDirs: with `bytes_needed` (balancing
+/// by bytes) every broker must answer, otherwise they are best effort.
+pub async fn planning_input(
+    client: &KafkaClient,
+    names: &[String],
+    internal: bool,
+    bytes: bool,
+    bytes_needed: bool,
+) -> Result<PlanningInput> {
+    let (plan, racks) = assignment(client, names, internal).await?;
+    let live: Vec<i32> = super::brokers::brokers(client)
+        .await?
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    let bytes = if bytes {
+        let topics: Vec<String> = plan
+            .partitions
+            .iter()
+            .map(|p| p.topic.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        match reassign::cluster_bytes(client, &topics).await {
+            Ok(b) if bytes_needed && !b.errors.is_empty() => {
+                return Err(Error::Cluster(format!(
+                    "balancing bytes needs every broker's log dirs: {}",
+                    b.errors.join("; ")
+                )))
+            }
+            Ok(b) => Some(b),
+            Err(e) if bytes_needed => return Err(e),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    Ok(PlanningInput {
+        plan,
+        racks,
+        live,
+        bytes,
+    })
+}
+
+/// Refuses target brokers the cluster has not registered (a typo, a broker not started
+/// yet): partitions would wait for them forever.
+pub fn registered(targets: &[i32], live: &[i32]) -> Result<()> {
+    if let Some(unknown) = targets.iter().find(|b| !live.contains(b)) {
+        let mut known = live.to_vec();
+        known.sort_unstable();
+        let known: Vec<String> = known.iter().map(|b| b.to_string()).collect();
+        return Err(Error::InvalidInput(format!(
+            "broker {unknown} is not registered in the cluster (its brokers are {}): start it first, or plan offline from a saved assignment",
+            known.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// The partitions broker `id` holds a replica of, internal topics included (a broker must
 /// hold none before it is stopped for good).
 pub async fn replicas_held(client: &KafkaClient, id: i32) -> Result<Vec<String>> {
@@ -687,6 +762,15 @@ mod tests {
         assert_eq!(
             s.to_string(),
             "3 other partition(s) are being reassigned on broker(s) 2, 4 at the same time; throttle rates are per broker, so the two reassignments share them and each copies slower"
+        );
+    }
+
+    #[test]
+    fn targets_must_be_registered() {
+        assert!(registered(&[1, 2], &[3, 2, 1]).is_ok());
+        assert_eq!(
+            registered(&[1, 7], &[3, 2, 1]).unwrap_err().to_string(),
+            "broker 7 is not registered in the cluster (its brokers are 1, 2, 3): start it first, or plan offline from a saved assignment"
         );
     }
 

@@ -159,55 +159,23 @@ pub mod api {
             }
             None => {
                 let names = opts.string_list("topics")?;
-                let want_bytes =
-                    sizes.is_empty() || (balance == Balance::Bytes && capacity.is_empty());
                 // Draining empties the brokers: internal topics move too.
                 let internal = !drain.is_empty();
-                let (plan, racks, live, bytes) = call(&session, f, |k| async move {
-                    let (plan, racks) = flow::assignment(&k, &names, internal).await?;
-                    let live: Vec<i32> = crate::kafka::brokers::brokers(&k)
-                        .await?
-                        .into_iter()
-                        .map(|b| b.id)
-                        .collect();
-                    let bytes = if want_bytes {
-                        let topics: Vec<String> = plan
-                            .partitions
-                            .iter()
-                            .map(|p| p.topic.clone())
-                            .collect::<std::collections::BTreeSet<_>>()
-                            .into_iter()
-                            .collect();
-                        Some(crate::kafka::reassign::cluster_bytes(&k, &topics).await)
-                    } else {
-                        None
-                    };
-                    Ok((plan, racks, live, bytes))
+                let want_bytes =
+                    sizes.is_empty() || (balance == Balance::Bytes && capacity.is_empty());
+                let needs_bytes = balance == Balance::Bytes;
+                let online = call(&session, f, |k| async move {
+                    flow::planning_input(&k, &names, internal, want_bytes, needs_bytes).await
                 })?;
-                match bytes {
-                    Some(Ok(b)) => {
-                        if balance == Balance::Bytes && !b.errors.is_empty() {
-                            return Err(script_error(
-                                &session,
-                                f,
-                                crate::error::Error::Cluster(format!(
-                                    "balancing bytes needs every broker's log dirs: {}",
-                                    b.errors.join("; ")
-                                )),
-                            ));
-                        }
-                        if sizes.is_empty() {
-                            sizes = b.sizes;
-                        }
-                        if capacity.is_empty() {
-                            capacity = b.capacity;
-                        }
+                if let Some(bytes) = online.bytes {
+                    if sizes.is_empty() {
+                        sizes = bytes.sizes;
                     }
-                    Some(Err(e)) if balance == Balance::Bytes => {
-                        return Err(script_error(&session, f, e));
+                    if capacity.is_empty() {
+                        capacity = bytes.capacity;
                     }
-                    _ => {}
                 }
+                let (plan, racks, live) = (online.plan, online.racks, online.live);
                 let racks = if offline_racks.is_empty() {
                     racks
                 } else {
@@ -216,18 +184,8 @@ pub mod api {
                 (ScriptPlan::new(plan, None::<&()>), racks, live)
             }
         };
-        // Online, the cluster says which brokers exist: a target it does not know (a typo,
-        // a broker not started yet) would leave partitions waiting for it forever.
         if !options.contains_key("assignment") {
-            if let Some(unknown) = given_brokers.iter().find(|b| !live.contains(b)) {
-                let mut known = live.clone();
-                known.sort_unstable();
-                let known: Vec<String> = known.iter().map(|b| b.to_string()).collect();
-                return Err(invalid(format!(
-                    "broker {unknown} is not registered in the cluster (its brokers are {}): start it first, or plan offline from a saved assignment",
-                    known.join(", ")
-                )));
-            }
+            flow::registered(&given_brokers, &live).map_err(|e| script_error(&session, f, e))?;
         }
         let brokers: Vec<i32> = if given_brokers.is_empty() {
             live.iter()
