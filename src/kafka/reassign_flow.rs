@@ -32,16 +32,6 @@ pub enum Route {
     Znode,
 }
 
-impl Route {
-    /// The route's name as `reassign`'s `via` option spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Route::Api => "api",
-            Route::Znode => "zookeeper",
-        }
-    }
-}
-
 /// The route the controller takes a reassignment by.
 pub async fn route(client: &KafkaClient) -> Result<Route> {
     Ok(if reassign::api_supported(client).await? {
