@@ -87,10 +87,17 @@ pub mod api {
             group.as_deref(),
         )?;
         let mut out = Array::new();
-        let stop = read_loop(&session, f, &mut reader, limit, Some(timeout), |record| {
-            out.push(to_dynamic(&*record)?);
-            Ok(true)
-        })?;
+        let stop = read_loop(
+            &session,
+            f,
+            &mut reader,
+            limit,
+            Some(timeout),
+            |record, _| {
+                out.push(to_dynamic(&*record)?);
+                Ok(true)
+            },
+        )?;
         warn_stop(f, topic, &stop, &reader);
         commit(&session, f, &reader)?;
         Ok(out)
@@ -191,19 +198,33 @@ pub mod api {
         let mut out = Array::new();
         let mut scanned = 0u64;
         let mut last_shown = Instant::now();
-        let stop = read_loop(&session, f, &mut reader, 0, Some(timeout), |record| {
-            scanned += 1;
-            if last_shown.elapsed() > Duration::from_millis(250) {
-                last_shown = Instant::now();
-                progress.update(scanned, &format!("{} found", out.len()));
-            }
-            let arg = to_dynamic(&*record)?;
-            let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
-            if matched.as_bool().unwrap_or(false) {
-                out.push(arg);
-            }
-            Ok(limit == 0 || (out.len() as u64) < limit)
-        });
+        let stop = read_loop(
+            &session,
+            f,
+            &mut reader,
+            0,
+            Some(timeout),
+            |record, bytes| {
+                scanned += 1;
+                if last_shown.elapsed() > Duration::from_millis(250) {
+                    last_shown = Instant::now();
+                    progress.update(
+                        scanned,
+                        &format!(
+                            "{} scanned, {} found",
+                            crate::output::progress::human_bytes(bytes as i64),
+                            out.len()
+                        ),
+                    );
+                }
+                let arg = to_dynamic(&*record)?;
+                let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
+                if matched.as_bool().unwrap_or(false) {
+                    out.push(arg);
+                }
+                Ok(limit == 0 || (out.len() as u64) < limit)
+            },
+        );
         progress.finish();
         let stop = stop?;
         warn_stop(f, topic, &stop, &reader);
@@ -684,7 +705,7 @@ fn read_loop(
     reader: &mut Reader,
     limit: u64,
     timeout: Option<Duration>,
-    mut on_record: impl FnMut(Box<Record>) -> Fallible<bool>,
+    mut on_record: impl FnMut(Box<Record>, u64) -> Fallible<bool>,
 ) -> Fallible<Stop> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let interrupt = session.bridge().interrupt().clone();
@@ -728,7 +749,7 @@ fn read_loop(
             }
             Next::Record(record) => {
                 seen += 1;
-                if !on_record(record)? {
+                if !on_record(record, reader.bytes)? {
                     return Ok(Stop::Limit);
                 }
             }
@@ -927,7 +948,7 @@ fn tail_inner(
         &mut reader,
         limit,
         timeout,
-        |record| match &callback {
+        |record, _| match &callback {
             Some(callback) => {
                 let arg = to_dynamic(&*record)?;
                 let answer: Dynamic = callback.call_within_context(ctx, (arg,))?;
