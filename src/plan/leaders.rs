@@ -235,6 +235,9 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
             following[*b as usize].push(p as u32);
         }
     }
+    // Each partition's leader in one flat array: the search below reads it for every
+    // partition it passes, and a million `replicas[p][0]` reads miss the cache.
+    let mut lead: Vec<u16> = replicas.iter().map(|r| r[0]).collect();
     let mut budget: i64 = 400_000_000;
     loop {
         let (lo, hi) = spread(&cluster);
@@ -247,14 +250,18 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
             let mut parent: Vec<Option<(u16, u32)>> = vec![None; n];
             let mut seen = vec![false; n];
             seen[low] = true;
+            // Once every eligible broker is reached nothing more can be found.
+            let mut unseen = members.len() - 1;
             let mut queue = std::collections::VecDeque::from([low]);
             let mut found = None;
             'bfs: while let Some(x) = queue.pop_front() {
                 for &p in &following[x] {
                     budget -= 1;
-                    let r = &replicas[p as usize];
-                    let y = r[0] as usize;
-                    if y == x || seen[y] || !r[1..].contains(&(x as u16)) || !eligible[y] {
+                    let y = lead[p as usize] as usize;
+                    if y == x || seen[y] || !eligible[y] {
+                        continue;
+                    }
+                    if !replicas[p as usize][1..].contains(&(x as u16)) {
                         continue;
                     }
                     let row = model.part_topic[p as usize] as usize * n;
@@ -262,12 +269,16 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
                         continue;
                     }
                     seen[y] = true;
+                    unseen -= 1;
                     parent[y] = Some((x as u16, p));
                     if cluster[y] >= lo + 2 {
                         found = Some(y);
                         break 'bfs;
                     }
                     queue.push_back(y);
+                    if unseen == 0 {
+                        break 'bfs;
+                    }
                 }
             }
             let Some(mut y) = found else { continue };
@@ -282,6 +293,7 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
                 let pos = r.iter().position(|b| *b == x).unwrap_or(0);
                 let l = r.remove(pos);
                 r.insert(0, l);
+                lead[p] = x;
                 following[y].push(p as u32);
                 y = x as usize;
             }
