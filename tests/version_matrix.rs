@@ -416,7 +416,16 @@ fn smoke(version: &str, kind: Flavor, tested: &mut Vec<String>, refused: &mut Ve
         serde_json::json!([format!("{topic}-0")]),
         "elected"
     );
-    let (ours, tool) = describe();
+    // The brokers learn the new leader from the controller a moment later (KRaft: from the
+    // metadata log).
+    let until = Instant::now() + std::time::Duration::from_secs(15);
+    let (ours, tool) = loop {
+        let (ours, tool) = describe();
+        if ours["partitions"][0]["leader"] == reversed[0] || Instant::now() > until {
+            break (ours, tool);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
     assert_eq!(ours["partitions"][0]["leader"], reversed[0], "{ours}");
     assert_describe_matches(&ours, &tool);
     tested.push("leader election".into());

@@ -630,8 +630,18 @@ pub async fn elect_round(
     // Kafka before 2.4 answers NONE (not ELECTION_NOT_NEEDED, which 2.4 introduced) for a
     // partition its preferred replica already led: what led before the request tells the two
     // apart, so such a partition is not reported elected.
-    let topics: Vec<String> = by_topic.keys().map(|t| t.to_string()).collect();
-    let already = preferred_leading(client, &topics).await?;
+    // Asked only of those: newer brokers' metadata may lag the controller (KRaft), and
+    // the controller's answer is then the one to trust.
+    let already = if client
+        .controller_version_of::<ElectLeadersRequest>()
+        .await?
+        == 0
+    {
+        let topics: Vec<String> = by_topic.keys().map(|t| t.to_string()).collect();
+        preferred_leading(client, &topics).await?
+    } else {
+        BTreeSet::new()
+    };
     let wait = client.timeout() * 3 / 4;
     let request = ElectLeadersRequest::default()
         .with_election_type(0)
