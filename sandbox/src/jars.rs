@@ -433,3 +433,49 @@ fn fetch_into(work: &Path, set: &JarSet) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_compare_and_fit_a_cluster_kind() {
+        let v = Version::parse("2.8.2").unwrap();
+        assert_eq!(v, Version::new(2, 8, 2));
+        assert_eq!(Version::parse("3.9"), Some(Version::new(3, 9, 0)));
+        assert_eq!(Version::parse("4.x"), None);
+        assert_eq!(Version::parse("4.0.0.1"), None);
+        assert!(v.at_least(2, 8) && !v.at_least(2, 9) && !v.at_least(3, 0));
+        assert!(Version::new(3, 9, 2) < Version::new(4, 0, 0));
+        assert!(check_version(Version::new(2, 3, 1), Flavor::ZooKeeper).is_ok());
+        assert!(check_version(Version::new(3, 9, 2), Flavor::ZooKeeper).is_ok());
+        assert!(check_version(Version::new(4, 0, 0), Flavor::ZooKeeper).is_err());
+        assert!(check_version(Version::new(2, 2, 2), Flavor::ZooKeeper).is_err());
+        assert!(check_version(Version::new(3, 2, 3), Flavor::KRaft).is_err());
+        assert!(check_version(Version::new(3, 3, 0), Flavor::KRaft).is_ok());
+    }
+
+    #[test]
+    fn each_version_gets_the_fixes_it_needs() {
+        let old = version_pom(Version::new(2, 3, 1));
+        assert!(old.contains("<artifactId>kafka_2.12</artifactId><version>2.3.1</version>"));
+        assert!(old.contains("<artifactId>zookeeper</artifactId><version>3.5.9</version>"));
+        assert!(old.contains("<artifactId>commons-cli</artifactId>"));
+        assert!(old.contains("<artifactId>slf4j-reload4j</artifactId>"));
+        let mid = version_pom(Version::new(2, 8, 2));
+        assert!(mid.contains("<artifactId>kafka_2.13</artifactId><version>2.8.2</version>"));
+        assert!(!mid.contains("<version>3.5.9</version>"));
+        assert!(mid.contains("<artifactId>slf4j-log4j12</artifactId></exclusion>"));
+        let new = version_pom(Version::new(4, 4, 0));
+        assert!(new.contains("<artifactId>log4j-core</artifactId>"));
+        assert!(!new.contains("reload4j"));
+        // The defaults' own versions use the shipped poms (and their cache keys).
+        assert_eq!(JarSet::of_version(Version::new(3, 9, 2)).key, "3.9");
+        assert_eq!(JarSet::of_version(Version::new(4, 2, 0)).key, "4");
+        let other = JarSet::of_version(Version::new(2, 3, 1));
+        assert_eq!(
+            (other.key.as_str(), other.scala_jar.as_str()),
+            ("2.3.1", "kafka_2.12-")
+        );
+    }
+}
