@@ -172,8 +172,10 @@ fn secure_settings(s: &mut String, node_dir: &Path) {
 /// ACLs authorize every request: AclAuthorizer (ACLs in ZooKeeper) or StandardAuthorizer
 /// (ACLs in the KRaft metadata log, on brokers and controllers alike), with the sandbox's
 /// super users.
-pub(crate) fn authorizer_settings(flavor: Flavor) -> String {
+pub(crate) fn authorizer_settings(flavor: Flavor, version: crate::jars::Version) -> String {
     let class = match flavor {
+        // AclAuthorizer (KIP-504) replaced SimpleAclAuthorizer in 2.4.
+        Flavor::ZooKeeper if !version.at_least(2, 4) => "kafka.security.auth.SimpleAclAuthorizer",
         Flavor::ZooKeeper => "kafka.security.authorizer.AclAuthorizer",
         Flavor::KRaft => "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
     };

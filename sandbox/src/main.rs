@@ -174,6 +174,9 @@ enum Command {
     Jars {
         #[arg(long, default_value = "zookeeper")]
         kind: Flavor,
+        /// A Kafka version other than the kind's default, e.g. 2.3.1.
+        #[arg(long, value_name = "X.Y.Z")]
+        version: Option<String>,
     },
 }
 
@@ -213,6 +216,10 @@ struct UpArgs {
     /// a super user allowed to reconfig (the context's zookeeper_auth).
     #[arg(long)]
     zk_reconfig: bool,
+    /// The Kafka version, e.g. 2.8.2 (jars fetched from Maven Central and cached; ZooKeeper
+    /// mode 2.3 to 3.9, KRaft 3.3 and later; default 3.9.2 for zookeeper, 4.2.0 for kraft).
+    #[arg(long, value_name = "X.Y.Z")]
+    version: Option<String>,
 }
 
 /// Which existing cluster.
@@ -483,8 +490,14 @@ fn run(command: Command) -> Result<ExitCode> {
             );
         }
         Command::Tool { at, command } => return tool(&at, &command),
-        Command::Jars { kind } => {
-            let dir = jars::ensure(kind).map_err(kafsh_sandbox::Error::from)?;
+        Command::Jars { kind, version } => {
+            let mut spec = ClusterSpec::of(kind);
+            if let Some(v) = &version {
+                spec = spec.version(v);
+            }
+            spec.validate()?;
+            let dir =
+                jars::ensure_version(spec.kafka_version()?).map_err(kafsh_sandbox::Error::from)?;
             println!("{}", dir.display());
         }
     }
@@ -738,10 +751,13 @@ fn up(args: &UpArgs) -> Result<()> {
             }
             spec = spec.zk_reconfig();
         }
+        if let Some(v) = &args.version {
+            spec = spec.version(v);
+        }
         eprintln!(
             "kafsh-sandbox: starting a {kind} cluster in {} (Kafka {})",
             dir.display(),
-            jars::kafka_version(kind)
+            spec.kafka_version()?
         );
         let mut c = Cluster::start(spec)?;
         c.detach();
@@ -769,7 +785,7 @@ fn status(c: &Cluster) {
         "cluster {} ({}{quorum}, Kafka {})",
         c.dir().display(),
         c.flavor(),
-        jars::kafka_version(c.flavor())
+        c.kafka_version()
     );
     let state = |running: bool, paused: bool| {
         if paused {
@@ -1031,6 +1047,8 @@ mod tests {
             "3",
             "--quorum",
             "dynamic",
+            "--version",
+            "3.9.2",
         ])
         .unwrap() else {
             panic!("not up")
@@ -1040,6 +1058,7 @@ mod tests {
         assert_eq!(up.brokers, Some(4));
         assert_eq!(up.controllers, Some(3));
         assert_eq!(up.quorum, Some(Quorum::Dynamic));
+        assert_eq!(up.version.as_deref(), Some("3.9.2"));
         assert_eq!(up.racks, Some(vec!["a".to_string(), "b".to_string()]));
         assert!(parse(&["up", "--brokers", "x"]).is_err());
         assert!(parse(&["up", "--bogus"]).is_err());

@@ -124,6 +124,10 @@ pub struct ClusterSpec {
     /// `reconfig`), and a super user ([`crate::ZK_SUPER_USER`]) allowed to reconfigure.
     /// ZooKeeper flavor only; default off (a static ensemble).
     pub zk_reconfig: bool,
+    /// The Kafka version to run, e.g. `2.8.2` (its jars fetched from Maven Central and
+    /// cached, see [`crate::jars`]); `None`: the flavor's default (3.9.2 for ZooKeeper mode,
+    /// 4.2.0 for KRaft). ZooKeeper mode runs 2.3 to 3.9, KRaft 3.3 and later.
+    pub version: Option<String>,
 }
 
 impl ClusterSpec {
@@ -143,6 +147,7 @@ impl ClusterSpec {
             session_timeout: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
+            version: None,
         }
     }
 
@@ -162,6 +167,7 @@ impl ClusterSpec {
             session_timeout: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
+            version: None,
         }
     }
 
@@ -181,6 +187,7 @@ impl ClusterSpec {
             session_timeout: None,
             broker_config: Vec::new(),
             zk_reconfig: false,
+            version: None,
         }
     }
 
@@ -269,6 +276,24 @@ impl ClusterSpec {
         self
     }
 
+    /// Runs Kafka `version` (e.g. `"2.8.2"`) instead of the flavor's default; checked by
+    /// [`ClusterSpec::validate`].
+    pub fn version(mut self, version: &str) -> Self {
+        self.version = Some(version.trim().to_string());
+        self
+    }
+
+    /// The Kafka version the cluster runs.
+    pub fn kafka_version(&self) -> Result<crate::jars::Version> {
+        let v = self
+            .version
+            .as_deref()
+            .unwrap_or(crate::jars::kafka_version(self.flavor));
+        crate::jars::Version::parse(v).ok_or_else(|| {
+            Error::InvalidSpec(format!("bad Kafka version {v:?}: want one like 3.9.2"))
+        })
+    }
+
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
         self
@@ -278,6 +303,21 @@ impl ClusterSpec {
     /// settings).
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidSpec(m));
+        let version = self.kafka_version()?;
+        if let Err(why) = crate::jars::check_version(version, self.flavor) {
+            return bad(why);
+        }
+        if self.secure && !version.at_least(2, 7) {
+            // The sandbox creates SCRAM users with ConfigCommand --bootstrap-server (KIP-554).
+            return bad(format!(
+                "secure listeners need Kafka 2.7 or later (SCRAM users through the brokers), not {version}"
+            ));
+        }
+        if self.zk_reconfig && !version.at_least(2, 4) {
+            return bad(format!(
+                "Kafka {version} ships no ZooKeeper with dynamic reconfiguration"
+            ));
+        }
         match self.flavor {
             Flavor::ZooKeeper => {
                 if self.zk_servers == 0 {
@@ -375,6 +415,23 @@ mod tests {
         assert!(ClusterSpec::kraft()
             .controllers(3)
             .brokers(0)
+            .validate()
+            .is_err());
+        assert!(ClusterSpec::zookeeper().version("2.3.1").validate().is_ok());
+        assert!(ClusterSpec::zookeeper()
+            .version("4.0.0")
+            .validate()
+            .is_err());
+        assert!(ClusterSpec::zookeeper()
+            .version("2.2.2")
+            .validate()
+            .is_err());
+        assert!(ClusterSpec::kraft().version("3.2.3").validate().is_err());
+        assert!(ClusterSpec::kraft().version("3.9.2").validate().is_ok());
+        assert!(ClusterSpec::kraft().version("4.x").validate().is_err());
+        assert!(ClusterSpec::zookeeper()
+            .version("2.6.3")
+            .secure()
             .validate()
             .is_err());
         assert_eq!("Dynamic".parse::<Quorum>(), Ok(Quorum::Dynamic));

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::jars::Version;
 use crate::node::Node;
 use crate::spec::{Flavor, Quorum};
 
@@ -58,6 +59,10 @@ pub(crate) struct State {
     /// e.g. `broker-1`): the flavor whose jars they run from their next start.
     #[serde(default)]
     pub upgraded: std::collections::BTreeMap<String, Flavor>,
+    /// The Kafka version the cluster was made with (`ClusterSpec::version`); `None`: the
+    /// flavor's default.
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,15 +135,33 @@ impl State {
             authorizer: false,
             zk_reconfig: false,
             upgraded: Default::default(),
+            version: None,
         }
     }
 
-    /// The flavor whose jars `node` runs: the cluster's, unless it was upgraded.
-    pub fn jars_of(&self, node: Node) -> Flavor {
-        self.upgraded
-            .get(&node.dir_name())
-            .copied()
-            .unwrap_or(self.flavor)
+    /// The Kafka version of the cluster's own jars.
+    pub fn kafka_version(&self) -> Version {
+        self.version
+            .as_deref()
+            .and_then(Version::parse)
+            .or_else(|| Version::parse(crate::jars::kafka_version(self.flavor)))
+            .unwrap_or(Version::new(0, 0, 0))
+    }
+
+    /// The Kafka version `node` runs (an upgraded node: its flavor's default version).
+    pub fn version_of(&self, node: Node) -> Version {
+        match self.upgraded.get(&node.dir_name()) {
+            Some(&flavor) => {
+                Version::parse(crate::jars::kafka_version(flavor)).unwrap_or(Version::new(0, 0, 0))
+            }
+            None => self.kafka_version(),
+        }
+    }
+
+    /// Whether `node` logs through log4j2 (Kafka 4's jars) rather than log4j 1 / reload4j
+    /// (ZooKeeper, and Kafka 3.x and older).
+    pub fn log4j2(&self, node: Node) -> bool {
+        node.is_kafka() && self.version_of(node).at_least(4, 0)
     }
 
     pub fn load(dir: &Path) -> Result<State> {

@@ -694,6 +694,22 @@ impl KafkaClient {
         Ok(supported)
     }
 
+    /// The version of `R` the active controller's connection negotiated (an error naming
+    /// the API when it has none).
+    pub async fn controller_version_of<R: Request>(&self) -> Result<i16> {
+        let meta = self.metadata(Some(&[])).await?;
+        let conn = match meta.controller_id.0 {
+            c if c >= 0 => match self.broker(c).await {
+                Ok(conn) => conn,
+                Err(Error::Cluster(_) | Error::Timeout(_)) => self.any().await?,
+                Err(e) => return Err(e),
+            },
+            _ => self.any().await?,
+        };
+        let version = conn.lock().await.version_of::<R>();
+        version
+    }
+
     /// Cluster metadata. `topics`: `None` = all topics, `Some(&[])` = brokers only.
     pub async fn metadata(&self, topics: Option<&[String]>) -> Result<MetadataResponse> {
         let request = MetadataRequest::default()

@@ -96,6 +96,43 @@ pub async fn partitions(client: &KafkaClient) -> Result<(MetadataResponse, Vec<P
     Ok((meta, out))
 }
 
+/// [`partitions`] from a current source: on a ZooKeeper-mode cluster whose ZooKeeper is
+/// given, each partition's leader and ISR come from its state znode, which the controller
+/// and the leaders write first; the brokers' metadata follows later (Kafka before 2.7
+/// batches ISR changes to it, seconds late), and a runbook's gate must not wait on, or
+/// act on, that stale answer. A KRaft cluster's brokers follow the metadata log, which is
+/// the source itself; its znodes (after a migration) are not read.
+pub async fn partitions_current(
+    client: &KafkaClient,
+    zk: Option<&crate::zk::znodes::ZkSession>,
+) -> Result<(MetadataResponse, Vec<PartitionHealth>)> {
+    let (meta, mut parts) = partitions(client).await?;
+    if let Some(zk) = zk {
+        if !super::brokers::is_kraft(client).await? {
+            let keys: Vec<(String, i32)> = parts
+                .iter()
+                .map(|p| (p.topic.clone(), p.partition))
+                .collect();
+            let states = crate::zk::partitions::states(zk, &keys).await?;
+            with_states(&mut parts, &states);
+        }
+    }
+    Ok((meta, parts))
+}
+
+/// Replaces the leader and ISR of every partition `states` has (pure).
+pub fn with_states(
+    parts: &mut [PartitionHealth],
+    states: &HashMap<(String, i32), crate::zk::partitions::PartitionState>,
+) {
+    for p in parts.iter_mut() {
+        if let Some(s) = states.get(&(p.topic.clone(), p.partition)) {
+            p.leader = s.leader;
+            p.isr = s.isr.clone();
+        }
+    }
+}
+
 async fn min_isr_of(client: &KafkaClient, topics: &[String]) -> Result<HashMap<String, i32>> {
     if topics.is_empty() {
         return Ok(HashMap::new());
@@ -158,7 +195,12 @@ pub fn under_min_isr(all: &[PartitionHealth]) -> Vec<PartitionHealth> {
 /// each broker checked (hung, down), and the partition counts. Through controllers only
 /// (`--bootstrap-controller` without brokers) the brokers are the metadata log's observers
 /// and the partition counts are null: only brokers serve them.
-pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
+/// On a ZooKeeper-mode cluster with `zk` given, the partition counts are read as
+/// [`partitions_current`] reads them.
+pub async fn cluster(
+    client: &KafkaClient,
+    zk: Option<&crate::zk::znodes::ZkSession>,
+) -> Result<ClusterSummary> {
     let nodes = super::brokers::checked(client).await?;
     let with_status = |status: &str| -> Vec<i32> {
         nodes
@@ -170,7 +212,7 @@ pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
     };
     let mut note = nodes.controller_note.clone();
     let (parts, brokers, cluster_id) = if client.has_brokers() {
-        let (meta, parts) = partitions(client).await?;
+        let (meta, parts) = partitions_current(client, zk).await?;
         let topics = meta.topics.iter().filter(|t| t.error_code == 0).count();
         let brokers: Vec<i32> = nodes
             .brokers
@@ -216,4 +258,43 @@ pub async fn cluster(client: &KafkaClient) -> Result<ClusterSummary> {
         under_min_isr: count(under_min_isr),
         note,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zk::partitions::PartitionState;
+
+    fn health(topic: &str, partition: i32, leader: i32, isr: &[i32]) -> PartitionHealth {
+        PartitionHealth {
+            topic: topic.into(),
+            partition,
+            leader: Some(leader),
+            replicas: vec![1, 2],
+            isr: isr.to_vec(),
+            offline_replicas: vec![],
+            min_isr: 1,
+        }
+    }
+
+    /// The brokers' stale ISR (Kafka 2.3 right after a reassignment) gives way to the state
+    /// znode's; a partition without a znode keeps what the brokers said.
+    #[test]
+    fn state_znodes_replace_stale_isr() {
+        let mut parts = vec![health("t", 0, 1, &[1]), health("t", 1, 2, &[2])];
+        let states = HashMap::from([(
+            ("t".to_string(), 0),
+            PartitionState {
+                leader: Some(1),
+                isr: vec![1, 2],
+                leader_epoch: 3,
+            },
+        )]);
+        assert_eq!(under_replicated(&parts).len(), 2);
+        with_states(&mut parts, &states);
+        assert_eq!(parts[0].isr, vec![1, 2]);
+        let urp = under_replicated(&parts);
+        assert_eq!(urp.len(), 1);
+        assert_eq!(urp[0].partition, 1);
+    }
 }

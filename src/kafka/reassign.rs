@@ -628,6 +628,21 @@ pub async fn elect_round(
     for (topic, partition) in partitions {
         by_topic.entry(topic.as_str()).or_default().push(*partition);
     }
+    // Kafka before 2.4 answers NONE (not ELECTION_NOT_NEEDED, which 2.4 introduced) for a
+    // partition its preferred replica already led: what led before the request tells the two
+    // apart, so such a partition is not reported elected.
+    // Asked only of those: newer brokers' metadata may lag the controller (KRaft), and
+    // the controller's answer is then the one to trust.
+    let already = if client
+        .controller_version_of::<ElectLeadersRequest>()
+        .await?
+        == 0
+    {
+        let topics: Vec<String> = by_topic.keys().map(|t| t.to_string()).collect();
+        preferred_leading(client, &topics).await?
+    } else {
+        BTreeSet::new()
+    };
     let wait = client.timeout() * 3 / 4;
     let request = ElectLeadersRequest::default()
         .with_election_type(0)
@@ -650,6 +665,7 @@ pub async fn elect_round(
         for p in t.partition_result {
             let name = format!("{topic}-{}", p.partition_id);
             match ParseResponseErrorCode::err(p.error_code) {
+                None if already.contains(&(topic.to_string(), p.partition_id)) => {}
                 None => round.elected.push(name),
                 // The preferred replica already leads.
                 Some(ResponseError::ElectionNotNeeded) => {}
@@ -672,6 +688,25 @@ pub async fn elect_round(
         }
     }
     Ok(round)
+}
+
+/// The partitions of `topics` whose preferred replica (the first of the list) leads.
+async fn preferred_leading(
+    client: &KafkaClient,
+    topics: &[String],
+) -> Result<BTreeSet<(String, i32)>> {
+    let meta = client.metadata(Some(topics)).await?;
+    Ok(meta
+        .topics
+        .iter()
+        .filter_map(|t| Some((t.name.as_ref()?.0.as_str().to_string(), &t.partitions)))
+        .flat_map(|(name, partitions)| {
+            partitions
+                .iter()
+                .filter(|p| p.leader_id.0 >= 0 && p.replica_nodes.first() == Some(&p.leader_id))
+                .map(move |p| (name.clone(), p.partition_index))
+        })
+        .collect())
 }
 
 /// What the planner needs to know about bytes: each partition's size (its largest

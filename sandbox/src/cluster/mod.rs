@@ -153,6 +153,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
     state.session_timeout_ms = spec.session_timeout.map(|t| t.as_millis() as u64);
     state.broker_config = spec.broker_config.clone();
     state.authorizer = spec.authorizer;
+    state.version = spec.version.clone();
     if kraft {
         state.cluster_id = Some(kraft::new_uuid());
         state.quorum = spec.quorum;
@@ -174,7 +175,7 @@ impl Cluster {
     /// for those logs.
     pub fn start(spec: ClusterSpec) -> Result<Cluster> {
         spec.validate()?;
-        let jars_dir = jars::ensure(spec.flavor)?;
+        let jars_dir = jars::ensure_version(spec.kafka_version()?)?;
         let dir = layout::prepare_dir(spec.dir.as_deref())?;
         let state = initial_state(&spec, jars_dir)?;
         let mut cluster = Cluster {
@@ -286,6 +287,11 @@ impl Cluster {
 
     pub fn flavor(&self) -> Flavor {
         self.state.flavor
+    }
+
+    /// The Kafka version of the cluster's jars (what its nodes run unless upgraded).
+    pub fn kafka_version(&self) -> jars::Version {
+        self.state.kafka_version()
     }
 
     /// Whether ACLs authorize requests (see [`ClusterSpec::authorizer`]).

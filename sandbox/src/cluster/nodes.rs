@@ -386,7 +386,7 @@ impl Cluster {
             ));
         }
         crate::jars::ensure(to)?;
-        if to == self.state.flavor {
+        if to == self.state.flavor && self.state.version.is_none() {
             self.state.upgraded.remove(&node.dir_name());
         } else {
             self.state.upgraded.insert(node.dir_name(), to);
@@ -478,7 +478,10 @@ impl Cluster {
                     Flavor::KRaft => config::kafka_kraft_properties(b, &nd, &self.state),
                 };
                 if self.state.authorizer {
-                    props.push_str(&config::authorizer_settings(self.state.flavor));
+                    props.push_str(&config::authorizer_settings(
+                        self.state.flavor,
+                        self.state.kafka_version(),
+                    ));
                 }
                 // The spec's own settings last, so they win.
                 for (key, value) in &self.state.broker_config {
@@ -493,7 +496,10 @@ impl Cluster {
                     &self.state,
                 );
                 if self.state.authorizer {
-                    props.push_str(&config::authorizer_settings(self.state.flavor));
+                    props.push_str(&config::authorizer_settings(
+                        self.state.flavor,
+                        self.state.kafka_version(),
+                    ));
                 }
                 props
             }
@@ -509,10 +515,11 @@ impl Cluster {
             .unwrap_or(config::KAFKA_ZK_SESSION_MS)
     }
 
-    /// The node's logging config: log4j 1 for ZooKeeper and the 3.9 jars, log4j2 for 4.x.
+    /// The node's logging config: log4j 1 for ZooKeeper and the 3.x-or-older jars, log4j2
+    /// for 4.x.
     fn write_log_config(&self, node: Node) -> Result<()> {
         let nd = self.node_dir(node);
-        if node.is_kafka() && self.state.jars_of(node) == Flavor::KRaft {
+        if self.state.log4j2(node) {
             fs::write(nd.join("log4j2.properties"), config::log4j2_server(&nd))?;
         } else {
             fs::write(nd.join("log4j.properties"), config::log4j1_server(&nd))?;
@@ -526,12 +533,10 @@ impl Cluster {
             self.wait_unregistered(id, deadline);
         }
         let nd = self.node_dir(node);
-        let jars = self.state.jars_of(node);
-        let log4j2 = node.is_kafka() && jars == Flavor::KRaft;
-        let jars_dir = if jars == self.state.flavor {
-            self.state.jars_dir.clone()
-        } else {
-            crate::jars::ensure(jars)?
+        let log4j2 = self.state.log4j2(node);
+        let jars_dir = match self.state.upgraded.get(&node.dir_name()) {
+            Some(&to) if node.is_kafka() => crate::jars::ensure(to)?,
+            _ => self.state.jars_dir.clone(),
         };
         let log_config = nd.join(if log4j2 {
             "log4j2.properties"

@@ -2,6 +2,21 @@
 
 use rhai::plugin::*;
 
+/// The context's ZooKeeper session when it names one: on a ZooKeeper-mode cluster the
+/// partition health gates read the partition state znodes, the current source (see
+/// `cluster::partitions_current`). None when it names none or cannot be reached: the
+/// brokers' metadata is then the only answer there is.
+fn current_source(
+    session: &crate::script::Session,
+) -> Option<std::sync::Arc<crate::zk::znodes::ZkSession>> {
+    session
+        .settings
+        .zookeeper
+        .is_some()
+        .then(|| session.zookeeper().ok())
+        .flatten()
+}
+
 /// Cluster and brokers
 ///
 /// The cluster at a glance: its brokers and controller, replica sizes per broker, the
@@ -9,6 +24,7 @@ use rhai::plugin::*;
 /// new broker needs (a free id, its server.properties).
 #[export_module]
 pub mod api {
+    use super::current_source;
     use crate::kafka::{brokers, cluster, log_dirs};
     use crate::script::convert::{to_array, to_map, Options};
     use crate::script::{kafka_call as call, session_of};
@@ -49,13 +65,19 @@ pub mod api {
     #[rhai_fn(return_raw, name = "cluster")]
     pub fn cluster_summary(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        let zk = current_source(&session);
         let result = call(&session, "cluster", |k| async move {
-            cluster::cluster(&k).await
+            cluster::cluster(&k, zk.as_deref()).await
         })?;
         to_map(&result)
     }
 
     /// Partitions whose ISR is smaller than their replica list.
+    ///
+    /// On a ZooKeeper-mode cluster whose context names its ZooKeeper, each partition's
+    /// leader and ISR are read from its state znode (`/brokers/topics/<t>/partitions/<p>/state`):
+    /// Kafka before 2.7 shows ISR changes to the brokers' metadata seconds late, and a gate
+    /// must not wait on, or pass on, that stale answer.
     ///
     /// ```rhai
     /// let urp = under_replicated();
@@ -64,8 +86,11 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn under_replicated(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        let zk = current_source(&session);
         let result = call(&session, "under_replicated", |k| async move {
-            Ok(cluster::under_replicated(&cluster::partitions(&k).await?.1))
+            Ok(cluster::under_replicated(
+                &cluster::partitions_current(&k, zk.as_deref()).await?.1,
+            ))
         })?;
         to_array(&result)
     }
@@ -78,8 +103,11 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn offline(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        let zk = current_source(&session);
         let result = call(&session, "offline", |k| async move {
-            Ok(cluster::offline(&cluster::partitions(&k).await?.1))
+            Ok(cluster::offline(
+                &cluster::partitions_current(&k, zk.as_deref()).await?.1,
+            ))
         })?;
         to_array(&result)
     }
@@ -93,8 +121,11 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn under_min_isr(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
+        let zk = current_source(&session);
         let result = call(&session, "under_min_isr", |k| async move {
-            Ok(cluster::under_min_isr(&cluster::partitions(&k).await?.1))
+            Ok(cluster::under_min_isr(
+                &cluster::partitions_current(&k, zk.as_deref()).await?.1,
+            ))
         })?;
         to_array(&result)
     }
