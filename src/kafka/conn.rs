@@ -382,6 +382,32 @@ impl BrokerConnection {
                 let last = self.sasl_round(credentials, reply.into_bytes()).await?;
                 scram.verify_server_final(&String::from_utf8_lossy(&last))?;
             }
+            Mechanism::Gssapi => {
+                let settings = credentials
+                    .kerberos
+                    .as_ref()
+                    .ok_or_else(|| Error::Config("GSSAPI without Kerberos settings".into()))?;
+                let address = &self.node.address;
+                let host = address
+                    .rsplit_once(':')
+                    .map(|(h, _)| h)
+                    .unwrap_or(address)
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let mut context = super::gssapi::ClientContext::new(settings, host)?;
+                let mut token = context.step(None)?;
+                // The context's tokens; once it is established, an empty message asks
+                // for the broker's security layer offer (RFC 4752).
+                let offer = loop {
+                    let reply = self.sasl_round(credentials, token).await?;
+                    if context.is_established() {
+                        break reply;
+                    }
+                    token = context.step(Some(&reply))?;
+                };
+                let answer = context.security_layer_answer(&offer)?;
+                self.sasl_round(credentials, answer).await?;
+            }
         }
         Ok(())
     }

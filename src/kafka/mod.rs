@@ -15,6 +15,8 @@ pub mod configs;
 pub mod conn;
 pub mod features;
 pub mod groups;
+pub mod gssapi;
+pub mod keystore;
 pub mod log_dirs;
 pub mod messages;
 pub mod migration;
