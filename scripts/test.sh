@@ -15,4 +15,47 @@ cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== tests"
-cargo test --workspace --no-fail-fast
+cargo test --workspace --no-run --quiet
+
+# Two lanes side by side: the cluster tests spend most of their time waiting on the JVMs,
+# so two binaries at a time fit in 2 cores and the suite takes about half as long. Each
+# lane has its own port range (below the kernel's ephemeral ports), so their sandboxes
+# never pick the same port. Lane one takes the longest binaries; lane two everything else,
+# so a new test file runs without being listed here.
+lane_one=(scale_out zk_to_kraft package degraded)
+lane_two=()
+for file in tests/*.rs; do
+    name=$(basename "$file" .rs)
+    [[ " ${lane_one[*]} " == *" $name "* ]] || lane_two+=("$name")
+done
+
+run_lane() {
+    local label=$1 ports=$2
+    shift 2
+    (
+        export KAFSH_SANDBOX_PORTS=$ports
+        status=0
+        for args in "$@"; do
+            # shellcheck disable=SC2086 # each entry is a list of cargo arguments
+            cargo test --no-fail-fast $args || status=1
+        done
+        exit $status
+    ) 2>&1 | sed -u "s/^/[$label] /"
+    return "${PIPESTATUS[0]}"
+}
+
+run_lane one 20000-25999 "-p kafsh ${lane_one[*]/#/--test }" &
+lane_one_pid=$!
+run_lane two 26000-31999 \
+    "-p kafsh --lib --bins ${lane_two[*]/#/--test }" \
+    "-p kafsh-sandbox" \
+    "-p kafsh --doc" &
+lane_two_pid=$!
+failed=0
+wait "$lane_one_pid" || failed=1
+wait "$lane_two_pid" || failed=1
+if [[ $failed != 0 ]]; then
+    echo "== tests FAILED (search this log for 'FAILED' and 'panicked')"
+    exit 1
+fi
+echo "== tests passed"

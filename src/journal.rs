@@ -113,6 +113,11 @@ impl Journal {
         self.finished.get(name)
     }
 
+    /// The names of the finished steps, in the order they finished.
+    pub fn finished_names(&self) -> Vec<String> {
+        self.finished.keys().cloned().collect()
+    }
+
     /// Records step `name` as finished with the value it returned (written before
     /// returning, atomically).
     pub fn finish(&mut self, name: &str, value: Value) -> std::io::Result<()> {

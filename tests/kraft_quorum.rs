@@ -770,8 +770,5 @@ fn server_properties_make_a_broker_that_joins_and_unregister_broker_removes_it_w
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    kafsh_sandbox::free_port().expect("a free port")
 }

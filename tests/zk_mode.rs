@@ -1113,8 +1113,30 @@ fn one_script_reaches_many_clusters_and_survives_one_stopping() {
     let out = run(&["--context", "zk", "--dry-run", "apply", &desired_arg]);
     assert_eq!(out.status.code(), Some(7), "{out:?}");
     assert!(c_lacks_topic(c, "ds-a"), "a dry run created it");
+    // Killed -9 right after its first change, the apply is finished by applying again,
+    // which names what the stopped run had done.
+    let out = kafsh(&state)
+        .args(["--context", "zk", "apply", &desired_arg])
+        .env("KAFSH_CRASH_AFTER_MUTATIONS", "1")
+        .output()
+        .expect("kafsh");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "{out:?}"
+    );
+    assert_eq!(
+        u8::from(c_lacks_topic(c, "ds-a")) + u8::from(c_lacks_topic(c, "ds-b")),
+        1,
+        "one topic made before the kill"
+    );
     let out = run(&["--context", "zk", "apply", &desired_arg]);
     assert_eq!(out.status.code(), Some(7), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stopped after 1 change(s) (ds-") && err.contains("1 change(s) left"),
+        "{err}"
+    );
     for (topic, theirs) in [("ds-a", &other), ("ds-b", &other)] {
         let describe = |cluster: &Cluster| {
             let text = tool_stdout(

@@ -83,6 +83,7 @@ pub use cluster::Cluster;
 pub use error::{Error, Result};
 pub use kraft::Format;
 pub use node::{BrokerNode, ControllerNode, NewNode, Node, ZkNode};
+pub use ports::{free_port, PORT_RANGE_VAR};
 pub use probe::{KafkaBroker, KafkaMetadata};
 pub use spec::{ClusterSpec, Flavor, Quorum, FIRST_CONTROLLER_ID};
 

@@ -474,7 +474,8 @@ impl Session {
     }
 }
 
-/// Test hook of the crash-point harness (`tests/crash_points.rs`): with
+/// Test hook of the kill-anywhere tests (`tests/common/crash.rs`, `tests/zk_to_kraft.rs`,
+/// the desired-state apply in `tests/zk_mode.rs`): with
 /// `KAFSH_CRASH_AFTER_MUTATIONS=k` the process kills itself with SIGKILL right after its
 /// k-th mutation is recorded, as `kill -9` at that point would.
 fn crash_after_mutation() {

@@ -235,11 +235,19 @@ impl Cluster {
                 .collect();
             self.format_nodes(&jobs)?;
         }
-        let mut pending = Vec::new();
-        for &node in &kafka {
-            pending.push((node, self.spawn(node, deadline)?));
+        // Separate controllers first, brokers once they serve: a broker that starts during
+        // the controllers' first elections can lose its registration channel to a leader that
+        // is already gone and give up after initial.broker.registration.timeout.ms (seen on
+        // a loaded machine with Kafka 4.2).
+        let (controllers, others): (Vec<Node>, Vec<Node>) =
+            kafka.iter().partition(|n| matches!(n, Node::Controller(_)));
+        for group in [controllers, others] {
+            let mut pending = Vec::new();
+            for node in group {
+                pending.push((node, self.spawn(node, deadline)?));
+            }
+            self.wait_serving(&pending, false, deadline)?;
         }
-        self.wait_serving(&pending, false, deadline)?;
         if secure {
             self.add_scram_user(crate::SASL_USER, crate::SASL_PASSWORD)?;
         }

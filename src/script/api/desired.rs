@@ -71,8 +71,11 @@ pub mod api {
     /// with `delete_unlisted_acls`), quotas set, unlisted topics under a `delete_unlisted`
     /// prefix deleted last (above `confirm_above` asked for, or `force`). Each change goes
     /// through the guard rails, `--dry-run` and the audit trail like the function that
-    /// makes it alone. Returns `applied` (the changes made, or planned in a dry run),
-    /// `refused`, `unmanaged_acls` and `dry_run`. Options: `force`.
+    /// makes it alone. Each change made is journaled in the state directory until the
+    /// apply ends, so an apply killed midway is finished by planning and applying again,
+    /// which names what the stopped run had done. Returns `applied` (the changes made, or
+    /// planned in a dry run), `refused`, `unmanaged_acls`, `dry_run` and `resumed` (the
+    /// changes an interrupted earlier apply on this context had made). Options: `force`.
     ///
     /// ```rhai
     /// let done = desired_apply(desired_plan("state/topics.toml"));
@@ -124,6 +127,33 @@ pub mod api {
         }
         let dry_run = session.options.dry_run;
         let guard = (!force).then_some(session.settings.guard_rails);
+        // The journal of this context's applies: an apply that was killed midway left the
+        // changes it made there. The plan is made from the cluster, so what is left is
+        // already all that this plan holds; the journal says what the interrupted run did.
+        let journal_key = [session
+            .settings
+            .context_name
+            .clone()
+            .unwrap_or_else(|| "(none)".into())];
+        let mut journal = crate::journal::Journal::open(
+            std::path::Path::new("desired_apply"),
+            &journal_key,
+            crate::journal::JournalMode::Resume,
+            dry_run,
+        )
+        .ok();
+        let resumed: Vec<String> = journal
+            .as_ref()
+            .map(|j| j.finished_names())
+            .unwrap_or_default();
+        if !resumed.is_empty() {
+            crate::output::print_note(&format!(
+                "desired_apply: an earlier apply on this context stopped after {} change(s) ({}); planned again from the cluster, {} change(s) left",
+                resumed.len(),
+                resumed.join(", "),
+                plan.changes.len()
+            ));
+        }
         let mut applied = Array::new();
         for change in &plan.changes {
             let c = change.clone();
@@ -131,6 +161,21 @@ pub mod api {
                 apply_one(&k, &c, dry_run, guard.as_ref(), force).await
             })?;
             if done {
+                if let Some(j) = journal.as_mut() {
+                    j.finish(
+                        &change.target(),
+                        serde_json::Value::String(change.summary()),
+                    )
+                    .map_err(|e| {
+                        script_error(
+                            &session,
+                            f,
+                            crate::error::Error::Failed(format!(
+                                "cannot write the apply journal: {e}"
+                            )),
+                        )
+                    })?;
+                }
                 session.mutation(
                     match change {
                         Change::CreateTopic { .. } => "create_topic",
@@ -169,6 +214,13 @@ pub mod api {
             crate::script::convert::to_dynamic(&plan.unmanaged_acls)?,
         );
         out.insert("dry_run".into(), dry_run.into());
+        out.insert(
+            "resumed".into(),
+            Dynamic::from_array(resumed.into_iter().map(Dynamic::from).collect()),
+        );
+        if let Some(j) = journal {
+            j.complete();
+        }
         Ok(out)
     }
 
