@@ -10,6 +10,12 @@
 //! SASL_PLAINTEXT listener taking GSSAPI (`Krb5LoginModule` with the broker's keytab);
 //! kafsh logs in from a keytab and from a ticket cache made by `kinit`, and a keytab
 //! without the principal's key fails fast and clearly.
+//!
+//! OAUTHBEARER: a small token endpoint started here (the client-credentials grant, RS256
+//! JWTs with a short lifetime, the signing key published as JWKS) and the same broker with
+//! a listener validating tokens with Kafka's `OAuthBearerValidatorCallbackHandler` and
+//! ending sessions when their token expires; kafsh fetches, uses and fetches again across a
+//! run longer than a token's lifetime.
 
 mod common;
 
@@ -34,14 +40,16 @@ fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let mut c = shared_cluster(ClusterSpec::zookeeper().zk_servers(1).brokers(1).secure());
         let k = kdc();
+        let idp = idp();
         let port = free_port();
+        let oauth_port = free_port();
         let node = kafsh_sandbox::Node::Broker(1);
         let mut config = String::new();
         for line in c.node_config(node).expect("server.properties").lines() {
             let line = if line.starts_with("listeners=") || line.starts_with("advertised.listeners=") {
-                format!("{line},KRB://127.0.0.1:{port}")
+                format!("{line},KRB://127.0.0.1:{port},OAUTH://127.0.0.1:{oauth_port}")
             } else if line.starts_with("listener.security.protocol.map=") {
-                format!("{line},KRB:SASL_PLAINTEXT")
+                format!("{line},KRB:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT")
             } else {
                 line.to_string()
             };
@@ -53,21 +61,37 @@ fn cluster() -> &'static Cluster {
              listener.name.krb.gssapi.sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"{}\" principal=\"kafka/127.0.0.1@{REALM}\";\n",
             k.dir.path().join("kafka.keytab").display()
         ));
+        let l = "listener.name.oauth";
+        config.push_str(&format!(
+            "{l}.sasl.enabled.mechanisms=OAUTHBEARER\n\
+             {l}.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;\n\
+             {l}.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler\n\
+             {l}.oauthbearer.connections.max.reauth.ms={}\n\
+             sasl.oauthbearer.jwks.endpoint.url={}/jwks\nsasl.oauthbearer.clock.skew.seconds=0\n",
+            TOKEN_LIFETIME_SECS * 1000,
+            idp.url
+        ));
         c.stop(node).expect("stop the broker");
         c.write_node_config(node, &config).expect("server.properties");
         std::fs::write(
             c.node_dir(node).join("jvm.options"),
-            format!("-Djava.security.krb5.conf={}\n", k.krb5_conf().display()),
+            format!(
+                "-Djava.security.krb5.conf={}\n-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls={}/jwks\n",
+                k.krb5_conf().display(),
+                idp.url
+            ),
         )
         .expect("jvm.options");
         c.start_node(node).expect("restart the broker");
         KRB_PORT.set(port).expect("once");
+        OAUTH_PORT.set(oauth_port).expect("once");
         wait_for_scram(&c);
         c
     })
 }
 
 static KRB_PORT: OnceLock<u16> = OnceLock::new();
+static OAUTH_PORT: OnceLock<u16> = OnceLock::new();
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -716,4 +740,230 @@ fn a_keytab_without_the_principal_or_no_tickets_fail_fast_and_clearly() {
         assert!(err.contains("Kerberos") && err.contains(&expected), "{err}");
         assert!(started.elapsed() < Duration::from_secs(15), "{err}");
     }
+}
+
+const TOKEN_LIFETIME_SECS: u64 = 6;
+const CLIENT_ID: &str = "kafsh-ops";
+const CLIENT_SECRET: &str = "Cs-kafsh-6b1f0d93";
+
+/// An OIDC provider of the smallest kind: `POST /token` (client credentials in HTTP Basic)
+/// answers an RS256 JWT for the client, `GET /jwks` the public key.
+struct Idp {
+    url: String,
+    issued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn idp() -> &'static Idp {
+    static IDP: OnceLock<Idp> = OnceLock::new();
+    IDP.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tmp");
+        let key = dir.path().join("key.der");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).output().expect("openssl");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let key_path = key.display().to_string();
+        openssl(&[
+            "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-outform",
+            "DER", "-out", &key_path,
+        ]);
+        let modulus = openssl(&["rsa", "-inform", "DER", "-in", &key_path, "-noout", "-modulus"]);
+        let hex = modulus.trim().trim_start_matches("Modulus=");
+        let n: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        let pkcs8 = dir.path().join("key.p8").display().to_string();
+        openssl(&[
+            "pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-in", &key_path, "-outform", "DER",
+            "-out", &pkcs8,
+        ]);
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&std::fs::read(&pkcs8).expect("key"))
+            .expect("RSA key");
+        let jwks = serde_json::json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256",
+            "kid": "kafsh-test", "n": b64url(&n), "e": "AQAB"}]})
+        .to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = issued.clone();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Read, Write};
+            for stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(stream);
+                let mut head = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push(line.trim_end().to_string());
+                }
+                let length = head
+                    .iter()
+                    .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let first = head.first().cloned().unwrap_or_default();
+                let expected = {
+                    use base64::Engine;
+                    format!(
+                        "authorization: basic {}",
+                        base64::engine::general_purpose::STANDARD
+                            .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+                            .to_ascii_lowercase()
+                    )
+                };
+                let (status, answer) = if first.starts_with("GET /jwks") {
+                    ("200 OK", jwks.clone())
+                } else if first.starts_with("POST /token")
+                    && head.iter().any(|h| h.to_ascii_lowercase() == expected)
+                    && String::from_utf8_lossy(&body).contains("grant_type=client_credentials")
+                {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .expect("clock")
+                        .as_secs();
+                    let header = b64url(br#"{"alg":"RS256","typ":"JWT","kid":"kafsh-test"}"#);
+                    let claims = b64url(
+                        serde_json::json!({"sub": CLIENT_ID, "iat": now, "exp": now + TOKEN_LIFETIME_SECS, "scope": "kafka"})
+                            .to_string()
+                            .as_bytes(),
+                    );
+                    let signed = format!("{header}.{claims}");
+                    let mut signature = vec![0; pair.public().modulus_len()];
+                    pair.sign(
+                        &ring::signature::RSA_PKCS1_SHA256,
+                        &ring::rand::SystemRandom::new(),
+                        signed.as_bytes(),
+                        &mut signature,
+                    )
+                    .expect("sign");
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    (
+                        "200 OK",
+                        serde_json::json!({"access_token": format!("{signed}.{}", b64url(&signature)),
+                            "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS})
+                        .to_string(),
+                    )
+                } else {
+                    ("401 Unauthorized", r#"{"error":"invalid_client"}"#.to_string())
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        // The key file is read; the directory can go.
+        drop(dir);
+        Idp { url, issued }
+    })
+}
+
+/// A state directory with a context on the OAUTHBEARER listener, the client secret in a
+/// 0600 file.
+fn oauth_context(secret: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let port = *OAUTH_PORT.get().expect("the OAUTHBEARER listener");
+    let state = tempfile::tempdir().expect("tmp");
+    let secret_file = state.path().join("client.secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).expect("secret");
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::write(
+        state.path().join("config.toml"),
+        format!(
+            "current_context = \"oauth\"\n[contexts.oauth]\nbootstrap_servers = \"127.0.0.1:{port}\"\n\
+             client_secret_file = \"{}\"\n[contexts.oauth.properties]\n\
+             \"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.mechanism\" = \"OAUTHBEARER\"\n\
+             \"sasl.oauthbearer.method\" = \"oidc\"\n\"sasl.oauthbearer.token.endpoint.url\" = \"{}/token\"\n\
+             \"sasl.oauthbearer.client.id\" = \"{CLIENT_ID}\"\n\"sasl.oauthbearer.scope\" = \"kafka\"\n",
+            secret_file.display(),
+            idp().url
+        ),
+    )
+    .expect("config");
+    state
+}
+
+#[test]
+fn oauthbearer_tokens_are_fetched_used_and_fetched_again_after_they_expire() {
+    let _ = cluster();
+    let idp = idp();
+    let state = oauth_context(CLIENT_SECRET);
+    let before = idp.issued.load(std::sync::atomic::Ordering::SeqCst);
+    let started = Instant::now();
+    // The broker ends a session when its token expires; every read after the pause is on a
+    // new connection, with a new token.
+    let out = kafsh(&state)
+        .args([
+            "--json",
+            "-e",
+            &format!(
+                r#"create_topic("oauth-t", #{{partitions: 1, replication_factor: 1}});
+                   let seen = [];
+                   for i in 0..3 {{ sleep({}); seen.push(describe_topic("oauth-t").partition_count); }}
+                   seen"#,
+                TOKEN_LIFETIME_SECS + 1
+            ),
+        ])
+        .output()
+        .expect("kafsh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(CLIENT_SECRET), "{stderr}");
+    assert!(started.elapsed() > Duration::from_secs(3 * TOKEN_LIFETIME_SECS));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .replace([' ', '\n'], ""),
+        "[1,1,1]"
+    );
+    let fetched = idp.issued.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(
+        fetched >= 3,
+        "{fetched} tokens over a run of three lifetimes"
+    );
+
+    // A wrong client secret: exit 2, naming the client, not the secret.
+    let state = oauth_context("not-the-secret");
+    let out = kafsh(&state)
+        .args(["--call-timeout", "60s", "-e", "list_topics()"])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(CLIENT_ID) && err.contains("401"), "{err}");
+    assert!(
+        !err.contains("not-the-secret") && !err.contains(CLIENT_SECRET),
+        "{err}"
+    );
+
+    // The Java line as Kafka's docs write it, in a --command-config.
+    let files = tempfile::tempdir().expect("tmp");
+    let config = properties_file(
+        files.path(),
+        "oauth.properties",
+        &[
+            "security.protocol=SASL_PLAINTEXT".into(),
+            "sasl.mechanism=OAUTHBEARER".into(),
+            format!("sasl.oauthbearer.token.endpoint.url={}/token", idp.url),
+            "sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler".into(),
+            format!(
+                "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \\\n    clientId=\"{CLIENT_ID}\" clientSecret=\"{CLIENT_SECRET}\" scope=\"kafka\";"
+            ),
+        ],
+    );
+    let state = bare_context(&format!("127.0.0.1:{}", OAUTH_PORT.get().expect("port")));
+    let v = run_json(&state, &config, r#"list_topics().contains("oauth-t")"#);
+    assert_eq!(v, serde_json::json!(true));
 }

@@ -126,6 +126,12 @@ pub struct Context {
     /// An environment variable holding the SASL password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// A file holding the OAUTHBEARER client secret (`sasl.oauthbearer.client.secret`).
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// An environment variable holding the OAUTHBEARER client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
     /// Script limits, so a runaway cron script is stopped with a clear error.
     #[serde(default)]
     pub limits: Limits,
@@ -859,6 +865,13 @@ pub fn resolve_with(
         "password",
     )? {
         properties.insert("sasl.password".into(), password);
+    }
+    if let Some(secret) = secret_from(
+        context.client_secret_file.as_deref(),
+        context.client_secret_env.as_deref(),
+        "client_secret",
+    )? {
+        properties.insert("sasl.oauthbearer.client.secret".into(), secret);
     }
     if let Some(file) = &overrides.command_config {
         properties.extend(read_command_config(file)?);

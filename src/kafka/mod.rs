@@ -20,6 +20,7 @@ pub mod keystore;
 pub mod log_dirs;
 pub mod messages;
 pub mod migration;
+pub mod oauth;
 pub mod offsets;
 pub mod quorum;
 pub mod quotas;

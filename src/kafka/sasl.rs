@@ -57,7 +57,7 @@ impl Scram {
                 hmac::HMAC_SHA512,
                 &digest::SHA512,
             ),
-            Mechanism::Plain | Mechanism::Gssapi => {
+            Mechanism::Plain | Mechanism::Gssapi | Mechanism::OAuthBearer => {
                 return Err(Error::InvalidInput(format!(
                     "{} is not a SCRAM mechanism",
                     credentials.mechanism.name()
@@ -177,6 +177,7 @@ mod tests {
             username: user.into(),
             password: password.into(),
             kerberos: None,
+            oauth: None,
         }
     }
 

@@ -30,6 +30,8 @@ pub enum Mechanism {
     ScramSha512,
     /// GSSAPI: Kerberos V5 (RFC 4752), through the system's MIT krb5.
     Gssapi,
+    /// OAUTHBEARER (RFC 7628): a bearer token from an OIDC token endpoint or a file.
+    OAuthBearer,
 }
 
 impl Mechanism {
@@ -40,6 +42,7 @@ impl Mechanism {
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha512 => "SCRAM-SHA-512",
             Mechanism::Gssapi => "GSSAPI",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 
@@ -49,8 +52,9 @@ impl Mechanism {
             "SCRAM-SHA-256" => Ok(Mechanism::ScramSha256),
             "SCRAM-SHA-512" => Ok(Mechanism::ScramSha512),
             "GSSAPI" => Ok(Mechanism::Gssapi),
+            "OAUTHBEARER" => Ok(Mechanism::OAuthBearer),
             other => Err(Error::Config(format!(
-                "sasl.mechanism {other} is not supported; kafsh speaks PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and GSSAPI"
+                "sasl.mechanism {other} is not supported; kafsh speaks PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI and OAUTHBEARER"
             ))),
         }
     }
@@ -67,6 +71,8 @@ pub struct SaslCredentials {
     pub password: String,
     /// GSSAPI's settings (the mechanism is GSSAPI exactly when this is set).
     pub kerberos: Option<super::gssapi::KerberosSettings>,
+    /// OAUTHBEARER's token source (the mechanism is OAUTHBEARER exactly when this is set).
+    pub oauth: Option<Arc<super::oauth::TokenSource>>,
 }
 
 impl std::fmt::Debug for SaslCredentials {
@@ -76,6 +82,7 @@ impl std::fmt::Debug for SaslCredentials {
             .field("username", &self.username)
             .field("password", &"****")
             .field("kerberos", &self.kerberos)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }
@@ -166,6 +173,21 @@ fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials>
                 .unwrap_or_else(|| "(the ticket cache's principal)".into()),
             password: String::new(),
             kerberos: Some(kerberos),
+            oauth: None,
+        });
+    }
+    if mechanism == Mechanism::OAuthBearer {
+        let source = oauth_source(props)?;
+        let username = match &source {
+            super::oauth::TokenSource::ClientCredentials { client_id, .. } => client_id.clone(),
+            super::oauth::TokenSource::File(_) => "(the token file's subject)".into(),
+        };
+        return Ok(SaslCredentials {
+            mechanism,
+            username,
+            password: String::new(),
+            kerberos: None,
+            oauth: Some(Arc::new(source)),
         });
     }
     let username = props
@@ -183,7 +205,61 @@ fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials>
         username,
         password,
         kerberos: None,
+        oauth: None,
     })
+}
+
+/// OAUTHBEARER's token source: a token file, or OIDC client credentials.
+fn oauth_source(props: &BTreeMap<String, String>) -> Result<super::oauth::TokenSource> {
+    if let Some(file) = props.get("sasl.oauthbearer.token.file") {
+        return Ok(super::oauth::TokenSource::File(file.clone()));
+    }
+    match props.get("sasl.oauthbearer.method").map(|m| m.trim().to_ascii_lowercase()) {
+        Some(m) if m == "oidc" => {}
+        _ => {
+            return Err(Error::Config(
+                "OAUTHBEARER needs sasl.oauthbearer.method=oidc (with sasl.oauthbearer.token.endpoint.url, sasl.oauthbearer.client.id and the client secret) or sasl.oauthbearer.token.file".into(),
+            ))
+        }
+    }
+    let need = |key: &str| {
+        props.get(key).cloned().ok_or_else(|| {
+            Error::Config(format!(
+                "OAUTHBEARER with sasl.oauthbearer.method=oidc needs {key}"
+            ))
+        })
+    };
+    let endpoint = need("sasl.oauthbearer.token.endpoint.url")?;
+    let client_id = need("sasl.oauthbearer.client.id")?;
+    let client_secret = props.get("sasl.oauthbearer.client.secret").cloned().ok_or_else(|| {
+        Error::Config(
+            "OAUTHBEARER needs the client secret: client_secret_file or client_secret_env in the context (or sasl.oauthbearer.client.secret)".into(),
+        )
+    })?;
+    Ok(super::oauth::TokenSource::ClientCredentials {
+        endpoint,
+        client_id,
+        client_secret,
+        scope: props.get("sasl.oauthbearer.scope").cloned(),
+        current: std::sync::Mutex::new(None),
+    })
+}
+
+/// A TLS client configuration trusting the system's CAs (for a token endpoint).
+pub fn system_tls_config() -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let bundle = SYSTEM_CA_BUNDLES
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or_else(|| Error::Config("no system CA bundle for the token endpoint's TLS".into()))?;
+    add_pem_certs(&mut roots, Path::new(bundle), "the system CA bundle")?;
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::Config(format!("TLS: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
 }
 
 /// The client properties of the data path (librdkafka, for consuming and producing): the
@@ -194,14 +270,14 @@ pub fn data_path_properties(
     properties: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
     let security = Security::from_properties(properties)?;
-    if security
-        .sasl
-        .as_ref()
-        .is_some_and(|s| s.mechanism == Mechanism::Gssapi)
-    {
-        return Err(Error::Config(
+    match security.sasl.as_ref().map(|s| s.mechanism) {
+        Some(Mechanism::Gssapi) => return Err(Error::Config(
             "sasl.mechanism GSSAPI: records (produce, consume, count) cannot go over Kerberos: kafsh's librdkafka is built without Cyrus SASL; the admin functions can".into(),
-        ));
+        )),
+        Some(Mechanism::OAuthBearer) => return Err(Error::Config(
+            "sasl.mechanism OAUTHBEARER: records (produce, consume, count) cannot go over OAUTHBEARER yet: kafsh's librdkafka is built without its OIDC client; the admin functions can".into(),
+        )),
+        _ => {}
     }
     let props = translate_java_names(properties)?;
     let mut out = Vec::new();
@@ -245,9 +321,11 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
         let module = jaas.split_whitespace().next().unwrap_or("");
         if module.ends_with("Krb5LoginModule") {
             translate_krb5_jaas(jaas, &mut props)?;
+        } else if module.ends_with("OAuthBearerLoginModule") {
+            translate_oauth_jaas(jaas, &mut props)?;
         } else if !(module.ends_with("ScramLoginModule") || module.ends_with("PlainLoginModule")) {
             return Err(Error::Config(format!(
-                "sasl.jaas.config with {module} is not supported; kafsh speaks PLAIN, SCRAM and GSSAPI (Krb5LoginModule)"
+                "sasl.jaas.config with {module} is not supported; kafsh speaks PLAIN, SCRAM, GSSAPI (Krb5LoginModule) and OAUTHBEARER (OAuthBearerLoginModule)"
             )));
         } else {
             for (java, ours) in [("username", "sasl.username"), ("password", "sasl.password")] {
@@ -269,7 +347,7 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
     }
     if props.contains_key("sasl.oauthbearer.config") {
         return Err(Error::Config(
-            "sasl.oauthbearer.config: OAUTHBEARER is not supported; kafsh speaks PLAIN, SCRAM and GSSAPI".into(),
+            "sasl.oauthbearer.config (librdkafka's unsecured test tokens) is not supported; set sasl.oauthbearer.method=oidc or sasl.oauthbearer.token.file".into(),
         ));
     }
     translate_stores(properties, &mut props)?;
@@ -401,6 +479,33 @@ fn translate_krb5_jaas(jaas: &str, props: &mut BTreeMap<String, String>) -> Resu
     props
         .entry("sasl.mechanisms".into())
         .or_insert_with(|| "GSSAPI".into());
+    Ok(())
+}
+
+/// Java's `OAuthBearerLoginModule required clientId="..." clientSecret="..." scope="...";`
+/// (with `sasl.oauthbearer.token.endpoint.url` beside it) as the OIDC settings; Java's
+/// unsecured test tokens are refused.
+fn translate_oauth_jaas(jaas: &str, props: &mut BTreeMap<String, String>) -> Result<()> {
+    if jaas.contains("unsecuredLogin") {
+        return Err(Error::Config(
+            "sasl.jaas.config: OAuthBearerLoginModule's unsecured tokens are not supported; use clientId/clientSecret with sasl.oauthbearer.token.endpoint.url".into(),
+        ));
+    }
+    for (java, ours) in [
+        ("clientId", "sasl.oauthbearer.client.id"),
+        ("clientSecret", "sasl.oauthbearer.client.secret"),
+        ("scope", "sasl.oauthbearer.scope"),
+    ] {
+        if let Some(value) = jaas_option(jaas, java) {
+            props.entry(ours.into()).or_insert(value);
+        }
+    }
+    props
+        .entry("sasl.oauthbearer.method".into())
+        .or_insert_with(|| "oidc".into());
+    props
+        .entry("sasl.mechanisms".into())
+        .or_insert_with(|| "OAUTHBEARER".into());
     Ok(())
 }
 
@@ -767,7 +872,14 @@ mod tests {
                     ("sasl.mechanism", "OAUTHBEARER"),
                     ("security.protocol", "SASL_SSL"),
                 ],
-                "SCRAM-SHA-512 and GSSAPI",
+                "sasl.oauthbearer.method=oidc",
+            ),
+            (
+                vec![
+                    ("sasl.mechanism", "AWS_MSK_IAM"),
+                    ("security.protocol", "SASL_SSL"),
+                ],
+                "GSSAPI and OAUTHBEARER",
             ),
         ] {
             let err = Security::from_properties(&props(&pairs)).expect_err("refused");
@@ -844,6 +956,36 @@ mod tests {
         .expect("ticket cache");
         let k = s.sasl.and_then(|s| s.kerberos).expect("kerberos");
         assert_eq!((k.keytab, k.principal), (None, None));
+    }
+
+    #[test]
+    fn an_oauth_jaas_line_becomes_the_oidc_settings() {
+        let s = Security::from_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://idp.example.com/token"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="kafsh" clientSecret="s3cr3t" scope="kafka";"#,
+            ),
+        ]))
+        .expect("oauth");
+        let sasl = s.sasl.expect("sasl");
+        assert_eq!(sasl.mechanism, Mechanism::OAuthBearer);
+        let debug = format!("{sasl:?}");
+        assert!(
+            debug.contains("kafsh") && !debug.contains("s3cr3t"),
+            "{debug}"
+        );
+        match sasl.oauth.as_deref() {
+            Some(super::super::oauth::TokenSource::ClientCredentials {
+                endpoint, scope, ..
+            }) => {
+                assert_eq!(endpoint, "https://idp.example.com/token");
+                assert_eq!(scope.as_deref(), Some("kafka"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
