@@ -224,14 +224,20 @@ impl ClientContext {
                 )));
             }
             store("client_keytab", keytab.clone())?;
-            // A private cache: the user's own tickets are neither used nor overwritten.
+            // A private cache, one per keytab and principal in this process: the user's own
+            // tickets are neither used nor overwritten, and later connections reuse the
+            // ticket-granting ticket (MIT gets a new one from the keytab when it runs out).
+            let id = ring::digest::digest(
+                &ring::digest::SHA256,
+                format!("{keytab}\0{}", settings.principal.as_deref().unwrap_or("")).as_bytes(),
+            );
+            let id: String = id.as_ref()[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             store(
                 "ccache",
-                format!(
-                    "MEMORY:kafsh-{}-{}",
-                    std::process::id(),
-                    crate::kafka::sasl::random_nonce()?
-                ),
+                format!("MEMORY:kafsh-{}-{id}", std::process::id()),
             )?;
         }
         let store_set = sys::gss_key_value_set_desc {
