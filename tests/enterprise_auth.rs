@@ -16,6 +16,10 @@
 //! a listener validating tokens with Kafka's `OAuthBearerValidatorCallbackHandler` and
 //! ending sessions when their token expires; kafsh fetches, uses and fetches again across a
 //! run longer than a token's lifetime.
+//!
+//! ZooKeeper SASL: the same cluster's ZooKeeper takes DIGEST-MD5 logins (a JAAS `Server`
+//! section); a znode whose ACL names only the SASL user is read with the context's
+//! `zookeeper_sasl_user` and refused without it; a wrong password fails clearly.
 
 mod common;
 
@@ -72,6 +76,26 @@ fn cluster() -> &'static Cluster {
             idp.url
         ));
         c.stop(node).expect("stop the broker");
+        // ZooKeeper with SASL DIGEST-MD5 logins besides its anonymous ones.
+        let zk_node = kafsh_sandbox::Node::Zk(1);
+        let jaas = c.node_dir(zk_node).join("jaas.conf");
+        std::fs::write(
+            &jaas,
+            format!(
+                "Server {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_{ZK_SASL_USER}=\"{ZK_SASL_PASSWORD}\";\n}};\n"
+            ),
+        )
+        .expect("jaas.conf");
+        std::fs::write(
+            c.node_dir(zk_node).join("jvm.options"),
+            format!(
+                "-Djava.security.auth.login.config={}\n-Dzookeeper.authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n",
+                jaas.display()
+            ),
+        )
+        .expect("jvm.options");
+        c.stop(zk_node).expect("stop ZooKeeper");
+        c.start_node(zk_node).expect("restart ZooKeeper");
         c.write_node_config(node, &config).expect("server.properties");
         std::fs::write(
             c.node_dir(node).join("jvm.options"),
@@ -968,4 +992,89 @@ fn oauthbearer_tokens_are_fetched_used_and_fetched_again_after_they_expire() {
     let state = bare_context(&format!("127.0.0.1:{}", OAUTH_PORT.get().expect("port")));
     let v = run_json(&state, &config, r#"list_topics().contains("oauth-t")"#);
     assert_eq!(v, serde_json::json!(true));
+}
+
+const ZK_SASL_USER: &str = "kafsh";
+const ZK_SASL_PASSWORD: &str = "Zs-kafsh-3c8e1a57";
+
+/// A state directory whose context reaches the cluster's ZooKeeper, with a SASL login
+/// when `password` is given.
+fn zk_sasl_context(password: Option<&str>) -> tempfile::TempDir {
+    let c = cluster();
+    let state = tempfile::tempdir().expect("tmp");
+    let mut text = format!(
+        "current_context = \"z\"\n[contexts.z]\nbootstrap_servers = \"{}\"\nzookeeper = \"{}\"\n",
+        c.bootstrap_servers(),
+        c.zk_connect().expect("zk")
+    );
+    if let Some(password) = password {
+        let file = state.path().join("zk.password");
+        std::fs::write(&file, format!("{password}\n")).expect("password");
+        text.push_str(&format!(
+            "zookeeper_sasl_user = \"{ZK_SASL_USER}\"\nzookeeper_sasl_password_file = \"{}\"\n",
+            file.display()
+        ));
+    }
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+    state
+}
+
+#[test]
+fn zookeeper_sasl_digest_md5_reads_a_sasl_acled_znode() {
+    let c = cluster();
+    // The znode's ACL names only the SASL user (made with ZooKeeper's own CLI).
+    let chroot = c.chroot().unwrap_or_default();
+    let path = format!("{chroot}/kafsh-sasl");
+    tool_stdout(
+        c.zk_cli(&[
+            "create",
+            &path,
+            "for the sasl user",
+            &format!("sasl:{ZK_SASL_USER}:cdrwa"),
+        ]),
+        "zkCli create with a sasl ACL",
+    );
+    let out = kafsh(&zk_sasl_context(Some(ZK_SASL_PASSWORD)))
+        .args([
+            "--json",
+            "-e",
+            r#"#{data: zk_get("/kafsh-sasl").data, listed: zk_ls("/").contains("kafsh-sasl"),
+                modes: zk_status().map(|s| s.mode)}"#,
+        ])
+        .output()
+        .expect("kafsh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(ZK_SASL_PASSWORD), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["data"], "for the sasl user", "{v}");
+    assert_eq!(v["listed"], true, "{v}");
+    assert_eq!(v["modes"], serde_json::json!(["standalone"]), "{v}");
+
+    // Without the login: refused by the ACL.
+    let out = kafsh(&zk_sasl_context(None))
+        .args(["-e", r#"zk_get("/kafsh-sasl")"#])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("ACL") && err.contains("zookeeper_sasl_user"),
+        "{err}"
+    );
+
+    // A wrong password: a clear error naming the user, fast, without the password.
+    let started = Instant::now();
+    let out = kafsh(&zk_sasl_context(Some("not-the-zk-password")))
+        .args(["--call-timeout", "60s", "-e", r#"zk_get("/kafsh-sasl")"#])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("zookeeper_sasl_user") && err.contains(ZK_SASL_USER),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-zk-password"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{err}");
 }

@@ -120,6 +120,15 @@ pub struct Context {
     /// A file holding the ZooKeeper digest auth `user:password`, so it need not be here.
     #[serde(default)]
     pub zookeeper_auth_file: Option<PathBuf>,
+    /// The user of ZooKeeper SASL DIGEST-MD5 (a JAAS `Client` section's `username`).
+    #[serde(default)]
+    pub zookeeper_sasl_user: Option<String>,
+    /// A file holding that user's password.
+    #[serde(default)]
+    pub zookeeper_sasl_password_file: Option<PathBuf>,
+    /// An environment variable holding that user's password.
+    #[serde(default)]
+    pub zookeeper_sasl_password_env: Option<String>,
     /// A file holding the SASL password (`sasl.password`), so it need not be here.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
@@ -365,6 +374,8 @@ pub struct Settings {
     pub inventory: Inventory,
     /// ZooKeeper digest auth `user:password`, if any.
     pub zookeeper_auth: Option<String>,
+    /// ZooKeeper SASL DIGEST-MD5 `user:password`, if any.
+    pub zookeeper_sasl: Option<String>,
     /// Script engine limits.
     pub limits: Limits,
     /// Blast-radius limits of mutating calls.
@@ -392,6 +403,7 @@ impl Settings {
             node_timeouts: NodeTimeouts::default().capped(DEFAULT_CALL_TIMEOUT),
             inventory: Inventory::default(),
             zookeeper_auth: None,
+            zookeeper_sasl: None,
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
@@ -889,6 +901,23 @@ pub fn resolve_with(
         .or_else(|| context.zookeeper_auth.clone()),
     };
 
+    let zookeeper_sasl = match &context.zookeeper_sasl_user {
+        None => None,
+        Some(user) => {
+            let password = secret_from(
+                context.zookeeper_sasl_password_file.as_deref(),
+                context.zookeeper_sasl_password_env.as_deref(),
+                "zookeeper_sasl_password",
+            )?
+            .ok_or_else(|| {
+                Error::Config(
+                    "zookeeper_sasl_user needs zookeeper_sasl_password_file or zookeeper_sasl_password_env".into(),
+                )
+            })?;
+            Some(format!("{user}:{password}"))
+        }
+    };
+
     let call_timeout = match (&overrides.call_timeout, &context.timeout) {
         (Some(t), _) => *t,
         (None, Some(text)) => parse_duration(text).map_err(|e| {
@@ -916,6 +945,7 @@ pub fn resolve_with(
             node_timeouts,
             inventory,
             zookeeper_auth,
+            zookeeper_sasl,
             limits: Limits {
                 max_operations: overrides.max_operations.or(context.limits.max_operations),
                 ..context.limits
