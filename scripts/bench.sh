@@ -11,7 +11,8 @@
 #             bench/MixedGroups.java) vs ConsumerGroupCommand --all-groups --describe (which
 #             covers the consumer groups) and ShareGroupCommand --all-groups --describe
 #   messages  produce and consume MSG_RECORDS (default 1,000,000) records of 1 KB with lz4:
-#             kafsh (produce() in calls of 10,000; tail() printing each record) vs kcat
+#             kafsh (produce() in calls of 10,000 queued, one flush(); also each call
+#             waiting for its deliveries; tail() printing each record) vs kcat
 #             (Debian's package) vs kafka-console-producer / kafka-console-consumer, each
 #             producer writing to a fresh topic, every consumer reading the same topic
 #   reassign  replica moves, bytes copied and spreads of kafsh's plans (balance count and
@@ -138,8 +139,10 @@ messages)
     produce_kafsh() { next_topic; k run scripts/bench/produce.rhai --arg topic="$topic" --arg records="$n" --arg compression=lz4 >/dev/null; }
     produce_kcat() { next_topic; lines | kcat -P -b "$KAFSH_BOOTSTRAP" -t "$topic" -z lz4 -X acks=all -X enable.idempotence=true; }
     produce_console() { next_topic; lines | tool kafka.tools.ConsoleProducer --bootstrap-server @bootstrap --topic "$topic" --compression-codec lz4 --producer-property acks=all; }
-    compare "kafsh produce() $n x 1 KB lz4" "kcat -P -z lz4" "produce_kafsh" "produce_kcat"
-    compare "kafsh produce() $n x 1 KB lz4" "kafka-console-producer" "produce_kafsh" "produce_console"
+    produce_kafsh_waiting() { next_topic; k run scripts/bench/produce.rhai --arg topic="$topic" --arg records="$n" --arg compression=lz4 --arg wait=true >/dev/null; }
+    compare "kafsh produce(wait: false) + flush() $n x 1 KB lz4" "kcat -P -z lz4" "produce_kafsh" "produce_kcat"
+    compare "kafsh produce() waiting per call of 10,000" "kcat -P -z lz4" "produce_kafsh_waiting" "produce_kcat"
+    compare "kafsh produce(wait: false) + flush() $n x 1 KB lz4" "kafka-console-producer" "produce_kafsh" "produce_console"
     read_topic=bench-m1
     echo "  records in $read_topic: $(k -e "count(\"$read_topic\").records")"
     compare "kafsh tail() printing $n records" "kcat -C -e" \

@@ -1,8 +1,9 @@
 //! kafsh: a scriptable admin shell for Apache Kafka and Apache ZooKeeper.
 //!
 //! The crate is layered (see ARCHITECTURE.md): `kafka`, `zk` are the domain (typed async
-//! functions, no printing, no rhai); `script` is the only code that knows rhai; `output` and
-//! `repl` are the only terminal writers; `config` resolves contexts; `cli` picks a surface.
+//! functions, no printing, no rhai); `script` is the only code that knows rhai, with `repl`,
+//! which holds the engine; `output` and `repl` are the only terminal writers; `config`
+//! resolves contexts; `cli` picks a surface.
 
 pub mod audit;
 pub mod cli;

@@ -2,7 +2,8 @@
 //! does for its own architecture): only `script/` and `repl/` use Rhai; the domain never
 //! prints; domain errors speak of Kafka and ZooKeeper objects, not of Rhai syntax or kafsh's
 //! command-line flags; no module imports the CLI; the API catalogue (`script/api/mod.rs`)
-//! does not import the help system that reads it; one engine factory.
+//! does not import the help system that reads it; one engine factory; one sleep through the
+//! bridge.
 
 use std::path::{Path, PathBuf};
 
@@ -187,6 +188,31 @@ fn the_engine_is_built_in_one_place() {
     assert!(
         found.is_empty(),
         "engines are built and limited only by script::engine:\n{}",
+        found.join("\n")
+    );
+}
+
+/// A registered function that waits does it in one of two ways: `Session::pause` (the one
+/// sleep through the bridge, so Ctrl-C and `--timeout` stop it) or a domain workflow that
+/// sleeps between its own bounded steps inside one bridge call. Nothing else in the
+/// scripting layer or the shell sleeps.
+#[test]
+fn the_scripting_layer_sleeps_in_one_place() {
+    let mut found = Vec::new();
+    for path in source_files(&src()) {
+        let rel = relative(&path);
+        if !(rel.starts_with("script/") || rel.starts_with("repl/")) || rel == "script/bridge.rs" {
+            continue;
+        }
+        for (n, line) in code_lines(&path) {
+            if line.contains("time::sleep") || line.contains("thread::sleep") {
+                found.push(format!("src/{rel}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.len() == 1 && found[0].starts_with("src/script/mod.rs:"),
+        "one sleep through the bridge (Session::pause in script/mod.rs), found:\n{}",
         found.join("\n")
     );
 }

@@ -49,3 +49,8 @@ fn find_and_group_commit() {
 fn tail_stops_on_ctrl_c_in_a_pty() {
     suite::tail_stops_on_ctrl_c_in_a_pty(cluster(), "m-tail");
 }
+
+#[test]
+fn queued_produce_delivers_everything_and_reports_failures() {
+    suite::queued_produce_delivers_everything_and_reports_failures(cluster(), "m-queued");
+}

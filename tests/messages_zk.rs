@@ -44,3 +44,8 @@ fn bad_input_is_a_clear_error() {
 fn find_and_group_commit() {
     suite::find_and_group_commit(cluster(), "m-find");
 }
+
+#[test]
+fn queued_produce_delivers_everything_and_reports_failures() {
+    suite::queued_produce_delivers_everything_and_reports_failures(cluster(), "m-queued");
+}

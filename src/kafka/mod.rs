@@ -3,8 +3,9 @@
 //!
 //! One file per operation area (kafkactl-style): `topics`, `brokers`, `quorum` and
 //! `features` (the KRaft control plane), `acls`, `authorizer`, `users`, `quotas` and
-//! `transactions` (access control); the protocol plumbing is in `conn` (one connection)
-//! and `client` (routing and pooling).
+//! `transactions` (access control), `reassign` (single reassignment requests) and
+//! `reassign_flow` (the workflows over them: start, wait, elections); the protocol plumbing
+//! is in `conn` (one connection) and `client` (routing and pooling).
 
 pub mod acls;
 pub mod authorizer;
@@ -25,6 +26,7 @@ pub mod offsets;
 pub mod quorum;
 pub mod quotas;
 pub mod reassign;
+pub mod reassign_flow;
 pub mod sasl;
 pub mod security;
 pub mod time;

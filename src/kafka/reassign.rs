@@ -7,6 +7,7 @@ use super::configs::{alter_config, Entity};
 use crate::error::{Error, Result};
 use crate::plan::PartitionAssignment;
 use indexmap::IndexMap;
+use kafka_protocol::error::{ParseResponseErrorCode, ResponseError};
 use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
@@ -66,7 +67,7 @@ async fn current_replicas(
             .as_ref()
             .map(|n| n.0.as_str().to_string())
             .unwrap_or_default();
-        if t.error_code == 3 {
+        if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
             return Err(Error::NotFound(format!("topic {name:?} does not exist")));
         }
         check_code(t.error_code, None, &format!("topic {name:?}"))?;
@@ -648,13 +649,16 @@ pub async fn elect_round(
         let topic = t.topic.0.as_str();
         for p in t.partition_result {
             let name = format!("{topic}-{}", p.partition_id);
-            match p.error_code {
-                0 => round.elected.push(name),
-                // ELECTION_NOT_NEEDED: the preferred replica already leads.
-                84 => {}
-                // REQUEST_TIMED_OUT, LEADER_NOT_AVAILABLE, PREFERRED_LEADER_NOT_AVAILABLE:
-                // they pass once the controller catches up or the replica is back in sync.
-                7 | 5 | 80 => {
+            match ParseResponseErrorCode::err(p.error_code) {
+                None => round.elected.push(name),
+                // The preferred replica already leads.
+                Some(ResponseError::ElectionNotNeeded) => {}
+                // They pass once the controller catches up or the replica is back in sync.
+                Some(
+                    ResponseError::RequestTimedOut
+                    | ResponseError::LeaderNotAvailable
+                    | ResponseError::PreferredLeaderNotAvailable,
+                ) => {
                     let reason = check_code(p.error_code, p.error_message.as_ref(), &name)
                         .err()
                         .map(|e| e.to_string())
@@ -663,7 +667,7 @@ pub async fn elect_round(
                         .pending
                         .push(((topic.to_string(), p.partition_id), reason));
                 }
-                code => check_code(code, p.error_message.as_ref(), &name)?,
+                Some(_) => check_code(p.error_code, p.error_message.as_ref(), &name)?,
             }
         }
     }

@@ -314,6 +314,7 @@ impl Repl {
         match self
             .engine
             .eval_ast_with_scope::<rhai::Dynamic>(&mut self.scope, &combined)
+            .and_then(|value| script::surface::flush_queued(&self.session).map(|()| value))
         {
             Ok(value) => script::surface::print_value(&value, self.format),
             Err(err) => output::print_error(

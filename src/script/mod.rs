@@ -601,17 +601,31 @@ where
     F: FnOnce(Arc<KafkaClient>) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
+    kafka_call_for(session, fn_name, session.settings.call_timeout, work)
+}
+
+/// [`kafka_call`] for a domain workflow that bounds each of its steps by the call timeout
+/// itself (a wait, election rounds): `limit` is the bridge's backstop above their sum.
+pub fn kafka_call_for<T, F, Fut>(
+    session: &Session,
+    fn_name: &str,
+    limit: std::time::Duration,
+    work: F,
+) -> std::result::Result<T, Box<EvalAltResult>>
+where
+    F: FnOnce(Arc<KafkaClient>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let kafka = session
         .kafka()
         .map_err(|e| script_error(session, fn_name, e))?;
     kafka.take_notes();
     let waiting = kafka.clone();
-    let result = session.bridge.call_explained(
-        fn_name,
-        session.settings.call_timeout,
-        work(kafka.clone()),
-        move || waiting.waiting(),
-    );
+    let result = session
+        .bridge
+        .call_explained(fn_name, limit, work(kafka.clone()), move || {
+            waiting.waiting()
+        });
     // What the call could not get while returning the rest (a broker that did not answer).
     for note in kafka.take_notes() {
         crate::output::log_line("warn", &format!("{fn_name}: {note}"));

@@ -55,7 +55,23 @@ pub fn eval_value(session: SessionRef, expr: &str) -> Result<Dynamic, Failure> {
     let engine = super::engine(session.clone());
     let mut scope = Scope::new();
     scope.push_constant("args", Map::new());
-    super::eval(&engine, &mut scope, expr).map_err(|err| report(&session, &engine, &err, None))
+    super::eval(&engine, &mut scope, expr)
+        .and_then(|value| flush_queued(&session).map(|()| value))
+        .map_err(|err| report(&session, &engine, &err, None))
+}
+
+/// Waits for the records a script queued with `produce(.., #{wait: false})` and did not
+/// flush, so that it does not end (or exit) before they are written; an error when any was
+/// not.
+pub fn flush_queued(session: &Session) -> Result<(), Box<rhai::EvalAltResult>> {
+    if session.producers().unflushed() == 0 {
+        return Ok(());
+    }
+    session
+        .producers()
+        .flush(session.settings.call_timeout)
+        .map(|_| ())
+        .map_err(|e| super::script_error(session, "flush", e))
 }
 
 /// A script value as JSON (what `--json` prints).
@@ -174,7 +190,10 @@ pub fn run_file_value(
     };
     let mut scope = Scope::new();
     scope.push_constant("args", map);
-    match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
+    match engine
+        .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        .and_then(|value| flush_queued(&session).map(|()| value))
+    {
         Ok(value) => {
             if let Some(journal) = session.take_journal() {
                 journal.complete();

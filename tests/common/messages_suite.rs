@@ -772,3 +772,64 @@ pub fn tail_stops_on_ctrl_c_in_a_pty(c: &Cluster, topic: &str) {
         stopped.elapsed()
     );
 }
+
+/// produce with `wait: false` queues and returns at once; flush() waits and counts every
+/// delivery; a script that ends without flushing still waits for its records; a record
+/// the broker refuses makes the flush (here the end of the script) fail, saying so.
+pub fn queued_produce_delivers_everything_and_reports_failures(c: &Cluster, topic: &str) {
+    create_topic(c, topic, 3);
+    let bs = c.bootstrap_servers();
+    let flushed = kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"let batch = []; for i in 0..1000 {{ batch.push(`record ${{i}}`); }}
+               let queued = 0;
+               for round in 0..20 {{ queued += produce("{topic}", batch, #{{wait: false, compression: "lz4"}}).queued; }}
+               let f = flush();
+               let sum = 0; for p in f.partitions {{ sum += p.records; }}
+               #{{queued: queued, delivered: f.delivered, partitions: f.partitions.len(), sum: sum, again: flush().delivered}}"#
+        ),
+    );
+    assert_eq!(flushed["queued"], 20000, "{flushed}");
+    assert_eq!(flushed["delivered"], 20000, "{flushed}");
+    assert_eq!(flushed["sum"], 20000, "{flushed}");
+    assert_eq!(flushed["partitions"], 3, "{flushed}");
+    assert_eq!(flushed["again"], 0, "a second flush has nothing left");
+    // Queued and never flushed: the script's end waits for them.
+    let out = kafsh_eval(
+        &bs,
+        None,
+        &format!(
+            r#"let b = []; for i in 0..500 {{ b.push("late"); }} produce("{topic}", b, #{{wait: false}}); "queued""#
+        ),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let count = kafsh_json(&bs, None, &format!(r#"count("{topic}").records"#));
+    assert_eq!(count, 20500);
+
+    // The broker refuses records above the topic's max.message.bytes.
+    let small = format!("{topic}-small");
+    kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"create_topic("{small}", #{{partitions: 1, replication_factor: 1, config: #{{"max.message.bytes": "1024"}}}}).topic"#
+        ),
+    );
+    let out = kafsh_eval(
+        &bs,
+        None,
+        &format!(
+            r#"let big = ""; while big.len() < 5000 {{ big += "0123456789"; }}
+               produce("{small}", [big, big], #{{wait: false}}).queued"#
+        ),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("flush") && err.contains("2 of 2 queued record(s) were not written"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -1,12 +1,21 @@
 //! Writing records with librdkafka's producer: idempotent with acks=all by default,
-//! batched and compressed by librdkafka, every record's delivery waited for within the
-//! call timeout (librdkafka's `message.timeout.ms`).
+//! batched and compressed by librdkafka. Either every record's delivery is waited for
+//! within the call timeout (librdkafka's `message.timeout.ms`) and its offset returned, or
+//! records are queued and their deliveries counted as librdkafka reports them, until a
+//! flush waits for the rest (bulk loads: the next records go out while earlier ones are
+//! still being acknowledged, as kcat and Kafka's console producer do).
 
 use super::{kafka_error, millis, DataPath};
 use crate::error::{Error, Result};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer, ProducerContext,
+    ThreadedProducer,
+};
+use rdkafka::ClientContext;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A record to write.
@@ -87,10 +96,79 @@ pub struct Produced {
 }
 
 /// Producers kept for a session, one per setting (acks, compression, idempotence), so a
-/// script producing in many calls connects once.
+/// script producing in many calls connects once; the queueing ones share one count of
+/// deliveries.
 #[derive(Default)]
 pub struct Producers {
-    cache: std::sync::Mutex<Vec<(ProduceSettings, FutureProducer)>>,
+    cache: Mutex<Vec<(ProduceSettings, FutureProducer)>>,
+    queueing: Mutex<Vec<(ProduceSettings, ThreadedProducer<CountingContext>)>>,
+    deliveries: Arc<Deliveries>,
+}
+
+/// Deliveries of queued records as librdkafka reports them, since the last flush.
+#[derive(Debug, Default)]
+struct Deliveries {
+    queued: AtomicU64,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    /// (topic, partition, records): a few entries, searched without allocating.
+    per_partition: Mutex<Vec<(String, i32, u64)>>,
+}
+
+/// The producer context that counts deliveries (librdkafka's delivery reports arrive on
+/// the producer's polling thread).
+struct CountingContext(Arc<Deliveries>);
+
+impl ClientContext for CountingContext {}
+
+impl ProducerContext for CountingContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let d = &self.0;
+        match result {
+            Ok(m) => {
+                d.delivered.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut per) = d.per_partition.lock() {
+                    let (topic, partition) = (m.topic(), m.partition());
+                    match per
+                        .iter_mut()
+                        .find(|(t, p, _)| *p == partition && t == topic)
+                    {
+                        Some((_, _, n)) => *n += 1,
+                        None => per.push((topic.to_string(), partition, 1)),
+                    }
+                }
+            }
+            Err((e, m)) => {
+                d.failed.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut first) = d.first_error.lock() {
+                    first.get_or_insert_with(|| format!("{}-{}: {e}", m.topic(), m.partition()));
+                }
+            }
+        }
+    }
+}
+
+/// What a flush found: every record queued since the previous flush, delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flushed {
+    /// Records delivered.
+    pub delivered: u64,
+    /// Delivered records per topic and partition.
+    pub partitions: Vec<PartitionCount>,
+}
+
+/// Records delivered to one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionCount {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// Records written there.
+    pub records: u64,
 }
 
 impl Producers {
@@ -104,26 +182,172 @@ impl Producers {
         if let Some((_, p)) = cache.iter().find(|(s, _)| s == settings) {
             return Ok(p.clone());
         }
-        let mut config = path.client_config();
-        // Deliveries fail before the call's own timeout, so the error is librdkafka's.
-        let delivery = path
-            .timeout()
-            .saturating_sub(Duration::from_secs(1))
-            .max(Duration::from_secs(1));
-        config
-            .set("acks", &settings.acks)
-            .set("compression.type", &settings.compression)
-            .set("enable.idempotence", settings.idempotent.to_string())
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", millis(delivery))
-            // Never create a topic by producing to it.
-            .set("allow.auto.create.topics", "false");
-        let producer: FutureProducer = config
+        let producer: FutureProducer = producer_config(path, settings)
             .create()
             .map_err(|e| kafka_error("cannot start the producer", e))?;
         cache.push((settings.clone(), producer.clone()));
         Ok(producer)
     }
+
+    /// Queues `records` for `topic` (which the caller checked exists) without waiting for
+    /// their deliveries; returns how many were queued. When librdkafka's queue is full it
+    /// waits for room, up to the call timeout; `stop` is asked between records (Ctrl-C).
+    pub fn queue(
+        &self,
+        path: &DataPath,
+        settings: &ProduceSettings,
+        topic: &str,
+        records: &[OutRecord],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<usize> {
+        settings.validate()?;
+        let mut producers = self
+            .queueing
+            .lock()
+            .map_err(|_| Error::Failed("the producer cache is poisoned".into()))?;
+        let index = match producers.iter().position(|(s, _)| s == settings) {
+            Some(i) => i,
+            None => {
+                let producer = producer_config(path, settings)
+                    .create_with_context(CountingContext(self.deliveries.clone()))
+                    .map_err(|e| kafka_error("cannot start the producer", e))?;
+                producers.push((settings.clone(), producer));
+                producers.len() - 1
+            }
+        };
+        let producer = &producers[index].1;
+        let deadline = std::time::Instant::now() + path.timeout();
+        for (i, record) in records.iter().enumerate() {
+            let mut base = BaseRecord::<[u8], [u8]>::to(topic);
+            if let Some(k) = &record.key {
+                base = base.key(k.as_slice());
+            }
+            if let Some(v) = &record.value {
+                base = base.payload(v.as_slice());
+            }
+            base.partition = record.partition;
+            base.timestamp = record.timestamp;
+            if !record.headers.is_empty() {
+                base = base.headers(owned_headers(&record.headers));
+            }
+            loop {
+                match producer.send(base) {
+                    Ok(()) => {
+                        self.deliveries.queued.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    Err((e, back))
+                        if e.rdkafka_error_code()
+                            == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                    {
+                        if stop() {
+                            return Err(Error::Refused(format!(
+                                "interrupted after queueing {i} of {} records",
+                                records.len()
+                            )));
+                        }
+                        if std::time::Instant::now() >= deadline {
+                            return Err(Error::Timeout(format!(
+                                "producing to {topic}: librdkafka's queue stayed full for {}s ({i} of {} records queued)",
+                                path.timeout().as_secs(),
+                                records.len()
+                            )));
+                        }
+                        base = back;
+                        // librdkafka's queue is full: its polling thread drains it as
+                        // deliveries arrive.
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    Err((e, _)) => return Err(kafka_error(&format!("producing to {topic}"), e)),
+                }
+            }
+        }
+        Ok(records.len())
+    }
+
+    /// Records queued since the last flush (delivered by now or not).
+    pub fn unflushed(&self) -> u64 {
+        self.deliveries.queued.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every queued record is delivered (or `timeout` passes) and returns what
+    /// was delivered since the last flush. Fails when a record was not written (naming the
+    /// first failure and the counts) or the deliveries did not finish in time.
+    pub fn flush(&self, timeout: Duration) -> Result<Flushed> {
+        let producers = self
+            .queueing
+            .lock()
+            .map_err(|_| Error::Failed("the producer cache is poisoned".into()))?;
+        let d = &self.deliveries;
+        let deadline = std::time::Instant::now() + timeout;
+        for (_, producer) in producers.iter() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if let Err(e) = producer.flush(left) {
+                let waiting = producer.in_flight_count();
+                return Err(Error::Timeout(format!(
+                    "flush: {waiting} queued record(s) still not delivered after {}s ({e})",
+                    timeout.as_secs()
+                )));
+            }
+        }
+        let queued = d.queued.swap(0, Ordering::Relaxed);
+        let delivered = d.delivered.swap(0, Ordering::Relaxed);
+        let failed = d.failed.swap(0, Ordering::Relaxed);
+        let mut per_partition = d
+            .per_partition
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        per_partition.sort();
+        let first_error = d.first_error.lock().ok().and_then(|mut f| f.take());
+        if failed > 0 {
+            return Err(Error::Cluster(format!(
+                "{failed} of {queued} queued record(s) were not written ({delivered} were); the first: {}",
+                first_error.unwrap_or_default()
+            )));
+        }
+        Ok(Flushed {
+            delivered,
+            partitions: per_partition
+                .into_iter()
+                .map(|(topic, partition, records)| PartitionCount {
+                    topic,
+                    partition,
+                    records,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The producer configuration of `settings` on `path`.
+fn producer_config(path: &DataPath, settings: &ProduceSettings) -> rdkafka::ClientConfig {
+    let mut config = path.client_config();
+    // Deliveries fail before the call's own timeout, so the error is librdkafka's.
+    let delivery = path
+        .timeout()
+        .saturating_sub(Duration::from_secs(1))
+        .max(Duration::from_secs(1));
+    config
+        .set("acks", &settings.acks)
+        .set("compression.type", &settings.compression)
+        .set("enable.idempotence", settings.idempotent.to_string())
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", millis(delivery))
+        // Never create a topic by producing to it.
+        .set("allow.auto.create.topics", "false");
+    config
+}
+
+fn owned_headers(headers: &[(String, Option<Vec<u8>>)]) -> OwnedHeaders {
+    let mut owned = OwnedHeaders::new_with_capacity(headers.len());
+    for (key, value) in headers {
+        owned = owned.insert(Header {
+            key: key.as_str(),
+            value: value.as_deref(),
+        });
+    }
+    owned
 }
 
 /// Writes `records` to `topic` (which the caller checked exists) and waits for every
@@ -150,14 +374,7 @@ pub async fn produce(
             future = future.timestamp(t);
         }
         if !record.headers.is_empty() {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for (key, value) in &record.headers {
-                headers = headers.insert(Header {
-                    key: key.as_str(),
-                    value: value.as_deref(),
-                });
-            }
-            future = future.headers(headers);
+            future = future.headers(owned_headers(&record.headers));
         }
         loop {
             match producer.send_result(future) {

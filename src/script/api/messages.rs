@@ -87,10 +87,17 @@ pub mod api {
             group.as_deref(),
         )?;
         let mut out = Array::new();
-        let stop = read_loop(&session, f, &mut reader, limit, Some(timeout), |record| {
-            out.push(to_dynamic(&*record)?);
-            Ok(true)
-        })?;
+        let stop = read_loop(
+            &session,
+            f,
+            &mut reader,
+            limit,
+            Some(timeout),
+            |record, _| {
+                out.push(to_dynamic(&*record)?);
+                Ok(true)
+            },
+        )?;
         warn_stop(f, topic, &stop, &reader);
         commit(&session, f, &reader)?;
         Ok(out)
@@ -191,19 +198,33 @@ pub mod api {
         let mut out = Array::new();
         let mut scanned = 0u64;
         let mut last_shown = Instant::now();
-        let stop = read_loop(&session, f, &mut reader, 0, Some(timeout), |record| {
-            scanned += 1;
-            if last_shown.elapsed() > Duration::from_millis(250) {
-                last_shown = Instant::now();
-                progress.update(scanned, &format!("{} found", out.len()));
-            }
-            let arg = to_dynamic(&*record)?;
-            let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
-            if matched.as_bool().unwrap_or(false) {
-                out.push(arg);
-            }
-            Ok(limit == 0 || (out.len() as u64) < limit)
-        });
+        let stop = read_loop(
+            &session,
+            f,
+            &mut reader,
+            0,
+            Some(timeout),
+            |record, bytes| {
+                scanned += 1;
+                if last_shown.elapsed() > Duration::from_millis(250) {
+                    last_shown = Instant::now();
+                    progress.update(
+                        scanned,
+                        &format!(
+                            "{} scanned, {} found",
+                            crate::output::progress::human_bytes(bytes as i64),
+                            out.len()
+                        ),
+                    );
+                }
+                let arg = to_dynamic(&*record)?;
+                let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
+                if matched.as_bool().unwrap_or(false) {
+                    out.push(arg);
+                }
+                Ok(limit == 0 || (out.len() as u64) < limit)
+            },
+        );
         progress.finish();
         let stop = stop?;
         warn_stop(f, topic, &stop, &reader);
@@ -225,13 +246,19 @@ pub mod api {
     /// arrays as JSON, blobs as their bytes; `()` is null (a tombstone value). Headers are a
     /// map of names to strings or blobs. Options: `acks` ("all" default, 1, 0),
     /// `compression` ("none", "gzip", "snappy", "lz4", "zstd"), `partition` (for every
-    /// record that names none), `idempotent` (default true; needs acks "all"). Returns where
-    /// each record went: topic, partition, offset, timestamp. The topic must exist. With
-    /// --dry-run nothing is sent and the result says what would be.
+    /// record that names none), `idempotent` (default true; needs acks "all"), `wait`
+    /// (default true). Returns where each record went: topic, partition, offset, timestamp.
+    /// With `wait: false` (bulk loads) the records are queued and the call returns at once
+    /// with `#{queued: n}` while librdkafka sends them; `flush()` waits for their
+    /// deliveries and fails if any record was not written, and so does the end of the
+    /// script or shell line. The topic must exist. With --dry-run nothing is sent and the
+    /// result says what would be.
     ///
     /// ```rhai
     /// produce("orders", #{key: "12345", value: #{item: "tea", amount: 3}, headers: #{source: "kafsh"}});
     /// produce("orders", ["a", "b", "c"], #{partition: 0, compression: "lz4"});
+    /// for chunk in chunks { produce("orders", chunk, #{wait: false}); }
+    /// flush();
     /// ```
     #[rhai_fn(return_raw, name = "produce")]
     pub fn produce_with(
@@ -239,14 +266,15 @@ pub mod api {
         topic: &str,
         records: Dynamic,
         options: Map,
-    ) -> Result<Array, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "produce";
         let opts = Options::new(
             f,
             &options,
-            &["acks", "compression", "partition", "idempotent"],
+            &["acks", "compression", "partition", "idempotent", "wait"],
         )?;
+        let wait = opts.bool("wait")?.unwrap_or(true);
         let acks = match options.get("acks") {
             None => "all".to_string(),
             Some(v) if v.is_unit() => "all".to_string(),
@@ -299,14 +327,42 @@ pub mod api {
         );
         if session.options.dry_run {
             session.mutation(f, topic, &summary, serde_json::json!({"records": count}));
+            if !wait {
+                return Ok(Dynamic::from_map(Map::from_iter([
+                    ("queued".into(), Dynamic::from_int(0)),
+                    ("dry_run".into(), true.into()),
+                ])));
+            }
             let planned: Vec<serde_json::Value> = out_records
                 .iter()
                 .map(|r| serde_json::json!({"topic": topic, "partition": r.partition, "dry_run": true}))
                 .collect();
-            return to_array(&planned);
+            return to_array(&planned).map(Dynamic::from_array);
         }
-        let producer = DataPath::from_settings(&session.settings)
-            .and_then(|path| session.producers().get(&path, &settings))
+        let path =
+            DataPath::from_settings(&session.settings).map_err(|e| script_error(&session, f, e))?;
+        if !wait {
+            let interrupt = session.bridge().interrupt().clone();
+            let queued = session
+                .producers()
+                .queue(&path, &settings, topic, &out_records, &|| {
+                    interrupt.is_set()
+                })
+                .map_err(|e| script_error(&session, f, e))?;
+            session.mutation(
+                f,
+                topic,
+                &format!("{summary}, queued (delivery counted at the flush)"),
+                serde_json::json!({"records": queued, "wait": false}),
+            );
+            return Ok(Dynamic::from_map(Map::from_iter([(
+                "queued".into(),
+                Dynamic::from_int(queued as i64),
+            )])));
+        }
+        let producer = session
+            .producers()
+            .get(&path, &settings)
             .map_err(|e| script_error(&session, f, e))?;
         let t = topic.to_string();
         let produced = session
@@ -324,7 +380,7 @@ pub mod api {
             &summary,
             serde_json::json!({"records": count, "per_partition": per_partition}),
         );
-        to_array(&produced)
+        to_array(&produced).map(Dynamic::from_array)
     }
 
     /// Write one record or a list of records with the defaults (acks=all, idempotent).
@@ -333,8 +389,38 @@ pub mod api {
         ctx: NativeCallContext,
         topic: &str,
         records: Dynamic,
-    ) -> Result<Array, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         produce_with(ctx, topic, records, Map::new())
+    }
+
+    /// Waits for the deliveries of every record queued by `produce(.., #{wait: false})`
+    /// since the last flush, within the call timeout (or `timeout`, e.g. "5m"). Returns
+    /// `delivered` and the records per partition (`partitions`: topic, partition,
+    /// records); fails naming the first record that was not written. A script or shell
+    /// line that ends with queued records flushes them the same way.
+    ///
+    /// ```rhai
+    /// for i in 0..100 { produce("load-test", batch, #{wait: false}); }
+    /// let done = flush(#{timeout: "2m"});
+    /// print(`${done.delivered} records written`);
+    /// ```
+    #[rhai_fn(return_raw, name = "flush")]
+    pub fn flush_with(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "flush";
+        let opts = Options::new(f, &options, &["timeout"])?;
+        let timeout = opts.duration("timeout", session.settings.call_timeout)?;
+        let flushed = session
+            .producers()
+            .flush(timeout)
+            .map_err(|e| script_error(&session, f, e))?;
+        to_map(&flushed)
+    }
+
+    /// Waits for the deliveries of every queued record (see the options form).
+    #[rhai_fn(return_raw, name = "flush")]
+    pub fn flush(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        flush_with(ctx, Map::new())
     }
 
     /// Earliest and latest offset of every partition, and the records between them, as
@@ -619,7 +705,7 @@ fn read_loop(
     reader: &mut Reader,
     limit: u64,
     timeout: Option<Duration>,
-    mut on_record: impl FnMut(Box<Record>) -> Fallible<bool>,
+    mut on_record: impl FnMut(Box<Record>, u64) -> Fallible<bool>,
 ) -> Fallible<Stop> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let interrupt = session.bridge().interrupt().clone();
@@ -663,7 +749,7 @@ fn read_loop(
             }
             Next::Record(record) => {
                 seen += 1;
-                if !on_record(record)? {
+                if !on_record(record, reader.bytes)? {
                     return Ok(Stop::Limit);
                 }
             }
@@ -862,7 +948,7 @@ fn tail_inner(
         &mut reader,
         limit,
         timeout,
-        |record| match &callback {
+        |record, _| match &callback {
             Some(callback) => {
                 let arg = to_dynamic(&*record)?;
                 let answer: Dynamic = callback.call_within_context(ctx, (arg,))?;

@@ -1,5 +1,6 @@
-//! Rhai functions for reassignment planning (the planner is pure; these read the current
-//! assignment from the cluster or a saved plan).
+//! Rhai functions for reassignment: planning (the planner is pure; these read the current
+//! assignment from the cluster or a saved plan) and thin wrappers over the workflows of
+//! `kafka::reassign_flow` (start, status, wait, cancel, list, throttles, elections).
 
 use rhai::plugin::*;
 
@@ -16,14 +17,14 @@ use rhai::plugin::*;
 /// writes the tool's JSON and `parse_plan` reads it back.
 #[export_module]
 pub mod api {
-    use super::{
-        bytes_left, current, plan_progress, progress_text, route, topic_names,
-        warn_shared_throttle, Route,
-    };
+    use super::{parse_capacity, parse_sizes, progress_text, route, topic_names, tracking};
+    use crate::kafka::reassign_flow::{self as flow, Route, WaitEvent, WaitOptions};
+    use crate::output::{log_line, progress::Progress};
     use crate::plan::{self, Balance, Plan, PlanOptions};
-    use crate::script::convert::{plan_of, to_map, Options, ScriptPlan};
-    use crate::script::{kafka_call as call, script_error, session_of, zk_call};
+    use crate::script::convert::{plan_of, to_array, to_map, Options, ScriptPlan};
+    use crate::script::{kafka_call as call, kafka_call_for as call_for, script_error, session_of};
     use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
+    use std::time::Duration;
 
     /// The current assignment of topics (a name, a list of names, or all non-internal
     /// topics when empty) as a plan in kafka-reassign-partitions.sh's shape: `version`
@@ -41,7 +42,7 @@ pub mod api {
         let session = session_of(&ctx)?;
         let names = topic_names("assignment", &topics)?;
         let result = call(&session, "assignment", |k| async move {
-            current(&k, &names).await.map(|(p, _)| p)
+            flow::assignment(&k, &names, false).await.map(|(p, _)| p)
         })?;
         Ok(ScriptPlan::new(result, None::<&()>))
     }
@@ -158,55 +159,23 @@ pub mod api {
             }
             None => {
                 let names = opts.string_list("topics")?;
-                let want_bytes =
-                    sizes.is_empty() || (balance == Balance::Bytes && capacity.is_empty());
                 // Draining empties the brokers: internal topics move too.
                 let internal = !drain.is_empty();
-                let (plan, racks, live, bytes) = call(&session, f, |k| async move {
-                    let (plan, racks) = current_of(&k, &names, internal).await?;
-                    let live: Vec<i32> = crate::kafka::brokers::brokers(&k)
-                        .await?
-                        .into_iter()
-                        .map(|b| b.id)
-                        .collect();
-                    let bytes = if want_bytes {
-                        let topics: Vec<String> = plan
-                            .partitions
-                            .iter()
-                            .map(|p| p.topic.clone())
-                            .collect::<std::collections::BTreeSet<_>>()
-                            .into_iter()
-                            .collect();
-                        Some(crate::kafka::reassign::cluster_bytes(&k, &topics).await)
-                    } else {
-                        None
-                    };
-                    Ok((plan, racks, live, bytes))
+                let want_bytes =
+                    sizes.is_empty() || (balance == Balance::Bytes && capacity.is_empty());
+                let needs_bytes = balance == Balance::Bytes;
+                let online = call(&session, f, |k| async move {
+                    flow::planning_input(&k, &names, internal, want_bytes, needs_bytes).await
                 })?;
-                match bytes {
-                    Some(Ok(b)) => {
-                        if balance == Balance::Bytes && !b.errors.is_empty() {
-                            return Err(script_error(
-                                &session,
-                                f,
-                                crate::error::Error::Cluster(format!(
-                                    "balancing bytes needs every broker's log dirs: {}",
-                                    b.errors.join("; ")
-                                )),
-                            ));
-                        }
-                        if sizes.is_empty() {
-                            sizes = b.sizes;
-                        }
-                        if capacity.is_empty() {
-                            capacity = b.capacity;
-                        }
+                if let Some(bytes) = online.bytes {
+                    if sizes.is_empty() {
+                        sizes = bytes.sizes;
                     }
-                    Some(Err(e)) if balance == Balance::Bytes => {
-                        return Err(script_error(&session, f, e));
+                    if capacity.is_empty() {
+                        capacity = bytes.capacity;
                     }
-                    _ => {}
                 }
+                let (plan, racks, live) = (online.plan, online.racks, online.live);
                 let racks = if offline_racks.is_empty() {
                     racks
                 } else {
@@ -215,18 +184,8 @@ pub mod api {
                 (ScriptPlan::new(plan, None::<&()>), racks, live)
             }
         };
-        // Online, the cluster says which brokers exist: a target it does not know (a typo,
-        // a broker not started yet) would leave partitions waiting for it forever.
         if !options.contains_key("assignment") {
-            if let Some(unknown) = given_brokers.iter().find(|b| !live.contains(b)) {
-                let mut known = live.clone();
-                known.sort_unstable();
-                let known: Vec<String> = known.iter().map(|b| b.to_string()).collect();
-                return Err(invalid(format!(
-                    "broker {unknown} is not registered in the cluster (its brokers are {}): start it first, or plan offline from a saved assignment",
-                    known.join(", ")
-                )));
-            }
+            flow::registered(&given_brokers, &live).map_err(|e| script_error(&session, f, e))?;
         }
         let brokers: Vec<i32> = if given_brokers.is_empty() {
             live.iter()
@@ -289,7 +248,7 @@ pub mod api {
             None => {
                 let names = opts.string_list("topics")?;
                 call(&session, f, |k| async move {
-                    current(&k, &names).await.map(|(p, _)| p)
+                    flow::assignment(&k, &names, false).await.map(|(p, _)| p)
                 })?
             }
         };
@@ -321,7 +280,7 @@ pub mod api {
         let f = "plan_replication_factor";
         let names = vec![topic.to_string()];
         let (before, racks, brokers) = call(&session, f, |k| async move {
-            let (plan, racks) = current(&k, &names).await?;
+            let (plan, racks) = flow::assignment(&k, &names, false).await?;
             let brokers: Vec<i32> = crate::kafka::brokers::brokers(&k)
                 .await?
                 .into_iter()
@@ -396,44 +355,27 @@ pub mod api {
         let parts = plan_of(f, &plan)?.partitions;
         let dry_run = session.options.dry_run;
         let route = route(&session, f, via.as_deref())?;
-        if route == Route::Znode && !dry_run {
-            // Before any throttle is set: the controller ignores a second znode plan.
-            let pending = zk_call(&session, f, |z| async move {
-                crate::zk::reassign::pending(&z).await
-            })?;
-            if !pending.is_empty() {
-                return Err(script_error(
-                    &session,
-                    f,
-                    crate::error::Error::Refused(format!(
-                        "a reassignment of {} partition(s) is still in progress ({} exists); wait for it first",
-                        pending.len(),
-                        crate::zk::reassign::REASSIGN_ZNODE
-                    )),
-                ));
-            }
-        }
+        let zk = match route {
+            Route::Znode if !dry_run => Some(
+                session
+                    .zookeeper()
+                    .map_err(|e| script_error(&session, f, e))?,
+            ),
+            _ => None,
+        };
         let p2 = parts.clone();
-        let (result, moving) = call(&session, f, |k| async move {
-            crate::kafka::reassign::prepare(&k, &p2, throttle, dry_run).await
+        let steps = session.settings.call_timeout * 3;
+        let result = call_for(&session, f, steps, |k| async move {
+            flow::start(&k, route, zk.as_deref(), &p2, throttle, dry_run).await
         })?;
-        if !dry_run && !moving.is_empty() {
-            match route {
-                Route::Api => call(&session, f, |k| async move {
-                    crate::kafka::reassign::submit(&k, &moving).await
-                })?,
-                Route::Znode => zk_call(&session, f, |z| async move {
-                    crate::zk::reassign::submit(&z, &moving).await
-                })?,
-            }
-        }
-        if !result.started.is_empty() {
+        let started = &result.started;
+        if !started.started.is_empty() {
             session.mutation(
                 f,
-                &format!("{} partition(s)", result.started.len()),
+                &format!("{} partition(s)", started.started.len()),
                 &format!(
                     "move {} replica(s){}",
-                    result.moving_replicas,
+                    started.moving_replicas,
                     throttle
                         .map(|t| format!(" throttled at {t} B/s"))
                         .unwrap_or_default()
@@ -441,13 +383,11 @@ pub mod api {
                 serde_json::json!({
                     "partitions": parts,
                     "throttle": throttle,
-                    "previous": result.previous,
+                    "previous": started.previous,
                 }),
             );
         }
-        let mut out = to_map(&result)?;
-        out.insert("via".into(), Dynamic::from(route.name().to_string()));
-        Ok(out)
+        to_map(&result)
     }
 
     /// Start a reassignment without a throttle.
@@ -469,18 +409,14 @@ pub mod api {
         plan: Dynamic,
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
-        let parts = plan_of("reassignment_status", &plan)?.partitions;
-        let progress = plan_progress(&session, "reassignment_status", &parts)?;
-        let done = progress.iter().filter(|p| p.done).count();
-        let mut out = Map::new();
-        out.insert("total".into(), Dynamic::from_int(progress.len() as i64));
-        out.insert("done".into(), Dynamic::from_int(done as i64));
-        out.insert(
-            "complete".into(),
-            Dynamic::from_bool(done == progress.len()),
-        );
-        out.insert("partitions".into(), rhai::serde::to_dynamic(&progress)?);
-        Ok(out)
+        let f = "reassignment_status";
+        let parts = plan_of(f, &plan)?.partitions;
+        let tracking = tracking(&session, f)?;
+        let steps = session.settings.call_timeout * 2;
+        let status = call_for(&session, f, steps, |k| async move {
+            flow::status(&k, &tracking, &parts).await
+        })?;
+        to_map(&status)
     }
 
     /// Wait until a plan's reassignment completes, logging progress every `interval`
@@ -507,107 +443,53 @@ pub mod api {
         let session = session_of(&ctx)?;
         let f = "wait_reassignment";
         let opts = Options::new(f, &options, &["timeout", "interval", "elect"])?;
-        let timeout = opts.duration("timeout", std::time::Duration::from_secs(3600))?;
-        let interval = opts.duration("interval", std::time::Duration::from_secs(5))?;
-        let elect = opts.bool("elect")?.unwrap_or(true);
-        let parts = plan_of(f, &plan)?.partitions;
-        let started = std::time::Instant::now();
-        let bar = crate::output::progress::Progress::new("reassignment", parts.len() as u64);
-        // The first look at the bytes left, to measure the replication rate from.
-        let mut first_left: Option<(std::time::Instant, i64)> = None;
-        let mut rate: Option<f64> = None;
-        let mut warned = session.options.dry_run;
-        loop {
-            let progress = plan_progress(&session, f, &parts)?;
-            let done = progress.iter().filter(|p| p.done).count();
-            if done == progress.len() || session.options.dry_run {
-                break;
-            }
-            if !warned {
-                warned = true;
-                warn_shared_throttle(&session, &progress);
-            }
-            let left = bytes_left(&session, &progress);
-            if let Some(now) = left {
-                match first_left {
-                    None => first_left = Some((std::time::Instant::now(), now)),
-                    Some((at, then)) => {
-                        let secs = at.elapsed().as_secs_f64();
-                        if secs > 0.0 && then > now {
-                            rate = Some((then - now) as f64 / secs);
-                        }
-                    }
-                }
-            }
-            bar.update(done as u64, &progress_text(left, rate));
-            if started.elapsed() >= timeout {
-                bar.finish();
-                return Err(script_error(
-                    &session,
-                    f,
-                    crate::error::Error::Timeout(format!(
-                        "{done} of {} partitions done after {}; the reassignment goes on, throttles stay",
-                        progress.len(),
-                        crate::kafka::conn::human(timeout)
-                    )),
-                ));
-            }
-            session
-                .bridge()
-                .call(
-                    f,
-                    interval + std::time::Duration::from_secs(1),
-                    async move {
-                        tokio::time::sleep(interval).await;
-                        Ok(())
-                    },
-                )
-                .map_err(|e| script_error(&session, f, e))
-                .inspect_err(|_| bar.finish())?;
-        }
-        bar.finish();
-        let dry_run = session.options.dry_run;
-        let p2 = parts.clone();
-        let removed = call(&session, f, |k| async move {
-            if dry_run {
-                return Ok(Vec::new());
-            }
-            crate::kafka::reassign::remove_throttles(&k, &p2).await
-        })?;
-        let topics: Vec<String> = parts
-            .iter()
-            .map(|p| p.topic.clone())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let elected = if elect && !dry_run {
-            elect_preferred(&session, f, topics, ELECTION_PATIENCE)?
-        } else {
-            Vec::new()
+        let wait = WaitOptions {
+            timeout: opts.duration("timeout", Duration::from_secs(3600))?,
+            interval: opts.duration("interval", Duration::from_secs(5))?,
+            elect: opts.bool("elect")?.unwrap_or(true),
+            dry_run: session.options.dry_run,
         };
-        if !removed.is_empty() {
+        let parts = plan_of(f, &plan)?.partitions;
+        let tracking = tracking(&session, f)?;
+        // A backstop above the wait's own limits: every step is bounded by the call
+        // timeout, the polls by `timeout`, the election by its patience.
+        let limit = wait.timeout
+            + wait.interval
+            + flow::ELECTION_PATIENCE
+            + session.settings.call_timeout * 10;
+        let bar = Progress::new("reassignment", parts.len() as u64);
+        let shown = &bar;
+        let done = call_for(&session, f, limit, |k| async move {
+            let notes = k.clone();
+            flow::wait(&k, &tracking, &parts, wait, |event| {
+                for note in notes.take_notes() {
+                    log_line("warn", &format!("{f}: {note}"));
+                }
+                match event {
+                    WaitEvent::SharedThrottle(shared) => {
+                        log_line("warn", &format!("{f}: {shared}"));
+                    }
+                    WaitEvent::Progress {
+                        done,
+                        bytes_left,
+                        bytes_per_second,
+                        ..
+                    } => shown.update(done as u64, &progress_text(bytes_left, bytes_per_second)),
+                }
+            })
+            .await
+        });
+        bar.finish();
+        let done = done?;
+        if !done.throttles_removed.is_empty() {
             session.mutation(
                 f,
                 "throttles",
-                &format!("removed {}", removed.join(", ")),
+                &format!("removed {}", done.throttles_removed.join(", ")),
                 serde_json::json!({}),
             );
         }
-        let mut out = Map::new();
-        out.insert("complete".into(), Dynamic::TRUE);
-        out.insert(
-            "seconds".into(),
-            Dynamic::from_int(started.elapsed().as_secs() as i64),
-        );
-        if let Some(rate) = rate {
-            out.insert("bytes_per_second".into(), Dynamic::from_int(rate as i64));
-        }
-        out.insert(
-            "throttles_removed".into(),
-            rhai::serde::to_dynamic(&removed)?,
-        );
-        out.insert("leaders_elected".into(), rhai::serde::to_dynamic(&elected)?);
-        Ok(out)
+        to_map(&done)
     }
 
     /// Wait up to an hour for a plan's reassignment, then remove throttles and elect leaders.
@@ -634,37 +516,17 @@ pub mod api {
         let f = "cancel_reassignment";
         let parts = plan_of(f, &plan)?.partitions;
         let dry_run = session.options.dry_run;
-        if route(&session, f, None)? == Route::Znode {
-            return Err(script_error(
-                &session,
-                f,
-                crate::error::Error::Unsupported(
-                    "this cluster (Kafka before 2.4) cannot cancel a reassignment; wait for it to complete".into(),
-                ),
-            ));
-        }
-        let (cancelled, removed) = call(&session, f, |k| async move {
-            if dry_run {
-                return Ok((Vec::new(), Vec::new()));
-            }
-            let c = crate::kafka::reassign::cancel(&k, &parts).await?;
-            let r = crate::kafka::reassign::remove_throttles(&k, &parts).await?;
-            Ok((c, r))
+        let steps = session.settings.call_timeout * 3;
+        let result = call_for(&session, f, steps, |k| async move {
+            flow::cancel(&k, &parts, dry_run).await
         })?;
         session.mutation(
             f,
-            &format!("{} partition(s)", cancelled.len()),
+            &format!("{} partition(s)", result.cancelled.len()),
             "cancel",
             serde_json::json!({}),
         );
-        let mut out = Map::new();
-        out.insert("cancelled".into(), rhai::serde::to_dynamic(&cancelled)?);
-        out.insert(
-            "throttles_removed".into(),
-            rhai::serde::to_dynamic(&removed)?,
-        );
-        out.insert("dry_run".into(), Dynamic::from_bool(dry_run));
-        Ok(out)
+        to_map(&result)
     }
 
     /// Every reassignment in flight in the cluster, whoever started it (kafsh, Kafka's
@@ -678,33 +540,15 @@ pub mod api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn list_reassignments(ctx: NativeCallContext) -> Result<rhai::Array, Box<EvalAltResult>> {
-        use kafka_protocol::messages::ListPartitionReassignmentsRequest;
         let session = session_of(&ctx)?;
         let f = "list_reassignments";
-        let listed = call(&session, f, |k| async move {
-            if k.controller_supports::<ListPartitionReassignmentsRequest>()
-                .await?
-            {
-                Ok(Some(crate::kafka::reassign::in_flight(&k).await?))
-            } else {
-                Ok(None)
-            }
-        })?;
-        if let Some(listed) = listed {
-            return crate::script::convert::to_array(&listed);
-        }
-        let pending = zk_call(&session, f, |z| async move {
-            crate::zk::reassign::pending(&z).await
-        })?;
-        Ok(pending
-            .into_iter()
-            .map(|(topic, partition)| {
-                let mut m = Map::new();
-                m.insert("topic".into(), Dynamic::from(topic));
-                m.insert("partition".into(), Dynamic::from_int(partition as i64));
-                Dynamic::from_map(m)
-            })
-            .collect())
+        let tracking = tracking(&session, f)?;
+        let listed = call(
+            &session,
+            f,
+            |k| async move { flow::list(&k, &tracking).await },
+        )?;
+        to_array(&listed)
     }
 
     /// Remove the replication throttles a reassignment set: the throttled-replica lists of
@@ -728,19 +572,7 @@ pub mod api {
         // partitions of other topics still move unthrottles those too, so that is asked.
         let named = topics.clone();
         let others = call(&session, f, |k| async move {
-            use kafka_protocol::messages::ListPartitionReassignmentsRequest;
-            if !k
-                .controller_supports::<ListPartitionReassignmentsRequest>()
-                .await?
-            {
-                return Ok(Vec::new());
-            }
-            Ok(crate::kafka::reassign::in_flight(&k)
-                .await?
-                .into_iter()
-                .filter(|p| !named.contains(&p.topic))
-                .map(|p| format!("{}-{}", p.topic, p.partition))
-                .collect::<Vec<String>>())
+            flow::others_moving(&k, &named).await
         })?;
         if !others.is_empty() {
             crate::script::confirm_many_listing(
@@ -773,7 +605,7 @@ pub mod api {
             },
             serde_json::json!({}),
         );
-        crate::script::convert::to_array(&removed)
+        to_array(&removed)
     }
 
     /// Preferred leader election: every partition led again by the first broker of its
@@ -795,11 +627,15 @@ pub mod api {
         let f = "elect_leaders";
         let opts = Options::new(f, &options, &["topics", "timeout"])?;
         let topics = opts.string_list("topics")?;
-        let patience = opts.duration("timeout", ELECTION_PATIENCE)?;
+        let patience = opts.duration("timeout", flow::ELECTION_PATIENCE)?;
         let elected = if session.options.dry_run {
             Vec::new()
         } else {
-            elect_preferred(&session, f, topics, patience)?
+            // A backstop above the rounds' own limits (each bounded by the call timeout).
+            let limit = patience + session.settings.call_timeout * 4;
+            call_for(&session, f, limit, |k| async move {
+                flow::elect_preferred(&k, &topics, patience).await
+            })?
         };
         session.mutation(
             f,
@@ -807,44 +643,20 @@ pub mod api {
             &format!("{} leader(s) changed", elected.len()),
             serde_json::json!({}),
         );
-        crate::script::convert::to_array(&elected)
+        to_array(&elected)
     }
 }
 
-use crate::kafka::reassign::PartitionProgress;
-use crate::plan::{PartitionAssignment, Plan};
-use crate::script::{kafka_call as call, script_error, zk_call, Session};
+use crate::kafka::reassign_flow::{self as flow, Route, Tracking};
+use crate::script::{kafka_call as call, script_error, Session};
 use rhai::{Dynamic, EvalAltResult};
-
-/// How the cluster takes a reassignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    /// AlterPartitionReassignments (Kafka 2.4 and later).
-    Api,
-    /// The `/admin/reassign_partitions` znode (ZooKeeper-based Kafka before 2.4).
-    Znode,
-}
-
-impl Route {
-    fn name(self) -> &'static str {
-        match self {
-            Route::Api => "api",
-            Route::Znode => "zookeeper",
-        }
-    }
-}
 
 /// The route `via` asks for; "auto" (or none) asks the controller what it supports.
 fn route(session: &Session, f: &str, via: Option<&str>) -> Result<Route, Box<EvalAltResult>> {
     match via {
         Some("api") => Ok(Route::Api),
         Some("zookeeper") => Ok(Route::Znode),
-        None | Some("auto") => {
-            let api = call(session, f, |k| async move {
-                crate::kafka::reassign::api_supported(&k).await
-            })?;
-            Ok(if api { Route::Api } else { Route::Znode })
-        }
+        None | Some("auto") => call(session, f, |k| async move { flow::route(&k).await }),
         Some(other) => Err(format!(
             "{f}: via must be \"auto\", \"api\" or \"zookeeper\", not {other:?}"
         )
@@ -852,60 +664,23 @@ fn route(session: &Session, f: &str, via: Option<&str>) -> Result<Route, Box<Eva
     }
 }
 
-/// Progress of a plan: ListPartitionReassignments where the controller has it, else the
-/// partitions still pending in the reassignment znode.
-fn plan_progress(
-    session: &Session,
-    f: &str,
-    parts: &[PartitionAssignment],
-) -> Result<Vec<PartitionProgress>, Box<EvalAltResult>> {
-    use kafka_protocol::messages::ListPartitionReassignmentsRequest;
-    let p = parts.to_vec();
-    let listed = call(session, f, |k| async move {
-        if k.controller_supports::<ListPartitionReassignmentsRequest>()
-            .await?
-        {
-            Ok(Some(crate::kafka::reassign::status(&k, &p).await?))
-        } else {
-            Ok(None)
-        }
-    })?;
-    if let Some(progress) = listed {
-        return Ok(progress);
-    }
-    let pending = zk_call(session, f, |z| async move {
-        crate::zk::reassign::pending(&z).await
-    })?;
-    let p = parts.to_vec();
-    call(session, f, |k| async move {
-        crate::kafka::reassign::status_from_znode(&k, &p, &pending).await
-    })
-}
-
-/// Bytes the new replicas of in-flight partitions still have to copy; `None` when the
-/// brokers cannot tell (a progress display must not fail the wait).
-fn bytes_left(session: &Session, progress: &[PartitionProgress]) -> Option<i64> {
-    let in_flight: Vec<&PartitionProgress> = progress.iter().filter(|p| !p.done).collect();
-    let brokers: Vec<i32> = in_flight
-        .iter()
-        .flat_map(|p| p.replicas.iter().chain(&p.adding).copied())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let topics: Vec<String> = in_flight
-        .iter()
-        .map(|p| p.topic.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let sizes = call(session, "wait_reassignment", |k| async move {
-        crate::kafka::log_dirs::log_dirs(&k, &brokers, &topics).await
-    })
-    .ok()?;
-    Some(crate::kafka::reassign::bytes_left(
-        progress,
-        &sizes.replicas,
-    ))
+/// Where a plan's progress is read: ListPartitionReassignments where the controller has
+/// it, else the reassignment znode (which needs the context's ZooKeeper).
+fn tracking(session: &Session, f: &str) -> Result<Tracking, Box<EvalAltResult>> {
+    Ok(
+        match call(
+            session,
+            f,
+            |k| async move { flow::progress_route(&k).await },
+        )? {
+            Route::Api => Tracking::Api,
+            Route::Znode => Tracking::Znode(
+                session
+                    .zookeeper()
+                    .map_err(|e| script_error(session, f, e))?,
+            ),
+        },
+    )
 }
 
 /// What the progress line says: bytes left, the observed rate and the time left at it.
@@ -922,111 +697,6 @@ fn progress_text(left: Option<i64>, rate: Option<f64>) -> String {
                 (left as f64 / rate).min(1e7)
             ))
         ),
-    }
-}
-
-/// Warns when other reassignments are in flight on brokers this one copies to or from:
-/// throttle rates are per broker, so both share them (each copies slower than its rate).
-fn warn_shared_throttle(session: &Session, progress: &[PartitionProgress]) {
-    let ours: std::collections::BTreeSet<(String, i32)> = progress
-        .iter()
-        .map(|p| (p.topic.clone(), p.partition))
-        .collect();
-    let brokers: std::collections::BTreeSet<i32> = progress
-        .iter()
-        .filter(|p| !p.done)
-        .flat_map(|p| p.replicas.iter().chain(&p.adding).copied())
-        .collect();
-    let Ok(others) = call(session, "wait_reassignment", |k| async move {
-        crate::kafka::reassign::in_flight(&k).await
-    }) else {
-        return;
-    };
-    let mut shared = std::collections::BTreeSet::new();
-    let mut count = 0;
-    for o in others
-        .iter()
-        .filter(|o| !ours.contains(&(o.topic.clone(), o.partition)))
-    {
-        let on: Vec<i32> = o
-            .replicas
-            .iter()
-            .chain(&o.adding)
-            .copied()
-            .filter(|b| brokers.contains(b))
-            .collect();
-        if !on.is_empty() {
-            count += 1;
-            shared.extend(on);
-        }
-    }
-    if count > 0 {
-        let list: Vec<String> = shared.iter().map(|b| b.to_string()).collect();
-        crate::output::log_line(
-            "warn",
-            &format!(
-                "wait_reassignment: {count} other partition(s) are being reassigned on broker(s) {} at the same time; throttle rates are per broker, so the two reassignments share them and each copies slower",
-                list.join(", ")
-            ),
-        );
-    }
-}
-
-/// How long a preferred leader election waits, by default, for replicas to be in sync.
-const ELECTION_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Preferred leader election of every partition of `topics`, in rounds: partitions that
-/// cannot be elected yet (preferred replica out of sync, controller busy) are retried every
-/// second until `patience` runs out, then reported with their reasons.
-fn elect_preferred(
-    session: &Session,
-    f: &str,
-    topics: Vec<String>,
-    patience: std::time::Duration,
-) -> Result<Vec<String>, Box<EvalAltResult>> {
-    let started = std::time::Instant::now();
-    let mut todo = call(session, f, |k| async move {
-        crate::kafka::reassign::partitions_of(&k, &topics).await
-    })?;
-    let mut elected = Vec::new();
-    loop {
-        let batch = todo.clone();
-        let round = call(session, f, |k| async move {
-            crate::kafka::reassign::elect_round(&k, &batch).await
-        })?;
-        elected.extend(round.elected);
-        if round.pending.is_empty() {
-            return Ok(elected);
-        }
-        if started.elapsed() >= patience {
-            let shown: Vec<&str> = round
-                .pending
-                .iter()
-                .take(5)
-                .map(|(_, why)| why.as_str())
-                .collect();
-            return Err(script_error(
-                session,
-                f,
-                crate::error::Error::Timeout(format!(
-                    "{} partition(s) not led by their preferred replica after {} ({} elected): {}{}",
-                    round.pending.len(),
-                    crate::kafka::conn::human(patience),
-                    elected.len(),
-                    shown.join("; "),
-                    if round.pending.len() > shown.len() { "; ..." } else { "" }
-                )),
-            ));
-        }
-        todo = round.pending.into_iter().map(|(p, _)| p).collect();
-        let pause = std::time::Duration::from_secs(1);
-        session
-            .bridge()
-            .call(f, pause * 2, async move {
-                tokio::time::sleep(pause).await;
-                Ok(())
-            })
-            .map_err(|e| script_error(session, f, e))?;
     }
 }
 
@@ -1049,13 +719,6 @@ fn topic_names(f: &str, topics: &Dynamic) -> Result<Vec<String>, Box<EvalAltResu
         .collect()
 }
 
-async fn current(
-    client: &crate::kafka::KafkaClient,
-    names: &[String],
-) -> crate::error::Result<(Plan, std::collections::HashMap<i32, String>)> {
-    current_of(client, names, false).await
-}
-
 /// The partitions broker `id` holds a replica of, internal topics included (a broker
 /// must hold none before it is stopped for good).
 pub(crate) fn replicas_held(
@@ -1063,51 +726,12 @@ pub(crate) fn replicas_held(
     f: &str,
     id: i32,
 ) -> Result<Vec<String>, Box<EvalAltResult>> {
-    let (plan, _) = call(
+    call(
         session,
         f,
-        |k| async move { current_of(&k, &[], true).await },
-    )?;
-    Ok(plan
-        .partitions
-        .iter()
-        .filter(|p| p.replicas.contains(&id))
-        .map(|p| format!("{}-{}", p.topic, p.partition))
-        .collect())
+        |k| async move { flow::replicas_held(&k, id).await },
+    )
 }
-
-/// The current assignment of `names`, or of every topic (internal ones with `internal`).
-async fn current_of(
-    client: &crate::kafka::KafkaClient,
-    names: &[String],
-    internal: bool,
-) -> crate::error::Result<(Plan, std::collections::HashMap<i32, String>)> {
-    use crate::kafka::topics;
-    let names = if names.is_empty() {
-        topics::list_topics(client, &topics::ListOptions { internal }).await?
-    } else {
-        names.to_vec()
-    };
-    let described = topics::describe_topics(client, &names).await?;
-    let mut partitions = Vec::new();
-    for t in described {
-        for p in t.partitions {
-            partitions.push(PartitionAssignment {
-                topic: t.topic.clone(),
-                partition: p.partition,
-                replicas: p.replicas,
-                log_dirs: None,
-            });
-        }
-    }
-    let racks = crate::kafka::brokers::brokers(client)
-        .await?
-        .into_iter()
-        .filter_map(|b| b.rack.map(|r| (b.id, r)))
-        .collect();
-    Ok((Plan::new(partitions), racks))
-}
-
 /// `sizes: #{"orders-3": bytes}` (topic-partition as Kafka prints it).
 fn parse_sizes(f: &str, opts: &Options) -> Result<crate::plan::PartitionSizes, Box<EvalAltResult>> {
     let mut sizes = crate::plan::PartitionSizes::new();
