@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kafsh's build, sandbox and tests need on a Debian machine: a C toolchain,
 # make, pkg-config and OpenSSL's headers (librdkafka, the data path, is built from source
-# with them), Java 17 and Maven (the Kafka and ZooKeeper jars come from Maven Central at
+# with them), MIT Kerberos (GSSAPI), Java 17 and Maven (the Kafka and ZooKeeper jars come from Maven Central at
 # first use), and Rust's rustfmt and clippy components. Already-present tools are left alone.
 set -euo pipefail
 
@@ -15,6 +15,15 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v pkill >/dev/null 2>&1 || missing+=(procps)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Kerberos (SASL GSSAPI): MIT krb5's GSS library and headers (bindgen reads them through
+# libclang); the tests run a realm of their own with krb5kdc, kdb5_util, kadmin.local, kinit.
+dpkg -s libkrb5-dev >/dev/null 2>&1 || missing+=(libkrb5-dev)
+dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+command -v krb5kdc >/dev/null 2>&1 || missing+=(krb5-kdc)
+command -v kadmin.local >/dev/null 2>&1 || missing+=(krb5-admin-server)
+command -v kinit >/dev/null 2>&1 || missing+=(krb5-user)
+# The keystore tests make JKS and PKCS12 stores with the JDK's keytool.
+command -v keytool >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 # The audit tests run kafsh through sudo as another user.
 command -v sudo >/dev/null 2>&1 || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then

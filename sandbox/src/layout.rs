@@ -6,7 +6,8 @@
 //! - `zk-<id>/`: `zoo.cfg`, `log4j.properties`, `data/myid`, `server.log`, `stdout.log`;
 //! - `broker-<id>/`, `controller-<id>/`: `server.properties`, `log4j.properties` (3.9) or
 //!   `log4j2.properties` (4.x), `data/` (KRaft: with `meta.properties` once formatted),
-//!   `server.log`, `stdout.log`;
+//!   `server.log`, `stdout.log`; any node: `jvm.options`, extra JVM options a test adds
+//!   (one per line), read at each start;
 //! - `tools/`: logging configs of the command-line tools; `tls/`: a secure cluster's
 //!   certificates.
 

@@ -120,12 +120,27 @@ pub struct Context {
     /// A file holding the ZooKeeper digest auth `user:password`, so it need not be here.
     #[serde(default)]
     pub zookeeper_auth_file: Option<PathBuf>,
+    /// The user of ZooKeeper SASL DIGEST-MD5 (a JAAS `Client` section's `username`).
+    #[serde(default)]
+    pub zookeeper_sasl_user: Option<String>,
+    /// A file holding that user's password.
+    #[serde(default)]
+    pub zookeeper_sasl_password_file: Option<PathBuf>,
+    /// An environment variable holding that user's password.
+    #[serde(default)]
+    pub zookeeper_sasl_password_env: Option<String>,
     /// A file holding the SASL password (`sasl.password`), so it need not be here.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// An environment variable holding the SASL password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// A file holding the OAUTHBEARER client secret (`sasl.oauthbearer.client.secret`).
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// An environment variable holding the OAUTHBEARER client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
     /// Script limits, so a runaway cron script is stopped with a clear error.
     #[serde(default)]
     pub limits: Limits,
@@ -359,6 +374,8 @@ pub struct Settings {
     pub inventory: Inventory,
     /// ZooKeeper digest auth `user:password`, if any.
     pub zookeeper_auth: Option<String>,
+    /// ZooKeeper SASL DIGEST-MD5 `user:password`, if any.
+    pub zookeeper_sasl: Option<String>,
     /// Script engine limits.
     pub limits: Limits,
     /// Blast-radius limits of mutating calls.
@@ -386,6 +403,7 @@ impl Settings {
             node_timeouts: NodeTimeouts::default().capped(DEFAULT_CALL_TIMEOUT),
             inventory: Inventory::default(),
             zookeeper_auth: None,
+            zookeeper_sasl: None,
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
@@ -860,6 +878,13 @@ pub fn resolve_with(
     )? {
         properties.insert("sasl.password".into(), password);
     }
+    if let Some(secret) = secret_from(
+        context.client_secret_file.as_deref(),
+        context.client_secret_env.as_deref(),
+        "client_secret",
+    )? {
+        properties.insert("sasl.oauthbearer.client.secret".into(), secret);
+    }
     if let Some(file) = &overrides.command_config {
         properties.extend(read_command_config(file)?);
     }
@@ -874,6 +899,23 @@ pub fn resolve_with(
             "zookeeper_auth",
         )?
         .or_else(|| context.zookeeper_auth.clone()),
+    };
+
+    let zookeeper_sasl = match &context.zookeeper_sasl_user {
+        None => None,
+        Some(user) => {
+            let password = secret_from(
+                context.zookeeper_sasl_password_file.as_deref(),
+                context.zookeeper_sasl_password_env.as_deref(),
+                "zookeeper_sasl_password",
+            )?
+            .ok_or_else(|| {
+                Error::Config(
+                    "zookeeper_sasl_user needs zookeeper_sasl_password_file or zookeeper_sasl_password_env".into(),
+                )
+            })?;
+            Some(format!("{user}:{password}"))
+        }
     };
 
     let call_timeout = match (&overrides.call_timeout, &context.timeout) {
@@ -903,6 +945,7 @@ pub fn resolve_with(
             node_timeouts,
             inventory,
             zookeeper_auth,
+            zookeeper_sasl,
             limits: Limits {
                 max_operations: overrides.max_operations.or(context.limits.max_operations),
                 ..context.limits

@@ -196,8 +196,12 @@ impl KafkaClient {
     fn pooled(&self, address: &str) -> Option<Conn> {
         let mut pool = self.pool.lock().ok()?;
         let conn = pool.get(address)?.clone();
-        // A connection whose answer was abandoned is out of step: never use it again.
-        if conn.try_lock().is_ok_and(|c| c.is_out_of_step()) {
+        // A connection whose answer was abandoned is out of step: never use it again; one
+        // whose SASL session the broker has ended is replaced by a new login.
+        if conn
+            .try_lock()
+            .is_ok_and(|c| c.is_out_of_step() || c.is_session_over())
+        {
             pool.remove(address);
             return None;
         }

@@ -227,6 +227,10 @@ pub struct BrokerConnection {
     /// A request was written whose answer was not read (the wait was abandoned): the
     /// stream is out of step and the connection must not be used again.
     out_of_step: bool,
+    /// When the broker ends this connection's SASL session (KIP-368's session lifetime,
+    /// e.g. an OAUTHBEARER token's expiry): kafsh does not re-authenticate, so the
+    /// connection is not used past it.
+    session_ends: Option<std::time::Instant>,
     /// Size of the last request sent, for messages about large requests.
     request_bytes: usize,
 }
@@ -328,6 +332,7 @@ impl BrokerConnection {
             supported: HashMap::new(),
             config: config.clone(),
             out_of_step: false,
+            session_ends: None,
             request_bytes: 0,
         };
         conn.negotiate().await?;
@@ -382,6 +387,52 @@ impl BrokerConnection {
                 let last = self.sasl_round(credentials, reply.into_bytes()).await?;
                 scram.verify_server_final(&String::from_utf8_lossy(&last))?;
             }
+            Mechanism::Gssapi => {
+                let settings = credentials
+                    .kerberos
+                    .as_ref()
+                    .ok_or_else(|| Error::Config("GSSAPI without Kerberos settings".into()))?;
+                let address = &self.node.address;
+                let host = address
+                    .rsplit_once(':')
+                    .map(|(h, _)| h)
+                    .unwrap_or(address)
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let mut context = super::gssapi::ClientContext::new(settings, host)?;
+                let mut token = context.step(None)?;
+                // The context's tokens; once it is established, an empty message asks
+                // for the broker's security layer offer (RFC 4752).
+                let offer = loop {
+                    let reply = self.sasl_round(credentials, token).await?;
+                    if context.is_established() {
+                        break reply;
+                    }
+                    token = context.step(Some(&reply))?;
+                };
+                let answer = context.security_layer_answer(&offer)?;
+                self.sasl_round(credentials, answer).await?;
+            }
+            Mechanism::OAuthBearer => {
+                let source = credentials
+                    .oauth
+                    .as_ref()
+                    .ok_or_else(|| Error::Config("OAUTHBEARER without a token source".into()))?;
+                let token = source.token(self.config.limits.api_versions * 2).await?;
+                let reply = self
+                    .sasl_round(credentials, super::oauth::initial_response(&token))
+                    .await?;
+                if !reply.is_empty() {
+                    // The broker's JSON error (RFC 7628 section 3.2.2); the client's
+                    // answer is a lone separator, and the broker then fails the login.
+                    let why = String::from_utf8_lossy(&reply).into_owned();
+                    let _ = self.sasl_round(credentials, vec![1]).await;
+                    return Err(Error::Config(format!(
+                        "broker {} refused the OAUTHBEARER token of {:?}: {why}",
+                        self.node.address, credentials.username
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -411,7 +462,18 @@ impl BrokerConnection {
                 credentials.username
             )));
         }
+        if response.session_lifetime_ms > 0 {
+            // A margin for the request in flight when the session ends.
+            let lifetime = std::time::Duration::from_millis(response.session_lifetime_ms as u64);
+            self.session_ends = Some(std::time::Instant::now() + lifetime.mul_f64(0.9));
+        }
         Ok(response.auth_bytes.to_vec())
+    }
+
+    /// Whether the broker has ended (or is about to end) this connection's SASL session.
+    pub fn is_session_over(&self) -> bool {
+        self.session_ends
+            .is_some_and(|ends| std::time::Instant::now() >= ends)
     }
 
     /// The broker this connection talks to.

@@ -57,8 +57,11 @@ impl Scram {
                 hmac::HMAC_SHA512,
                 &digest::SHA512,
             ),
-            Mechanism::Plain => {
-                return Err(Error::InvalidInput("PLAIN is not a SCRAM mechanism".into()))
+            Mechanism::Plain | Mechanism::Gssapi | Mechanism::OAuthBearer => {
+                return Err(Error::InvalidInput(format!(
+                    "{} is not a SCRAM mechanism",
+                    credentials.mechanism.name()
+                )))
             }
         };
         let user = credentials.username.replace('=', "=3D").replace(',', "=2C");
@@ -173,6 +176,8 @@ mod tests {
             mechanism,
             username: user.into(),
             password: password.into(),
+            kerberos: None,
+            oauth: None,
         }
     }
 

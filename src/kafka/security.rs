@@ -28,6 +28,10 @@ pub enum Mechanism {
     ScramSha256,
     /// SCRAM-SHA-512.
     ScramSha512,
+    /// GSSAPI: Kerberos V5 (RFC 4752), through the system's MIT krb5.
+    Gssapi,
+    /// OAUTHBEARER (RFC 7628): a bearer token from an OIDC token endpoint or a file.
+    OAuthBearer,
 }
 
 impl Mechanism {
@@ -37,6 +41,8 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::Gssapi => "GSSAPI",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 
@@ -45,8 +51,10 @@ impl Mechanism {
             "PLAIN" => Ok(Mechanism::Plain),
             "SCRAM-SHA-256" => Ok(Mechanism::ScramSha256),
             "SCRAM-SHA-512" => Ok(Mechanism::ScramSha512),
+            "GSSAPI" => Ok(Mechanism::Gssapi),
+            "OAUTHBEARER" => Ok(Mechanism::OAuthBearer),
             other => Err(Error::Config(format!(
-                "sasl.mechanism {other} is not supported; kafsh speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"
+                "sasl.mechanism {other} is not supported; kafsh speaks PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI and OAUTHBEARER"
             ))),
         }
     }
@@ -61,6 +69,10 @@ pub struct SaslCredentials {
     pub username: String,
     /// The password.
     pub password: String,
+    /// GSSAPI's settings (the mechanism is GSSAPI exactly when this is set).
+    pub kerberos: Option<super::gssapi::KerberosSettings>,
+    /// OAUTHBEARER's token source (the mechanism is OAUTHBEARER exactly when this is set).
+    pub oauth: Option<Arc<super::oauth::TokenSource>>,
 }
 
 impl std::fmt::Debug for SaslCredentials {
@@ -69,6 +81,8 @@ impl std::fmt::Debug for SaslCredentials {
             .field("mechanism", &self.mechanism)
             .field("username", &self.username)
             .field("password", &"****")
+            .field("kerberos", &self.kerberos)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }
@@ -142,6 +156,40 @@ fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials>
         .map(|m| Mechanism::parse(m))
         .transpose()?
         .unwrap_or(Mechanism::Plain);
+    if mechanism == Mechanism::Gssapi {
+        let kerberos = super::gssapi::KerberosSettings {
+            service_name: props
+                .get("sasl.kerberos.service.name")
+                .cloned()
+                .unwrap_or_else(|| "kafka".into()),
+            principal: props.get("sasl.kerberos.principal").cloned(),
+            keytab: props.get("sasl.kerberos.keytab").cloned(),
+        };
+        return Ok(SaslCredentials {
+            mechanism,
+            username: kerberos
+                .principal
+                .clone()
+                .unwrap_or_else(|| "(the ticket cache's principal)".into()),
+            password: String::new(),
+            kerberos: Some(kerberos),
+            oauth: None,
+        });
+    }
+    if mechanism == Mechanism::OAuthBearer {
+        let source = oauth_source(props)?;
+        let username = match &source {
+            super::oauth::TokenSource::ClientCredentials { client_id, .. } => client_id.clone(),
+            super::oauth::TokenSource::File(_) => "(the token file's subject)".into(),
+        };
+        return Ok(SaslCredentials {
+            mechanism,
+            username,
+            password: String::new(),
+            kerberos: None,
+            oauth: Some(Arc::new(source)),
+        });
+    }
     let username = props
         .get("sasl.username")
         .cloned()
@@ -156,7 +204,62 @@ fn sasl_credentials(props: &BTreeMap<String, String>) -> Result<SaslCredentials>
         mechanism,
         username,
         password,
+        kerberos: None,
+        oauth: None,
     })
+}
+
+/// OAUTHBEARER's token source: a token file, or OIDC client credentials.
+fn oauth_source(props: &BTreeMap<String, String>) -> Result<super::oauth::TokenSource> {
+    if let Some(file) = props.get("sasl.oauthbearer.token.file") {
+        return Ok(super::oauth::TokenSource::File(file.clone()));
+    }
+    match props.get("sasl.oauthbearer.method").map(|m| m.trim().to_ascii_lowercase()) {
+        Some(m) if m == "oidc" => {}
+        _ => {
+            return Err(Error::Config(
+                "OAUTHBEARER needs sasl.oauthbearer.method=oidc (with sasl.oauthbearer.token.endpoint.url, sasl.oauthbearer.client.id and the client secret) or sasl.oauthbearer.token.file".into(),
+            ))
+        }
+    }
+    let need = |key: &str| {
+        props.get(key).cloned().ok_or_else(|| {
+            Error::Config(format!(
+                "OAUTHBEARER with sasl.oauthbearer.method=oidc needs {key}"
+            ))
+        })
+    };
+    let endpoint = need("sasl.oauthbearer.token.endpoint.url")?;
+    let client_id = need("sasl.oauthbearer.client.id")?;
+    let client_secret = props.get("sasl.oauthbearer.client.secret").cloned().ok_or_else(|| {
+        Error::Config(
+            "OAUTHBEARER needs the client secret: client_secret_file or client_secret_env in the context (or sasl.oauthbearer.client.secret)".into(),
+        )
+    })?;
+    Ok(super::oauth::TokenSource::ClientCredentials {
+        endpoint,
+        client_id,
+        client_secret,
+        scope: props.get("sasl.oauthbearer.scope").cloned(),
+        current: std::sync::Mutex::new(None),
+    })
+}
+
+/// A TLS client configuration trusting the system's CAs (for a token endpoint).
+pub fn system_tls_config() -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let bundle = SYSTEM_CA_BUNDLES
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or_else(|| Error::Config("no system CA bundle for the token endpoint's TLS".into()))?;
+    add_pem_certs(&mut roots, Path::new(bundle), "the system CA bundle")?;
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::Config(format!("TLS: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
 }
 
 /// The client properties of the data path (librdkafka, for consuming and producing): the
@@ -167,6 +270,15 @@ pub fn data_path_properties(
     properties: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
     let security = Security::from_properties(properties)?;
+    match security.sasl.as_ref().map(|s| s.mechanism) {
+        Some(Mechanism::Gssapi) => return Err(Error::Config(
+            "sasl.mechanism GSSAPI: records (produce, consume, count) cannot go over Kerberos: kafsh's librdkafka is built without Cyrus SASL; the admin functions can".into(),
+        )),
+        Some(Mechanism::OAuthBearer) => return Err(Error::Config(
+            "sasl.mechanism OAUTHBEARER: records (produce, consume, count) cannot go over OAUTHBEARER yet: kafsh's librdkafka is built without its OIDC client; the admin functions can".into(),
+        )),
+        _ => {}
+    }
     let props = translate_java_names(properties)?;
     let mut out = Vec::new();
     for key in [
@@ -175,8 +287,11 @@ pub fn data_path_properties(
         "sasl.username",
         "sasl.password",
         "ssl.ca.location",
+        "ssl.ca.pem",
         "ssl.certificate.location",
+        "ssl.certificate.pem",
         "ssl.key.location",
+        "ssl.key.pem",
         "ssl.key.password",
         "ssl.endpoint.identification.algorithm",
         "client.id",
@@ -204,66 +319,38 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
     let mut props = properties.clone();
     if let Some(jaas) = properties.get("sasl.jaas.config") {
         let module = jaas.split_whitespace().next().unwrap_or("");
-        if !(module.ends_with("ScramLoginModule") || module.ends_with("PlainLoginModule")) {
+        if module.ends_with("Krb5LoginModule") {
+            translate_krb5_jaas(jaas, &mut props)?;
+        } else if module.ends_with("OAuthBearerLoginModule") {
+            translate_oauth_jaas(jaas, &mut props)?;
+        } else if !(module.ends_with("ScramLoginModule") || module.ends_with("PlainLoginModule")) {
             return Err(Error::Config(format!(
-                "sasl.jaas.config with {module} is not supported; kafsh speaks PLAIN and SCRAM (set sasl.mechanism, sasl.username and sasl.password)"
+                "sasl.jaas.config with {module} is not supported; kafsh speaks PLAIN, SCRAM, GSSAPI (Krb5LoginModule) and OAUTHBEARER (OAuthBearerLoginModule)"
             )));
-        }
-        for (java, ours) in [("username", "sasl.username"), ("password", "sasl.password")] {
-            if !props.contains_key(ours) {
-                match jaas_option(jaas, java) {
-                    Some(value) => {
-                        props.insert(ours.into(), value);
-                    }
-                    None => {
-                        return Err(Error::Config(format!(
-                            "sasl.jaas.config has no {java}=\"...\"; set {ours} instead"
-                        )))
+        } else {
+            for (java, ours) in [("username", "sasl.username"), ("password", "sasl.password")] {
+                if !props.contains_key(ours) {
+                    match jaas_option(jaas, java) {
+                        Some(value) => {
+                            props.insert(ours.into(), value);
+                        }
+                        None => {
+                            return Err(Error::Config(format!(
+                                "sasl.jaas.config has no {java}=\"...\"; set {ours} instead"
+                            )))
+                        }
                     }
                 }
             }
         }
         props.remove("sasl.jaas.config");
     }
-    for kerberos in ["sasl.kerberos.service.name", "sasl.oauthbearer.config"] {
-        if props.contains_key(kerberos) {
-            return Err(Error::Config(format!(
-                "{kerberos}: GSSAPI and OAUTHBEARER are not supported; kafsh speaks PLAIN and SCRAM"
-            )));
-        }
+    if props.contains_key("sasl.oauthbearer.config") {
+        return Err(Error::Config(
+            "sasl.oauthbearer.config (librdkafka's unsecured test tokens) is not supported; set sasl.oauthbearer.method=oidc or sasl.oauthbearer.token.file".into(),
+        ));
     }
-    if let Some(location) = properties.get("ssl.truststore.location") {
-        let kind = properties
-            .get("ssl.truststore.type")
-            .map(|t| t.to_ascii_uppercase())
-            .unwrap_or_else(|| "JKS".into());
-        if kind != "PEM" {
-            return Err(Error::Config(format!(
-                "ssl.truststore.location is a {kind} truststore, which kafsh cannot read; export its CA as PEM (keytool -exportcert -rfc -keystore {location} -alias <alias> -file ca.pem) and set ssl.ca.location"
-            )));
-        }
-        props
-            .entry("ssl.ca.location".into())
-            .or_insert_with(|| location.clone());
-    }
-    if let Some(location) = properties.get("ssl.keystore.location") {
-        let kind = properties
-            .get("ssl.keystore.type")
-            .map(|t| t.to_ascii_uppercase())
-            .unwrap_or_else(|| "JKS".into());
-        if kind != "PEM" {
-            return Err(Error::Config(format!(
-                "ssl.keystore.location is a {kind} keystore, which kafsh cannot read; export the certificate and key as PEM and set ssl.certificate.location and ssl.key.location"
-            )));
-        }
-        // A PEM keystore holds the key and the certificate chain in one file.
-        props
-            .entry("ssl.certificate.location".into())
-            .or_insert_with(|| location.clone());
-        props
-            .entry("ssl.key.location".into())
-            .or_insert_with(|| location.clone());
-    }
+    translate_stores(properties, &mut props)?;
     for (java, ours) in [
         ("sasl.mechanism", "sasl.mechanisms"),
         (
@@ -276,6 +363,150 @@ fn translate_java_names(properties: &BTreeMap<String, String>) -> Result<BTreeMa
         }
     }
     Ok(props)
+}
+
+/// `ssl.truststore.location` / `ssl.keystore.location`: a PEM store is named to the PEM
+/// settings as it is; a JKS or PKCS12 store is opened with its password and its contents
+/// handed on as PEM text (`ssl.ca.pem`, `ssl.certificate.pem`, `ssl.key.pem`, librdkafka's
+/// in-memory settings), so both paths read the same certificates. A store given besides
+/// librdkafka's own settings for the same thing is refused: which one is meant is unclear.
+fn translate_stores(
+    properties: &BTreeMap<String, String>,
+    props: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    use super::keystore::{self, StoreFormat};
+    let conflict = |store: &str, location: &str, ours: &[&str]| -> Result<()> {
+        match ours
+            .iter()
+            .find(|k| properties.get(**k).is_some_and(|v| v != location))
+        {
+            Some(other) => Err(Error::Config(format!(
+                "both {store} and {other} are set; keep one"
+            ))),
+            None => Ok(()),
+        }
+    };
+    if let Some(location) = properties.get("ssl.truststore.location") {
+        let path = Path::new(location);
+        let (bytes, format) = keystore::read_store("ssl.truststore.location", path)?;
+        conflict(
+            "ssl.truststore.location",
+            location,
+            &["ssl.ca.location", "ssl.ca.pem"],
+        )?;
+        if format == StoreFormat::Pem {
+            props.insert("ssl.ca.location".into(), location.clone());
+        } else {
+            let certs = keystore::trusted_certificates(
+                &bytes,
+                format,
+                path,
+                properties
+                    .get("ssl.truststore.password")
+                    .map(String::as_str),
+            )?;
+            let text: String = certs
+                .iter()
+                .map(|c| keystore::pem("CERTIFICATE", c))
+                .collect();
+            props.insert("ssl.ca.pem".into(), text);
+        }
+    }
+    if let Some(location) = properties.get("ssl.keystore.location") {
+        let path = Path::new(location);
+        let (bytes, format) = keystore::read_store("ssl.keystore.location", path)?;
+        conflict(
+            "ssl.keystore.location",
+            location,
+            &[
+                "ssl.certificate.location",
+                "ssl.certificate.pem",
+                "ssl.key.location",
+                "ssl.key.pem",
+            ],
+        )?;
+        if format == StoreFormat::Pem {
+            // A PEM keystore holds the key and the certificate chain in one file.
+            props.insert("ssl.certificate.location".into(), location.clone());
+            props.insert("ssl.key.location".into(), location.clone());
+        } else {
+            let entry = keystore::key_entry(
+                &bytes,
+                format,
+                path,
+                properties.get("ssl.keystore.password").map(String::as_str),
+                properties.get("ssl.key.password").map(String::as_str),
+            )?;
+            let chain: String = entry
+                .chain
+                .iter()
+                .map(|c| keystore::pem("CERTIFICATE", c))
+                .collect();
+            props.insert("ssl.certificate.pem".into(), chain);
+            props.insert(
+                "ssl.key.pem".into(),
+                keystore::pem("PRIVATE KEY", &entry.key),
+            );
+            // The key is handed on decrypted.
+            props.remove("ssl.key.password");
+        }
+    }
+    Ok(())
+}
+
+/// Java's `Krb5LoginModule required useKeyTab=true keyTab="..." principal="..."` (or
+/// `useTicketCache=true`) as `sasl.kerberos.keytab` / `sasl.kerberos.principal`; settings
+/// given in librdkafka's names win.
+fn translate_krb5_jaas(jaas: &str, props: &mut BTreeMap<String, String>) -> Result<()> {
+    let flag = |key: &str| jaas_option(jaas, key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if flag("useKeyTab") {
+        let keytab = jaas_option(jaas, "keyTab").ok_or_else(|| {
+            Error::Config(
+                "sasl.jaas.config: Krb5LoginModule with useKeyTab=true has no keyTab=\"...\"; set sasl.kerberos.keytab instead".into(),
+            )
+        })?;
+        props.entry("sasl.kerberos.keytab".into()).or_insert(keytab);
+    } else if !flag("useTicketCache") {
+        return Err(Error::Config(
+            "sasl.jaas.config: Krb5LoginModule needs useKeyTab=true (with keyTab) or useTicketCache=true; kafsh never asks for a Kerberos password".into(),
+        ));
+    }
+    if let Some(principal) = jaas_option(jaas, "principal") {
+        props
+            .entry("sasl.kerberos.principal".into())
+            .or_insert(principal);
+    }
+    props
+        .entry("sasl.mechanisms".into())
+        .or_insert_with(|| "GSSAPI".into());
+    Ok(())
+}
+
+/// Java's `OAuthBearerLoginModule required clientId="..." clientSecret="..." scope="...";`
+/// (with `sasl.oauthbearer.token.endpoint.url` beside it) as the OIDC settings; Java's
+/// unsecured test tokens are refused.
+fn translate_oauth_jaas(jaas: &str, props: &mut BTreeMap<String, String>) -> Result<()> {
+    if jaas.contains("unsecuredLogin") {
+        return Err(Error::Config(
+            "sasl.jaas.config: OAuthBearerLoginModule's unsecured tokens are not supported; use clientId/clientSecret with sasl.oauthbearer.token.endpoint.url".into(),
+        ));
+    }
+    for (java, ours) in [
+        ("clientId", "sasl.oauthbearer.client.id"),
+        ("clientSecret", "sasl.oauthbearer.client.secret"),
+        ("scope", "sasl.oauthbearer.scope"),
+    ] {
+        if let Some(value) = jaas_option(jaas, java) {
+            props.entry(ours.into()).or_insert(value);
+        }
+    }
+    props
+        .entry("sasl.oauthbearer.method".into())
+        .or_insert_with(|| "oidc".into());
+    props
+        .entry("sasl.mechanisms".into())
+        .or_insert_with(|| "OAUTHBEARER".into());
+    Ok(())
 }
 
 /// `key="value"` (or `key=value`) from a JAAS line.
@@ -308,8 +539,21 @@ fn jaas_option(jaas: &str, key: &str) -> Option<String> {
 fn tls_config(props: &BTreeMap<String, String>) -> Result<(rustls::ClientConfig, String)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    let ca_source = match props.get("ssl.ca.location") {
-        Some(path) => {
+    let ca_source = match (props.get("ssl.ca.pem"), props.get("ssl.ca.location")) {
+        (Some(text), _) => {
+            let certs = pem_certs(text.as_bytes(), "ssl.ca.pem")?;
+            let (added, _ignored) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(Error::Config(
+                    "ssl.ca.pem holds no usable CA certificate".into(),
+                ));
+            }
+            match props.get("ssl.truststore.location") {
+                Some(store) => format!("ssl.truststore.location {store}"),
+                None => "ssl.ca.pem".into(),
+            }
+        }
+        (None, Some(path)) => {
             let added = add_pem_certs(&mut roots, Path::new(path), "ssl.ca.location")?;
             if added == 0 {
                 return Err(Error::Config(format!(
@@ -318,7 +562,7 @@ fn tls_config(props: &BTreeMap<String, String>) -> Result<(rustls::ClientConfig,
             }
             format!("ssl.ca.location {path}")
         }
-        None => {
+        (None, None) => {
             let bundle = SYSTEM_CA_BUNDLES
                 .iter()
                 .find(|p| Path::new(p).exists())
@@ -353,23 +597,56 @@ fn tls_config(props: &BTreeMap<String, String>) -> Result<(rustls::ClientConfig,
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier(inner)))
     };
-    let config = match props.get("ssl.certificate.location") {
-        Some(cert_path) => {
-            let key_path = props.get("ssl.key.location").ok_or_else(|| {
-                Error::Config("ssl.certificate.location needs ssl.key.location".into())
-            })?;
-            let certs = read_certs(Path::new(cert_path), "ssl.certificate.location")?;
-            let key = read_key(
-                Path::new(key_path),
-                props.get("ssl.key.password").map(String::as_str),
-            )?;
+    let certs = match (
+        props.get("ssl.certificate.pem"),
+        props.get("ssl.certificate.location"),
+    ) {
+        (Some(text), _) => Some(pem_certs(text.as_bytes(), "ssl.certificate.pem")?),
+        (None, Some(path)) => Some(read_certs(Path::new(path), "ssl.certificate.location")?),
+        (None, None) => None,
+    };
+    let config = match certs {
+        Some(certs) => {
+            let key = match (props.get("ssl.key.pem"), props.get("ssl.key.location")) {
+                (Some(text), _) => PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| {
+                    Error::Config(format!("ssl.key.pem holds no PEM private key: {e}"))
+                })?,
+                (None, Some(key_path)) => read_key(
+                    Path::new(key_path),
+                    props.get("ssl.key.password").map(String::as_str),
+                )?,
+                (None, None) => {
+                    return Err(Error::Config(
+                        "a client certificate needs its key: ssl.key.location (or ssl.keystore.location)".into(),
+                    ))
+                }
+            };
+            let source = props
+                .get("ssl.keystore.location")
+                .map(|s| format!("ssl.keystore.location {s}"))
+                .or_else(|| {
+                    props
+                        .get("ssl.certificate.location")
+                        .map(|s| format!("ssl.certificate.location {s}"))
+                })
+                .unwrap_or_else(|| "ssl.certificate.pem".into());
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| Error::Config(format!("ssl.certificate.location {cert_path}: {e}")))?
+                .map_err(|e| Error::Config(format!("{source}: {e}")))?
         }
         None => builder.with_no_client_auth(),
     };
     Ok((config, ca_source))
+}
+
+/// Certificates from PEM text (librdkafka's `ssl.*.pem` settings, or a keystore's contents).
+fn pem_certs(text: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: std::result::Result<Vec<_>, _> = CertificateDer::pem_slice_iter(text).collect();
+    let certs = certs.map_err(|e| Error::Config(format!("{what}: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::Config(format!("{what} holds no PEM certificate")));
+    }
+    Ok(certs)
 }
 
 fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
@@ -559,48 +836,83 @@ mod tests {
         ]))
         .expect("plain");
         assert!(plain.contains(&("sasl.mechanisms".into(), "PLAIN".into())));
-        // What the admin path refuses, the data path refuses too.
+        // What the admin path refuses, the data path refuses too; GSSAPI it refuses itself.
         assert!(data_path_properties(&props(&[
             ("security.protocol", "SASL_PLAINTEXT"),
-            ("sasl.mechanism", "GSSAPI")
+            ("sasl.mechanism", "OAUTHBEARER")
         ]))
         .is_err());
+        let err = data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI"),
+        ]))
+        .expect_err("no Kerberos on the data path");
+        assert!(err.to_string().contains("Cyrus SASL"), "{err}");
     }
 
     #[test]
     fn unsupported_java_settings_name_the_librdkafka_property() {
         for (pairs, hint) in [
             (
-                vec![("ssl.truststore.location", "/etc/kafka/truststore.jks")],
-                "ssl.ca.location",
-            ),
-            (
                 vec![
-                    ("ssl.keystore.location", "/etc/kafka/keystore.p12"),
-                    ("ssl.keystore.type", "PKCS12"),
+                    ("security.protocol", "SSL"),
+                    ("ssl.truststore.location", "/nonexistent/truststore.jks"),
                 ],
-                "ssl.certificate.location and ssl.key.location",
+                "ssl.truststore.location /nonexistent/truststore.jks",
             ),
             (
                 vec![(
                     "sasl.jaas.config",
                     "com.sun.security.auth.module.Krb5LoginModule required;",
                 )],
-                "sasl.mechanism, sasl.username and sasl.password",
+                "useKeyTab=true (with keyTab) or useTicketCache=true",
             ),
             (
                 vec![
-                    ("sasl.mechanism", "GSSAPI"),
+                    ("sasl.mechanism", "OAUTHBEARER"),
                     ("security.protocol", "SASL_SSL"),
-                    ("sasl.username", "u"),
-                    ("sasl.password", "p"),
                 ],
-                "SCRAM-SHA-512",
+                "sasl.oauthbearer.method=oidc",
+            ),
+            (
+                vec![
+                    ("sasl.mechanism", "AWS_MSK_IAM"),
+                    ("security.protocol", "SASL_SSL"),
+                ],
+                "GSSAPI and OAUTHBEARER",
             ),
         ] {
             let err = Security::from_properties(&props(&pairs)).expect_err("refused");
             assert!(err.to_string().contains(hint), "{err}");
         }
+    }
+
+    #[test]
+    fn a_store_besides_the_librdkafka_setting_for_the_same_thing_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = dir.path().join("ca.pem");
+        std::fs::write(&store, "-----BEGIN CERTIFICATE-----\n").expect("write");
+        let err = Security::from_properties(&props(&[
+            ("security.protocol", "SSL"),
+            ("ssl.truststore.location", &store.display().to_string()),
+            ("ssl.ca.location", "/etc/kafka/other-ca.pem"),
+        ]))
+        .expect_err("ambiguous");
+        assert!(
+            err.to_string()
+                .contains("both ssl.truststore.location and ssl.ca.location are set"),
+            "{err}"
+        );
+        let err = Security::from_properties(&props(&[
+            ("security.protocol", "SSL"),
+            ("ssl.keystore.location", "/nonexistent/keystore.p12"),
+        ]))
+        .expect_err("missing");
+        assert!(
+            err.to_string()
+                .contains("ssl.keystore.location /nonexistent/keystore.p12"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -611,6 +923,69 @@ mod tests {
         ]))
         .expect_err("no password");
         assert!(err.to_string().contains("password_file"), "{err}");
+    }
+
+    #[test]
+    fn a_krb5_jaas_line_becomes_the_kerberos_settings() {
+        let s = Security::from_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.kerberos.service.name", "kafka"),
+            (
+                "sasl.jaas.config",
+                r#"com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab="/etc/security/keytabs/ops.keytab" principal="ops@EXAMPLE.COM";"#,
+            ),
+        ]))
+        .expect("gssapi");
+        let sasl = s.sasl.expect("sasl");
+        assert_eq!(sasl.mechanism, Mechanism::Gssapi);
+        let k = sasl.kerberos.expect("kerberos");
+        assert_eq!(
+            k.keytab.as_deref(),
+            Some("/etc/security/keytabs/ops.keytab")
+        );
+        assert_eq!(k.principal.as_deref(), Some("ops@EXAMPLE.COM"));
+        assert_eq!(k.service_name, "kafka");
+        let s = Security::from_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI"),
+            (
+                "sasl.jaas.config",
+                "com.sun.security.auth.module.Krb5LoginModule required useTicketCache=true;",
+            ),
+        ]))
+        .expect("ticket cache");
+        let k = s.sasl.and_then(|s| s.kerberos).expect("kerberos");
+        assert_eq!((k.keytab, k.principal), (None, None));
+    }
+
+    #[test]
+    fn an_oauth_jaas_line_becomes_the_oidc_settings() {
+        let s = Security::from_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://idp.example.com/token"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="kafsh" clientSecret="s3cr3t" scope="kafka";"#,
+            ),
+        ]))
+        .expect("oauth");
+        let sasl = s.sasl.expect("sasl");
+        assert_eq!(sasl.mechanism, Mechanism::OAuthBearer);
+        let debug = format!("{sasl:?}");
+        assert!(
+            debug.contains("kafsh") && !debug.contains("s3cr3t"),
+            "{debug}"
+        );
+        match sasl.oauth.as_deref() {
+            Some(super::super::oauth::TokenSource::ClientCredentials {
+                endpoint, scope, ..
+            }) => {
+                assert_eq!(endpoint, "https://idp.example.com/token");
+                assert_eq!(scope.as_deref(), Some("kafka"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -375,12 +375,14 @@ impl Session {
         }
         let connect = self.zookeeper_connect()?;
         let auth = self.settings.zookeeper_auth.clone();
+        let sasl = self.settings.zookeeper_sasl.clone();
         let timeout = self.settings.call_timeout;
         let connect_timeout = self.settings.node_timeouts.connect;
         let session = self.block_on("connecting to ZooKeeper", async move {
             crate::zk::znodes::ZkSession::connect(
                 &connect,
                 auth.as_deref(),
+                sasl.as_deref(),
                 timeout,
                 connect_timeout,
             )

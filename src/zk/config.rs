@@ -385,6 +385,8 @@ impl ServerView {
 pub struct SessionSettings {
     /// Digest auth `user:password`.
     pub digest: Option<String>,
+    /// SASL DIGEST-MD5 `user:password`.
+    pub sasl: Option<String>,
     /// Limit of the whole read.
     pub timeout: Duration,
     /// Connect limit per server.
@@ -454,6 +456,7 @@ async fn read_one(server: &str, settings: &SessionSettings) -> Result<Membership
     let session = ZkSession::connect(
         &connect,
         settings.digest.as_deref(),
+        settings.sasl.as_deref(),
         settings.timeout,
         settings.connect_timeout,
     )

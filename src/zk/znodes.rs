@@ -82,6 +82,7 @@ impl ZkSession {
     pub async fn connect(
         connect: &ZkConnect,
         digest: Option<&str>,
+        sasl: Option<&str>,
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<ZkSession> {
@@ -95,6 +96,12 @@ impl ZkSession {
         if let Some(auth) = digest {
             connector = connector.with_auth("digest", auth.as_bytes());
         }
+        if let Some((user, password)) = sasl.and_then(|s| s.split_once(':')) {
+            connector = connector.with_sasl(zk::SaslOptions::digest_md5(
+                user.to_string(),
+                password.to_string(),
+            ));
+        }
         let client = tokio::time::timeout(timeout, connector.connect(&hosts))
             .await
             .map_err(|_| {
@@ -103,7 +110,12 @@ impl ZkSession {
                     crate::kafka::conn::human(timeout)
                 ))
             })?
-            .map_err(|e| Error::Cluster(format!("cannot connect to ZooKeeper {hosts}: {e}")))?;
+            .map_err(|e| match (e, sasl.and_then(|s| s.split_once(':'))) {
+                (zk::Error::AuthFailed, Some((user, _))) => Error::Config(format!(
+                    "ZooKeeper {hosts} refused the SASL DIGEST-MD5 login of zookeeper_sasl_user {user:?}"
+                )),
+                (e, _) => Error::Cluster(format!("cannot connect to ZooKeeper {hosts}: {e}")),
+            })?;
         Ok(ZkSession {
             client,
             chroot: connect.chroot.clone(),
@@ -354,7 +366,7 @@ pub fn zk_error(e: zk::Error, path: &str) -> Error {
             "znode {path:?} changed meanwhile (version mismatch)"
         )),
         zk::Error::NoAuth => Error::Refused(format!(
-            "znode {path:?} is protected by an ACL this session does not satisfy: give the context zookeeper_auth = \"user:password\" (or zookeeper_auth_file, or KAFSH_ZOOKEEPER_AUTH)"
+            "znode {path:?} is protected by an ACL this session does not satisfy: give the context zookeeper_auth = \"user:password\" (or zookeeper_auth_file, or KAFSH_ZOOKEEPER_AUTH) for a digest ACL, zookeeper_sasl_user with zookeeper_sasl_password_file for a sasl ACL"
         )),
         zk::Error::InvalidAcl => Error::InvalidInput(format!(
             "znode {path:?}: a creator-only ACL needs digest auth in this session (zookeeper_auth)"

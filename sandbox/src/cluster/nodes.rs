@@ -579,6 +579,17 @@ impl Cluster {
                 ("kafka.Kafka", "server.properties")
             }
         };
+        // Extra system properties a test gives one node (a Kerberos realm's krb5.conf, an
+        // OAuth endpoint Kafka may reach), one per line.
+        if let Ok(extra) = fs::read_to_string(nd.join("jvm.options")) {
+            opts.extend(
+                extra
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from),
+            );
+        }
         let offset = process::file_len(&nd.join("server.log"));
         let args = vec![nd.join(config_file).display().to_string()];
         let cmd = process::java_command(&opts, &jars_dir, main_class, &args);

@@ -741,6 +741,7 @@ fn role_of(role: crate::config::ZkRole) -> Role {
 fn session_settings(session: &Session) -> SessionSettings {
     SessionSettings {
         digest: session.settings.zookeeper_auth.clone(),
+        sasl: session.settings.zookeeper_sasl.clone(),
         timeout: session.settings.call_timeout,
         connect_timeout: session.settings.node_timeouts.connect,
     }
