@@ -2,14 +2,20 @@
 # Builds kafsh's Debian package: target/debian/kafsh_<version>_<arch>.deb, holding the
 # binary (profile `dist`: thin LTO, stripped), bash/zsh/fish completions, the man page, the
 # runbooks under /usr/share/kafsh/runbooks, an example config.toml, the README, the function
-# reference and the licence. Prints the package's path last.
+# reference and the licence. Prints the package's path last. KAFSH_PACKAGE_PROFILE=dev packs
+# the debug build instead (the package test checks the packaging, not the optimizer, and
+# the test suite has that build already).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 arch=$(dpkg --print-architecture)
-cargo build --quiet --profile dist --bin kafsh
-bin=target/dist/kafsh
+profile=${KAFSH_PACKAGE_PROFILE:-dist}
+cargo build --quiet --profile "$profile" --bin kafsh
+case $profile in
+dev) bin=target/debug/kafsh ;;
+*) bin=target/$profile/kafsh ;;
+esac
 
 root=target/debian/kafsh_${version}_${arch}
 rm -rf "$root"
@@ -42,7 +48,7 @@ Version: ${version}
 Architecture: ${arch}
 Maintainer: kafsh developers <kafsh@localhost>
 Installed-Size: ${installed_kb}
-Depends: libc6
+Depends: libc6, libssl3, zlib1g, libgssapi-krb5-2
 Section: admin
 Priority: optional
 Homepage: https://github.com/kafsh/kafsh

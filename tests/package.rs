@@ -29,7 +29,9 @@ fn the_package_installs_runs_a_runbook_by_name_and_removes_cleanly() {
         return;
     }
     let root = env!("CARGO_MANIFEST_DIR");
-    let built = run(Command::new(format!("{root}/scripts/package.sh")).current_dir(root));
+    let built = run(Command::new(format!("{root}/scripts/package.sh"))
+        .current_dir(root)
+        .env("KAFSH_PACKAGE_PROFILE", "dev"));
     let deb = Path::new(root).join(built.lines().last().expect("the package path").trim());
     assert!(deb.exists(), "{}", deb.display());
     let contents = run(Command::new("dpkg-deb").arg("--contents").arg(&deb));
