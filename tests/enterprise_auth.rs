@@ -118,10 +118,7 @@ static KRB_PORT: OnceLock<u16> = OnceLock::new();
 static OAUTH_PORT: OnceLock<u16> = OnceLock::new();
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    kafsh_sandbox::free_port().expect("a free port")
 }
 
 /// A Kerberos realm of its own: `krb5kdc` in the foreground, killed with this process.
