@@ -198,11 +198,18 @@ fn choose(
 
 /// Evens out the cluster's leader counts where the per-topic matchings could not meet
 /// their quotas: a broker with the fewest leaders takes a partition from one of its
-/// replicas, that one from another, ... up to a broker with two more than the fewest.
-/// Each step moves a topic's leadership only from a broker leading more of that topic to
-/// one leading fewer, so no topic's spread grows.
+/// replicas' leader, that one makes up for it, ... up to a broker with two more than the
+/// fewest. No topic's leader count on a broker leaves the band [fewest, most] the topic
+/// had before, so no topic's spread grows.
+///
+/// The search runs over two kinds of need: "broker b needs one more leader" (of any topic
+/// whose band has room on b) and "broker b needs one more leader of topic t" (it gave one
+/// of t away; taking another partition of t keeps its count of t). The second is what a
+/// search over brokers alone misses: a broker at the bottom of a topic's band can pass one
+/// of the topic's partitions on if it takes another of the same topic.
 fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
     let n = model.n_brokers();
+    let n_topics = model.n_topics();
     let mut topic = model.topic_leaders(replicas);
     let mut cluster = vec![0u64; n];
     for r in replicas.iter() {
@@ -228,16 +235,33 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
     if spread(&cluster).1 <= spread(&cluster).0 + 1 {
         return;
     }
-    // Partitions each broker follows (kept lazily: re-checked on use).
-    let mut following: Vec<Vec<u32>> = vec![Vec::new(); n];
+    // Each topic's band over the eligible brokers, kept for the whole repair.
+    let band: Vec<(u32, u32)> = (0..n_topics)
+        .map(|t| {
+            let row = &topic[t * n..(t + 1) * n];
+            let lo = members.iter().map(|b| row[*b]).min().unwrap_or(0);
+            let hi = members.iter().map(|b| row[*b]).max().unwrap_or(0);
+            (lo, hi)
+        })
+        .collect();
+    // The partitions of topic t that broker b follows, at t * n + b (kept lazily:
+    // re-checked on use).
+    let mut following: Vec<Vec<u32>> = vec![Vec::new(); n_topics * n];
     for (p, r) in replicas.iter().enumerate() {
+        let row = model.part_topic[p] as usize * n;
         for b in &r[1..] {
-            following[*b as usize].push(p as u32);
+            following[row + *b as usize].push(p as u32);
         }
     }
     // Each partition's leader in one flat array: the search below reads it for every
     // partition it passes, and a million `replicas[p][0]` reads miss the cache.
     let mut lead: Vec<u16> = replicas.iter().map(|r| r[0]).collect();
+    // States: b < n is "b needs a leader", n + t * n + b is "b needs a leader of t".
+    let states = n + n_topics * n;
+    const ROOT: u32 = u32::MAX;
+    let mut parent: Vec<(u32, u32)> = vec![(ROOT, ROOT); states];
+    let mut seen = vec![false; states];
+    let mut touched: Vec<usize> = Vec::new();
     let mut budget: i64 = 400_000_000;
     loop {
         let (lo, hi) = spread(&cluster);
@@ -246,56 +270,95 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
         }
         let mut progressed = false;
         for &low in members.iter().filter(|b| cluster[**b] == lo) {
-            // parent[y] = (x, p): x takes partition p from y.
-            let mut parent: Vec<Option<(u16, u32)>> = vec![None; n];
-            let mut seen = vec![false; n];
+            for s in touched.drain(..) {
+                seen[s] = false;
+                parent[s] = (ROOT, ROOT);
+            }
             seen[low] = true;
-            // Once every eligible broker is reached nothing more can be found.
-            let mut unseen = members.len() - 1;
-            let mut queue = std::collections::VecDeque::from([low]);
-            let mut found = None;
-            'bfs: while let Some(x) = queue.pop_front() {
-                for &p in &following[x] {
+            touched.push(low);
+            let mut queue = std::collections::VecDeque::from([low as u32]);
+            // (state, partition) that ends the chain: the last leader gives p away.
+            let mut found: Option<(u32, u32)> = None;
+            'bfs: while let Some(s) = queue.pop_front() {
+                let s = s as usize;
+                if s < n {
+                    for t in 0..n_topics {
+                        let next = n + t * n + s;
+                        if !seen[next] && topic[t * n + s] < band[t].1 {
+                            seen[next] = true;
+                            touched.push(next);
+                            parent[next] = (s as u32, ROOT);
+                            queue.push_back(next as u32);
+                        }
+                    }
+                    continue;
+                }
+                let (t, x) = ((s - n) / n, (s - n) % n);
+                let row = t * n;
+                for &p in &following[row + x] {
                     budget -= 1;
                     let y = lead[p as usize] as usize;
-                    if y == x || seen[y] || !eligible[y] {
+                    if y == x || !eligible[y] || !replicas[p as usize][1..].contains(&(x as u16)) {
                         continue;
                     }
-                    if !replicas[p as usize][1..].contains(&(x as u16)) {
-                        continue;
+                    // y keeps its count of t by taking another of t's partitions.
+                    let keep = n + row + y;
+                    if !seen[keep] {
+                        seen[keep] = true;
+                        touched.push(keep);
+                        parent[keep] = (s as u32, p);
+                        queue.push_back(keep as u32);
                     }
-                    let row = model.part_topic[p as usize] as usize * n;
-                    if topic[row + y] <= topic[row + x] {
-                        continue;
-                    }
-                    seen[y] = true;
-                    unseen -= 1;
-                    parent[y] = Some((x as u16, p));
-                    if cluster[y] >= lo + 2 {
-                        found = Some(y);
-                        break 'bfs;
-                    }
-                    queue.push_back(y);
-                    if unseen == 0 {
-                        break 'bfs;
+                    // Or y leads one fewer of t, if t's band allows.
+                    if topic[row + y] > band[t].0 && !seen[y] {
+                        if cluster[y] >= lo + 2 {
+                            found = Some((s as u32, p));
+                            break 'bfs;
+                        }
+                        seen[y] = true;
+                        touched.push(y);
+                        parent[y] = (s as u32, p);
+                        queue.push_back(y as u32);
                     }
                 }
+                if budget <= 0 {
+                    break;
+                }
             }
-            let Some(mut y) = found else { continue };
-            cluster[y] -= 1;
-            cluster[low] += 1;
-            while let Some((x, p)) = parent[y] {
-                let p = p as usize;
+            let Some(end) = found else { continue };
+            // The chain's hand-overs: (taker, partition). A partition used twice in one
+            // chain (rare) would be handed over twice: skip that chain.
+            let mut chain = Vec::new();
+            let (mut s, mut p) = end;
+            loop {
+                if p != ROOT {
+                    chain.push((s as usize, p as usize));
+                }
+                if s as usize == low {
+                    break;
+                }
+                (s, p) = parent[s as usize];
+            }
+            let mut parts: Vec<usize> = chain.iter().map(|(_, p)| *p).collect();
+            parts.sort_unstable();
+            parts.dedup();
+            if parts.len() != chain.len() {
+                continue;
+            }
+            for (s, p) in chain {
+                let x = if s < n { s } else { (s - n) % n };
+                let y = lead[p] as usize;
                 let row = model.part_topic[p] as usize * n;
                 topic[row + y] -= 1;
-                topic[row + x as usize] += 1;
+                topic[row + x] += 1;
+                cluster[y] -= 1;
+                cluster[x] += 1;
                 let r = &mut replicas[p];
-                let pos = r.iter().position(|b| *b == x).unwrap_or(0);
+                let pos = r.iter().position(|b| *b as usize == x).unwrap_or(0);
                 let l = r.remove(pos);
                 r.insert(0, l);
-                lead[p] = x;
-                following[y].push(p as u32);
-                y = x as usize;
+                lead[p] = x as u16;
+                following[row + y].push(p as u32);
             }
             progressed = true;
             break;
