@@ -536,8 +536,15 @@ fn pick_swap(
 ) -> Option<(usize, usize, usize, usize)> {
     let topics = s.model.n_topics();
     let mut best: Option<(u64, usize, usize, usize, usize)> = None;
-    // The biggest replicas on `from`, a few per topic.
+    // The biggest replicas on `from`, a few per topic, of the topics where `to` holds a
+    // smaller replica: in a topic whose biggest replicas already sit on `to` no exchange
+    // shifts bytes the right way, and those topics' replicas would crowd out the rest.
     let mut biggest: Vec<(u64, u32)> = (0..topics)
+        .filter(|t| {
+            let mine = s.on[from * topics + t].last();
+            let theirs = s.on[to * topics + t].first();
+            matches!((mine, theirs), (Some(a), Some(b)) if a.0 > b.0)
+        })
         .flat_map(|t| s.on[from * topics + t].iter().rev().take(64).copied())
         .collect();
     biggest.sort_unstable_by(|x, y| y.cmp(x));
