@@ -569,15 +569,26 @@ fn pick_swap(
         };
         // b as big as leaves a delta of at least `need` (the least such delta), else the
         // delta closest below it; never more than `room`.
-        let covering = candidates
-            .range((size_a.saturating_sub(room), 0)..=(size_a.saturating_sub(need), u32::MAX))
-            .rev()
-            .take(16)
-            .find(|(_, b)| fits(*b as usize));
-        let closest = candidates
-            .range((size_a.saturating_sub(need) + 1, 0)..(size_a, 0))
-            .take(16)
-            .find(|(_, b)| fits(*b as usize));
+        // (Empty ranges are skipped: BTreeSet::range panics when start > end.)
+        let (cover_lo, cover_hi) = (size_a.saturating_sub(room), size_a.saturating_sub(need));
+        let covering = (need <= room)
+            .then(|| {
+                candidates
+                    .range((cover_lo, 0)..=(cover_hi, u32::MAX))
+                    .rev()
+                    .take(16)
+                    .find(|(_, b)| fits(*b as usize))
+            })
+            .flatten();
+        let near = size_a.saturating_sub(need) + 1;
+        let closest = (near < size_a)
+            .then(|| {
+                candidates
+                    .range((near, 0)..(size_a, 0))
+                    .take(16)
+                    .find(|(_, b)| fits(*b as usize))
+            })
+            .flatten();
         for &(size_b, b) in covering.into_iter().chain(closest) {
             if size_b >= size_a {
                 continue;

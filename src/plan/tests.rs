@@ -648,3 +648,38 @@ fn kafka_like_scale_out_reaches_the_bound() {
     assert_eq!((r.after.replicas, r.after.leaders), (0, 0));
     assert!(r.after.topic_replicas <= 1 && r.after.topic_leaders <= 1);
 }
+
+/// Empty partitions (size 0, common on real clusters) beside big ones, by bytes: every
+/// constraint holds (the exchange search once asked a BTreeSet for a range whose start was
+/// past its end and panicked, seen on a real scale-out).
+#[test]
+fn empty_partitions_plan_by_bytes() {
+    for seed in 1..=24u64 {
+        let mut case = make_case(Shape {
+            seed,
+            partitions: 300,
+            topics: 6,
+            brokers: 3,
+            rf: 2,
+            kafka_like: seed.is_multiple_of(2),
+            racks: 0,
+            change: 2,
+        });
+        for (i, size) in case
+            .sizes
+            .values_mut()
+            .flat_map(|m| m.values_mut())
+            .enumerate()
+        {
+            if i % 3 != 0 {
+                *size = 0;
+            }
+        }
+        let options = PlanOptions {
+            balance: Balance::Bytes,
+            ..count_options(&case, false)
+        };
+        let planned = plan(&case.before, &options).expect("plan");
+        check_constraints(&case, &options, &planned);
+    }
+}
