@@ -1,8 +1,8 @@
-//! The broker scale-out runbook on a real ZooKeeper-mode cluster: 3 brokers with 50
+//! The broker scale-out and scale-in runbooks on real clusters: 3 brokers with 50
 //! partitions (RF 2) of data, brokers 4 and 5 added, the runbook run while Kafka's
 //! VerifiableProducer writes with acks=all; afterwards every acknowledged message is
-//! consumed exactly once, replicas and leaders are balanced over 5 brokers, and no
-//! throttle config remains.
+//! consumed exactly once, replicas and leaders are balanced over 5 brokers (by count on
+//! ZooKeeper mode, by disk bytes on KRaft), and no throttle config remains.
 
 mod common;
 
@@ -20,9 +20,72 @@ fn scale_out_from_three_to_five_brokers_loses_nothing_zookeeper_mode() {
     scale_out(ClusterSpec::zookeeper());
 }
 
+/// By disk bytes, on partitions of very different sizes (so-c: 0.3 to 3 MB): every
+/// broker's bytes within the tolerance of the mean afterwards as Kafka's LogDirsCommand
+/// measures them, each topic's replicas per broker within two, nothing lost.
 #[test]
-fn scale_out_from_three_to_five_brokers_loses_nothing_kraft() {
-    scale_out(ClusterSpec::kraft());
+fn scale_out_by_bytes_from_three_to_five_brokers_loses_nothing_kraft() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Cluster::start(ClusterSpec::kraft()).expect("cluster");
+    create_topics(&c);
+    kafsh_json(
+        &c.bootstrap_servers(),
+        None,
+        r#"create_topic("so-c", #{partitions: 10, replication_factor: 2})"#,
+    );
+    common::topics_suite::produce_skewed(&c, "so-c", 10, 300);
+    let producer = start_producer(&c, "so-a", 3000, 150);
+
+    let four = add_broker(&mut c);
+    let five = add_broker(&mut c);
+    let state = tempfile::tempdir().expect("tmp");
+    let out = scale_out_run(&c, &state, four, five, "5m")
+        .args(["--arg", "balance=bytes", "--arg", "tolerance=0.1"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert!(
+        report["after"]["disk_percent"].as_f64().unwrap_or(100.0) <= 10.0 + 0.01,
+        "{report}"
+    );
+    assert!(
+        report["bytes_to_move"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+
+    let acked = acked_values(producer);
+    assert!(
+        acked.len() > 300,
+        "the producer kept writing: {}",
+        acked.len()
+    );
+    assert_consumed_exactly_once(&c, "so-a", &acked);
+    let topics: Vec<String> = ["so-a", "so-b", "so-c"].map(String::from).to_vec();
+    // A little over the plan's tolerance: the producer kept writing to so-a, and segment
+    // files are not exactly the sizes DescribeLogDirs gave the planner.
+    common::topics_suite::assert_disks_within(&c, &topics, 0.12, &report.to_string());
+    let bs = c.bootstrap_servers();
+    for topic in &topics {
+        let d = kafsh_json(&bs, None, &format!(r#"describe_topic("{topic}")"#));
+        let mut per_broker: HashMap<i64, usize> = HashMap::new();
+        for p in d["partitions"].as_array().expect("partitions") {
+            for b in p["replicas"].as_array().expect("replicas") {
+                *per_broker.entry(b.as_i64().unwrap_or(0)).or_insert(0) += 1;
+            }
+            assert_eq!(p["leader"], p["replicas"][0], "{p}");
+        }
+        let lo = (1..=5)
+            .map(|b| per_broker.get(&b).copied().unwrap_or(0))
+            .min();
+        let hi = per_broker.values().max().copied();
+        assert!(
+            hi.unwrap_or(0) <= lo.unwrap_or(0) + 2,
+            "{topic}: {per_broker:?}"
+        );
+        common::topics_suite::assert_no_throttle_left(&c, topic);
+    }
 }
 
 fn scale_out(spec: ClusterSpec) {
@@ -437,9 +500,10 @@ fn scale_in_drains_stops_and_unregisters_a_broker_losing_nothing_kraft() {
     kafsh_json(
         &bs,
         None,
-        r#"create_topic("si-b", #{partitions: 8, replication_factor: 3})"#,
+        r#"create_topic("si-b", #{partitions: 12, replication_factor: 2})"#,
     );
-    common::groups_suite::produce(&c, "si-b", 5000);
+    // Partitions of 0.1 to 1.2 MB: the drained replicas land by disk bytes.
+    common::topics_suite::produce_skewed(&c, "si-b", 12, 100);
     let before = kafsh_json(&bs, None, r#"assignment(["si-a", "si-b"])"#);
     let held_before: usize = before["partitions"]
         .as_array()
@@ -475,6 +539,10 @@ fn scale_in_drains_stops_and_unregisters_a_broker_losing_nothing_kraft() {
             "batch=10",
             "--arg",
             "timeout=5m",
+            "--arg",
+            "balance=bytes",
+            "--arg",
+            "tolerance=0.1",
         ])
         .output()
         .expect("run");
@@ -502,12 +570,19 @@ fn scale_in_drains_stops_and_unregisters_a_broker_losing_nothing_kraft() {
             }
         }
         assert!(!counts.contains_key(&four.to_string()), "{described}");
+        // By bytes, a topic's replicas per broker stay within two of each other.
         assert!(
-            counts.len() == 3 && counts.values().all(|n| *n == per_broker),
+            counts.len() == 3 && counts.values().all(|n| n.abs_diff(per_broker) <= 1),
             "{topic}: {counts:?}"
         );
         common::topics_suite::assert_no_throttle_left(&c, topic);
     }
+    assert!(
+        report["after"]["disk_percent"].as_f64().unwrap_or(100.0) <= 10.0 + 0.01,
+        "{report}"
+    );
+    let topics: Vec<String> = ["si-a", "si-b"].map(String::from).to_vec();
+    common::topics_suite::assert_disks_within(&c, &topics, 0.12, &report.to_string());
 }
 
 /// Waits until `n` brokers are registered.

@@ -1175,13 +1175,28 @@ pub fn bytes_balance_matches_log_dirs(c: &Cluster, prefix: &str) {
         ),
     );
     assert!(r["bytes_to_move"].as_u64().unwrap_or(0) > 0, "{r}");
-    // Kafka's LogDirsCommand: bytes per broker of these topics.
+    let bytes = log_dir_bytes(c, &topics);
+    let mean = bytes.values().sum::<u64>() as f64 / bytes.len() as f64;
+    for (b, v) in &bytes {
+        let off = (*v as f64 - mean).abs() / mean;
+        assert!(
+            off <= 0.1 + 0.02,
+            "broker {b}: {v} bytes, {:.1}% from the mean {mean}: {bytes:?} plan {r}",
+            off * 100.0
+        );
+    }
+    assert_eq!(bytes.len(), 3, "{bytes:?}");
+}
+
+/// Bytes per broker of `topics` as Kafka's LogDirsCommand reports them (future replicas
+/// of a move in flight left out).
+pub fn log_dir_bytes(c: &Cluster, topics: &[String]) -> std::collections::BTreeMap<i64, u64> {
     let text = tool_stdout(
         c.kafka_tool(
             "org.apache.kafka.tools.LogDirsCommand",
             &[
                 "--bootstrap-server",
-                &bs,
+                &c.bootstrap_servers(),
                 "--describe",
                 "--topic-list",
                 &topics.join(","),
@@ -1206,14 +1221,39 @@ pub fn bytes_balance_matches_log_dirs(c: &Cluster, prefix: &str) {
             .sum();
         bytes.insert(b["broker"].as_i64().unwrap_or(0), total);
     }
-    let mean = bytes.values().sum::<u64>() as f64 / bytes.len() as f64;
+    bytes
+}
+
+/// Asserts every broker's bytes of `topics` (LogDirsCommand) within `tolerance` of the mean.
+pub fn assert_disks_within(c: &Cluster, topics: &[String], tolerance: f64, context: &str) {
+    let bytes = log_dir_bytes(c, topics);
+    let mean = bytes.values().sum::<u64>() as f64 / bytes.len().max(1) as f64;
     for (b, v) in &bytes {
         let off = (*v as f64 - mean).abs() / mean;
         assert!(
-            off <= 0.1 + 0.02,
-            "broker {b}: {v} bytes, {:.1}% from the mean {mean}: {bytes:?} plan {r}",
+            off <= tolerance,
+            "broker {b}: {v} bytes, {:.1}% from the mean {mean:.0}: {bytes:?} {context}",
             off * 100.0
         );
     }
-    assert_eq!(bytes.len(), 3, "{bytes:?}");
+}
+
+/// Writes (p + 1) x `unit` records of 1 KB, uncompressed, into each partition p of `topic`
+/// (partitions of very different sizes), through kafsh's `produce`.
+pub fn produce_skewed(c: &Cluster, topic: &str, partitions: i32, unit: i32) {
+    kafsh_json(
+        &c.bootstrap_servers(),
+        None,
+        &format!(
+            r#"
+            let v = ""; v.pad(1000, 'x');
+            for p in 0..{partitions} {{
+                let records = [];
+                for i in 0..(p + 1) * {unit} {{ records.push(#{{value: v}}); }}
+                produce("{topic}", records, #{{partition: p, compression: "none", wait: false}});
+            }}
+            flush().delivered
+            "#
+        ),
+    );
 }
