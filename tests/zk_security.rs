@@ -354,3 +354,53 @@ fn kerberos_reads_sasl_acled_znodes_and_refuses_others() {
     );
     assert!(started.elapsed() < Duration::from_secs(15), "{err}");
 }
+
+#[test]
+fn zookeeper_runbooks_dry_run_over_kerberos() {
+    let c = cluster();
+    let state = tempfile::tempdir().expect("tmp");
+    let ran = state.path().join("ran.log");
+    let mut text = format!(
+        "current_context = \"z\"\n[contexts.z]\nbootstrap_servers = \"127.0.0.1:1\"\nzookeeper = \"{}\"\ntimeout = \"20s\"\n{}",
+        c.zk_connect().expect("zk"),
+        keytab_lines("kafsh", "kafsh")
+    );
+    for z in c.zk_servers() {
+        let log = |what: &str| format!("echo {what} {} >> {}", z.id, ran.display());
+        text.push_str(&format!(
+            "\n[[contexts.z.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\nrestart = \"{}\"\nstart = \"{}\"\nstop = \"{}\"\n",
+            z.id,
+            z.client_port,
+            z.peer_port,
+            z.election_port,
+            log("restart"),
+            log("start"),
+            log("stop"),
+        ));
+    }
+    std::fs::write(state.path().join("config.toml"), text).expect("config");
+    // The membership read through a Kerberos session, as the runbooks read it.
+    let v = json_of(
+        kafsh_krb(&state)
+            .args(["--json", "-e", "zk_config()"])
+            .output()
+            .expect("kafsh"),
+    );
+    assert!(v.is_object(), "{v}");
+    let runbook = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/zk_rolling_restart.rhai"
+    );
+    let out = kafsh_krb(&state)
+        .args(["--dry-run", "run", runbook])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("dry run:"), "{err}");
+    assert!(
+        !ran.exists(),
+        "no inventory command ran: {}",
+        std::fs::read_to_string(&ran).unwrap_or_default()
+    );
+}
