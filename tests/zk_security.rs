@@ -229,6 +229,34 @@ fn tls_with_a_wrong_ca_fails_fast_and_clearly() {
     assert!(!err.contains(STORE_PASSWORD), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20), "{err}");
 
+    // A client certificate from another CA: the server refuses it, said as plainly.
+    let files = tempfile::tempdir().expect("tmp");
+    let keystore = files.path().join("untrusted.pem");
+    std::fs::write(
+        &keystore,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(c.tls_dir().join("untrusted-client.key")).expect("key"),
+            std::fs::read_to_string(c.tls_dir().join("untrusted-client.pem")).expect("cert")
+        ),
+    )
+    .expect("keystore");
+    let lines = format!(
+        "zookeeper_properties = {{ \"zookeeper.client.secure\" = \"true\", \
+         \"zookeeper.ssl.trustStore.location\" = \"{}\", \"zookeeper.ssl.keyStore.location\" = \"{}\" }}\n",
+        c.tls_dir().join("ca.pem").display(),
+        keystore.display()
+    );
+    let started = Instant::now();
+    let out = kafsh(&context(&secure, &lines))
+        .args(["--call-timeout", "60s", "-e", r#"zk_get("/")"#])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("TLS"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{err}");
+
     // A wrong store password names the setting, not the password.
     let lines = tls_lines().replace(TRUST_PASSWORD, "not-the-password");
     let out = kafsh(&context(&secure, &lines))
@@ -339,6 +367,18 @@ fn kerberos_reads_sasl_acled_znodes_and_refuses_others() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("ACL") && err.contains("/kafsh-krb"), "{err}");
+
+    // No tickets in the ticket cache: exit 2, saying so.
+    let out = kafsh_krb(&context(&plain, "zookeeper_sasl_mechanism = \"GSSAPI\"\n"))
+        .args(["-e", r#"zk_get("/kafsh-krb")"#])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Kerberos") && err.contains("ticket cache"),
+        "{err}"
+    );
 
     // A keytab without the principal's key: exit 2, fast, naming the principal.
     let started = Instant::now();

@@ -527,6 +527,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_no_key() {
+        let tls = ZkTls {
+            ca_pem: "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n".into(),
+            identity: Some((
+                "cert".into(),
+                "-----BEGIN PRIVATE KEY-----\nU0VDUkVU\n".into(),
+            )),
+            verify_hostname: true,
+            source: "zookeeper.ssl.trustStore.location /x".into(),
+        };
+        let debug = format!("{tls:?}");
+        assert!(
+            !debug.contains("U0VDUkVU") && !debug.contains("PRIVATE"),
+            "{debug}"
+        );
+    }
+
+    #[test]
     fn server_principal_settings() {
         let mut k = ZkKerberos {
             keytab: None,
