@@ -23,6 +23,7 @@
 
 mod common;
 
+use common::kdc::{Kdc, REALM};
 use common::*;
 use kafsh_sandbox::{Cluster, ClusterSpec, SASL_PASSWORD, SASL_USER};
 use std::path::{Path, PathBuf};
@@ -34,8 +35,6 @@ const TRUST_PASSWORD: &str = "Ts-kafsh-91c3e7a2";
 const STORE_PASSWORD: &str = "St-kafsh-4d8b2f60";
 /// The JKS key entry's own password (Kafka's `ssl.key.password`), unlike the store's.
 const KEY_PASSWORD: &str = "Ky-kafsh-0a7e5c19";
-
-const REALM: &str = "KAFSH.TEST";
 
 /// The secure cluster, its broker also listening on `KRB` (SASL_PLAINTEXT, GSSAPI) with
 /// the KDC's realm.
@@ -63,7 +62,7 @@ fn cluster() -> &'static Cluster {
         config.push_str(&format!(
             "sasl.kerberos.service.name=kafka\nlistener.name.krb.sasl.enabled.mechanisms=GSSAPI\n\
              listener.name.krb.gssapi.sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"{}\" principal=\"kafka/127.0.0.1@{REALM}\";\n",
-            k.dir.path().join("kafka.keytab").display()
+            k.keytab("kafka").display()
         ));
         let l = "listener.name.oauth";
         config.push_str(&format!(
@@ -121,115 +120,9 @@ fn free_port() -> u16 {
     kafsh_sandbox::free_port().expect("a free port")
 }
 
-/// A Kerberos realm of its own: `krb5kdc` in the foreground, killed with this process.
-struct Kdc {
-    dir: tempfile::TempDir,
-    /// `krb5kdc` and the watchdog that ends it, kept for as long as the process lives.
-    processes: Vec<std::process::Child>,
-}
-
-impl Kdc {
-    fn krb5_conf(&self) -> PathBuf {
-        self.dir.path().join("krb5.conf")
-    }
-
-    /// A command with this realm's configuration.
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env("KRB5_CONFIG", self.krb5_conf())
-            .env("KRB5_KDC_PROFILE", self.dir.path().join("kdc.conf"));
-        cmd
-    }
-
-    fn kadmin(&self, query: &str) {
-        let out = self
-            .command("kadmin.local")
-            .args(["-r", REALM, "-q", query])
-            .output()
-            .expect("kadmin.local (krb5-admin-server)");
-        assert!(
-            out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("rror"),
-            "kadmin.local {query}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
 fn kdc() -> &'static Kdc {
     static KDC: OnceLock<Kdc> = OnceLock::new();
-    KDC.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tmp");
-        let d = dir.path().display().to_string();
-        let port = free_port();
-        std::fs::write(
-            dir.path().join("krb5.conf"),
-            format!(
-                "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n\
-                 dns_canonicalize_hostname = false\n rdns = false\n udp_preference_limit = 1\n\
-                 [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n }}\n\
-                 [domain_realm]\n 127.0.0.1 = {REALM}\n localhost = {REALM}\n"
-            ),
-        )
-        .expect("krb5.conf");
-        std::fs::write(
-            dir.path().join("kdc.conf"),
-            format!(
-                "[kdcdefaults]\n kdc_listen = 127.0.0.1:{port}\n kdc_tcp_listen = 127.0.0.1:{port}\n\
-                 [realms]\n {REALM} = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n\
-                   acl_file = {d}/kadm5.acl\n  kdc_listen = 127.0.0.1:{port}\n  kdc_tcp_listen = 127.0.0.1:{port}\n\
-                   supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal\n }}\n\
-                 [logging]\n kdc = FILE:{d}/kdc.log\n"
-            ),
-        )
-        .expect("kdc.conf");
-        let mut kdc = Kdc {
-            dir,
-            processes: Vec::new(),
-        };
-        let out = kdc
-            .command("kdb5_util")
-            .args(["create", "-s", "-r", REALM, "-P", "Mk-kafsh-realm-1"])
-            .output()
-            .expect("kdb5_util (krb5-kdc)");
-        assert!(out.status.success(), "kdb5_util: {}", String::from_utf8_lossy(&out.stderr));
-        for principal in [format!("kafka/127.0.0.1@{REALM}"), format!("kafsh@{REALM}"), format!("stranger@{REALM}")] {
-            kdc.kadmin(&format!("addprinc -randkey {principal}"));
-        }
-        kdc.kadmin(&format!("ktadd -k {d}/kafka.keytab kafka/127.0.0.1@{REALM}"));
-        kdc.kadmin(&format!("ktadd -k {d}/kafsh.keytab kafsh@{REALM}"));
-        kdc.kadmin(&format!("ktadd -k {d}/stranger.keytab stranger@{REALM}"));
-        let child = kdc
-            .command("krb5kdc")
-            .args(["-n", "-r", REALM])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("krb5kdc");
-        let kdc_pid = child.id();
-        kdc.processes.push(child);
-        // Ends the KDC and removes its realm (keytabs included) when this test process
-        // ends (statics are never dropped).
-        Command::new("/bin/sh")
-            .args([
-                "-c",
-                "while kill -0 $0 2>/dev/null; do sleep 1; done; kill $1; rm -rf -- \"$2\"",
-                &std::process::id().to_string(),
-                &kdc_pid.to_string(),
-                &d,
-            ])
-            .stdin(std::process::Stdio::null())
-            .spawn()
-            .map(|watchdog| kdc.processes.push(watchdog))
-            .expect("the KDC's watchdog");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "krb5kdc did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        kdc
-    })
+    KDC.get_or_init(|| Kdc::start(&["kafka/127.0.0.1", "kafsh", "stranger"]))
 }
 
 /// SCRAM credentials reach the brokers shortly after ConfigCommand returns.
@@ -659,7 +552,7 @@ fn kafsh_krb(state: &tempfile::TempDir) -> Command {
 fn kerberos_from_a_keytab_and_from_a_ticket_cache() {
     let _ = cluster();
     let k = kdc();
-    let keytab = k.dir.path().join("kafsh.keytab").display().to_string();
+    let keytab = k.keytab("kafsh").display().to_string();
     // From a keytab, librdkafka's names.
     let state = kerberos_context(&[
         ("sasl.mechanism", "GSSAPI".into()),
@@ -742,7 +635,7 @@ fn a_keytab_without_the_principal_or_no_tickets_fail_fast_and_clearly() {
                 ("sasl.kerberos.principal", format!("kafsh@{REALM}")),
                 (
                     "sasl.kerberos.keytab",
-                    k.dir.path().join("stranger.keytab").display().to_string(),
+                    k.keytab("stranger").display().to_string(),
                 ),
             ],
             format!("kafsh@{REALM}"),

@@ -114,6 +114,34 @@ pub(crate) fn zoo_cfg(
     }
 }
 
+/// The `zoo.cfg` lines of a TLS secure client port: Netty (the only factory that speaks
+/// TLS), the server's PEM key and certificate and the cluster's CA from `tls_dir`, and the
+/// X.509 auth provider that checks client certificates (ZooKeeper's default
+/// `ssl.clientAuth=need`). ZooKeeper turns these `zoo.cfg` keys into its `zookeeper.*`
+/// system properties.
+pub(crate) fn zk_tls_settings(port: u16, tls_dir: &Path) -> String {
+    let file = |name: &str| prop(&tls_dir.join(name).display().to_string());
+    format!(
+        "secureClientPort={port}\nsecureClientPortAddress=127.0.0.1\n\
+         serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
+         authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n\
+         ssl.keyStore.location={}\nssl.keyStore.type=PEM\n\
+         ssl.trustStore.location={}\nssl.trustStore.type=PEM\n",
+        file("broker-keystore.pem"),
+        file("ca.pem")
+    )
+}
+
+/// A ZooKeeper server's JAAS file for Kerberos logins: its `Server` section.
+pub(crate) fn zk_kerberos_jaas(k: &crate::spec::ZkKerberos) -> String {
+    format!(
+        "Server {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  useKeyTab=true\n  \
+         storeKey=true\n  useTicketCache=false\n  keyTab=\"{}\"\n  principal=\"{}\";\n}};\n",
+        k.keytab.display(),
+        k.principal
+    )
+}
+
 /// `,SASL_SSL://127.0.0.1:<port>,SSL://127.0.0.1:<port>` for a broker with secure
 /// listeners, else nothing.
 fn secure_listener(b: &BrokerState) -> String {
@@ -432,6 +460,7 @@ mod tests {
                 election_port: 4000 + id as u16,
                 observer: id == 4,
                 pid: None,
+                secure_port: None,
             })
             .collect()
     }

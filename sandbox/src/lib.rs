@@ -85,7 +85,7 @@ pub use kraft::Format;
 pub use node::{BrokerNode, ControllerNode, NewNode, Node, ZkNode};
 pub use ports::{free_port, PORT_RANGE_VAR};
 pub use probe::{KafkaBroker, KafkaMetadata};
-pub use spec::{ClusterSpec, Flavor, Quorum, FIRST_CONTROLLER_ID};
+pub use spec::{ClusterSpec, Flavor, Quorum, ZkKerberos, FIRST_CONTROLLER_ID};
 
 #[cfg(test)]
 mod tests {

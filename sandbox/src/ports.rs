@@ -92,6 +92,7 @@ pub(crate) fn used_ports(state: &State) -> BTreeSet<u16> {
     let mut s = BTreeSet::new();
     for z in &state.zk {
         s.extend([z.client_port, z.peer_port, z.election_port]);
+        s.extend(z.secure_port);
     }
     for b in &state.brokers {
         s.insert(b.port);

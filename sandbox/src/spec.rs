@@ -128,6 +128,27 @@ pub struct ClusterSpec {
     /// cached, see [`crate::jars`]); `None`: the flavor's default (3.9.2 for ZooKeeper mode,
     /// 4.2.0 for KRaft). ZooKeeper mode runs 2.3 to 3.9, KRaft 3.3 and later.
     pub version: Option<String>,
+    /// ZooKeeper: every server also listens with TLS on a secure client port
+    /// (`secureClientPort`, Netty, a certificate from the cluster's CA for 127.0.0.1 and
+    /// localhost; clients must show a certificate from that CA, as ZooKeeper's default
+    /// `ssl.clientAuth=need` wants). The plain client port stays (brokers and four-letter
+    /// words). See `Cluster::zk_secure_connect` and `tls_dir`.
+    pub zk_tls: bool,
+    /// ZooKeeper: SASL Kerberos logins (a JAAS `Server` section with `Krb5LoginModule`
+    /// from this keytab and principal, the realm's `krb5.conf`, and the SASL auth
+    /// provider, so `sasl:` ACLs name Kerberos principals).
+    pub zk_kerberos: Option<ZkKerberos>,
+}
+
+/// A ZooKeeper server's Kerberos identity (see [`ClusterSpec::zk_kerberos`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ZkKerberos {
+    /// The realm's `krb5.conf`.
+    pub krb5_conf: PathBuf,
+    /// The keytab holding the server principal's key.
+    pub keytab: PathBuf,
+    /// The server principal, e.g. `zookeeper/127.0.0.1@REALM`.
+    pub principal: String,
 }
 
 impl ClusterSpec {
@@ -148,6 +169,8 @@ impl ClusterSpec {
             broker_config: Vec::new(),
             zk_reconfig: false,
             version: None,
+            zk_tls: false,
+            zk_kerberos: None,
         }
     }
 
@@ -168,6 +191,8 @@ impl ClusterSpec {
             broker_config: Vec::new(),
             zk_reconfig: false,
             version: None,
+            zk_tls: false,
+            zk_kerberos: None,
         }
     }
 
@@ -188,6 +213,8 @@ impl ClusterSpec {
             broker_config: Vec::new(),
             zk_reconfig: false,
             version: None,
+            zk_tls: false,
+            zk_kerberos: None,
         }
     }
 
@@ -226,6 +253,20 @@ impl ClusterSpec {
     /// [`ClusterSpec::zk_reconfig`]'s field).
     pub fn zk_reconfig(mut self) -> Self {
         self.zk_reconfig = true;
+        self
+    }
+
+    /// ZooKeeper: a TLS secure client port on every server (see [`ClusterSpec::zk_tls`]'s
+    /// field).
+    pub fn zk_tls(mut self) -> Self {
+        self.zk_tls = true;
+        self
+    }
+
+    /// ZooKeeper: SASL Kerberos logins with this server identity (see
+    /// [`ClusterSpec::zk_kerberos`]'s field).
+    pub fn zk_kerberos(mut self, kerberos: ZkKerberos) -> Self {
+        self.zk_kerberos = Some(kerberos);
         self
     }
 
@@ -318,6 +359,12 @@ impl ClusterSpec {
                 "Kafka {version} ships no ZooKeeper with dynamic reconfiguration"
             ));
         }
+        if (self.zk_tls || self.zk_kerberos.is_some()) && !version.at_least(3, 0) {
+            // Older Kafka ships ZooKeeper 3.5, which reads no PEM stores.
+            return bad(format!(
+                "ZooKeeper TLS and Kerberos in the sandbox need Kafka 3.0 or later, not {version}"
+            ));
+        }
         match self.flavor {
             Flavor::ZooKeeper => {
                 if self.zk_servers == 0 {
@@ -343,7 +390,11 @@ impl ClusterSpec {
                         FIRST_CONTROLLER_ID - 1
                     ));
                 }
-                if self.zk_servers != 0 || self.zk_reconfig {
+                if self.zk_servers != 0
+                    || self.zk_reconfig
+                    || self.zk_tls
+                    || self.zk_kerberos.is_some()
+                {
                     return bad("a KRaft cluster has no ZooKeeper servers".into());
                 }
             }

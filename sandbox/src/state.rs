@@ -63,6 +63,9 @@ pub(crate) struct State {
     /// flavor's default.
     #[serde(default)]
     pub version: Option<String>,
+    /// ZooKeeper servers take SASL Kerberos logins (`ClusterSpec::zk_kerberos`).
+    #[serde(default)]
+    pub zk_kerberos: Option<crate::spec::ZkKerberos>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +78,9 @@ pub(crate) struct ZkState {
     #[serde(default)]
     pub observer: bool,
     pub pid: Option<u32>,
+    /// The TLS secure client port (`ClusterSpec::zk_tls`).
+    #[serde(default)]
+    pub secure_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,6 +142,7 @@ impl State {
             zk_reconfig: false,
             upgraded: Default::default(),
             version: None,
+            zk_kerberos: None,
         }
     }
 

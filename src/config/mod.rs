@@ -129,6 +129,27 @@ pub struct Context {
     /// An environment variable holding that user's password.
     #[serde(default)]
     pub zookeeper_sasl_password_env: Option<String>,
+    /// ZooKeeper client settings with ZooKeeper's own names (TLS to the secure client port:
+    /// `zookeeper.client.secure`, `zookeeper.ssl.trustStore.location`, ...; SASL:
+    /// `java.security.auth.login.config` and its `Client` section,
+    /// `zookeeper.sasl.client.username`, `zookeeper.server.principal`).
+    #[serde(default)]
+    pub zookeeper_properties: BTreeMap<String, String>,
+    /// A file of those settings, as zkCli's `-client-configuration` or Kafka's
+    /// `--zk-tls-config-file` takes it (read first; `zookeeper_properties` win).
+    #[serde(default)]
+    pub zookeeper_client_config: Option<PathBuf>,
+    /// `GSSAPI` for a Kerberos login to ZooKeeper from the ticket cache (implied by
+    /// `zookeeper_kerberos_keytab`), `DIGEST-MD5` (implied by `zookeeper_sasl_user`).
+    #[serde(default)]
+    pub zookeeper_sasl_mechanism: Option<String>,
+    /// The keytab of a Kerberos login to ZooKeeper.
+    #[serde(default)]
+    pub zookeeper_kerberos_keytab: Option<String>,
+    /// The principal of a Kerberos login to ZooKeeper (the keytab's or ticket cache's
+    /// first when absent).
+    #[serde(default)]
+    pub zookeeper_kerberos_principal: Option<String>,
     /// A file holding the SASL password (`sasl.password`), so it need not be here.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
@@ -376,6 +397,10 @@ pub struct Settings {
     pub zookeeper_auth: Option<String>,
     /// ZooKeeper SASL DIGEST-MD5 `user:password`, if any.
     pub zookeeper_sasl: Option<String>,
+    /// TLS to ZooKeeper's secure client port, if asked for.
+    pub zookeeper_tls: Option<crate::zk::security::ZkTls>,
+    /// A Kerberos login to ZooKeeper, if asked for.
+    pub zookeeper_kerberos: Option<crate::zk::security::ZkKerberos>,
     /// Script engine limits.
     pub limits: Limits,
     /// Blast-radius limits of mutating calls.
@@ -404,6 +429,8 @@ impl Settings {
             inventory: Inventory::default(),
             zookeeper_auth: None,
             zookeeper_sasl: None,
+            zookeeper_tls: None,
+            zookeeper_kerberos: None,
             limits: Limits::default(),
             guard_rails: crate::guard::GuardRails::default(),
             audit: crate::audit::AuditConfig::default(),
@@ -918,6 +945,62 @@ pub fn resolve_with(
         }
     };
 
+    let mut zk_properties = BTreeMap::new();
+    if let Some(file) = &context.zookeeper_client_config {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::Config(format!(
+                "cannot read zookeeper_client_config {}: {e}",
+                file.display()
+            ))
+        })?;
+        zk_properties.extend(parse_properties(&text));
+    }
+    zk_properties.extend(context.zookeeper_properties.clone());
+    let zk_security = crate::zk::security::resolve(&zk_properties)?;
+    let zookeeper_sasl = zookeeper_sasl.or(zk_security.digest_md5);
+    let mechanism = context
+        .zookeeper_sasl_mechanism
+        .as_deref()
+        .map(str::to_ascii_uppercase);
+    let zookeeper_kerberos = match mechanism.as_deref() {
+        Some("GSSAPI") | None
+            if context.zookeeper_kerberos_keytab.is_some()
+                || context.zookeeper_kerberos_principal.is_some()
+                || mechanism.is_some() =>
+        {
+            let mut k = crate::zk::security::ZkKerberos {
+                keytab: context.zookeeper_kerberos_keytab.clone(),
+                principal: context.zookeeper_kerberos_principal.clone(),
+                ticket_cache: None,
+                service: "zookeeper".into(),
+                host: None,
+                source: if context.zookeeper_kerberos_keytab.is_some() {
+                    "zookeeper_kerberos_keytab".into()
+                } else {
+                    "zookeeper_sasl_mechanism = \"GSSAPI\" (the ticket cache)".into()
+                },
+            };
+            let get = |key: &str| {
+                zk_properties
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v.as_str())
+            };
+            crate::zk::security::apply_server_principal(
+                &mut k,
+                get("zookeeper.sasl.client.username"),
+                get("zookeeper.server.principal"),
+            );
+            Some(k)
+        }
+        Some("GSSAPI") | Some("DIGEST-MD5") | None => zk_security.kerberos,
+        Some(other) => {
+            return Err(Error::Config(format!(
+            "zookeeper_sasl_mechanism {other:?}: kafsh speaks GSSAPI and DIGEST-MD5 to ZooKeeper"
+        )))
+        }
+    };
+
     let call_timeout = match (&overrides.call_timeout, &context.timeout) {
         (Some(t), _) => *t,
         (None, Some(text)) => parse_duration(text).map_err(|e| {
@@ -946,6 +1029,8 @@ pub fn resolve_with(
             inventory,
             zookeeper_auth,
             zookeeper_sasl,
+            zookeeper_tls: zk_security.tls,
+            zookeeper_kerberos,
             limits: Limits {
                 max_operations: overrides.max_operations.or(context.limits.max_operations),
                 ..context.limits

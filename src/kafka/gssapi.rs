@@ -162,6 +162,60 @@ fn in_buffer(bytes: &[u8]) -> sys::gss_buffer_desc {
     }
 }
 
+/// The private in-memory ticket cache of a keytab login (one per keytab and principal in
+/// this process).
+pub fn private_ccache(keytab: &str, principal: Option<&str>) -> String {
+    let id = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{keytab}\0{}", principal.unwrap_or("")).as_bytes(),
+    );
+    let id: String = id.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("MEMORY:kafsh-{}-{id}", std::process::id())
+}
+
+/// Logs in as `settings` say and gets a ticket for `<service>@<host>` (the first token of
+/// a context, then dropped), so a login that cannot work fails here, clearly; returns the
+/// ticket cache that now holds the tickets: the private cache of a keytab login, else
+/// `None` (the user's ticket cache). For ZooKeeper, whose client library (rsasl) takes the
+/// default credentials of the thread it runs on (see [`use_ccache_on_this_thread`]).
+pub fn login(settings: &KerberosSettings, host: &str) -> Result<Option<String>> {
+    let mut context = ClientContext::new(settings, host)?;
+    context.step(None)?;
+    Ok(settings
+        .keytab
+        .as_deref()
+        .map(|k| private_ccache(k, settings.principal.as_deref())))
+}
+
+extern "C" {
+    // MIT krb5's gssapi_krb5.h; libgssapi-sys does not bind it.
+    fn gss_krb5_ccache_name(
+        minor: *mut u32,
+        name: *const std::ffi::c_char,
+        out_name: *mut *const std::ffi::c_char,
+    ) -> u32;
+}
+
+/// Makes `ccache` the default ticket cache of GSS calls on the calling thread (MIT keeps
+/// it per thread), for a library that acquires default credentials.
+pub fn use_ccache_on_this_thread(ccache: &str) -> Result<()> {
+    let name = CString::new(ccache)
+        .map_err(|_| Error::Config(format!("ticket cache {ccache:?} holds a NUL byte")))?;
+    let mut minor = 0u32;
+    // SAFETY: MIT copies the name; the old name's out-parameter is not asked for.
+    let major = unsafe { gss_krb5_ccache_name(&mut minor, name.as_ptr(), ptr::null_mut()) };
+    if failed(major) {
+        return Err(Error::Config(format!(
+            "Kerberos: cannot use the ticket cache {ccache}: {}",
+            status_text(major, minor)
+        )));
+    }
+    Ok(())
+}
+
 /// One client security context with a broker.
 pub struct ClientContext {
     context: sys::gss_ctx_id_t,
@@ -227,17 +281,9 @@ impl ClientContext {
             // A private cache, one per keytab and principal in this process: the user's own
             // tickets are neither used nor overwritten, and later connections reuse the
             // ticket-granting ticket (MIT gets a new one from the keytab when it runs out).
-            let id = ring::digest::digest(
-                &ring::digest::SHA256,
-                format!("{keytab}\0{}", settings.principal.as_deref().unwrap_or("")).as_bytes(),
-            );
-            let id: String = id.as_ref()[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
             store(
                 "ccache",
-                format!("MEMORY:kafsh-{}-{id}", std::process::id()),
+                private_ccache(keytab, settings.principal.as_deref()),
             )?;
         }
         let store_set = sys::gss_key_value_set_desc {

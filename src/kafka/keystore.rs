@@ -82,8 +82,26 @@ pub fn trusted_certificates(
     path: &Path,
     password: Option<&str>,
 ) -> Result<Vec<Vec<u8>>> {
-    const SETTING: &str = "ssl.truststore.location";
-    const PASSWORD: &str = "ssl.truststore.password";
+    trusted_certificates_of(
+        bytes,
+        format,
+        path,
+        password,
+        ("ssl.truststore.location", "ssl.truststore.password"),
+    )
+}
+
+/// [`trusted_certificates`] with the names of the settings that gave the store and its
+/// password (for errors), e.g. ZooKeeper's `zookeeper.ssl.trustStore.location`.
+pub fn trusted_certificates_of(
+    bytes: &[u8],
+    format: StoreFormat,
+    path: &Path,
+    password: Option<&str>,
+    names: (&str, &str),
+) -> Result<Vec<Vec<u8>>> {
+    #[allow(non_snake_case)]
+    let (SETTING, PASSWORD) = names;
     let password = password.ok_or_else(|| {
         Error::Config(format!(
             "{SETTING} {} is a {format:?} store: set {PASSWORD}",
@@ -148,8 +166,27 @@ pub fn key_entry(
     store_password: Option<&str>,
     key_password: Option<&str>,
 ) -> Result<KeyEntry> {
-    const SETTING: &str = "ssl.keystore.location";
-    const PASSWORD: &str = "ssl.keystore.password";
+    key_entry_of(
+        bytes,
+        format,
+        path,
+        store_password,
+        key_password,
+        ("ssl.keystore.location", "ssl.keystore.password"),
+    )
+}
+
+/// [`key_entry`] with the names of the settings that gave the store and its password.
+pub fn key_entry_of(
+    bytes: &[u8],
+    format: StoreFormat,
+    path: &Path,
+    store_password: Option<&str>,
+    key_password: Option<&str>,
+    names: (&str, &str),
+) -> Result<KeyEntry> {
+    #[allow(non_snake_case)]
+    let (SETTING, PASSWORD) = names;
     let store_password = store_password.ok_or_else(|| {
         Error::Config(format!(
             "{SETTING} {} is a {format:?} store: set {PASSWORD}",

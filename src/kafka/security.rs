@@ -510,7 +510,7 @@ fn translate_oauth_jaas(jaas: &str, props: &mut BTreeMap<String, String>) -> Res
 }
 
 /// `key="value"` (or `key=value`) from a JAAS line.
-fn jaas_option(jaas: &str, key: &str) -> Option<String> {
+pub(crate) fn jaas_option(jaas: &str, key: &str) -> Option<String> {
     let mut rest = jaas;
     while let Some(at) = rest.find(key) {
         let before_ok = at == 0
@@ -723,6 +723,14 @@ fn decrypt_pkcs8(pem: &str, password: &str) -> std::result::Result<PrivateKeyDer
 /// CA, but the certificate need not name the host.
 #[derive(Debug)]
 struct ChainOnlyVerifier(Arc<rustls::client::WebPkiServerVerifier>);
+
+/// A verifier that checks the chain and not the name (hostname verification off), for
+/// ZooKeeper's TLS too.
+pub(crate) fn chain_only(
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+) -> impl rustls::client::danger::ServerCertVerifier {
+    ChainOnlyVerifier(inner)
+}
 
 impl rustls::client::danger::ServerCertVerifier for ChainOnlyVerifier {
     fn verify_server_cert(

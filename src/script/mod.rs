@@ -366,6 +366,16 @@ impl Session {
         self.context_request.lock().ok().and_then(|mut r| r.take())
     }
 
+    /// How this context's ZooKeeper sessions authenticate and encrypt.
+    pub fn zookeeper_auth(&self) -> crate::zk::security::ZkAuth {
+        crate::zk::security::ZkAuth {
+            digest: self.settings.zookeeper_auth.clone(),
+            sasl: self.settings.zookeeper_sasl.clone(),
+            tls: self.settings.zookeeper_tls.clone(),
+            kerberos: self.settings.zookeeper_kerberos.clone(),
+        }
+    }
+
     /// The ZooKeeper session (connected on first use).
     pub fn zookeeper(&self) -> Result<Arc<crate::zk::znodes::ZkSession>> {
         if let Some(z) = self.zookeeper.lock().ok().and_then(|z| z.clone()) {
@@ -374,19 +384,11 @@ impl Session {
             }
         }
         let connect = self.zookeeper_connect()?;
-        let auth = self.settings.zookeeper_auth.clone();
-        let sasl = self.settings.zookeeper_sasl.clone();
+        let auth = self.zookeeper_auth();
         let timeout = self.settings.call_timeout;
         let connect_timeout = self.settings.node_timeouts.connect;
         let session = self.block_on("connecting to ZooKeeper", async move {
-            crate::zk::znodes::ZkSession::connect(
-                &connect,
-                auth.as_deref(),
-                sasl.as_deref(),
-                timeout,
-                connect_timeout,
-            )
-            .await
+            crate::zk::znodes::ZkSession::connect(&connect, &auth, timeout, connect_timeout).await
         })?;
         let session = Arc::new(session);
         if let Ok(mut slot) = self.zookeeper.lock() {

@@ -383,10 +383,8 @@ impl ServerView {
 /// How a one-server session is made, for servers whose `conf` is not whitelisted.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
-    /// Digest auth `user:password`.
-    pub digest: Option<String>,
-    /// SASL DIGEST-MD5 `user:password`.
-    pub sasl: Option<String>,
+    /// How the session authenticates and encrypts.
+    pub auth: super::security::ZkAuth,
     /// Limit of the whole read.
     pub timeout: Duration,
     /// Connect limit per server.
@@ -399,6 +397,7 @@ pub struct SessionSettings {
 pub async fn server_view(
     server: &str,
     four_letter_timeout: Duration,
+    tls: Option<&super::security::ZkTls>,
     session: Option<&SessionSettings>,
 ) -> ServerView {
     let mut view = ServerView {
@@ -413,7 +412,7 @@ pub async fn server_view(
         membership: None,
         facts: None,
     };
-    match four_letter(server, "conf", four_letter_timeout).await {
+    match four_letter(server, "conf", four_letter_timeout, tls).await {
         Ok(text) => match parse_conf(&text) {
             Ok(facts) => {
                 view.id = facts.server_id;
@@ -455,8 +454,7 @@ async fn read_one(server: &str, settings: &SessionSettings) -> Result<Membership
     };
     let session = ZkSession::connect(
         &connect,
-        settings.digest.as_deref(),
-        settings.sasl.as_deref(),
+        &settings.auth,
         settings.timeout,
         settings.connect_timeout,
     )
@@ -468,12 +466,13 @@ async fn read_one(server: &str, settings: &SessionSettings) -> Result<Membership
 pub async fn server_views(
     servers: &[String],
     four_letter_timeout: Duration,
+    tls: Option<&super::security::ZkTls>,
     session: Option<&SessionSettings>,
 ) -> Vec<ServerView> {
     futures::future::join_all(
         servers
             .iter()
-            .map(|s| server_view(s, four_letter_timeout, session)),
+            .map(|s| server_view(s, four_letter_timeout, tls, session)),
     )
     .await
 }

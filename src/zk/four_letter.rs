@@ -24,11 +24,14 @@ pub enum FourLetterError {
     NotServing,
 }
 
-/// Sends `word` to `server` (`host:port`) and returns the whole answer.
+/// Sends `word` to `server` (`host:port`) and returns the whole answer; over TLS when
+/// `tls` is given (ZooKeeper answers four-letter words on its secure client port too, after
+/// the handshake).
 pub async fn four_letter(
     server: &str,
     word: &str,
     timeout: Duration,
+    tls: Option<&super::security::ZkTls>,
 ) -> Result<String, FourLetterError> {
     let started = tokio::time::Instant::now();
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(server)).await {
@@ -42,13 +45,40 @@ pub async fn four_letter(
         Ok(Ok(stream)) => stream,
     };
     let exchange = async {
-        let mut stream = stream;
-        stream.write_all(word.as_bytes()).await?;
         let mut answer = Vec::new();
-        (&mut stream)
-            .take(MAX_ANSWER)
-            .read_to_end(&mut answer)
-            .await?;
+        match tls {
+            None => {
+                let mut stream = stream;
+                stream.write_all(word.as_bytes()).await?;
+                (&mut stream)
+                    .take(MAX_ANSWER)
+                    .read_to_end(&mut answer)
+                    .await?;
+            }
+            Some(tls) => {
+                let connector = tls.connector().map_err(std::io::Error::other)?;
+                let host = server.rsplit_once(':').map_or(server, |(h, _)| h);
+                let name = rustls::pki_types::ServerName::try_from(
+                    host.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                )
+                .map_err(std::io::Error::other)?;
+                let mut stream = connector.connect(name, stream).await?;
+                stream.write_all(word.as_bytes()).await?;
+                // ZooKeeper closes without a TLS close_notify.
+                match (&mut stream)
+                    .take(MAX_ANSWER)
+                    .read_to_end(&mut answer)
+                    .await
+                {
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                    other => {
+                        other?;
+                    }
+                }
+            }
+        }
         Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).into_owned())
     };
     let answer = match tokio::time::timeout_at(started + timeout, exchange).await {

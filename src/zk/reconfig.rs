@@ -315,7 +315,13 @@ pub async fn wait_reported(
         .collect();
     let addresses: Vec<String> = servers.iter().map(|(_, a)| a.clone()).collect();
     loop {
-        let views = server_views(&addresses, four_letter_timeout, Some(session)).await;
+        let views = server_views(
+            &addresses,
+            four_letter_timeout,
+            session.auth.tls.as_ref(),
+            Some(session),
+        )
+        .await;
         let behind: Vec<&ServerView> = views
             .iter()
             .filter(|v| !v.down)

@@ -90,10 +90,15 @@ impl ZkServerStatus {
 
 /// Status of one server; never fails: a server that does not answer within `timeout` is
 /// reported as down, its `error` saying whether it refused or hung.
-pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> ZkServerStatus {
+pub async fn server_status(
+    server: &str,
+    id: Option<u32>,
+    timeout: Duration,
+    tls: Option<&super::security::ZkTls>,
+) -> ZkServerStatus {
     let (srvr, mntr) = tokio::join!(
-        four_letter(server, "srvr", timeout),
-        four_letter(server, "mntr", timeout)
+        four_letter(server, "srvr", timeout, tls),
+        four_letter(server, "mntr", timeout, tls)
     );
     let srvr = match srvr {
         Ok(text) => parse_srvr(&text),
@@ -177,8 +182,11 @@ pub async fn server_status(server: &str, id: Option<u32>, timeout: Duration) -> 
 pub async fn ensemble_status(
     servers: &[(String, Option<u32>)],
     timeout: Duration,
+    tls: Option<&super::security::ZkTls>,
 ) -> Vec<ZkServerStatus> {
-    let futures = servers.iter().map(|(s, id)| server_status(s, *id, timeout));
+    let futures = servers
+        .iter()
+        .map(|(s, id)| server_status(s, *id, timeout, tls));
     futures::future::join_all(futures).await
 }
 

@@ -2,6 +2,7 @@
 //! guarded writes that refuse Kafka's own paths unless forced; plus the brokers Kafka
 //! registered under `<chroot>/brokers/ids`.
 
+use super::security::{ZkAuth, ZkKerberos, ZkTls};
 use crate::config::ZkConnect;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -72,17 +73,189 @@ pub struct ZkSession {
     client: zk::Client,
     chroot: String,
     hosts: String,
+    /// Ends the thread a Kerberos session runs on when the session goes (after `client`).
+    _kerberos_thread: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The host of `host:port`.
+fn host_of(server: &str) -> &str {
+    let server = server
+        .strip_prefix("tcp+tls://")
+        .or_else(|| server.strip_prefix("tcp://"))
+        .unwrap_or(server);
+    match server.rsplit_once(':') {
+        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        None => server,
+    }
+}
+
+type Connected = (
+    std::result::Result<zk::Client, zk::Error>,
+    Option<tokio::sync::oneshot::Sender<()>>,
+);
+
+/// A Kerberos session: logs in first (a clear error when the keytab or ticket cache cannot
+/// give a ticket for the server), then connects on a thread of its own whose default ticket
+/// cache is the login's. zookeeper-client's SASL (rsasl) takes the default credentials of
+/// the thread it runs on, and MIT krb5 keeps the default cache per thread, so the session
+/// (and its logins again after a lost connection) runs there, on a runtime of its own.
+async fn connect_with_kerberos(
+    connector: zk::Connector,
+    hosts: String,
+    secure: bool,
+    k: &ZkKerberos,
+    host: &str,
+) -> Result<Connected> {
+    let settings = crate::kafka::gssapi::KerberosSettings {
+        service_name: k.service.clone(),
+        principal: k.principal.clone(),
+        keytab: k.keytab.clone(),
+    };
+    let ccache_of_login = {
+        let host = host.to_string();
+        let settings = settings.clone();
+        let cache = k.ticket_cache.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(cache) = &cache {
+                crate::kafka::gssapi::use_ccache_on_this_thread(cache)?;
+            }
+            crate::kafka::gssapi::login(&settings, &host)
+        })
+        .await
+        .map_err(|e| Error::Cluster(format!("Kerberos login: {e}")))?
+        .map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!(
+                "ZooKeeper Kerberos login ({}): {}",
+                k.source,
+                m.replace("sasl.kerberos.keytab", "keytab")
+            )),
+            other => other,
+        })?
+    };
+    let ccache = ccache_of_login.or_else(|| k.ticket_cache.clone());
+    let (answer_tx, answer_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("kafsh-zk-kerberos".into())
+        .spawn(move || {
+            if let Some(cache) = &ccache {
+                if let Err(e) = crate::kafka::gssapi::use_ccache_on_this_thread(cache) {
+                    let _ = answer_tx.send(Err(e));
+                    return;
+                }
+            }
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = answer_tx.send(Err(Error::Cluster(format!(
+                        "cannot start the ZooKeeper session's runtime: {e}"
+                    ))));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let client = if secure {
+                    connector.secure_connect(&hosts).await
+                } else {
+                    connector.connect(&hosts).await
+                };
+                if answer_tx.send(Ok(client)).is_err() {
+                    return;
+                }
+                let _ = stop_rx.await;
+                // Time for the session's close request to go out.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            });
+        })
+        .map_err(|e| Error::Cluster(format!("cannot start the ZooKeeper session's thread: {e}")))?;
+    let client = answer_rx
+        .await
+        .map_err(|_| Error::Cluster("the ZooKeeper session's thread ended".into()))??;
+    Ok((client, Some(stop_tx)))
+}
+
+/// Why the first reachable server's TLS handshake fails, if it does (an untrusted
+/// certificate, a refused client certificate).
+async fn tls_refusal(servers: &[String], tls: &ZkTls, limit: Duration) -> Option<String> {
+    let connector = match tls.connector() {
+        Ok(c) => c,
+        Err(e) => return Some(e.to_string()),
+    };
+    for server in servers {
+        let Ok(Ok(stream)) =
+            tokio::time::timeout(limit, tokio::net::TcpStream::connect(server.as_str())).await
+        else {
+            continue;
+        };
+        let Ok(name) = rustls::pki_types::ServerName::try_from(host_of(server).to_string()) else {
+            continue;
+        };
+        let handshake = async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = connector.connect(name, stream).await?;
+            // TLS 1.3 servers refuse a client certificate after the handshake: the first
+            // read shows it.
+            stream.write_all(&[0, 0, 0, 0]).await?;
+            let mut byte = [0u8; 1];
+            let _ = tokio::time::timeout(limit / 4, stream.read(&mut byte)).await;
+            Ok::<_, std::io::Error>(())
+        };
+        return match tokio::time::timeout(limit, handshake).await {
+            Ok(Err(e)) => Some(format!("{server}: {e}")),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// A failed connect as the domain's error: a refused login names the setting (exit 2).
+fn connect_error(e: zk::Error, hosts: &str, auth: &ZkAuth) -> Error {
+    let sasl_user = auth.sasl.as_deref().and_then(|s| s.split_once(':'));
+    match (e, sasl_user, &auth.kerberos) {
+        (zk::Error::AuthFailed, _, Some(k)) => Error::Config(format!(
+            "ZooKeeper {hosts} refused the Kerberos login ({}{})",
+            k.source,
+            k.principal
+                .as_deref()
+                .map(|p| format!(", principal {p}"))
+                .unwrap_or_default()
+        )),
+        (zk::Error::AuthFailed, Some((user, _)), None) => Error::Config(format!(
+            "ZooKeeper {hosts} refused the SASL DIGEST-MD5 login of zookeeper_sasl_user {user:?}"
+        )),
+        (e, _, _) => {
+            let text = e.to_string();
+            let tls_words = [
+                "certificate",
+                "Certificate",
+                "tls",
+                "TLS",
+                "handshake",
+                "UnknownIssuer",
+            ];
+            match &auth.tls {
+                Some(tls) if tls_words.iter().any(|w| text.contains(w)) => Error::Config(format!(
+                    "cannot connect to ZooKeeper {hosts} over TLS (trusting {}): {text}",
+                    tls.source
+                )),
+                _ => Error::Cluster(format!("cannot connect to ZooKeeper {hosts}: {text}")),
+            }
+        }
+    }
 }
 
 impl ZkSession {
-    /// Connects (with optional digest auth `user:password`) within `timeout`. Each server
-    /// gets `connect_timeout` to accept the connection and answer the session handshake, so
-    /// a paused server in the connect string costs at most that, once per session (the
-    /// client then moves to the next one, and stays with a server that answers).
+    /// Connects within `timeout`, authenticated and encrypted as `auth` says (digest auth,
+    /// SASL DIGEST-MD5 or Kerberos, TLS). Each server gets `connect_timeout` to accept the
+    /// connection and answer the session handshake, so a paused server in the connect
+    /// string costs at most that, once per session (the client then moves to the next one,
+    /// and stays with a server that answers).
     pub async fn connect(
         connect: &ZkConnect,
-        digest: Option<&str>,
-        sasl: Option<&str>,
+        auth: &ZkAuth,
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<ZkSession> {
@@ -93,33 +266,81 @@ impl ZkSession {
         let mut connector = zk::Client::connector()
             .with_session_timeout(session_timeout)
             .with_connection_timeout(connect_timeout);
-        if let Some(auth) = digest {
-            connector = connector.with_auth("digest", auth.as_bytes());
+        if let Some(digest) = &auth.digest {
+            connector = connector.with_auth("digest", digest.as_bytes());
         }
-        if let Some((user, password)) = sasl.and_then(|s| s.split_once(':')) {
+        let sasl_user = auth.sasl.as_deref().and_then(|s| s.split_once(':'));
+        if let Some((user, password)) = sasl_user {
             connector = connector.with_sasl(zk::SaslOptions::digest_md5(
                 user.to_string(),
                 password.to_string(),
             ));
         }
-        let client = tokio::time::timeout(timeout, connector.connect(&hosts))
-            .await
-            .map_err(|_| {
-                Error::Timeout(format!(
-                    "no ZooKeeper server of {hosts} answered within {}",
-                    crate::kafka::conn::human(timeout)
-                ))
-            })?
-            .map_err(|e| match (e, sasl.and_then(|s| s.split_once(':'))) {
-                (zk::Error::AuthFailed, Some((user, _))) => Error::Config(format!(
-                    "ZooKeeper {hosts} refused the SASL DIGEST-MD5 login of zookeeper_sasl_user {user:?}"
-                )),
-                (e, _) => Error::Cluster(format!("cannot connect to ZooKeeper {hosts}: {e}")),
-            })?;
+        if let Some(tls) = &auth.tls {
+            connector = connector.with_tls(tls.options()?);
+        }
+        let first_host = connect
+            .servers
+            .first()
+            .map(|s| host_of(s).to_string())
+            .unwrap_or_default();
+        let mut kerberos_thread = None;
+        if let Some(k) = &auth.kerberos {
+            let mut gss = zk::SaslOptions::gssapi().with_username(k.service.clone());
+            if let Some(host) = &k.host {
+                gss = gss.with_hostname(host.clone());
+            }
+            connector = connector.with_sasl(gss);
+            kerberos_thread = Some((k.clone(), k.host.clone().unwrap_or(first_host)));
+        }
+        let secure = auth.tls.is_some();
+        let connecting = async {
+            match kerberos_thread {
+                None => {
+                    let client = if secure {
+                        connector.secure_connect(&hosts).await
+                    } else {
+                        connector.connect(&hosts).await
+                    };
+                    Ok((client, None))
+                }
+                Some((k, host)) => {
+                    connect_with_kerberos(connector, hosts.clone(), secure, &k, &host).await
+                }
+            }
+        };
+        let connected = match tokio::time::timeout(timeout, connecting).await {
+            Err(_) => Err(Error::Timeout(format!(
+                "no ZooKeeper server of {hosts} answered within {}",
+                crate::kafka::conn::human(timeout)
+            ))),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok((client, keeper))) => client
+                .map(|c| (c, keeper))
+                .map_err(|e| connect_error(e, &hosts, auth)),
+        };
+        let (client, keeper) = match (connected, &auth.tls) {
+            (Ok(c), _) => c,
+            (Err(e), Some(tls)) if !matches!(e, Error::Config(_)) => {
+                // zookeeper-client retries a failed handshake until its time runs out
+                // and then says only "timeout": ask the first server ourselves.
+                return Err(
+                    match tls_refusal(&connect.servers, tls, connect_timeout).await {
+                        Some(why) => Error::Config(format!(
+                            "cannot connect to ZooKeeper {hosts} over TLS (trusting {}): {why}",
+                            tls.source
+                        )),
+                        None => e,
+                    },
+                );
+            }
+            (Err(e), _) => return Err(e),
+        };
         Ok(ZkSession {
             client,
             chroot: connect.chroot.clone(),
             hosts,
+            _kerberos_thread: keeper,
         })
     }
 
@@ -366,7 +587,7 @@ pub fn zk_error(e: zk::Error, path: &str) -> Error {
             "znode {path:?} changed meanwhile (version mismatch)"
         )),
         zk::Error::NoAuth => Error::Refused(format!(
-            "znode {path:?} is protected by an ACL this session does not satisfy: give the context zookeeper_auth = \"user:password\" (or zookeeper_auth_file, or KAFSH_ZOOKEEPER_AUTH) for a digest ACL, zookeeper_sasl_user with zookeeper_sasl_password_file for a sasl ACL"
+            "znode {path:?} is protected by an ACL this session does not satisfy: give the context zookeeper_auth = \"user:password\" (or zookeeper_auth_file, or KAFSH_ZOOKEEPER_AUTH) for a digest ACL; for a sasl ACL zookeeper_sasl_user with zookeeper_sasl_password_file (DIGEST-MD5) or zookeeper_kerberos_keytab with zookeeper_kerberos_principal (Kerberos) of a principal the ACL names"
         )),
         zk::Error::InvalidAcl => Error::InvalidInput(format!(
             "znode {path:?}: a creator-only ACL needs digest auth in this session (zookeeper_auth)"

@@ -95,7 +95,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
     let controllers = if kraft { spec.controllers } else { 0 };
     let per_broker = if spec.secure { 3 } else { 1 };
     let mut ports = ports::free_ports(
-        n_zk * 3 + spec.brokers * per_broker + combined + controllers,
+        n_zk * if spec.zk_tls { 4 } else { 3 } + spec.brokers * per_broker + combined + controllers,
         &BTreeSet::new(),
     )?
     .into_iter();
@@ -114,6 +114,11 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
             election_port: next_port()?,
             observer: false,
             pid: None,
+            secure_port: if spec.zk_tls {
+                Some(next_port()?)
+            } else {
+                None
+            },
         });
     }
     for i in 0..controllers {
@@ -160,6 +165,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
     } else {
         state.chroot = spec.chroot.clone();
         state.zk_reconfig = spec.zk_reconfig;
+        state.zk_kerberos = spec.zk_kerberos.clone();
     }
     Ok(state)
 }
@@ -207,6 +213,10 @@ impl Cluster {
         self.write_tool_configs()?;
         let zk: Vec<Node> = self.state.zk.iter().map(|z| Node::Zk(z.id)).collect();
         let servers = self.state.zk.clone();
+        let secure = self.state.brokers.iter().any(|b| b.secure_port.is_some());
+        if secure || servers.iter().any(|z| z.secure_port.is_some()) {
+            crate::tls::make_certificates(&layout::tls_dir(&self.dir))?;
+        }
         for &node in &zk {
             self.write_node_files(node, &servers)?;
         }
@@ -222,10 +232,6 @@ impl Cluster {
             .into_iter()
             .filter(|n| n.is_kafka())
             .collect();
-        let secure = self.state.brokers.iter().any(|b| b.secure_port.is_some());
-        if secure {
-            crate::tls::make_certificates(&layout::tls_dir(&self.dir))?;
-        }
         for &node in &kafka {
             self.write_node_files(node, &[])?;
         }
@@ -398,6 +404,24 @@ impl Cluster {
             return None;
         }
         Some(zk_connect_of(&st))
+    }
+
+    /// `127.0.0.1:a,...` of the servers' TLS secure client ports plus the chroot; `None`
+    /// unless the cluster was made with [`ClusterSpec::zk_tls`].
+    pub fn zk_secure_connect(&self) -> Option<String> {
+        let st = self.current();
+        let mut zk: Vec<&ZkState> = st.zk.iter().collect();
+        zk.sort_by_key(|z| z.id);
+        let ports: Option<Vec<String>> = zk
+            .iter()
+            .map(|z| z.secure_port.map(|p| format!("127.0.0.1:{p}")))
+            .collect();
+        let ports = ports.filter(|p| !p.is_empty())?;
+        Some(format!(
+            "{}{}",
+            ports.join(","),
+            st.chroot.as_deref().unwrap_or("")
+        ))
     }
 
     /// Every node: ZooKeeper servers, controllers, brokers, each by id.

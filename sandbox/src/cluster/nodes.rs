@@ -149,6 +149,7 @@ impl Cluster {
                     election_port: p[2],
                     observer,
                     pid: None,
+                    secure_port: None,
                 });
                 Node::Zk(id)
             }
@@ -336,6 +337,7 @@ impl Cluster {
                 election_port: z.election_port,
                 observer: z.observer,
                 pid: None,
+                secure_port: None,
             })
             .collect();
         let mut me = self.state.zk(id)?.clone();
@@ -400,7 +402,15 @@ impl Cluster {
     /// what it reads.
     fn write_zk_files(&self, me: &ZkState, servers: &[ZkState]) -> Result<()> {
         let nd = self.node_dir(Node::Zk(me.id));
-        let files = config::zoo_cfg(me, &nd, servers, self.state.zk_reconfig);
+        let mut files = config::zoo_cfg(me, &nd, servers, self.state.zk_reconfig);
+        if let Some(port) = me.secure_port {
+            files
+                .zoo_cfg
+                .push_str(&config::zk_tls_settings(port, &layout::tls_dir(&self.dir)));
+        }
+        if let Some(k) = &self.state.zk_kerberos {
+            fs::write(nd.join("zk-jaas.conf"), config::zk_kerberos_jaas(k))?;
+        }
         if let Ok(entries) = fs::read_dir(&nd) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
@@ -563,6 +573,20 @@ impl Cluster {
         let (main_class, config_file) = match node {
             Node::Zk(_) => {
                 opts.push("-Dzookeeper.admin.enableServer=false".into());
+                if let Some(k) = &self.state.zk_kerberos {
+                    opts.push(format!(
+                        "-Djava.security.auth.login.config={}",
+                        nd.join("zk-jaas.conf").display()
+                    ));
+                    opts.push(format!(
+                        "-Djava.security.krb5.conf={}",
+                        k.krb5_conf.display()
+                    ));
+                    opts.push(
+                        "-Dzookeeper.authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+                            .into(),
+                    );
+                }
                 // The super user may reconfigure a dynamic ensemble (and do anything else).
                 opts.push(format!(
                     "-Dzookeeper.DigestAuthenticationProvider.superDigest={}:{}",

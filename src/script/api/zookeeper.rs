@@ -61,9 +61,10 @@ pub mod api {
         let id = known.map(|z| z.id);
         let role = known.map(|z| super::role_of(z.role));
         let timeout = session.settings.node_timeouts.four_letter;
+        let tls = session.settings.zookeeper_tls.clone();
         let mut result = session
             .block_on("zk_status", async move {
-                Ok(status::server_status(&server, id, timeout).await)
+                Ok(status::server_status(&server, id, timeout, tls.as_ref()).await)
             })
             .map_err(|e| crate::script::script_error(&session, "zk_status", e))?;
         if result.role.is_none() {
@@ -740,8 +741,7 @@ fn role_of(role: crate::config::ZkRole) -> Role {
 /// How this run opens a session with one server (digest auth and limits of the context).
 fn session_settings(session: &Session) -> SessionSettings {
     SessionSettings {
-        digest: session.settings.zookeeper_auth.clone(),
-        sasl: session.settings.zookeeper_sasl.clone(),
+        auth: session.zookeeper_auth(),
         timeout: session.settings.call_timeout,
         connect_timeout: session.settings.node_timeouts.connect,
     }
@@ -753,11 +753,12 @@ fn session_settings(session: &Session) -> SessionSettings {
 fn ensemble(session: &Session, f: &str) -> Result<Vec<status::ZkServerStatus>, Box<EvalAltResult>> {
     let servers = ensemble_servers(session, f)?;
     let timeout = session.settings.node_timeouts.four_letter;
+    let tls = session.settings.zookeeper_tls.clone();
     session
         .block_on(f, async move {
             let pairs: Vec<(String, Option<u32>)> =
                 servers.iter().map(|(s, id, _)| (s.clone(), *id)).collect();
-            let mut statuses = status::ensemble_status(&pairs, timeout).await;
+            let mut statuses = status::ensemble_status(&pairs, timeout, tls.as_ref()).await;
             for (st, (_, _, role)) in statuses.iter_mut().zip(&servers) {
                 if st.role.is_none() {
                     st.role = *role;
@@ -771,7 +772,7 @@ fn ensemble(session: &Session, f: &str) -> Result<Vec<status::ZkServerStatus>, B
             if unknown.is_empty() {
                 return Ok(statuses);
             }
-            let views = config::server_views(&unknown, timeout, None).await;
+            let views = config::server_views(&unknown, timeout, tls.as_ref(), None).await;
             let newest = views
                 .iter()
                 .filter_map(|v| v.membership.as_ref())
@@ -804,7 +805,13 @@ fn read_config(session: &Session, f: &str) -> Result<config::ZkConfig, Box<EvalA
     let settings = session_settings(session);
     let views = session
         .block_on(f, async move {
-            Ok(config::server_views(&servers, timeout, Some(&settings)).await)
+            Ok(config::server_views(
+                &servers,
+                timeout,
+                settings.auth.tls.as_ref(),
+                Some(&settings),
+            )
+            .await)
         })
         .map_err(|e| script_error(session, f, e))?;
     let (membership, state) = zk_call(session, f, |z| async move {
