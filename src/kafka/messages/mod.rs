@@ -12,21 +12,28 @@ pub mod ranges;
 pub mod reader;
 
 use crate::config::Settings;
-use crate::error::Result;
-use rdkafka::ClientConfig;
-use std::time::Duration;
+use crate::error::{Error, Result};
+use crate::kafka::oauth::TokenSource;
+use crate::kafka::security::Security;
+use rdkafka::client::OAuthToken;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::{ClientConfig, ClientContext};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 pub use codec::Encoding;
 pub use ranges::{PartitionRange, Position};
 
 /// How the data path reaches the cluster: the context's addresses and connection
-/// properties. The password is only in the client configuration, never in `Debug`.
+/// properties, and the admin path's OAUTHBEARER token source (one token serves both
+/// paths). The password is only in the client configuration, never in `Debug`.
 #[derive(Clone)]
 pub struct DataPath {
     bootstrap: String,
     properties: Vec<(String, String)>,
     timeout: Duration,
     connect_timeout: Duration,
+    context: DataContext,
 }
 
 impl std::fmt::Debug for DataPath {
@@ -42,19 +49,48 @@ impl std::fmt::Debug for DataPath {
 }
 
 impl DataPath {
-    /// The data path of a session's settings (refuses what the admin path refuses).
-    pub fn from_settings(settings: &Settings) -> Result<DataPath> {
+    /// The data path of a session's settings, with the admin path's `security` (refuses
+    /// what the admin path refuses). Kerberos and OAUTHBEARER credentials are tried here,
+    /// before librdkafka starts, so a wrong keytab or client secret is a clear error naming
+    /// the setting rather than records that time out.
+    pub fn new(settings: &Settings, security: &Security) -> Result<DataPath> {
+        let bootstrap = settings.bootstrap_servers.join(",");
+        let sasl = security.sasl.as_ref();
+        if let Some(kerberos) = sasl.and_then(|s| s.kerberos.as_ref()) {
+            let host = settings
+                .bootstrap_servers
+                .first()
+                .map(|a| broker_host(a))
+                .unwrap_or_default();
+            crate::kafka::gssapi::check_login(kerberos, &host)?;
+        }
+        let oauth = sasl.and_then(|s| s.oauth.clone());
+        let principal = sasl.map(|s| s.username.clone()).unwrap_or_default();
+        let context = DataContext {
+            oauth,
+            principal,
+            timeout: settings.call_timeout,
+        };
+        if context.oauth.is_some() {
+            context.token()?;
+        }
         Ok(DataPath {
-            bootstrap: settings.bootstrap_servers.join(","),
+            bootstrap,
             properties: crate::kafka::security::data_path_properties(&settings.properties)?,
             timeout: settings.call_timeout,
             connect_timeout: settings.node_timeouts.connect,
+            context,
         })
     }
 
     /// The call timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The librdkafka client context: OAUTHBEARER tokens from kafsh's token source.
+    fn context(&self) -> DataContext {
+        self.context.clone()
     }
 
     /// A librdkafka configuration with the connection settings.
@@ -80,30 +116,102 @@ impl DataPath {
     }
 }
 
+/// The host of a `host:port` bootstrap address (brackets of an IPv6 one removed).
+fn broker_host(address: &str) -> String {
+    let host = match address.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        _ => address,
+    };
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
+}
+
+/// kafsh's librdkafka client context: librdkafka asks it for an OAUTHBEARER token when it
+/// starts and again at 80% of the token's lifetime, and gets the admin path's token (the
+/// token source fetches a new one once 80% of its lifetime has passed).
+#[derive(Clone)]
+pub struct DataContext {
+    oauth: Option<Arc<TokenSource>>,
+    /// The principal librdkafka is told, when the token is not a JWT with a subject.
+    principal: String,
+    timeout: Duration,
+}
+
+impl DataContext {
+    /// The current token, fetched on a thread of its own (librdkafka calls from its own
+    /// threads and from the script's thread, inside and outside the session's runtime).
+    fn token(&self) -> Result<crate::kafka::oauth::Token> {
+        let source = self
+            .oauth
+            .clone()
+            .ok_or_else(|| Error::Config("OAUTHBEARER without a token source".into()))?;
+        let limit = self.timeout;
+        std::thread::Builder::new()
+            .name("kafsh-oauth".into())
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Failed(format!("the token fetch's runtime: {e}")))?
+                    .block_on(source.token_with_expiry(limit))
+            })
+            .map_err(|e| Error::Failed(format!("the token fetch's thread: {e}")))?
+            .join()
+            .map_err(|_| Error::Failed("the token fetch panicked".into()))?
+    }
+}
+
+impl ClientContext for DataContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        _oauthbearer_config: Option<&str>,
+    ) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+        let token = self.token()?;
+        // Without a stated expiry, librdkafka asks again in about a minute.
+        let expires = token
+            .expires
+            .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(75));
+        let lifetime_ms = expires
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis().min(i64::MAX as u128) as i64)
+            .unwrap_or(0);
+        Ok(OAuthToken {
+            principal_name: token.subject.unwrap_or_else(|| self.principal.clone()),
+            token: token.value,
+            lifetime_ms,
+        })
+    }
+}
+
+impl ConsumerContext for DataContext {}
+
 fn millis(d: Duration) -> String {
     d.as_millis().min(i32::MAX as u128).to_string()
 }
 
 /// A librdkafka error as kafsh reports it (librdkafka's texts name the broker and the
 /// cause; they never hold the password).
-fn kafka_error(what: &str, e: rdkafka::error::KafkaError) -> crate::error::Error {
+fn kafka_error(what: &str, e: rdkafka::error::KafkaError) -> Error {
     use rdkafka::error::KafkaError;
     use rdkafka::types::RDKafkaErrorCode as Code;
     let text = format!("{what}: {e}");
     match e.rdkafka_error_code() {
         Some(Code::UnknownTopicOrPartition | Code::UnknownTopic | Code::UnknownPartition) => {
-            crate::error::Error::NotFound(text)
+            Error::NotFound(text)
         }
         Some(Code::MessageTimedOut | Code::RequestTimedOut | Code::OperationTimedOut) => {
-            crate::error::Error::Timeout(text)
+            Error::Timeout(text)
         }
         _ if matches!(
             e,
             KafkaError::ClientConfig(..) | KafkaError::ClientCreation(_)
         ) =>
         {
-            crate::error::Error::Config(text)
+            Error::Config(text)
         }
-        _ => crate::error::Error::Cluster(text),
+        _ => Error::Cluster(text),
     }
 }
