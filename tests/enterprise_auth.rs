@@ -796,6 +796,32 @@ fn a_keytab_without_the_principal_or_no_tickets_fail_fast_and_clearly() {
             );
         }
     }
+    // A login only librdkafka fails (its kinit command does nothing, so its ticket cache
+    // stays empty while kafsh's own check logs in): the delivery's timeout says why.
+    let state = kerberos_context(&[
+        ("sasl.mechanism", "GSSAPI".to_string()),
+        ("sasl.kerberos.principal", format!("kafsh@{REALM}")),
+        (
+            "sasl.kerberos.keytab",
+            k.dir.path().join("kafsh.keytab").display().to_string(),
+        ),
+        ("sasl.kerberos.kinit.cmd", "true".to_string()),
+    ]);
+    let out = kafsh_krb(&state)
+        .args([
+            "--call-timeout",
+            "5s",
+            "-e",
+            r#"create_topic("krb-l", #{partitions: 1, replication_factor: 1}); produce("krb-l", "never")"#,
+        ])
+        .output()
+        .expect("kafsh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("refused the login") && err.contains("GSSAPI"),
+        "{err}"
+    );
 }
 
 const TOKEN_LIFETIME_SECS: u64 = 6;

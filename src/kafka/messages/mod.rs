@@ -70,6 +70,7 @@ impl DataPath {
             oauth,
             principal,
             timeout: settings.call_timeout,
+            login_failure: Arc::default(),
         };
         if context.oauth.is_some() {
             context.token()?;
@@ -91,6 +92,14 @@ impl DataPath {
     /// The librdkafka client context: OAUTHBEARER tokens from kafsh's token source.
     fn context(&self) -> DataContext {
         self.context.clone()
+    }
+
+    /// The client context, keeping the brokers' first login refusal in `login_failure`.
+    fn context_reporting_to(&self, login_failure: &LoginFailure) -> DataContext {
+        DataContext {
+            login_failure: login_failure.clone(),
+            ..self.context.clone()
+        }
     }
 
     /// A librdkafka configuration with the connection settings.
@@ -136,6 +145,23 @@ pub struct DataContext {
     /// The principal librdkafka is told, when the token is not a JWT with a subject.
     principal: String,
     timeout: Duration,
+    login_failure: LoginFailure,
+}
+
+/// The first login refusal librdkafka reported (SASL or a token that could not be had):
+/// librdkafka retries logins until a record's delivery times out, so the timeout's error
+/// says why.
+pub type LoginFailure = Arc<std::sync::Mutex<Option<String>>>;
+
+/// `e` with the login refusal that explains it: a configuration error (exit 2).
+fn explain_by_login(login_failure: &LoginFailure, e: Error) -> Error {
+    let reason = login_failure.lock().ok().and_then(|r| r.clone());
+    match (reason, e) {
+        (Some(reason), Error::Timeout(m) | Error::Cluster(m)) => {
+            Error::Config(format!("{m}: the brokers refused the login: {reason}"))
+        }
+        (_, e) => e,
+    }
 }
 
 impl DataContext {
@@ -164,6 +190,18 @@ impl DataContext {
 
 impl ClientContext for DataContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(Code::Authentication | Code::SaslAuthenticationFailed)
+        ) {
+            if let Ok(mut first) = self.login_failure.lock() {
+                first.get_or_insert_with(|| reason.to_string());
+            }
+        }
+    }
 
     fn generate_oauth_token(
         &self,

@@ -5,7 +5,7 @@
 //! flush waits for the rest (bulk loads: the next records go out while earlier ones are
 //! still being acknowledged, as kcat and Kafka's console producer do).
 
-use super::{kafka_error, millis, DataContext, DataPath};
+use super::{explain_by_login, kafka_error, millis, DataContext, DataPath, LoginFailure};
 use crate::error::{Error, Result};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{
@@ -103,6 +103,7 @@ pub struct Producers {
     cache: Mutex<Vec<(ProduceSettings, FutureProducer<DataContext>)>>,
     queueing: Mutex<Vec<(ProduceSettings, ThreadedProducer<CountingContext>)>>,
     deliveries: Arc<Deliveries>,
+    login_failure: LoginFailure,
 }
 
 /// Deliveries of queued records as librdkafka reports them, since the last flush.
@@ -128,6 +129,10 @@ impl ClientContext for CountingContext {
         config: Option<&str>,
     ) -> std::result::Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
         self.1.generate_oauth_token(config)
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.1.error(error, reason)
     }
 }
 
@@ -181,6 +186,12 @@ pub struct PartitionCount {
 }
 
 impl Producers {
+    /// `e` with the brokers' login refusal that explains it, when a producer saw one (a
+    /// delivery that timed out because no login succeeded is a configuration error).
+    pub fn explain(&self, e: Error) -> Error {
+        explain_by_login(&self.login_failure, e)
+    }
+
     /// The producer for `settings` (created on first use).
     pub fn get(
         &self,
@@ -196,7 +207,7 @@ impl Producers {
             return Ok(p.clone());
         }
         let producer: FutureProducer<DataContext> = producer_config(path, settings)
-            .create_with_context(path.context())
+            .create_with_context(path.context_reporting_to(&self.login_failure))
             .map_err(|e| kafka_error("cannot start the producer", e))?;
         cache.push((settings.clone(), producer.clone()));
         Ok(producer)
@@ -222,7 +233,10 @@ impl Producers {
             Some(i) => i,
             None => {
                 let producer = producer_config(path, settings)
-                    .create_with_context(CountingContext(self.deliveries.clone(), path.context()))
+                    .create_with_context(CountingContext(
+                        self.deliveries.clone(),
+                        path.context_reporting_to(&self.login_failure),
+                    ))
                     .map_err(|e| kafka_error("cannot start the producer", e))?;
                 producers.push((settings.clone(), producer));
                 producers.len() - 1
@@ -287,6 +301,10 @@ impl Producers {
     /// was delivered since the last flush. Fails when a record was not written (naming the
     /// first failure and the counts) or the deliveries did not finish in time.
     pub fn flush(&self, timeout: Duration) -> Result<Flushed> {
+        self.flush_all(timeout).map_err(|e| self.explain(e))
+    }
+
+    fn flush_all(&self, timeout: Duration) -> Result<Flushed> {
         let producers = self
             .queueing
             .lock()

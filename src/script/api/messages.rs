@@ -368,7 +368,7 @@ pub mod api {
             .block_on(f, async move {
                 producing::produce(&producer, &t, out_records).await
             })
-            .map_err(|e| script_error(&session, f, e))?;
+            .map_err(|e| script_error(&session, f, session.producers().explain(e)))?;
         let mut per_partition = std::collections::BTreeMap::<i32, u64>::new();
         for p in &produced {
             *per_partition.entry(p.partition).or_default() += 1;
