@@ -8,14 +8,16 @@
 //! Kerberos: a real MIT KDC (`krb5kdc`, a realm made here with `kdb5_util` and
 //! `kadmin.local`, keytabs for the broker and for kafsh) and the same broker with a
 //! SASL_PLAINTEXT listener taking GSSAPI (`Krb5LoginModule` with the broker's keytab);
-//! kafsh logs in from a keytab and from a ticket cache made by `kinit`, and a keytab
-//! without the principal's key fails fast and clearly.
+//! kafsh logs in from a keytab and from a ticket cache made by `kinit`, on the admin path
+//! and on the data path (records produced and read back through librdkafka's Cyrus SASL),
+//! and a keytab without the principal's key fails fast and clearly on both.
 //!
 //! OAUTHBEARER: a small token endpoint started here (the client-credentials grant, RS256
 //! JWTs with a short lifetime, the signing key published as JWKS) and the same broker with
 //! a listener validating tokens with Kafka's `OAuthBearerValidatorCallbackHandler` and
 //! ending sessions when their token expires; kafsh fetches, uses and fetches again across a
-//! run longer than a token's lifetime.
+//! run longer than a token's lifetime, and the run's librdkafka producer, fed by kafsh's
+//! token source, keeps producing across token lifetimes.
 //!
 //! ZooKeeper SASL: the same cluster's ZooKeeper takes DIGEST-MD5 logins (a JAAS `Server`
 //! section); a znode whose ACL names only the SASL user is read with the context's
