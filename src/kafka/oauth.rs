@@ -126,9 +126,9 @@ struct TokenResponse {
 
 /// A token is replaced once 80% of its lifetime has passed (or a token without a stated
 /// lifetime after a minute).
-fn refresh_at(fetched: Instant, lifetime: Option<u64>) -> Instant {
+fn refresh_at(fetched: Instant, lifetime: Option<Duration>) -> Instant {
     match lifetime {
-        Some(seconds) => fetched + Duration::from_millis(seconds * 800),
+        Some(lifetime) => fetched + lifetime * 4 / 5,
         None => fetched + Duration::from_secs(60),
     }
 }
@@ -183,7 +183,13 @@ impl TokenSource {
                 })??;
                 let token = Token::new(response.access_token, fetched_at, response.expires_in);
                 if let Ok(mut guard) = current.lock() {
-                    *guard = Some((token.clone(), refresh_at(fetched, response.expires_in)));
+                    // The lifetime the token really has (a JWT's `exp` may end it sooner
+                    // than `expires_in` says), so librdkafka, which also refreshes at 80%,
+                    // finds a new one here when it asks.
+                    let lifetime = token
+                        .expires
+                        .map(|e| e.duration_since(fetched_at).unwrap_or_default());
+                    *guard = Some((token.clone(), refresh_at(fetched, lifetime)));
                 }
                 Ok(token)
             }
@@ -347,7 +353,10 @@ mod tests {
     #[test]
     fn tokens_are_replaced_at_four_fifths_of_their_lifetime() {
         let now = Instant::now();
-        assert_eq!(refresh_at(now, Some(10)), now + Duration::from_secs(8));
+        assert_eq!(
+            refresh_at(now, Some(Duration::from_secs(10))),
+            now + Duration::from_secs(8)
+        );
         assert_eq!(refresh_at(now, None), now + Duration::from_secs(60));
     }
 
