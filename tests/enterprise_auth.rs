@@ -684,7 +684,12 @@ fn kerberos_from_a_keytab_and_from_a_ticket_cache() {
     assert_eq!(v["partitions"], 2, "{v}");
     assert_eq!(v["brokers"], 1, "{v}");
 
-    // The data path (librdkafka through Cyrus SASL, kinit from the keytab): a round trip.
+    // The data path (librdkafka through Cyrus SASL, kinit from the keytab): a round trip,
+    // the principal the keytab's own.
+    let state = kerberos_context(&[
+        ("sasl.mechanism", "GSSAPI".into()),
+        ("sasl.kerberos.keytab", keytab.clone()),
+    ]);
     let out = kafsh_krb(&state)
         .args(["--json", "-e", &round_trip("krb-t", "from the keytab")])
         .output()

@@ -325,6 +325,7 @@ pub fn data_path_properties(
                 out.push(("sasl.kerberos.kinit.cmd".into(), command.clone()));
             }
             (Some(keytab), None) => {
+                // `messages::DataPath` fills in the keytab's principal when none is set.
                 let principal = kerberos.principal.as_deref().ok_or_else(|| {
                     Error::Config(format!(
                         "sasl.kerberos.keytab {keytab}: the data path needs sasl.kerberos.principal"
@@ -942,7 +943,8 @@ mod tests {
             get(&data, "sasl.kerberos.min.time.before.relogin").as_deref(),
             Some("0")
         );
-        // A keytab without its principal: librdkafka's default principal is never guessed.
+        // A keytab without its principal: never librdkafka's default (DataPath fills in the
+        // keytab's own).
         let err = data_path_properties(&props(&[
             ("security.protocol", "SASL_PLAINTEXT"),
             ("sasl.mechanism", "GSSAPI"),

@@ -56,13 +56,20 @@ impl DataPath {
     pub fn new(settings: &Settings, security: &Security) -> Result<DataPath> {
         let bootstrap = settings.bootstrap_servers.join(",");
         let sasl = security.sasl.as_ref();
+        let mut properties = std::borrow::Cow::Borrowed(&settings.properties);
         if let Some(kerberos) = sasl.and_then(|s| s.kerberos.as_ref()) {
             let host = settings
                 .bootstrap_servers
                 .first()
                 .map(|a| broker_host(a))
                 .unwrap_or_default();
-            crate::kafka::gssapi::check_login(kerberos, &host)?;
+            let principal = crate::kafka::gssapi::check_login(kerberos, &host)?;
+            // librdkafka's kinit needs the principal; the admin path takes the keytab's.
+            if kerberos.keytab.is_some() && kerberos.principal.is_none() {
+                properties
+                    .to_mut()
+                    .insert("sasl.kerberos.principal".into(), principal);
+            }
         }
         let oauth = sasl.and_then(|s| s.oauth.clone());
         let principal = sasl.map(|s| s.username.clone()).unwrap_or_default();
@@ -77,7 +84,7 @@ impl DataPath {
         }
         Ok(DataPath {
             bootstrap,
-            properties: crate::kafka::security::data_path_properties(&settings.properties)?,
+            properties: crate::kafka::security::data_path_properties(&properties)?,
             timeout: settings.call_timeout,
             connect_timeout: settings.node_timeouts.connect,
             context,
