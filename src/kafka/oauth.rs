@@ -139,6 +139,16 @@ impl TokenSource {
         Ok(self.token_with_expiry(limit).await?.value)
     }
 
+    /// The client-credentials token in hand, while it is not due for replacement.
+    pub fn cached(&self) -> Option<Token> {
+        let TokenSource::ClientCredentials { current, .. } = self else {
+            return None;
+        };
+        let guard = current.lock().ok()?;
+        let (token, until) = guard.as_ref()?;
+        (Instant::now() < *until).then(|| token.clone())
+    }
+
     /// A valid token with its expiry and subject: the one in hand, or a new one.
     pub async fn token_with_expiry(&self, limit: Duration) -> Result<Token> {
         match self {

@@ -179,6 +179,9 @@ impl DataContext {
             .oauth
             .clone()
             .ok_or_else(|| Error::Config("OAUTHBEARER without a token source".into()))?;
+        if let Some(token) = source.cached() {
+            return Ok(token);
+        }
         let limit = self.timeout;
         std::thread::Builder::new()
             .name("kafsh-oauth".into())
@@ -258,5 +261,68 @@ fn kafka_error(what: &str, e: rdkafka::error::KafkaError) -> Error {
             Error::Config(text)
         }
         _ => Error::Cluster(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn librdkafka_gets_the_token_its_subject_and_its_expiry_in_epoch_millis() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("token");
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"sub":"ops","exp":4102444800}"#)
+        );
+        std::fs::write(&file, format!("{jwt}\n")).expect("write");
+        let context = DataContext {
+            oauth: Some(Arc::new(TokenSource::File(file.display().to_string()))),
+            principal: "fallback".into(),
+            timeout: Duration::from_secs(5),
+            login_failure: Arc::default(),
+        };
+        let token = context.generate_oauth_token(None).expect("token");
+        assert_eq!(token.token, jwt);
+        assert_eq!(token.principal_name, "ops");
+        assert_eq!(token.lifetime_ms, 4_102_444_800_000);
+        let without = DataContext {
+            oauth: None,
+            ..context
+        };
+        assert!(without.generate_oauth_token(None).is_err());
+    }
+
+    #[test]
+    fn a_login_refusal_explains_a_timeout_as_a_configuration_error() {
+        let failure = LoginFailure::default();
+        let timeout = || Error::Timeout("producing to t: Message timed out".into());
+        assert!(matches!(
+            explain_by_login(&failure, timeout()),
+            Error::Timeout(_)
+        ));
+        *failure.lock().expect("lock") = Some("SASL authentication error".into());
+        match explain_by_login(&failure, timeout()) {
+            Error::Config(m) => assert!(
+                m.ends_with("the brokers refused the login: SASL authentication error"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            explain_by_login(&failure, Error::NotFound("t".into())),
+            Error::NotFound(_)
+        ));
+    }
+
+    #[test]
+    fn the_broker_host_of_a_bootstrap_address() {
+        assert_eq!(broker_host("kafka1:9092"), "kafka1");
+        assert_eq!(broker_host("[::1]:9092"), "::1");
+        assert_eq!(broker_host("kafka1"), "kafka1");
     }
 }
