@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kafsh's build, sandbox and tests need on a Debian machine: a C toolchain,
-# make, pkg-config and OpenSSL's headers (librdkafka, the data path, is built from source
-# with them), MIT Kerberos (GSSAPI), Java 17 and Maven (the Kafka and ZooKeeper jars come from Maven Central at
+# make, pkg-config, OpenSSL's and Cyrus SASL's headers (librdkafka, the data path, is built
+# from source with them), MIT Kerberos (GSSAPI), Java 17 and Maven (the Kafka and ZooKeeper jars come from Maven Central at
 # first use), and Rust's rustfmt and clippy components. Already-present tools are left alone.
 set -euo pipefail
 
@@ -19,6 +19,10 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # libclang); the tests run a realm of their own with krb5kdc, kdb5_util, kadmin.local, kinit.
 dpkg -s libkrb5-dev >/dev/null 2>&1 || missing+=(libkrb5-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+# GSSAPI on the data path: librdkafka through Cyrus SASL (headers at build time, its
+# GSSAPI plugin at run time).
+dpkg -s libsasl2-dev >/dev/null 2>&1 || missing+=(libsasl2-dev)
+dpkg -s libsasl2-modules-gssapi-mit >/dev/null 2>&1 || missing+=(libsasl2-modules-gssapi-mit)
 command -v krb5kdc >/dev/null 2>&1 || missing+=(krb5-kdc)
 command -v kadmin.local >/dev/null 2>&1 || missing+=(krb5-admin-server)
 command -v kinit >/dev/null 2>&1 || missing+=(krb5-user)

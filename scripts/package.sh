@@ -42,13 +42,17 @@ install -m 0644 docs/config.example.toml "$root/usr/share/doc/kafsh/examples/con
 find "$root/usr" -type f -exec chmod go-w {} +
 
 installed_kb=$(du -sk "$root/usr" | cut -f1)
+# Depends: the libraries kafsh links, and Cyrus SASL's GSSAPI plugin (librdkafka loads it
+# for Kerberos on the data path). Recommends: kinit, which librdkafka runs to log in from a
+# keytab (the ticket cache case needs none).
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: kafsh
 Version: ${version}
 Architecture: ${arch}
 Maintainer: kafsh developers <kafsh@localhost>
 Installed-Size: ${installed_kb}
-Depends: libc6, libssl3, zlib1g, libgssapi-krb5-2
+Depends: libc6, libssl3, zlib1g, libgssapi-krb5-2, libsasl2-2, libsasl2-modules-gssapi-mit
+Recommends: krb5-user
 Section: admin
 Priority: optional
 Homepage: https://github.com/kafsh/kafsh

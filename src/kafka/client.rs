@@ -107,6 +107,11 @@ impl KafkaClient {
         })
     }
 
+    /// How every connection is secured (the data path takes its token source from here).
+    pub fn security(&self) -> &Security {
+        &self.config.security
+    }
+
     /// Whether bootstrap controllers were named: quorum requests then go to the controllers
     /// directly.
     pub fn via_controllers(&self) -> bool {

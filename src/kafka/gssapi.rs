@@ -331,6 +331,44 @@ impl ClientContext {
         })
     }
 
+    /// The client principal the credentials are for (from the keytab or the ticket cache).
+    pub fn principal(&self) -> Result<String> {
+        let mut minor = 0u32;
+        let mut name: sys::gss_name_t = ptr::null_mut();
+        // SAFETY: `name` is an out-parameter released by `Name`; the other outputs are
+        // not asked for.
+        let major = unsafe {
+            sys::gss_inquire_cred(
+                &mut minor,
+                self.cred.0,
+                &mut name,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if failed(major) {
+            return Err(Error::Config(format!(
+                "Kerberos: which principal {} is: {}",
+                self.who,
+                status_text(major, minor)
+            )));
+        }
+        let name = Name(name);
+        let mut text = OutBuffer::new();
+        // SAFETY: a valid name; the output is released by `OutBuffer`.
+        let major =
+            unsafe { sys::gss_display_name(&mut minor, name.0, &mut text.0, ptr::null_mut()) };
+        if failed(major) {
+            return Err(Error::Config(format!(
+                "Kerberos: which principal {} is: {}",
+                self.who,
+                status_text(major, minor)
+            )));
+        }
+        Ok(String::from_utf8_lossy(&text.bytes()).into_owned())
+    }
+
     /// Whether the context is established.
     pub fn is_established(&self) -> bool {
         self.established
@@ -431,4 +469,13 @@ impl ClientContext {
         }
         Ok(wrapped.bytes())
     }
+}
+
+/// Logs in as the settings say and gets a service ticket for the broker at `host`, without
+/// talking to the broker: what a wrong keytab, principal or an empty ticket cache does, it
+/// does here, in a second, with the setting named. Answers the client principal.
+pub fn check_login(settings: &KerberosSettings, host: &str) -> Result<String> {
+    let mut context = ClientContext::new(settings, host)?;
+    context.step(None)?;
+    context.principal()
 }

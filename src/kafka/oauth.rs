@@ -4,11 +4,13 @@
 //! `sasl.oauthbearer.client.secret`, `sasl.oauthbearer.scope`), kept and fetched again
 //! before it expires, so a long runbook's new connections always present a valid one; or
 //! from a file (`sasl.oauthbearer.token.file`, read at each login, for setups where
-//! something else keeps it fresh). The client secret never appears in messages.
+//! something else keeps it fresh). The client secret never appears in messages. Both paths
+//! take their tokens from here: the admin path at each login, the data path (librdkafka)
+//! through its token refresh callback, with the token's expiry ([`Token`]).
 
 use crate::error::{Error, Result};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Where tokens come from.
@@ -24,7 +26,7 @@ pub enum TokenSource {
         /// The scope asked for, if any.
         scope: Option<String>,
         /// The token in hand and when it should be replaced.
-        current: Mutex<Option<(String, Instant)>>,
+        current: Mutex<Option<(Token, Instant)>>,
     },
     /// A file holding the token (its first line).
     File(String),
@@ -50,6 +52,70 @@ impl std::fmt::Debug for TokenSource {
     }
 }
 
+/// A bearer token with what is known of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The token itself.
+    pub value: String,
+    /// When it expires: the earlier of the endpoint's `expires_in` and the JWT's `exp`
+    /// claim (none when neither says).
+    pub expires: Option<SystemTime>,
+    /// The JWT's `sub` claim, when the token is a JWT that has one.
+    pub subject: Option<String>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("value", &"****")
+            .field("expires", &self.expires)
+            .field("subject", &self.subject)
+            .finish()
+    }
+}
+
+impl Token {
+    /// A token as read (`lifetime`: the endpoint's `expires_in`, counted from `fetched`).
+    fn new(value: String, fetched: SystemTime, lifetime: Option<u64>) -> Token {
+        let (exp, subject) = jwt_claims(&value);
+        let by_endpoint = lifetime.map(|s| fetched + Duration::from_secs(s));
+        let by_claim = exp.map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+        let expires = match (by_endpoint, by_claim) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Token {
+            value,
+            expires,
+            subject,
+        }
+    }
+}
+
+/// The `exp` and `sub` claims of a JWT (nothing for a token that is not one: the broker
+/// decides what a token is; this is only for knowing when to fetch the next).
+fn jwt_claims(token: &str) -> (Option<u64>, Option<String>) {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return (None, None);
+    };
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return (None, None);
+    };
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return (None, None);
+    };
+    (
+        claims.get("exp").and_then(|e| e.as_u64()),
+        claims.get("sub").and_then(|s| s.as_str()).map(String::from),
+    )
+}
+
 /// What the token endpoint answers (RFC 6749 section 5.1).
 #[derive(serde::Deserialize)]
 struct TokenResponse {
@@ -60,9 +126,9 @@ struct TokenResponse {
 
 /// A token is replaced once 80% of its lifetime has passed (or a token without a stated
 /// lifetime after a minute).
-fn refresh_at(fetched: Instant, lifetime: Option<u64>) -> Instant {
+fn refresh_at(fetched: Instant, lifetime: Option<Duration>) -> Instant {
     match lifetime {
-        Some(seconds) => fetched + Duration::from_millis(seconds * 800),
+        Some(lifetime) => fetched + lifetime * 4 / 5,
         None => fetched + Duration::from_secs(60),
     }
 }
@@ -70,6 +136,21 @@ fn refresh_at(fetched: Instant, lifetime: Option<u64>) -> Instant {
 impl TokenSource {
     /// A valid token: the one in hand, or a new one.
     pub async fn token(&self, limit: Duration) -> Result<String> {
+        Ok(self.token_with_expiry(limit).await?.value)
+    }
+
+    /// The client-credentials token in hand, while it is not due for replacement.
+    pub fn cached(&self) -> Option<Token> {
+        let TokenSource::ClientCredentials { current, .. } = self else {
+            return None;
+        };
+        let guard = current.lock().ok()?;
+        let (token, until) = guard.as_ref()?;
+        (Instant::now() < *until).then(|| token.clone())
+    }
+
+    /// A valid token with its expiry and subject: the one in hand, or a new one.
+    pub async fn token_with_expiry(&self, limit: Duration) -> Result<Token> {
         match self {
             TokenSource::File(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -81,7 +162,7 @@ impl TokenSource {
                         "sasl.oauthbearer.token.file {path} is empty"
                     )));
                 }
-                Ok(token)
+                Ok(Token::new(token, SystemTime::now(), None))
             }
             TokenSource::ClientCredentials {
                 endpoint,
@@ -98,6 +179,7 @@ impl TokenSource {
                     }
                 }
                 let fetched = Instant::now();
+                let fetched_at = SystemTime::now();
                 let response = tokio::time::timeout(
                     limit,
                     fetch(endpoint, client_id, client_secret, scope.as_deref()),
@@ -109,13 +191,17 @@ impl TokenSource {
                         limit.as_secs()
                     ))
                 })??;
+                let token = Token::new(response.access_token, fetched_at, response.expires_in);
                 if let Ok(mut guard) = current.lock() {
-                    *guard = Some((
-                        response.access_token.clone(),
-                        refresh_at(fetched, response.expires_in),
-                    ));
+                    // The lifetime the token really has (a JWT's `exp` may end it sooner
+                    // than `expires_in` says), so librdkafka, which also refreshes at 80%,
+                    // finds a new one here when it asks.
+                    let lifetime = token
+                        .expires
+                        .map(|e| e.duration_since(fetched_at).unwrap_or_default());
+                    *guard = Some((token.clone(), refresh_at(fetched, lifetime)));
                 }
-                Ok(response.access_token)
+                Ok(token)
             }
         }
     }
@@ -277,8 +363,30 @@ mod tests {
     #[test]
     fn tokens_are_replaced_at_four_fifths_of_their_lifetime() {
         let now = Instant::now();
-        assert_eq!(refresh_at(now, Some(10)), now + Duration::from_secs(8));
+        assert_eq!(
+            refresh_at(now, Some(Duration::from_secs(10))),
+            now + Duration::from_secs(8)
+        );
         assert_eq!(refresh_at(now, None), now + Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_jwts_expiry_and_subject_are_read_and_the_earlier_expiry_wins() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"sub":"kafsh-ops","exp":1000}"#)
+        );
+        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let token = Token::new(jwt.clone(), at(900), Some(300));
+        assert_eq!(token.expires, Some(at(1000)));
+        assert_eq!(token.subject.as_deref(), Some("kafsh-ops"));
+        assert_eq!(Token::new(jwt, at(900), Some(50)).expires, Some(at(950)));
+        let opaque = Token::new("opaque".into(), at(900), None);
+        assert_eq!((opaque.expires, opaque.subject.clone()), (None, None));
+        assert!(!format!("{opaque:?}").contains("opaque\""));
     }
 
     #[test]

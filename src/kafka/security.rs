@@ -266,19 +266,18 @@ pub fn system_tls_config() -> Result<rustls::ClientConfig> {
 /// same settings the admin path uses, checked by the same rules ([`Security::from_properties`])
 /// and with Java names translated, so both paths reach the cluster the same way. Only the
 /// connection's settings pass; what else a context holds is the admin path's business.
+///
+/// GSSAPI goes through librdkafka's Cyrus SASL with the same service name, principal and
+/// keytab; with a keytab, librdkafka runs `kinit` (quietly, into the default ticket cache,
+/// as librdkafka does) at start and every `sasl.kerberos.min.time.before.relogin`, and
+/// without one it only reads the ticket cache. OAUTHBEARER passes only the mechanism: the
+/// tokens come from kafsh's own token source through librdkafka's refresh callback
+/// (`messages::DataContext`), so none of kafsh's OIDC settings (the client secret, the
+/// token file) reach librdkafka, whose own OIDC client is not built.
 pub fn data_path_properties(
     properties: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
     let security = Security::from_properties(properties)?;
-    match security.sasl.as_ref().map(|s| s.mechanism) {
-        Some(Mechanism::Gssapi) => return Err(Error::Config(
-            "sasl.mechanism GSSAPI: records (produce, consume, count) cannot go over Kerberos: kafsh's librdkafka is built without Cyrus SASL; the admin functions can".into(),
-        )),
-        Some(Mechanism::OAuthBearer) => return Err(Error::Config(
-            "sasl.mechanism OAUTHBEARER: records (produce, consume, count) cannot go over OAUTHBEARER yet: kafsh's librdkafka is built without its OIDC client; the admin functions can".into(),
-        )),
-        _ => {}
-    }
     let props = translate_java_names(properties)?;
     let mut out = Vec::new();
     for key in [
@@ -305,13 +304,69 @@ pub fn data_path_properties(
             out.push((key.to_string(), value));
         }
     }
+    let Some(sasl) = &security.sasl else {
+        return Ok(out);
+    };
     // librdkafka's default mechanism is GSSAPI; the admin path's is PLAIN.
-    if let Some(sasl) = &security.sasl {
-        if !props.contains_key("sasl.mechanisms") {
-            out.push(("sasl.mechanisms".into(), sasl.mechanism.name().into()));
+    if !props.contains_key("sasl.mechanisms") {
+        out.push(("sasl.mechanisms".into(), sasl.mechanism.name().into()));
+    }
+    if let Some(kerberos) = &sasl.kerberos {
+        out.push((
+            "sasl.kerberos.service.name".into(),
+            kerberos.service_name.clone(),
+        ));
+        if let Some(principal) = &kerberos.principal {
+            out.push(("sasl.kerberos.principal".into(), principal.clone()));
+        }
+        let relogin = props.get("sasl.kerberos.min.time.before.relogin");
+        match (&kerberos.keytab, props.get("sasl.kerberos.kinit.cmd")) {
+            (_, Some(command)) => {
+                out.push(("sasl.kerberos.kinit.cmd".into(), command.clone()));
+            }
+            (Some(keytab), None) => {
+                // `messages::DataPath` fills in the keytab's principal when none is set.
+                let principal = kerberos.principal.as_deref().ok_or_else(|| {
+                    Error::Config(format!(
+                        "sasl.kerberos.keytab {keytab}: the data path needs sasl.kerberos.principal"
+                    ))
+                })?;
+                out.push(("sasl.kerberos.keytab".into(), keytab.clone()));
+                out.push((
+                    "sasl.kerberos.kinit.cmd".into(),
+                    kinit_command(keytab, principal)?,
+                ));
+            }
+            // The ticket cache only: nothing to run.
+            (None, None) => {
+                if relogin.is_none() {
+                    out.push(("sasl.kerberos.min.time.before.relogin".into(), "0".into()));
+                }
+            }
+        }
+        if let Some(ms) = relogin {
+            out.push(("sasl.kerberos.min.time.before.relogin".into(), ms.clone()));
         }
     }
     Ok(out)
+}
+
+/// The command librdkafka runs to log in from a keytab: MIT's `kinit` with the keytab and
+/// principal quoted for the shell, its messages kept off kafsh's output (kafsh has checked
+/// the login itself before; a later failure shows as the broker's refusal).
+fn kinit_command(keytab: &str, principal: &str) -> Result<String> {
+    let quote = |setting: &str, text: &str| {
+        // librdkafka renders %{name} in the command; such a name is refused.
+        if text.contains("%{") {
+            return Err(Error::Config(format!("{setting} {text:?} holds \"%{{\"")));
+        }
+        Ok(format!("'{}'", text.replace('\'', r"'\''")))
+    };
+    Ok(format!(
+        "kinit -k -t {} {} >/dev/null 2>&1",
+        quote("sasl.kerberos.keytab", keytab)?,
+        quote("sasl.kerberos.principal", principal)?
+    ))
 }
 
 /// Java client property names → librdkafka names, or a refusal naming the one to use.
@@ -844,18 +899,86 @@ mod tests {
         ]))
         .expect("plain");
         assert!(plain.contains(&("sasl.mechanisms".into(), "PLAIN".into())));
-        // What the admin path refuses, the data path refuses too; GSSAPI it refuses itself.
+        // What the admin path refuses, the data path refuses too.
         assert!(data_path_properties(&props(&[
             ("security.protocol", "SASL_PLAINTEXT"),
             ("sasl.mechanism", "OAUTHBEARER")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn the_data_path_gets_kerberos_settings_and_no_oauth_secrets() {
+        let get = |data: &[(String, String)], k: &str| {
+            data.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        // A keytab: librdkafka runs kinit with it, quoted for the shell.
+        let data = data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.kerberos.keytab", "/etc/kafka/it's.keytab"),
+            ("sasl.kerberos.principal", "kafsh@EXAMPLE.COM"),
+        ]))
+        .expect("keytab");
+        assert_eq!(get(&data, "sasl.mechanisms").as_deref(), Some("GSSAPI"));
+        assert_eq!(
+            get(&data, "sasl.kerberos.service.name").as_deref(),
+            Some("kafka")
+        );
+        assert_eq!(
+            get(&data, "sasl.kerberos.kinit.cmd").as_deref(),
+            Some(r"kinit -k -t '/etc/kafka/it'\''s.keytab' 'kafsh@EXAMPLE.COM' >/dev/null 2>&1")
+        );
+        // The Java line with a ticket cache: nothing to run, the cache is read.
+        let data = data_path_properties(&props(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.kerberos.service.name", "kfk"),
+            (
+                "sasl.jaas.config",
+                "com.sun.security.auth.module.Krb5LoginModule required useTicketCache=true;",
+            ),
+        ]))
+        .expect("ticket cache");
+        assert_eq!(
+            get(&data, "sasl.kerberos.service.name").as_deref(),
+            Some("kfk")
+        );
+        assert_eq!(get(&data, "sasl.kerberos.kinit.cmd"), None);
+        assert_eq!(
+            get(&data, "sasl.kerberos.min.time.before.relogin").as_deref(),
+            Some("0")
+        );
+        // A keytab without its principal: never librdkafka's default (DataPath fills in the
+        // keytab's own).
         let err = data_path_properties(&props(&[
             ("security.protocol", "SASL_PLAINTEXT"),
             ("sasl.mechanism", "GSSAPI"),
+            ("sasl.kerberos.keytab", "/etc/kafka/kafsh.keytab"),
         ]))
-        .expect_err("no Kerberos on the data path");
-        assert!(err.to_string().contains("Cyrus SASL"), "{err}");
+        .expect_err("no principal");
+        assert!(err.to_string().contains("sasl.kerberos.principal"), "{err}");
+        // OAUTHBEARER: the mechanism only; kafsh's token source serves librdkafka.
+        let data = data_path_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.method", "oidc"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://idp/token"),
+            ("sasl.oauthbearer.client.id", "kafsh"),
+            ("sasl.oauthbearer.client.secret", "Cs-unit-8f2a"),
+        ]))
+        .expect("oauth");
+        assert_eq!(
+            get(&data, "sasl.mechanisms").as_deref(),
+            Some("OAUTHBEARER")
+        );
+        assert!(
+            data.iter()
+                .all(|(k, v)| !k.starts_with("sasl.oauthbearer") && !v.contains("Cs-unit")),
+            "{data:?}"
+        );
     }
 
     #[test]

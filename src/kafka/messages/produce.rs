@@ -5,7 +5,7 @@
 //! flush waits for the rest (bulk loads: the next records go out while earlier ones are
 //! still being acknowledged, as kcat and Kafka's console producer do).
 
-use super::{kafka_error, millis, DataPath};
+use super::{explain_by_login, kafka_error, millis, DataContext, DataPath, LoginFailure};
 use crate::error::{Error, Result};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{
@@ -100,9 +100,10 @@ pub struct Produced {
 /// deliveries.
 #[derive(Default)]
 pub struct Producers {
-    cache: Mutex<Vec<(ProduceSettings, FutureProducer)>>,
+    cache: Mutex<Vec<(ProduceSettings, FutureProducer<DataContext>)>>,
     queueing: Mutex<Vec<(ProduceSettings, ThreadedProducer<CountingContext>)>>,
     deliveries: Arc<Deliveries>,
+    login_failure: LoginFailure,
 }
 
 /// Deliveries of queued records as librdkafka reports them, since the last flush.
@@ -117,10 +118,23 @@ struct Deliveries {
 }
 
 /// The producer context that counts deliveries (librdkafka's delivery reports arrive on
-/// the producer's polling thread).
-struct CountingContext(Arc<Deliveries>);
+/// the producer's polling thread), with the data path's tokens.
+struct CountingContext(Arc<Deliveries>, DataContext);
 
-impl ClientContext for CountingContext {}
+impl ClientContext for CountingContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = DataContext::ENABLE_REFRESH_OAUTH_TOKEN;
+
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> std::result::Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        self.1.generate_oauth_token(config)
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.1.error(error, reason)
+    }
+}
 
 impl ProducerContext for CountingContext {
     type DeliveryOpaque = ();
@@ -172,8 +186,18 @@ pub struct PartitionCount {
 }
 
 impl Producers {
+    /// `e` with the brokers' login refusal that explains it, when a producer saw one (a
+    /// delivery that timed out because no login succeeded is a configuration error).
+    pub fn explain(&self, e: Error) -> Error {
+        explain_by_login(&self.login_failure, e)
+    }
+
     /// The producer for `settings` (created on first use).
-    pub fn get(&self, path: &DataPath, settings: &ProduceSettings) -> Result<FutureProducer> {
+    pub fn get(
+        &self,
+        path: &DataPath,
+        settings: &ProduceSettings,
+    ) -> Result<FutureProducer<DataContext>> {
         settings.validate()?;
         let mut cache = self
             .cache
@@ -182,8 +206,8 @@ impl Producers {
         if let Some((_, p)) = cache.iter().find(|(s, _)| s == settings) {
             return Ok(p.clone());
         }
-        let producer: FutureProducer = producer_config(path, settings)
-            .create()
+        let producer: FutureProducer<DataContext> = producer_config(path, settings)
+            .create_with_context(path.context_reporting_to(&self.login_failure))
             .map_err(|e| kafka_error("cannot start the producer", e))?;
         cache.push((settings.clone(), producer.clone()));
         Ok(producer)
@@ -209,7 +233,10 @@ impl Producers {
             Some(i) => i,
             None => {
                 let producer = producer_config(path, settings)
-                    .create_with_context(CountingContext(self.deliveries.clone()))
+                    .create_with_context(CountingContext(
+                        self.deliveries.clone(),
+                        path.context_reporting_to(&self.login_failure),
+                    ))
                     .map_err(|e| kafka_error("cannot start the producer", e))?;
                 producers.push((settings.clone(), producer));
                 producers.len() - 1
@@ -274,6 +301,10 @@ impl Producers {
     /// was delivered since the last flush. Fails when a record was not written (naming the
     /// first failure and the counts) or the deliveries did not finish in time.
     pub fn flush(&self, timeout: Duration) -> Result<Flushed> {
+        self.flush_all(timeout).map_err(|e| self.explain(e))
+    }
+
+    fn flush_all(&self, timeout: Duration) -> Result<Flushed> {
         let producers = self
             .queueing
             .lock()
@@ -354,7 +385,7 @@ fn owned_headers(headers: &[(String, Option<Vec<u8>>)]) -> OwnedHeaders {
 /// delivery. Fails with the first delivery error; records before it in the list may have
 /// been written (the error says how many were).
 pub async fn produce(
-    producer: &FutureProducer,
+    producer: &FutureProducer<DataContext>,
     topic: &str,
     records: Vec<OutRecord>,
 ) -> Result<Vec<Produced>> {

@@ -6,7 +6,7 @@
 
 use super::codec::Encoding;
 use super::ranges::PartitionRange;
-use super::{kafka_error, DataPath};
+use super::{kafka_error, DataContext, DataPath};
 use crate::error::{Error, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -73,7 +73,7 @@ pub enum Next {
 
 /// A reader of planned partitions of one topic.
 pub struct Reader {
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<BaseConsumer<DataContext>>,
     topic: String,
     /// Partitions still being read, with the offset each stops before (none: follow).
     open: BTreeMap<i32, Option<i64>>,
@@ -106,8 +106,8 @@ impl Reader {
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "error")
             .set("group.id", group.unwrap_or("kafsh-reader"));
-        let consumer: BaseConsumer = config
-            .create()
+        let consumer: BaseConsumer<DataContext> = config
+            .create_with_context(path.context())
             .map_err(|e| kafka_error("cannot start the consumer", e))?;
         let mut assignment = TopicPartitionList::new();
         let mut open = BTreeMap::new();
@@ -263,7 +263,7 @@ impl Reader {
 
 /// The offsets a reader read, to commit off the script's thread.
 pub struct Committer {
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<BaseConsumer<DataContext>>,
     topic: String,
     group: Option<String>,
     positions: BTreeMap<i32, i64>,

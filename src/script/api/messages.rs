@@ -23,14 +23,14 @@ pub mod api {
     use crate::kafka::messages::delete;
     use crate::kafka::messages::produce::{self as producing, ProduceSettings};
     use crate::kafka::messages::ranges::{self, Position};
-    use crate::kafka::messages::DataPath;
     use crate::script::convert::{to_array, to_dynamic, to_map, Options};
     use crate::script::{confirm_many, kafka_call as call, script_error, session_of};
     use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext};
     use std::time::{Duration, Instant};
 
     use super::{
-        check_group_idle, commit, open_reader, out_record, read_loop, tail_inner, warn_stop,
+        check_group_idle, commit, data_path, open_reader, out_record, read_loop, tail_inner,
+        warn_stop,
     };
 
     /// Read records without joining a group: from each partition's `from` (default
@@ -339,8 +339,7 @@ pub mod api {
                 .collect();
             return to_array(&planned).map(Dynamic::from_array);
         }
-        let path =
-            DataPath::from_settings(&session.settings).map_err(|e| script_error(&session, f, e))?;
+        let path = data_path(&session).map_err(|e| script_error(&session, f, e))?;
         if !wait {
             let interrupt = session.bridge().interrupt().clone();
             let queued = session
@@ -369,7 +368,7 @@ pub mod api {
             .block_on(f, async move {
                 producing::produce(&producer, &t, out_records).await
             })
-            .map_err(|e| script_error(&session, f, e))?;
+            .map_err(|e| script_error(&session, f, session.producers().explain(e)))?;
         let mut per_partition = std::collections::BTreeMap::<i32, u64>::new();
         for p in &produced {
             *per_partition.entry(p.partition).or_default() += 1;
@@ -685,9 +684,14 @@ fn open_reader(
     let planned: Vec<PartitionRange> = call(session, f, |k| async move {
         ranges::plan_read(&k, &name, &partitions, from, to, follow).await
     })?;
-    let path =
-        DataPath::from_settings(&session.settings).map_err(|e| script_error(session, f, e))?;
+    let path = data_path(session).map_err(|e| script_error(session, f, e))?;
     Reader::open(&path, topic, &planned, decoding, group).map_err(|e| script_error(session, f, e))
+}
+
+/// The session's data path, sharing the admin client's security (one OAUTHBEARER token
+/// for both).
+fn data_path(session: &Session) -> crate::error::Result<DataPath> {
+    DataPath::new(&session.settings, session.kafka()?.security())
 }
 
 /// Why a read loop ended.
