@@ -564,8 +564,26 @@ pub mod api {
         ctx: NativeCallContext,
         topics: Dynamic,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
+        remove_throttles_with(ctx, topics, Map::new())
+    }
+
+    /// Remove the replication throttles (see the one-argument form). While partitions of
+    /// other topics still move, removing the brokers' shared rates is asked on a terminal
+    /// and, without one, needs --yes or `force: true`.
+    ///
+    /// ```rhai
+    /// remove_throttles("orders", #{force: true});
+    /// ```
+    #[rhai_fn(return_raw, name = "remove_throttles")]
+    pub fn remove_throttles_with(
+        ctx: NativeCallContext,
+        topics: Dynamic,
+        options: Map,
+    ) -> Result<rhai::Array, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "remove_throttles";
+        let opts = Options::new(f, &options, &["force"])?;
+        let force = opts.bool("force")?.unwrap_or(false);
         let topics = topic_names(f, &topics)?;
         let dry_run = session.options.dry_run;
         // The brokers' throttle rates are shared by every reassignment: removing them while
@@ -586,7 +604,7 @@ pub mod api {
                     others.len()
                 ),
                 &others,
-                false,
+                force,
             )?;
         }
         let removed = call(&session, f, |k| async move {
