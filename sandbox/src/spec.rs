@@ -128,6 +128,9 @@ pub struct ClusterSpec {
     /// cached, see [`crate::jars`]); `None`: the flavor's default (3.9.2 for ZooKeeper mode,
     /// 4.2.0 for KRaft). ZooKeeper mode runs 2.3 to 3.9, KRaft 3.3 and later.
     pub version: Option<String>,
+    /// Log dirs of every broker (`log.dirs`: `data`, `data-2`, ... in the node's
+    /// directory), for JBOD; default 1.
+    pub log_dirs: usize,
 }
 
 impl ClusterSpec {
@@ -148,6 +151,7 @@ impl ClusterSpec {
             broker_config: Vec::new(),
             zk_reconfig: false,
             version: None,
+            log_dirs: 1,
         }
     }
 
@@ -168,6 +172,7 @@ impl ClusterSpec {
             broker_config: Vec::new(),
             zk_reconfig: false,
             version: None,
+            log_dirs: 1,
         }
     }
 
@@ -188,6 +193,7 @@ impl ClusterSpec {
             broker_config: Vec::new(),
             zk_reconfig: false,
             version: None,
+            log_dirs: 1,
         }
     }
 
@@ -292,6 +298,12 @@ impl ClusterSpec {
         crate::jars::Version::parse(v).ok_or_else(|| {
             Error::InvalidSpec(format!("bad Kafka version {v:?}: want one like 3.9.2"))
         })
+    }
+
+    /// Gives every broker `n` log dirs (JBOD; see [`ClusterSpec::log_dirs`]'s field).
+    pub fn log_dirs(mut self, n: usize) -> Self {
+        self.log_dirs = n.max(1);
+        self
     }
 
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
