@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::kraft()))
+    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::kraft().log_dirs(2)))
 }
 
 fn create_topic_with_tool(name: &str, partitions: u32, rf: u32, config: Option<&str>) {
@@ -475,4 +475,9 @@ fn a_static_quorum_is_described_refused_changes_and_gives_new_brokers_its_voters
         )),
         "{props}"
     );
+}
+
+#[test]
+fn log_dirs_plans_and_plan_log_dirs_move_replicas_between_disks() {
+    common::jbod_suite::plans_move_replicas_between_log_dirs(cluster(), "kr-jbod");
 }
