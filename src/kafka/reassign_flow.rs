@@ -320,14 +320,20 @@ pub enum Listed {
 pub struct Cancelled {
     /// `topic-partition` of the reassignments cancelled.
     pub cancelled: Vec<String>,
+    /// Copies between log dirs stopped (the plan's `log_dirs`): "topic-partition on
+    /// broker B", each replica left in the dir it was in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_dir_moves_cancelled: Vec<String>,
     /// The throttles removed.
     pub throttles_removed: Vec<String>,
     /// True when nothing was changed.
     pub dry_run: bool,
 }
 
-/// Cancels a plan's in-flight reassignments and removes the throttles; refused on a
-/// cluster that takes reassignments through the znode (it cannot cancel them).
+/// Cancels a plan's in-flight reassignments and copies between log dirs (as
+/// kafka-reassign-partitions.sh --cancel does: each replica back to the dir it is in) and
+/// removes the throttles; refused on a cluster that takes reassignments through the znode
+/// (it cannot cancel them).
 pub async fn cancel(
     client: &KafkaClient,
     plan: &[PartitionAssignment],
@@ -343,12 +349,25 @@ pub async fn cancel(
     if dry_run {
         return Ok(Cancelled {
             cancelled: Vec::new(),
+            log_dir_moves_cancelled: Vec::new(),
             throttles_removed: Vec::new(),
             dry_run,
         });
     }
+    let targets = replica_dirs::targets(plan);
+    let log_dir_moves_cancelled = if targets.is_empty() {
+        Vec::new()
+    } else {
+        kafka_step(
+            client,
+            "stopping the copies between log dirs",
+            replica_dirs::cancel(client, &targets),
+        )
+        .await?
+    };
     Ok(Cancelled {
         cancelled: kafka_step(client, what, reassign::cancel(client, plan)).await?,
+        log_dir_moves_cancelled,
         throttles_removed: kafka_step(
             client,
             "removing the replication throttles",

@@ -234,6 +234,32 @@ pub async fn check(client: &KafkaClient, targets: &[DirTarget]) -> Result<Vec<Di
         .collect())
 }
 
+/// Stops the copies of `targets` in flight to their target dirs: AlterReplicaLogDirs to
+/// the dir each replica is in, which drops its future replica. Returns "topic-partition on
+/// broker B" of each stopped.
+pub async fn cancel(client: &KafkaClient, targets: &[DirTarget]) -> Result<Vec<String>> {
+    let back: Vec<DirTarget> = progress(client, targets)
+        .await?
+        .into_iter()
+        .filter(|p| p.future.is_some())
+        .filter_map(|p| {
+            Some(DirTarget {
+                broker: p.broker,
+                topic: p.topic,
+                partition: p.partition,
+                dir: p.current?,
+            })
+        })
+        .collect();
+    if !back.is_empty() {
+        alter(client, &back, Duration::ZERO).await?;
+    }
+    Ok(back
+        .iter()
+        .map(|t| format!("{}-{} on broker {}", t.topic, t.partition, t.broker))
+        .collect())
+}
+
 /// Sets the intra-broker copy throttle on `brokers`.
 pub async fn set_throttle(client: &KafkaClient, brokers: &BTreeSet<i32>, rate: i64) -> Result<()> {
     for b in brokers {

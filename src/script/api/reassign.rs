@@ -454,7 +454,10 @@ pub mod api {
             _ => None,
         };
         let p2 = parts.clone();
-        let steps = session.settings.call_timeout * 3;
+        // Log dir moves add a check, a throttle and AlterReplicaLogDirs retried for up to
+        // a call timeout.
+        let with_dirs = parts.iter().any(|p| p.log_dirs.is_some());
+        let steps = session.settings.call_timeout * if with_dirs { 6 } else { 3 };
         let result = call_for(&session, f, steps, |k| async move {
             flow::start(
                 &k,
@@ -615,8 +618,9 @@ pub mod api {
         wait_reassignment_with(ctx, plan, Map::new())
     }
 
-    /// Cancel a plan's in-flight reassignments (replicas return where they were) and remove
-    /// the throttles. Honours --dry-run.
+    /// Cancel a plan's in-flight reassignments (replicas return where they were) and its
+    /// copies between log dirs (each replica stays in the dir it is in), and remove the
+    /// throttles. Honours --dry-run.
     ///
     /// ```rhai
     /// cancel_reassignment(parse_plan(read_file("/tmp/plan.json")));
