@@ -322,4 +322,62 @@ mod tests {
         assert_eq!((spread.spread_bytes, spread.spread_percent), (0, 0.0));
         assert_eq!(DirSpread::of(&plan.before).spread_percent, 200.0);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Any broker: bytes are conserved, each replica moves at most once from the dir
+        /// it is in to another listed dir, fixed replicas stay, the report adds up, and a
+        /// plan that lands within the band moves no fewer bytes than the lower bound.
+        #[test]
+        fn moves_are_consistent_and_bounded(
+            n_dirs in 2usize..5,
+            sizes in proptest::collection::vec((0u64..5_000_000, 0usize..4, proptest::bool::weighted(0.2)), 0..60),
+            tolerance in 0.0f64..0.3,
+        ) {
+            let dirs: Vec<(String, Option<u64>)> =
+                (0..n_dirs).map(|i| (format!("/d{i}"), None)).collect();
+            let replicas: Vec<DirReplica> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, (size, dir, fixed))| DirReplica {
+                    topic: format!("t{}", i % 3),
+                    partition: i as i32,
+                    dir: dirs[dir % n_dirs].0.clone(),
+                    size: *size,
+                    fixed: *fixed,
+                })
+                .collect();
+            let plan = plan_log_dirs(7, &replicas, &dirs, tolerance).unwrap();
+            let total: u64 = replicas.iter().map(|r| r.size).sum();
+            proptest::prop_assert_eq!(plan.before.iter().map(|l| l.bytes).sum::<u64>(), total);
+            proptest::prop_assert_eq!(plan.after.iter().map(|l| l.bytes).sum::<u64>(), total);
+            proptest::prop_assert_eq!(plan.bytes_to_move, plan.moves.iter().map(|m| m.size).sum::<u64>());
+            let mut load: std::collections::HashMap<&str, i128> =
+                plan.before.iter().map(|l| (l.dir.as_str(), l.bytes as i128)).collect();
+            let mut seen = std::collections::HashSet::new();
+            for m in &plan.moves {
+                proptest::prop_assert!(seen.insert(m.partition), "moved twice: {:?}", m);
+                let r = &replicas[m.partition as usize];
+                proptest::prop_assert!(!r.fixed);
+                proptest::prop_assert_eq!(&r.dir, &m.from);
+                proptest::prop_assert_eq!(r.size, m.size);
+                proptest::prop_assert!(m.from != m.to && load.contains_key(m.to.as_str()));
+                *load.get_mut(m.from.as_str()).unwrap() -= m.size as i128;
+                *load.get_mut(m.to.as_str()).unwrap() += m.size as i128;
+            }
+            for l in &plan.after {
+                proptest::prop_assert_eq!(load[l.dir.as_str()], l.bytes as i128);
+            }
+            let mean = total as f64 / n_dirs as f64;
+            let slack = (mean * tolerance).floor();
+            let within = plan
+                .after
+                .iter()
+                .all(|l| (l.bytes as f64 - mean).abs() <= slack + 1.0);
+            if within {
+                proptest::prop_assert!(plan.bytes_to_move >= plan.bytes_lower_bound, "{:?}", plan);
+            }
+        }
+    }
 }

@@ -238,10 +238,11 @@ pub fn plans_move_replicas_between_log_dirs(c: &Cluster, topic: &str) {
         r["after"]["dirs"]
     );
     assert!(r["moves"].as_u64().unwrap_or(0) > 0, "{r}");
-    // Other tests' replicas on broker 1 sit in both dirs; this topic's all in the first.
+    // This topic's replicas on broker 1 all sit in its first dir (checked above); how
+    // skewed the whole broker is depends on what other tests left there.
     assert!(
-        r["before"]["spread_percent"].as_f64().unwrap_or(0.0) > 30.0,
-        "skewed before: {r}"
+        r["after"]["spread_percent"].as_f64() < r["before"]["spread_percent"].as_f64(),
+        "{r}"
     );
     assert!(
         r["after"]["spread_percent"].as_f64().unwrap_or(100.0) <= 20.0,

@@ -514,7 +514,12 @@ pub mod api {
     }
 
     /// Progress of a plan: per partition the target and current replicas, the replicas
-    /// still being added or removed, and whether it is done; plus the totals.
+    /// still being added or removed, the brokers whose replica is not in the plan's log
+    /// dir yet (`log_dirs_pending`), and whether it is done; plus the totals. A plan with
+    /// `log_dirs` also gets `log_dirs`: per placed replica its `broker`, `target`,
+    /// `current` and `future` dir and `state` ("complete", "in progress", "replica
+    /// missing", "not moving", "moving elsewhere"), what kafka-reassign-partitions.sh
+    /// --verify says of it.
     ///
     /// ```rhai
     /// let s = reassignment_status(plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3]}));
@@ -536,13 +541,15 @@ pub mod api {
         to_map(&status)
     }
 
-    /// Wait until a plan's reassignment completes, logging progress every `interval`
-    /// (default "5s": partitions done, bytes left, the observed replication rate and the
-    /// time left at it), then remove the replication throttles (from the plan's topics and
-    /// every broker, as Kafka's tool does) and elect preferred leaders unless
-    /// `elect: false`. Warns when another reassignment is in flight on the same brokers:
-    /// throttle rates are per broker, so the two share them. Fails after `timeout`
-    /// (default "1h"), leaving the reassignment running and its throttles in place.
+    /// Wait until a plan's reassignment completes (with `log_dirs`: until the replicas'
+    /// copies between log dirs caught up and were swapped in), logging progress every
+    /// `interval` (default "5s": partitions done, bytes left, the observed replication rate
+    /// and the time left at it), then remove the replication throttles (from the plan's
+    /// topics and every broker, the log dir copy throttle too, as Kafka's tool does) and
+    /// elect preferred leaders unless `elect: false`. Warns when another reassignment is
+    /// in flight on the same brokers: throttle rates are per broker, so the two share them.
+    /// Fails after `timeout` (default "1h"), leaving the reassignment running and its
+    /// throttles in place.
     /// Returns `complete`, `seconds`, `bytes_per_second` (when measured),
     /// `throttles_removed` and `leaders_elected`.
     ///
