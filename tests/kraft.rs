@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::kraft()))
+    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::kraft().log_dirs(2)))
 }
 
 fn create_topic_with_tool(name: &str, partitions: u32, rf: u32, config: Option<&str>) {
@@ -475,4 +475,18 @@ fn a_static_quorum_is_described_refused_changes_and_gives_new_brokers_its_voters
         )),
         "{props}"
     );
+}
+
+#[test]
+fn log_dirs_plans_and_plan_log_dirs_move_replicas_between_disks() {
+    // KRaft JBOD (KIP-858) needs metadata.version 3.7-IV2 (level 17) or later; the sandbox
+    // formats with the release's latest.
+    let mv = kafsh_json(
+        &cluster().bootstrap_servers(),
+        None,
+        r#"features().filter(|f| f.feature == "metadata.version")"#,
+    );
+    let level = mv[0]["finalized_level"].as_i64().unwrap_or(0);
+    assert!(level >= 17, "metadata.version {mv}");
+    common::jbod_suite::plans_move_replicas_between_log_dirs(cluster(), "kr-jbod");
 }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::zookeeper()))
+    CLUSTER.get_or_init(|| shared_cluster(ClusterSpec::zookeeper().log_dirs(2)))
 }
 
 fn create_topic_with_tool(name: &str, partitions: u32, rf: u32, config: Option<&str>) {
@@ -1249,4 +1249,9 @@ fn c_lacks_topic(c: &Cluster, topic: &str) -> bool {
         "TopicCommand --list",
     );
     !listed.lines().any(|l| l == topic)
+}
+
+#[test]
+fn log_dirs_plans_and_plan_log_dirs_move_replicas_between_disks() {
+    common::jbod_suite::plans_move_replicas_between_log_dirs(cluster(), "zk-jbod");
 }

@@ -214,12 +214,18 @@ pub(crate) fn authorizer_settings(flavor: Flavor, version: crate::jars::Version)
 }
 
 /// Settings common to both Kafka flavors and every KRaft role.
-fn kafka_common(s: &mut String, rack: Option<&str>, node_dir: &Path, brokers: usize) {
+fn kafka_common(
+    s: &mut String,
+    rack: Option<&str>,
+    node_dir: &Path,
+    brokers: usize,
+    log_dirs: usize,
+) {
     let rf = brokers.clamp(1, 3);
     let min_isr = brokers.clamp(1, 2);
     s.push_str(&format!(
         "log.dirs={}\n",
-        prop(&node_dir.join("data").display().to_string())
+        prop(&broker_log_dirs(node_dir, log_dirs).join(","))
     ));
     if let Some(rack) = rack {
         s.push_str(&format!("broker.rack={}\n", prop(rack)));
@@ -237,6 +243,17 @@ fn kafka_common(s: &mut String, rack: Option<&str>, node_dir: &Path, brokers: us
     s.push_str("num.recovery.threads.per.data.dir=1\nnum.replica.fetchers=1\n");
     s.push_str("log.cleaner.threads=1\nlog.cleaner.dedupe.buffer.size=4194304\n");
     s.push_str("socket.request.max.bytes=104857600\n");
+}
+
+/// A node's log dirs: `data` (which holds `meta.properties` on KRaft), then `data-2`, ...
+pub(crate) fn broker_log_dirs(node_dir: &Path, n: usize) -> Vec<String> {
+    (1..=n.max(1))
+        .map(|i| match i {
+            1 => node_dir.join("data"),
+            i => node_dir.join(format!("data-{i}")),
+        })
+        .map(|d| d.display().to_string())
+        .collect()
 }
 
 /// `server.properties` of a ZooKeeper-mode (Kafka 3.9) broker.
@@ -273,7 +290,7 @@ pub(crate) fn kafka_zk_properties(
     s.push_str("controlled.shutdown.max.retries=1\n");
     s.push_str("controlled.shutdown.retry.backoff.ms=500\n");
     s.push_str("controller.socket.timeout.ms=10000\n");
-    kafka_common(&mut s, b.rack.as_deref(), node_dir, brokers);
+    kafka_common(&mut s, b.rack.as_deref(), node_dir, brokers, b.log_dirs);
     s
 }
 
@@ -329,7 +346,7 @@ pub(crate) fn kafka_kraft_properties(b: &BrokerState, node_dir: &Path, state: &S
         "share.coordinator.state.topic.min.isr={}\n",
         n.clamp(1, 2)
     ));
-    kafka_common(&mut s, b.rack.as_deref(), node_dir, n);
+    kafka_common(&mut s, b.rack.as_deref(), node_dir, n, b.log_dirs);
     s
 }
 
@@ -372,7 +389,7 @@ pub(crate) fn kafka_controller_properties(
         state.session_timeout_ms.unwrap_or(KAFKA_ZK_SESSION_MS)
     ));
     // Topic defaults (partitions, replication) come from the controllers in KRaft.
-    kafka_common(&mut s, None, node_dir, state.broker_count());
+    kafka_common(&mut s, None, node_dir, state.broker_count(), 1);
     s
 }
 
@@ -447,6 +464,7 @@ mod tests {
             mtls_port: None,
             rack: None,
             directory_id: None,
+            log_dirs: 1,
             pid: None,
         }
     }

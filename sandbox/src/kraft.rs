@@ -201,6 +201,7 @@ mod tests {
             mtls_port: None,
             rack: None,
             directory_id: None,
+            log_dirs: 1,
             pid: None,
         }];
         st.controllers = vec![controller(101, true)];

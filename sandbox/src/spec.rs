@@ -138,6 +138,9 @@ pub struct ClusterSpec {
     /// from this keytab and principal, the realm's `krb5.conf`, and the SASL auth
     /// provider, so `sasl:` ACLs name Kerberos principals).
     pub zk_kerberos: Option<ZkKerberos>,
+    /// Log dirs of every broker (`log.dirs`: `data`, `data-2`, ... in the node's
+    /// directory), for JBOD; default 1.
+    pub log_dirs: usize,
 }
 
 /// A ZooKeeper server's Kerberos identity (see [`ClusterSpec::zk_kerberos`]).
@@ -171,6 +174,7 @@ impl ClusterSpec {
             version: None,
             zk_tls: false,
             zk_kerberos: None,
+            log_dirs: 1,
         }
     }
 
@@ -193,6 +197,7 @@ impl ClusterSpec {
             version: None,
             zk_tls: false,
             zk_kerberos: None,
+            log_dirs: 1,
         }
     }
 
@@ -215,6 +220,7 @@ impl ClusterSpec {
             version: None,
             zk_tls: false,
             zk_kerberos: None,
+            log_dirs: 1,
         }
     }
 
@@ -333,6 +339,12 @@ impl ClusterSpec {
         crate::jars::Version::parse(v).ok_or_else(|| {
             Error::InvalidSpec(format!("bad Kafka version {v:?}: want one like 3.9.2"))
         })
+    }
+
+    /// Gives every broker `n` log dirs (JBOD; see [`ClusterSpec::log_dirs`]'s field).
+    pub fn log_dirs(mut self, n: usize) -> Self {
+        self.log_dirs = n.max(1);
+        self
     }
 
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {

@@ -100,6 +100,9 @@ pub(crate) struct BrokerState {
     /// `directory.id` of a combined node's metadata directory (dynamic quorum).
     #[serde(default)]
     pub directory_id: Option<String>,
+    /// How many log dirs it has (`data`, `data-2`, ...); 0 or 1: one.
+    #[serde(default)]
+    pub log_dirs: usize,
     pub pid: Option<u32>,
 }
 

@@ -27,6 +27,7 @@ pub mod quorum;
 pub mod quotas;
 pub mod reassign;
 pub mod reassign_flow;
+pub mod replica_dirs;
 pub mod sasl;
 pub mod security;
 pub mod time;

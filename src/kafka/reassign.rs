@@ -39,6 +39,13 @@ pub struct ReassignStarted {
     pub moving_replicas: usize,
     /// Throttle in bytes/s on every broker involved, if any.
     pub throttle: Option<i64>,
+    /// Replicas moving between log dirs of their broker (the plan's `log_dirs`): "topic-
+    /// partition on broker B to DIR".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_dir_moves: Vec<String>,
+    /// Throttle in bytes/s of copies between log dirs on the brokers those move on, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_dirs_throttle: Option<i64>,
     /// True when nothing was changed (validated only).
     pub dry_run: bool,
     /// The replica lists of the started partitions before the change (what undoes it:
@@ -186,6 +193,8 @@ pub async fn prepare(
         unchanged: plan.len() - moving.len(),
         moving_replicas,
         throttle,
+        log_dir_moves: Vec::new(),
+        log_dirs_throttle: None,
         dry_run,
         previous: moving
             .iter()
@@ -310,7 +319,11 @@ pub struct PartitionProgress {
     pub adding: Vec<i32>,
     /// Replicas still to be removed.
     pub removing: Vec<i32>,
-    /// Whether the partition is where the plan puts it and nothing is in flight.
+    /// Brokers whose replica is not in the log dir the plan's `log_dirs` put it in yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_dirs_pending: Vec<i32>,
+    /// Whether the partition is where the plan puts it (brokers and log dirs) and nothing
+    /// is in flight.
     pub done: bool,
 }
 
@@ -444,6 +457,7 @@ fn progress(
                 replicas: now,
                 adding,
                 removing,
+                log_dirs_pending: Vec::new(),
             }
         })
         .collect()
@@ -559,7 +573,11 @@ pub async fn remove_throttles_of(client: &KafkaClient, topics: &[String]) -> Res
             delete_own(
                 client,
                 &entity,
-                &[LEADER_RATE, FOLLOWER_RATE],
+                &[
+                    LEADER_RATE,
+                    FOLLOWER_RATE,
+                    super::replica_dirs::ALTER_LOG_DIRS_RATE,
+                ],
                 "dynamic_broker",
             )
             .await?,

@@ -10,6 +10,7 @@
 use super::client::KafkaClient;
 use super::conn::human;
 use super::reassign::{self, InFlight, PartitionProgress, ReassignStarted};
+use super::replica_dirs::{self, DirProgress};
 use crate::error::{Error, Result};
 use crate::plan::{PartitionAssignment, Plan};
 use crate::zk::znodes::ZkSession;
@@ -125,6 +126,10 @@ pub struct ReassignmentStatus {
     pub complete: bool,
     /// Each partition's progress.
     pub partitions: Vec<PartitionProgress>,
+    /// Where each replica the plan's `log_dirs` put in a given dir is (as
+    /// kafka-reassign-partitions.sh --verify tells it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_dirs: Vec<DirProgress>,
 }
 
 impl From<Vec<PartitionProgress>> for ReassignmentStatus {
@@ -135,6 +140,7 @@ impl From<Vec<PartitionProgress>> for ReassignmentStatus {
             done,
             complete: done == partitions.len(),
             partitions,
+            log_dirs: Vec::new(),
         }
     }
 }
@@ -145,7 +151,11 @@ pub async fn status(
     tracking: &Tracking,
     plan: &[PartitionAssignment],
 ) -> Result<ReassignmentStatus> {
-    Ok(progress(client, tracking, plan).await?.into())
+    let (partitions, dirs) = progress_with_dirs(client, tracking, plan).await?;
+    Ok(ReassignmentStatus {
+        log_dirs: dirs,
+        ..partitions.into()
+    })
 }
 
 /// What `start` started, and by which route.
@@ -159,8 +169,12 @@ pub struct Started {
 }
 
 /// Starts a plan by `route`: refused while the znode still holds another plan (checked
-/// before any throttle is set, as the controller ignores a second one), then validated and
-/// throttled ([`reassign::prepare`]) and submitted by the route. `zk` is needed on
+/// before any throttle is set, as the controller ignores a second one), its `log_dirs`
+/// checked against the brokers' log dirs, then validated and throttled
+/// ([`reassign::prepare`]) and submitted by the route; then the replicas not yet in the
+/// log dirs the plan puts them in are moved there (AlterReplicaLogDirs, after the
+/// brokers' throttle of copies between log dirs when `log_dirs_throttle` is given; a plan
+/// that moves no replica between brokers takes `throttle` for it). `zk` is needed on
 /// [`Route::Znode`] unless `dry_run`.
 pub async fn start(
     client: &KafkaClient,
@@ -168,6 +182,7 @@ pub async fn start(
     zk: Option<&ZkSession>,
     plan: &[PartitionAssignment],
     throttle: Option<i64>,
+    log_dirs_throttle: Option<i64>,
     dry_run: bool,
 ) -> Result<Started> {
     let zk = match (route, dry_run) {
@@ -195,7 +210,33 @@ pub async fn start(
             )));
         }
     }
-    let (started, moving) = kafka_step(
+    let dir_targets = replica_dirs::targets(plan);
+    let dir_moves: Vec<replica_dirs::DirTarget> = if dir_targets.is_empty() {
+        Vec::new()
+    } else {
+        kafka_step(
+            client,
+            "checking the plan's log dirs",
+            replica_dirs::check(client, &dir_targets),
+        )
+        .await?
+        .into_iter()
+        .map(|p| replica_dirs::DirTarget {
+            broker: p.broker,
+            topic: p.topic,
+            partition: p.partition,
+            dir: p.target,
+        })
+        .collect()
+    };
+    if let Some(rate) = log_dirs_throttle {
+        if rate <= 0 {
+            return Err(Error::InvalidInput(format!(
+                "log_dirs_throttle must be a positive number of bytes/s, not {rate}"
+            )));
+        }
+    }
+    let (mut started, moving) = kafka_step(
         client,
         "checking and throttling the reassignment",
         reassign::prepare(client, plan, throttle, dry_run),
@@ -206,6 +247,32 @@ pub async fn start(
         match zk {
             None => kafka_step(client, what, reassign::submit(client, &moving)).await?,
             Some(zk) => zk_step(client, zk, what, crate::zk::reassign::submit(zk, &moving)).await?,
+        }
+    }
+    if !dir_moves.is_empty() {
+        let dir_rate = log_dirs_throttle.or(throttle.filter(|_| moving.is_empty()));
+        started.log_dirs_throttle = dir_rate;
+        started.log_dir_moves = dir_moves
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}-{} on broker {} to {}",
+                    t.topic, t.partition, t.broker, t.dir
+                )
+            })
+            .collect();
+        if !dry_run {
+            if let Some(rate) = dir_rate {
+                let brokers: BTreeSet<i32> = dir_moves.iter().map(|t| t.broker).collect();
+                kafka_step(
+                    client,
+                    "throttling the copies between log dirs",
+                    replica_dirs::set_throttle(client, &brokers, rate),
+                )
+                .await?;
+            }
+            // Bounded by its own patience (the call timeout), each request by the client's.
+            replica_dirs::alter(client, &dir_moves, client.timeout()).await?;
         }
     }
     Ok(Started {
@@ -253,14 +320,20 @@ pub enum Listed {
 pub struct Cancelled {
     /// `topic-partition` of the reassignments cancelled.
     pub cancelled: Vec<String>,
+    /// Copies between log dirs stopped (the plan's `log_dirs`): "topic-partition on
+    /// broker B", each replica left in the dir it was in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_dir_moves_cancelled: Vec<String>,
     /// The throttles removed.
     pub throttles_removed: Vec<String>,
     /// True when nothing was changed.
     pub dry_run: bool,
 }
 
-/// Cancels a plan's in-flight reassignments and removes the throttles; refused on a
-/// cluster that takes reassignments through the znode (it cannot cancel them).
+/// Cancels a plan's in-flight reassignments and copies between log dirs (as
+/// kafka-reassign-partitions.sh --cancel does: each replica back to the dir it is in) and
+/// removes the throttles; refused on a cluster that takes reassignments through the znode
+/// (it cannot cancel them).
 pub async fn cancel(
     client: &KafkaClient,
     plan: &[PartitionAssignment],
@@ -276,12 +349,25 @@ pub async fn cancel(
     if dry_run {
         return Ok(Cancelled {
             cancelled: Vec::new(),
+            log_dir_moves_cancelled: Vec::new(),
             throttles_removed: Vec::new(),
             dry_run,
         });
     }
+    let targets = replica_dirs::targets(plan);
+    let log_dir_moves_cancelled = if targets.is_empty() {
+        Vec::new()
+    } else {
+        kafka_step(
+            client,
+            "stopping the copies between log dirs",
+            replica_dirs::cancel(client, &targets),
+        )
+        .await?
+    };
     Ok(Cancelled {
         cancelled: kafka_step(client, what, reassign::cancel(client, plan)).await?,
+        log_dir_moves_cancelled,
         throttles_removed: kafka_step(
             client,
             "removing the replication throttles",
@@ -393,7 +479,7 @@ pub async fn wait(
     let mut rate: Option<f64> = None;
     let mut warned = options.dry_run;
     loop {
-        let progress = progress(client, tracking, plan).await?;
+        let (progress, dirs) = progress_with_dirs(client, tracking, plan).await?;
         let done = progress.iter().filter(|p| p.done).count();
         if done == progress.len() || options.dry_run {
             break;
@@ -404,7 +490,13 @@ pub async fn wait(
                 on_event(WaitEvent::SharedThrottle(shared));
             }
         }
-        let left = bytes_left(client, &progress).await;
+        // Copies between log dirs: what the future replicas still lack.
+        let dirs_left: i64 = dirs
+            .iter()
+            .filter(|d| !d.done())
+            .map(|d| (d.size - d.future_size).max(0))
+            .sum();
+        let left = bytes_left(client, &progress).await.map(|l| l + dirs_left);
         if let Some(now) = left {
             match first_left {
                 None => first_left = Some((Instant::now(), now)),
@@ -461,8 +553,46 @@ pub async fn wait(
     })
 }
 
-/// Progress of a plan, read where `tracking` says.
+/// Progress of a plan, read where `tracking` says; a partition is done only once its
+/// replicas are in the log dirs the plan's `log_dirs` put them in, too.
 pub async fn progress(
+    client: &KafkaClient,
+    tracking: &Tracking,
+    plan: &[PartitionAssignment],
+) -> Result<Vec<PartitionProgress>> {
+    Ok(progress_with_dirs(client, tracking, plan).await?.0)
+}
+
+/// [`progress`], and where each replica of the plan's `log_dirs` is.
+async fn progress_with_dirs(
+    client: &KafkaClient,
+    tracking: &Tracking,
+    plan: &[PartitionAssignment],
+) -> Result<(Vec<PartitionProgress>, Vec<DirProgress>)> {
+    let mut partitions = brokers_progress(client, tracking, plan).await?;
+    let targets = replica_dirs::targets(plan);
+    if targets.is_empty() {
+        return Ok((partitions, Vec::new()));
+    }
+    let dirs = kafka_step(
+        client,
+        "reading where the replicas' log dirs are",
+        replica_dirs::progress(client, &targets),
+    )
+    .await?;
+    for p in &mut partitions {
+        p.log_dirs_pending = dirs
+            .iter()
+            .filter(|d| d.topic == p.topic && d.partition == p.partition && !d.done())
+            .map(|d| d.broker)
+            .collect();
+        p.done &= p.log_dirs_pending.is_empty();
+    }
+    Ok((partitions, dirs))
+}
+
+/// Progress of a plan's replica lists, read where `tracking` says.
+async fn brokers_progress(
     client: &KafkaClient,
     tracking: &Tracking,
     plan: &[PartitionAssignment],
@@ -730,6 +860,7 @@ mod tests {
             replicas: vec![1, 2],
             adding: Vec::new(),
             removing: Vec::new(),
+            log_dirs_pending: Vec::new(),
             done,
         }
     }
@@ -772,6 +903,8 @@ mod tests {
                 unchanged: 1,
                 moving_replicas: 2,
                 throttle: None,
+                log_dir_moves: Vec::new(),
+                log_dirs_throttle: None,
                 dry_run: false,
                 previous: Vec::new(),
             },

@@ -24,7 +24,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-pub use dirs::{plan_log_dirs, DirMove, DirReplica, DirsPlan};
+pub use dirs::{plan_log_dirs, DirLoad, DirMove, DirReplica, DirSpread, DirsPlan};
 pub use planner::{
     change_replication_factor_of, human_bytes, lower_bound_moves, plan, plan_leaders,
     replica_moves, Balance, PartitionSizes, PlanOptions, PlanReport, Planned,

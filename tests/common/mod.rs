@@ -6,6 +6,7 @@ pub mod access_suite;
 pub mod crash;
 pub mod groups4_suite;
 pub mod groups_suite;
+pub mod jbod_suite;
 pub mod kdc;
 pub mod load;
 pub mod messages_suite;

@@ -695,7 +695,8 @@ pub fn assert_no_throttle_left(c: &Cluster, topic: &str) {
             .expect("array")
             .iter()
             .filter(|e| {
-                e["name"].as_str().unwrap_or("").contains("throttled")
+                let name = e["name"].as_str().unwrap_or("");
+                (name.contains("throttled") || name.contains("alter.log.dirs"))
                     && e["source"] == "dynamic_broker"
             })
             .collect();

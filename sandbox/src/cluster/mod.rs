@@ -152,6 +152,7 @@ fn initial_state(spec: &ClusterSpec, jars_dir: PathBuf) -> Result<State> {
             },
             rack: spec.racks.as_ref().map(|r| r[i].clone()),
             directory_id: directory_id(is_combined),
+            log_dirs: spec.log_dirs,
             pid: None,
         });
     }

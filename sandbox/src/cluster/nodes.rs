@@ -173,6 +173,8 @@ impl Cluster {
                     mtls_port: p.get(2).copied(),
                     rack,
                     directory_id: None,
+                    // A broker added to a JBOD cluster gets as many log dirs as the others.
+                    log_dirs: st.brokers.first().map_or(1, |b| b.log_dirs),
                     pid: None,
                 });
                 Node::Broker(id)

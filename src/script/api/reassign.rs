@@ -263,6 +263,80 @@ pub mod api {
         ))
     }
 
+    /// Balance one broker's disks (JBOD): which replicas to move between its log dirs so
+    /// every dir's bytes are within `tolerance` (default 0.05) of the mean and under what
+    /// its volume can hold, copying the fewest bytes it can. Reads the broker's dirs and
+    /// replica sizes from DescribeLogDirs; refused while a copy between its dirs is in
+    /// flight. The plan keeps every replica list and puts the moving replicas' new dirs
+    /// in `log_dirs` ("any" for the other brokers): `reassign` it (option `throttle` is
+    /// then the copy throttle between log dirs), `wait_reassignment` until the copies
+    /// caught up, and `plan_json` writes what kafka-reassign-partitions.sh executes.
+    ///
+    /// Option `topics` moves only those topics' replicas (the others still count in
+    /// their dirs' bytes).
+    ///
+    /// The plan reports `broker`, `moves`, `bytes_to_move`, `bytes_lower_bound` (what
+    /// must leave the dirs above their band at least), `dir_moves` (`topic`, `partition`,
+    /// `from`, `to`, `size`) and the spreads `before` and `after` (`dirs` with their
+    /// `bytes`, `spread_bytes`, `spread_percent` of the mean).
+    ///
+    /// ```rhai
+    /// let p = plan_log_dirs(1, #{tolerance: 0.1});
+    /// let only = plan_log_dirs(2, #{topics: ["peter5"]});
+    /// print(`${p.moves} moves, ${p.bytes_to_move} bytes; spread ${p.before.spread_percent}% -> ${p.after.spread_percent}%`);
+    /// if p.moves > 0 { reassign(p, #{throttle: 50000000}); wait_reassignment(p); }
+    /// ```
+    #[rhai_fn(return_raw, name = "plan_log_dirs")]
+    pub fn plan_log_dirs_with(
+        ctx: NativeCallContext,
+        broker: i64,
+        options: Map,
+    ) -> Result<ScriptPlan, Box<EvalAltResult>> {
+        let session = session_of(&ctx)?;
+        let f = "plan_log_dirs";
+        let opts = Options::new(f, &options, &["tolerance", "topics"])?;
+        let topics = opts.string_list("topics")?;
+        let invalid = |e: String| script_error(&session, f, crate::error::Error::InvalidInput(e));
+        let tolerance = match options.get("tolerance") {
+            None => 0.05,
+            Some(v) => v
+                .as_float()
+                .or_else(|_| v.as_int().map(|i| i as f64))
+                .ok()
+                .filter(|t| (0.0..1.0).contains(t))
+                .ok_or_else(|| {
+                    invalid(format!("tolerance must be a fraction like 0.05, not {v}"))
+                })?,
+        };
+        let broker =
+            i32::try_from(broker).map_err(|_| invalid(format!("{broker} is not a broker id")))?;
+        let input = call(&session, f, |k| async move {
+            crate::kafka::replica_dirs::planning_input(&k, broker, &topics).await
+        })?;
+        let planned = plan::plan_log_dirs(broker, &input.replicas, &input.dirs, tolerance)
+            .map_err(invalid)?;
+        let partitions = planned.partitions(&input.assignment).map_err(invalid)?;
+        let report = serde_json::json!({
+            "broker": broker,
+            "moves": planned.moves.len(),
+            "bytes_to_move": planned.bytes_to_move,
+            "bytes_lower_bound": planned.bytes_lower_bound,
+            "dir_moves": planned.moves,
+            "before": plan::DirSpread::of(&planned.before),
+            "after": plan::DirSpread::of(&planned.after),
+        });
+        Ok(ScriptPlan::new(Plan::new(partitions), Some(&report)))
+    }
+
+    /// Balance one broker's disks within 5% of the mean.
+    #[rhai_fn(return_raw, name = "plan_log_dirs")]
+    pub fn plan_log_dirs(
+        ctx: NativeCallContext,
+        broker: i64,
+    ) -> Result<ScriptPlan, Box<EvalAltResult>> {
+        plan_log_dirs_with(ctx, broker, Map::new())
+    }
+
     /// The seed's rt.json, computed: a plan that raises or lowers a topic's replication
     /// factor to `rf`, keeping every partition's current leader first and placing new
     /// replicas on the live brokers holding the least of the topic.
@@ -324,13 +398,24 @@ pub mod api {
     /// nothing changes when a check fails. Option `throttle` (bytes/s) sets the replication
     /// rate on the brokers involved and throttles exactly the moving replicas. Kafka before
     /// 2.4 takes the plan through ZooKeeper's `/admin/reassign_partitions` (needs
-    /// `--zookeeper`); option `via` ("auto", "api" or "zookeeper") chooses. A throttle
-    /// below 1 MB/s or above 10 GB/s (`min_throttle` / `max_throttle` of the context's
-    /// guard rails) is refused without `force: true`. Honours --dry-run.
+    /// `--zookeeper`); option `via` ("auto", "api" or "zookeeper") chooses.
+    ///
+    /// A plan's `log_dirs` (kafka-reassign-partitions.sh's format: one per replica, "any"
+    /// or a path) move replicas between a broker's disks (AlterReplicaLogDirs, once the
+    /// replica exists on the broker); every named dir must be a log dir of its broker.
+    /// Option `log_dirs_throttle` (bytes/s, the tool's --replica-alter-log-dirs-throttle)
+    /// throttles those copies on their brokers; a plan that moves no replica between
+    /// brokers (as `plan_log_dirs`'s) takes `throttle` for it. `wait_reassignment` waits
+    /// for them too and removes that throttle with the others.
+    ///
+    /// A throttle below 1 MB/s or above 10 GB/s (`min_throttle` / `max_throttle` of the
+    /// context's guard rails) is refused without `force: true`. Honours --dry-run.
     ///
     /// ```rhai
     /// let p = plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3, 4, 5]});
     /// reassign(p, #{throttle: 50000000});
+    /// let disks = parse_plan(`{"version":1,"partitions":[{"topic":"peter5","partition":0,"replicas":[1,2],"log_dirs":["/data/kafka-2","any"]}]}`);
+    /// reassign(disks, #{log_dirs_throttle: 100000000});
     /// ```
     #[rhai_fn(return_raw, name = "reassign")]
     pub fn reassign_with(
@@ -340,14 +425,19 @@ pub mod api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let session = session_of(&ctx)?;
         let f = "reassign";
-        let opts = Options::new(f, &options, &["throttle", "via", "force"])?;
+        let opts = Options::new(
+            f,
+            &options,
+            &["throttle", "log_dirs_throttle", "via", "force"],
+        )?;
         let throttle = opts.int("throttle")?;
-        if let Some(rate) = throttle {
-            if !opts.bool("force")?.unwrap_or(false) {
+        let log_dirs_throttle = opts.int("log_dirs_throttle")?;
+        if !opts.bool("force")?.unwrap_or(false) {
+            for rate in throttle.iter().chain(&log_dirs_throttle) {
                 session
                     .settings
                     .guard_rails
-                    .check_throttle(rate)
+                    .check_throttle(*rate)
                     .map_err(|e| script_error(&session, f, e))?;
             }
         }
@@ -364,19 +454,44 @@ pub mod api {
             _ => None,
         };
         let p2 = parts.clone();
-        let steps = session.settings.call_timeout * 3;
+        // Log dir moves add a check, a throttle and AlterReplicaLogDirs retried for up to
+        // a call timeout.
+        let with_dirs = parts.iter().any(|p| p.log_dirs.is_some());
+        let steps = session.settings.call_timeout * if with_dirs { 6 } else { 3 };
         let result = call_for(&session, f, steps, |k| async move {
-            flow::start(&k, route, zk.as_deref(), &p2, throttle, dry_run).await
+            flow::start(
+                &k,
+                route,
+                zk.as_deref(),
+                &p2,
+                throttle,
+                log_dirs_throttle,
+                dry_run,
+            )
+            .await
         })?;
         let started = &result.started;
-        if !started.started.is_empty() {
+        if !started.started.is_empty() || !started.log_dir_moves.is_empty() {
+            let dirs = if started.log_dir_moves.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} between log dirs{}",
+                    started.log_dir_moves.len(),
+                    started
+                        .log_dirs_throttle
+                        .map(|t| format!(" throttled at {t} B/s"))
+                        .unwrap_or_default()
+                )
+            };
             session.mutation(
                 f,
                 &format!("{} partition(s)", started.started.len()),
                 &format!(
-                    "move {} replica(s){}",
+                    "move {} replica(s){}{dirs}",
                     started.moving_replicas,
                     throttle
+                        .filter(|_| !started.started.is_empty())
                         .map(|t| format!(" throttled at {t} B/s"))
                         .unwrap_or_default()
                 ),
@@ -384,6 +499,8 @@ pub mod api {
                     "partitions": parts,
                     "throttle": throttle,
                     "previous": started.previous,
+                    "log_dir_moves": started.log_dir_moves,
+                    "log_dirs_throttle": started.log_dirs_throttle,
                 }),
             );
         }
@@ -397,7 +514,12 @@ pub mod api {
     }
 
     /// Progress of a plan: per partition the target and current replicas, the replicas
-    /// still being added or removed, and whether it is done; plus the totals.
+    /// still being added or removed, the brokers whose replica is not in the plan's log
+    /// dir yet (`log_dirs_pending`), and whether it is done; plus the totals. A plan with
+    /// `log_dirs` also gets `log_dirs`: per placed replica its `broker`, `target`,
+    /// `current` and `future` dir and `state` ("complete", "in progress", "replica
+    /// missing", "not moving", "moving elsewhere"), what kafka-reassign-partitions.sh
+    /// --verify says of it.
     ///
     /// ```rhai
     /// let s = reassignment_status(plan_reassignment(#{topics: ["peter5"], brokers: [1, 2, 3]}));
@@ -419,13 +541,15 @@ pub mod api {
         to_map(&status)
     }
 
-    /// Wait until a plan's reassignment completes, logging progress every `interval`
-    /// (default "5s": partitions done, bytes left, the observed replication rate and the
-    /// time left at it), then remove the replication throttles (from the plan's topics and
-    /// every broker, as Kafka's tool does) and elect preferred leaders unless
-    /// `elect: false`. Warns when another reassignment is in flight on the same brokers:
-    /// throttle rates are per broker, so the two share them. Fails after `timeout`
-    /// (default "1h"), leaving the reassignment running and its throttles in place.
+    /// Wait until a plan's reassignment completes (with `log_dirs`: until the replicas'
+    /// copies between log dirs caught up and were swapped in), logging progress every
+    /// `interval` (default "5s": partitions done, bytes left, the observed replication rate
+    /// and the time left at it), then remove the replication throttles (from the plan's
+    /// topics and every broker, the log dir copy throttle too, as Kafka's tool does) and
+    /// elect preferred leaders unless `elect: false`. Warns when another reassignment is
+    /// in flight on the same brokers: throttle rates are per broker, so the two share them.
+    /// Fails after `timeout` (default "1h"), leaving the reassignment running and its
+    /// throttles in place.
     /// Returns `complete`, `seconds`, `bytes_per_second` (when measured),
     /// `throttles_removed` and `leaders_elected`.
     ///
@@ -501,8 +625,9 @@ pub mod api {
         wait_reassignment_with(ctx, plan, Map::new())
     }
 
-    /// Cancel a plan's in-flight reassignments (replicas return where they were) and remove
-    /// the throttles. Honours --dry-run.
+    /// Cancel a plan's in-flight reassignments (replicas return where they were) and its
+    /// copies between log dirs (each replica stays in the dir it is in), and remove the
+    /// throttles. Honours --dry-run.
     ///
     /// ```rhai
     /// cancel_reassignment(parse_plan(read_file("/tmp/plan.json")));
