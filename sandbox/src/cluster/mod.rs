@@ -13,6 +13,7 @@ mod nodes;
 mod probes;
 mod ready;
 mod tools;
+pub use tools::CONFIG_COMMAND;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

@@ -12,6 +12,13 @@ use crate::layout;
 use crate::process;
 use crate::spec::Flavor;
 
+/// Kafka's ConfigCommand (`kafka-configs.sh`), where 4.4 has it (the tools module), then
+/// where 4.2 and every older release have it (core).
+pub const CONFIG_COMMAND: &[&str] = &[
+    "org.apache.kafka.tools.ConfigCommand",
+    "kafka.admin.ConfigCommand",
+];
+
 /// Default time allowed for a command-line tool.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -33,6 +40,25 @@ impl Cluster {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let cmd = self.tool_command(main_class, &args)?;
         Ok(process::output_with_timeout(cmd, timeout)?)
+    }
+
+    /// Runs the first of `main_classes` the cluster's jars have, as [`Cluster::kafka_tool`]:
+    /// Kafka moves its tools between releases (`kafka.admin.ConfigCommand` became
+    /// `org.apache.kafka.tools.ConfigCommand` in 4.x), so callers name every home a tool
+    /// has had. A class the JVM cannot find is passed over; the last answer is returned.
+    pub fn kafka_tool_first(&self, main_classes: &[&str], args: &[&str]) -> Result<Output> {
+        let mut last = None;
+        for class in main_classes {
+            let out = self.kafka_tool(class, args)?;
+            let missing = !out.status.success()
+                && String::from_utf8_lossy(&out.stderr)
+                    .contains(&format!("Could not find or load main class {class}"));
+            if !missing {
+                return Ok(out);
+            }
+            last = Some(out);
+        }
+        last.ok_or(Error::Unsupported("no tool class named"))
     }
 
     /// Runs ZooKeeper's CLI (`org.apache.zookeeper.ZooKeeperMain`) against the ensemble without
@@ -90,8 +116,8 @@ impl Cluster {
     pub(super) fn add_scram_user(&self, user: &str, password: &str) -> Result<()> {
         for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
             let config = format!("{mechanism}=[password={password}]");
-            let out = self.kafka_tool(
-                "kafka.admin.ConfigCommand",
+            let out = self.kafka_tool_first(
+                CONFIG_COMMAND,
                 &[
                     "--bootstrap-server",
                     &self.bootstrap_servers(),
