@@ -79,7 +79,7 @@ pub const ZK_SUPER_PASSWORD: &str = "Zk-kafsh-5e1d7c3b";
 /// `base64(sha1("super:<password>"))`, as ZooKeeper's `superDigest` takes it.
 const ZK_SUPER_DIGEST: &str = "bvQuAZqliruhCpcWk6dpO0+UeE8=";
 
-pub use cluster::{Cluster, CONFIG_COMMAND};
+pub use cluster::Cluster;
 pub use error::{Error, Result};
 pub use kraft::Format;
 pub use node::{BrokerNode, ControllerNode, NewNode, Node, ZkNode};

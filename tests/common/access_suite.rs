@@ -153,10 +153,7 @@ fn config_tool(c: &Cluster, args: &[&str]) -> String {
     let bs = c.bootstrap_servers();
     let mut all = vec!["--bootstrap-server", bs.as_str()];
     all.extend_from_slice(args);
-    tool_stdout(
-        c.kafka_tool_first(kafsh_sandbox::CONFIG_COMMAND, &all),
-        "ConfigCommand",
-    )
+    tool_stdout(c.kafka_tool(c.config_command(), &all), "ConfigCommand")
 }
 
 /// A client properties file for SCRAM user `user` over SASL_SSL.

@@ -57,7 +57,7 @@ pub fn tool_configs(c: &Cluster, entity_type: &str, name: &str) -> Vec<String> {
         name,
         "--describe",
     ];
-    let out = c.kafka_tool_first(kafsh_sandbox::CONFIG_COMMAND, &args);
+    let out = c.kafka_tool(c.config_command(), &args);
     let text = tool_stdout(out, "ConfigCommand --describe");
     let mut pairs: Vec<String> = text
         .lines()

@@ -13,7 +13,6 @@ mod nodes;
 mod probes;
 mod ready;
 mod tools;
-pub use tools::CONFIG_COMMAND;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

@@ -12,13 +12,6 @@ use crate::layout;
 use crate::process;
 use crate::spec::Flavor;
 
-/// Kafka's ConfigCommand (`kafka-configs.sh`), where 4.4 has it (the tools module), then
-/// where 4.2 and every older release have it (core).
-pub const CONFIG_COMMAND: &[&str] = &[
-    "org.apache.kafka.tools.ConfigCommand",
-    "kafka.admin.ConfigCommand",
-];
-
 /// Default time allowed for a command-line tool.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -42,23 +35,14 @@ impl Cluster {
         Ok(process::output_with_timeout(cmd, timeout)?)
     }
 
-    /// Runs the first of `main_classes` the cluster's jars have, as [`Cluster::kafka_tool`]:
-    /// Kafka moves its tools between releases (`kafka.admin.ConfigCommand` became
-    /// `org.apache.kafka.tools.ConfigCommand` in 4.x), so callers name every home a tool
-    /// has had. A class the JVM cannot find is passed over; the last answer is returned.
-    pub fn kafka_tool_first(&self, main_classes: &[&str], args: &[&str]) -> Result<Output> {
-        let mut last = None;
-        for class in main_classes {
-            let out = self.kafka_tool(class, args)?;
-            let missing = !out.status.success()
-                && String::from_utf8_lossy(&out.stderr)
-                    .contains(&format!("Could not find or load main class {class}"));
-            if !missing {
-                return Ok(out);
-            }
-            last = Some(out);
+    /// Kafka's ConfigCommand (`kafka-configs.sh`) in the cluster's tool jars: in core
+    /// (`kafka.admin`) up to 4.3, in the tools module (`org.apache.kafka.tools`) from 4.4.
+    pub fn config_command(&self) -> &'static str {
+        if self.state.kafka_version().at_least(4, 4) {
+            "org.apache.kafka.tools.ConfigCommand"
+        } else {
+            "kafka.admin.ConfigCommand"
         }
-        last.ok_or(Error::Unsupported("no tool class named"))
     }
 
     /// Runs ZooKeeper's CLI (`org.apache.zookeeper.ZooKeeperMain`) against the ensemble without
@@ -116,8 +100,8 @@ impl Cluster {
     pub(super) fn add_scram_user(&self, user: &str, password: &str) -> Result<()> {
         for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
             let config = format!("{mechanism}=[password={password}]");
-            let out = self.kafka_tool_first(
-                CONFIG_COMMAND,
+            let out = self.kafka_tool(
+                self.config_command(),
                 &[
                     "--bootstrap-server",
                     &self.bootstrap_servers(),
