@@ -308,14 +308,21 @@ fn features_match_feature_command_both_ways() {
             &[flag, &servers, "describe"],
         );
         let (after, _, high) = epochs(flag, &servers);
+        // "Feature: x  SupportedMinVersion: 0 ...": tab-separated up to Kafka 4.2, columns
+        // padded with spaces in 4.4; no value has a space.
         let lines: Vec<BTreeMap<String, String>> = text
             .lines()
             .filter(|l| l.starts_with("Feature:"))
             .map(|l| {
-                l.split('\t')
-                    .filter_map(|f| f.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .collect()
+                let mut fields = BTreeMap::new();
+                let mut words = l.split_whitespace();
+                while let Some(word) = words.next() {
+                    if let Some(key) = word.strip_suffix(':') {
+                        let value = words.next().unwrap_or_default();
+                        fields.insert(key.to_string(), value.to_string());
+                    }
+                }
+                fields
             })
             .collect();
         let before = before.as_array().unwrap();

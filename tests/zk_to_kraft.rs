@@ -9,14 +9,14 @@
 //! stopped, the topics (ids, assignments, configs), the group's offsets, the SCRAM user, the
 //! quota and the ACLs (AclAuthorizer before, StandardAuthorizer after) as before, and every
 //! acknowledged message there exactly once; then the rolling upgrade of the migrated cluster
-//! to Kafka 4.2 under the same producer, metadata.version raised. The tests break their own
-//! clusters, taking turns.
+//! to the sandbox's KRaft release (Kafka 4.4) under the same producer, metadata.version
+//! raised. The tests break their own clusters, taking turns.
 
 mod common;
 
 use common::load::{acked_values_and_stall, assert_consumed_exactly_once, start_producer};
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, Node};
+use kafsh_sandbox::{Cluster, ClusterSpec, Flavor, NewNode, Node};
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
@@ -123,7 +123,7 @@ fn snapshot(c: &Cluster) -> Value {
     let describe = |entity: &str| {
         tool_stdout(
             c.kafka_tool(
-                "kafka.admin.ConfigCommand",
+                c.config_command(),
                 &[
                     "--bootstrap-server",
                     &bs,
@@ -225,7 +225,7 @@ fn setup() -> (Cluster, tempfile::TempDir) {
     ] {
         tool_stdout(
             c.kafka_tool(
-                "kafka.admin.ConfigCommand",
+                c.config_command(),
                 &[
                     "--bootstrap-server",
                     &bs,
@@ -452,7 +452,9 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         );
     }
 
-    // The rolling upgrade to Kafka 4.2 under the same producer, metadata.version raised.
+    // The rolling upgrade to the sandbox's KRaft release (Kafka 4.4) under the same
+    // producer, metadata.version raised.
+    let to = kafsh_sandbox::jars::kafka_version(Flavor::KRaft);
     let mv_before = kafsh_json(
         &bs,
         None,
@@ -499,7 +501,10 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
     );
     for n in c.nodes().into_iter().filter(|n| n.is_kafka()) {
         let log = std::fs::read_to_string(c.node_dir(n).join("server.log")).unwrap_or_default();
-        assert!(log.contains("Kafka version: 4.2"), "{n} does not run 4.2");
+        assert!(
+            log.contains(&format!("Kafka version: {to}")),
+            "{n} does not run {to}"
+        );
     }
 
     let _ = reader.kill();
@@ -530,7 +535,7 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         diff.join("\n  ")
     );
     eprintln!(
-        "migrated in {:.0}s (with the kills and the stop) under load, upgraded to 4.2 in {:.0}s: {} messages acknowledged, longest produce stall {} ms",
+        "migrated in {:.0}s (with the kills and the stop) under load, upgraded to {to} in {:.0}s: {} messages acknowledged, longest produce stall {} ms",
         took.as_secs_f64(),
         upgrade_took.as_secs_f64(),
         acked.len(),

@@ -42,7 +42,7 @@ pub fn version_key(flavor: Flavor) -> &'static str {
 pub fn kafka_version(flavor: Flavor) -> &'static str {
     match flavor {
         Flavor::ZooKeeper => "3.9.2",
-        Flavor::KRaft => "4.2.0",
+        Flavor::KRaft => "4.4.0",
     }
 }
 
@@ -471,7 +471,8 @@ mod tests {
         assert!(!new.contains("reload4j"));
         // The defaults' own versions use the shipped poms (and their cache keys).
         assert_eq!(JarSet::of_version(Version::new(3, 9, 2)).key, "3.9");
-        assert_eq!(JarSet::of_version(Version::new(4, 2, 0)).key, "4");
+        assert_eq!(JarSet::of_version(Version::new(4, 4, 0)).key, "4");
+        assert_eq!(JarSet::of_version(Version::new(4, 2, 0)).key, "4.2.0");
         let other = JarSet::of_version(Version::new(2, 3, 1));
         assert_eq!(
             (other.key.as_str(), other.scala_jar.as_str()),

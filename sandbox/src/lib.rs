@@ -4,7 +4,7 @@
 //! A [`Cluster`] is a set of plain `java` processes, one per node, each in its own directory
 //! under the cluster directory, on free loopback ports. Two kinds are supported (see
 //! [`Flavor`]): a ZooKeeper 3.8 ensemble with ZooKeeper-mode Kafka 3.9 brokers, and a KRaft
-//! Kafka 4.2 cluster — combined broker+controller nodes (the default), or separate
+//! Kafka 4.4 cluster — combined broker+controller nodes (the default), or separate
 //! controller-only and broker-only nodes, with a static or dynamic (KIP-853) controller
 //! quorum (see [`Quorum`]). The jars come from Maven Central through `mvn` and are cached
 //! (see [`jars`]). The cluster's layout and process ids live in `<dir>/sandbox.json`, so

@@ -109,7 +109,7 @@ enum Command {
     Upgrade {
         #[command(flatten)]
         node: NodeArg,
-        /// The Kafka version: 4 (4.2, the KRaft jars) or 3.9.
+        /// The Kafka version: 4 (4.4, the KRaft jars) or 3.9.
         #[arg(long, value_name = "VERSION", default_value = "4")]
         to: KafkaVersion,
         #[command(flatten)]
@@ -217,7 +217,7 @@ struct UpArgs {
     #[arg(long)]
     zk_reconfig: bool,
     /// The Kafka version, e.g. 2.8.2 (jars fetched from Maven Central and cached; ZooKeeper
-    /// mode 2.3 to 3.9, KRaft 3.3 and later; default 3.9.2 for zookeeper, 4.2.0 for kraft).
+    /// mode 2.3 to 3.9, KRaft 3.3 and later; default 3.9.2 for zookeeper, 4.4.0 for kraft).
     #[arg(long, value_name = "X.Y.Z")]
     version: Option<String>,
 }

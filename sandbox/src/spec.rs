@@ -18,7 +18,7 @@ pub const FIRST_CONTROLLER_ID: i32 = 101;
 pub enum Flavor {
     /// A ZooKeeper 3.8 ensemble plus ZooKeeper-mode Kafka 3.9 brokers.
     ZooKeeper,
-    /// Kafka 4.2 in KRaft mode: combined broker+controller nodes (broker-only nodes added),
+    /// Kafka 4.4 in KRaft mode: combined broker+controller nodes (broker-only nodes added),
     /// or separate controller-only and broker-only nodes.
     KRaft,
 }
@@ -126,7 +126,7 @@ pub struct ClusterSpec {
     pub zk_reconfig: bool,
     /// The Kafka version to run, e.g. `2.8.2` (its jars fetched from Maven Central and
     /// cached, see [`crate::jars`]); `None`: the flavor's default (3.9.2 for ZooKeeper mode,
-    /// 4.2.0 for KRaft). ZooKeeper mode runs 2.3 to 3.9, KRaft 3.3 and later.
+    /// 4.4.0 for KRaft). ZooKeeper mode runs 2.3 to 3.9, KRaft 3.3 and later.
     pub version: Option<String>,
     /// ZooKeeper: every server also listens with TLS on a secure client port
     /// (`secureClientPort`, Netty, a certificate from the cluster's CA for 127.0.0.1 and
@@ -178,7 +178,7 @@ impl ClusterSpec {
         }
     }
 
-    /// Three combined broker+controller Kafka 4.2 KRaft nodes.
+    /// Three combined broker+controller Kafka 4.4 KRaft nodes.
     pub fn kraft() -> Self {
         ClusterSpec {
             flavor: Flavor::KRaft,

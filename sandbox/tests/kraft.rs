@@ -1,4 +1,4 @@
-//! End-to-end test of the KRaft flavor: three combined Kafka 4.2 nodes, a replicated topic, a
+//! End-to-end test of the KRaft flavor: three combined Kafka 4.4 nodes, a replicated topic, a
 //! broker-only node added, a node restarted, everything torn down.
 
 use std::time::Instant;

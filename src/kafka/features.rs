@@ -15,12 +15,14 @@ use serde::Serialize;
 /// The `metadata.version` feature.
 pub const METADATA_VERSION: &str = "metadata.version";
 
-/// Kafka's release names of the `metadata.version` levels (`MetadataVersion`), level 1 first.
-const METADATA_VERSIONS: [&str; 30] = [
+/// Kafka's release names of the `metadata.version` levels (`MetadataVersion`), level 1 first,
+/// as far as Kafka 4.4 knows them (its production level is 4.4-IV2; 4.5-IV0 is unstable).
+const METADATA_VERSIONS: [&str; 34] = [
     "3.0-IV1", "3.1-IV0", "3.2-IV0", "3.3-IV0", "3.3-IV1", "3.3-IV2", "3.3-IV3", "3.4-IV0",
     "3.5-IV0", "3.5-IV1", "3.5-IV2", "3.6-IV0", "3.6-IV1", "3.6-IV2", "3.7-IV0", "3.7-IV1",
     "3.7-IV2", "3.7-IV3", "3.7-IV4", "3.8-IV0", "3.9-IV0", "4.0-IV0", "4.0-IV1", "4.0-IV2",
-    "4.0-IV3", "4.1-IV0", "4.1-IV1", "4.2-IV0", "4.2-IV1", "4.3-IV0",
+    "4.0-IV3", "4.1-IV0", "4.1-IV1", "4.2-IV0", "4.2-IV1", "4.3-IV0", "4.4-IV0", "4.4-IV1",
+    "4.4-IV2", "4.5-IV0",
 ];
 
 /// A level as `kafka-features.sh` prints it: the release name for `metadata.version`
@@ -407,6 +409,9 @@ mod tests {
         assert_eq!(level_text(METADATA_VERSION, 7), "3.3-IV3");
         assert_eq!(level_text(METADATA_VERSION, 21), "3.9-IV0");
         assert_eq!(level_text(METADATA_VERSION, 29), "4.2-IV1");
+        assert_eq!(level_text(METADATA_VERSION, 31), "4.4-IV0");
+        assert_eq!(level_text(METADATA_VERSION, 34), "4.5-IV0");
+        assert_eq!(level_text(METADATA_VERSION, 35), "UNKNOWN 35");
         assert_eq!(level_text(METADATA_VERSION, 0), "UNKNOWN 0");
         assert_eq!(level_text(METADATA_VERSION, 99), "UNKNOWN 99");
         assert_eq!(level_text("kraft.version", 1), "1");

@@ -18,7 +18,6 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 const CONSOLE_CONSUMER: &str = "org.apache.kafka.tools.consumer.ConsoleConsumer";
-const CONFIG_COMMAND: &str = "kafka.admin.ConfigCommand";
 const TRANSACTIONS: &str = "org.apache.kafka.tools.TransactionsCommand";
 const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
 
@@ -146,6 +145,15 @@ fn tool(c: &Cluster, class: &str, args: &[&str]) -> String {
     let mut all = vec!["--bootstrap-server", bs.as_str()];
     all.extend_from_slice(args);
     tool_stdout(c.kafka_tool(class, &all), class)
+}
+
+/// ConfigCommand's stdout (wherever this Kafka version keeps the class), failing the test
+/// when it fails.
+fn config_tool(c: &Cluster, args: &[&str]) -> String {
+    let bs = c.bootstrap_servers();
+    let mut all = vec!["--bootstrap-server", bs.as_str()];
+    all.extend_from_slice(args);
+    tool_stdout(c.kafka_tool(c.config_command(), &all), "ConfigCommand")
 }
 
 /// A client properties file for SCRAM user `user` over SASL_SSL.
@@ -798,9 +806,8 @@ pub fn users_log_in_until_deleted(c: &Cluster, prefix: &str) {
         serde_json::json!({"SCRAM-SHA-512": 8192}),
         "{ours}"
     );
-    let described = tool(
+    let described = config_tool(
         c,
-        CONFIG_COMMAND,
         &[
             "--describe",
             "--entity-type",
@@ -814,7 +821,7 @@ pub fn users_log_in_until_deleted(c: &Cluster, prefix: &str) {
         "{described}"
     );
     let listed = json(&state, "list_users()");
-    let all = tool(c, CONFIG_COMMAND, &["--describe", "--entity-type", "users"]);
+    let all = config_tool(c, &["--describe", "--entity-type", "users"]);
     for u in listed.as_array().expect("users") {
         let name = u["user"].as_str().expect("user");
         if name != user && name != NO_RIGHTS_USER && name != kafsh_sandbox::SASL_USER {
@@ -973,7 +980,7 @@ pub fn quotas_match_kafka_configs(c: &Cluster, prefix: &str) {
     ] {
         let mut all = vec!["--describe"];
         all.extend(args);
-        theirs.extend(parse_quota_lines(&tool(c, CONFIG_COMMAND, &all)));
+        theirs.extend(parse_quota_lines(&config_tool(c, &all)));
     }
     let mine = |rows: &BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
         rows.iter()
@@ -1039,9 +1046,8 @@ pub fn quotas_match_kafka_configs(c: &Cluster, prefix: &str) {
         trail[0]["arguments"]["changes"][0]["old"], 50.0,
         "{trail:?}"
     );
-    let described = tool(
+    let described = config_tool(
         c,
-        CONFIG_COMMAND,
         &[
             "--describe",
             "--entity-type",
@@ -1506,9 +1512,8 @@ pub fn desired_state_applies_acls_and_quotas(c: &Cluster, prefix: &str) {
         )),
         theirs
     );
-    let quota = tool(
+    let quota = config_tool(
         c,
-        CONFIG_COMMAND,
         &[
             "--describe",
             "--entity-type",

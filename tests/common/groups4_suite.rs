@@ -986,17 +986,26 @@ pub fn streams_group_matches(c: &Cluster, app: &str) {
     let g = wait_stable(&bs, app, 1);
     assert_eq!(g["type"], "Streams");
     produce(c, "streams-plaintext-input", 50);
-    // Rows: the input and the repartition topic, two partitions each. Like the tool, kafsh
-    // shows committed offsets of source topics only.
-    wait_for("the application to commit its input", 90, || {
-        let g = describe(&bs, app)?;
-        let rows = g["partitions"].as_array()?;
-        let input_done = rows
-            .iter()
-            .filter(|r| r["topic"] == "streams-plaintext-input")
-            .all(|r| r["lag"] == 0 && !r["current_offset"].is_null());
-        (rows.len() == 4 && input_done).then_some(())
-    });
+    // Rows: the input and the repartition topic, two partitions each, with the offsets
+    // Streams committed on both (the repartition topic's too, as Kafka 4.4's
+    // kafka-streams-groups.sh shows them; 4.2's showed "-" there: KAFKA-20306).
+    wait_for(
+        "the application to commit its input and repartition topics",
+        90,
+        || {
+            let g = describe(&bs, app)?;
+            let rows = g["partitions"].as_array()?;
+            let repartition = rows.iter().any(|r| {
+                r["topic"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("-repartition"))
+            });
+            let all_committed = rows
+                .iter()
+                .all(|r| r["lag"] == 0 && !r["current_offset"].is_null());
+            (rows.len() == 4 && repartition && all_committed).then_some(())
+        },
+    );
 
     // --describe --verbose: TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET OFFSET-LAG.
     let ours = || {

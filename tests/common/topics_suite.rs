@@ -57,12 +57,7 @@ pub fn tool_configs(c: &Cluster, entity_type: &str, name: &str) -> Vec<String> {
         name,
         "--describe",
     ];
-    let out = c
-        .kafka_tool("kafka.admin.ConfigCommand", &args)
-        .ok()
-        .filter(|o| o.status.success())
-        .map(Ok)
-        .unwrap_or_else(|| c.kafka_tool("org.apache.kafka.tools.ConfigCommand", &args));
+    let out = c.kafka_tool(c.config_command(), &args);
     let text = tool_stdout(out, "ConfigCommand --describe");
     let mut pairs: Vec<String> = text
         .lines()

@@ -15,9 +15,14 @@
 //    and refuses the batch.
 //
 // Prints "producer <id> epoch <epoch> offset <base offset>".
+//
+// The record classes (MemoryRecords, SimpleRecord) are internal: Kafka 4.4 moved them to
+// org.apache.kafka.common.record.internal, so they are looked up by name in either package.
 
 import java.io.DataInputStream;
 import java.io.OutputStream;
+import java.lang.reflect.Array;
+import java.lang.reflect.Method;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.util.Collections;
@@ -36,11 +41,18 @@ import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class HangingTransaction {
+    /** A record class of Kafka 4.4 and later, else of the releases before. */
+    static Class<?> recordClass(String name) throws ClassNotFoundException {
+        try {
+            return Class.forName("org.apache.kafka.common.record.internal." + name);
+        } catch (ClassNotFoundException e) {
+            return Class.forName("org.apache.kafka.common.record." + name);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         String bootstrap = args[0];
         String topic = args[1];
@@ -72,14 +84,25 @@ public class HangingTransaction {
         }
 
         long anHourAgo = System.currentTimeMillis() - 3_600_000L;
-        MemoryRecords records = MemoryRecords.withTransactionalRecords(
-            Compression.NONE, producerId, epoch, 0,
-            new SimpleRecord(anHourAgo, "k".getBytes(), "hanging".getBytes()));
+        Class<?> simpleRecord = recordClass("SimpleRecord");
+        Object batch = Array.newInstance(simpleRecord, 1);
+        Array.set(batch, 0, simpleRecord.getConstructor(long.class, byte[].class, byte[].class)
+            .newInstance(anHourAgo, "k".getBytes(), "hanging".getBytes()));
+        Object records = recordClass("MemoryRecords")
+            .getMethod("withTransactionalRecords", Compression.class, long.class, short.class, int.class,
+                batch.getClass())
+            .invoke(null, Compression.NONE, producerId, epoch, 0, batch);
+        ProduceRequestData.PartitionProduceData partitionData =
+            new ProduceRequestData.PartitionProduceData().setIndex(partition);
+        for (Method m : ProduceRequestData.PartitionProduceData.class.getMethods()) {
+            if (m.getName().equals("setRecords")) {
+                m.invoke(partitionData, records);
+            }
+        }
         ProduceRequestData.TopicProduceDataCollection topics = new ProduceRequestData.TopicProduceDataCollection();
         topics.add(new ProduceRequestData.TopicProduceData()
             .setName(topic)
-            .setPartitionData(Collections.singletonList(
-                new ProduceRequestData.PartitionProduceData().setIndex(partition).setRecords(records))));
+            .setPartitionData(Collections.singletonList(partitionData)));
         ProduceRequestData request = new ProduceRequestData()
             .setAcks((short) -1)
             .setTimeoutMs(30_000)

@@ -378,7 +378,7 @@ impl Cluster {
         Ok(())
     }
 
-    /// Upgrades Kafka node `node` to the jars of `to` (Kafka 4.2 for [`Flavor::KRaft`], 3.9
+    /// Upgrades Kafka node `node` to the jars of `to` (Kafka 4.4 for [`Flavor::KRaft`], 3.9
     /// for [`Flavor::ZooKeeper`]), as installing a new package would: it runs them from its
     /// next start (with their logging config). The rest of the cluster is left alone.
     pub fn upgrade(&mut self, node: Node, to: Flavor) -> Result<()> {

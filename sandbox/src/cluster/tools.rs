@@ -35,6 +35,16 @@ impl Cluster {
         Ok(process::output_with_timeout(cmd, timeout)?)
     }
 
+    /// Kafka's ConfigCommand (`kafka-configs.sh`) in the cluster's tool jars: in core
+    /// (`kafka.admin`) up to 4.3, in the tools module (`org.apache.kafka.tools`) from 4.4.
+    pub fn config_command(&self) -> &'static str {
+        if self.state.kafka_version().at_least(4, 4) {
+            "org.apache.kafka.tools.ConfigCommand"
+        } else {
+            "kafka.admin.ConfigCommand"
+        }
+    }
+
     /// Runs ZooKeeper's CLI (`org.apache.zookeeper.ZooKeeperMain`) against the ensemble without
     /// the chroot, e.g. `zk_cli(&["ls", "/kafka/brokers/ids"])` (ZooKeeper flavor only).
     pub fn zk_cli(&self, args: &[&str]) -> Result<Output> {
@@ -91,7 +101,7 @@ impl Cluster {
         for mechanism in ["SCRAM-SHA-512", "SCRAM-SHA-256"] {
             let config = format!("{mechanism}=[password={password}]");
             let out = self.kafka_tool(
-                "kafka.admin.ConfigCommand",
+                self.config_command(),
                 &[
                     "--bootstrap-server",
                     &self.bootstrap_servers(),

@@ -371,21 +371,23 @@ fn partitions_of(g: &Gathered) -> Vec<(TopicPartition, bool)> {
     out
 }
 
-/// A streams group's CURRENT-OFFSET of `t`-`p`: like kafka-streams-groups.sh, committed
-/// offsets of source topics only (its internal repartition topics count from their log
-/// start, which Streams moves up as it commits).
+/// A streams group's CURRENT-OFFSET of `t`-`p`: the committed offset of a topic one of its
+/// subtopologies reads, source or internal repartition topic alike (Streams commits both).
+/// As Kafka 4.4's kafka-streams-groups.sh shows; 4.2's showed "-" for repartition topics
+/// (KAFKA-20306).
 fn streams_current(
     d: &super::GroupDescription,
     committed: &Committed,
     t: &str,
     p: i32,
 ) -> Option<i64> {
-    let source = d
-        .subtopologies
-        .iter()
-        .any(|s| s.source_topics.iter().any(|x| x == t));
-    source
-        .then(|| committed.get(t).and_then(|c| c.get(&p)).copied())
+    let read = d.subtopologies.iter().any(|s| {
+        s.source_topics
+            .iter()
+            .chain(&s.repartition_source_topics)
+            .any(|x| x == t)
+    });
+    read.then(|| committed.get(t).and_then(|c| c.get(&p)).copied())
         .flatten()
 }
 
@@ -594,6 +596,49 @@ pub async fn legacy_group_lag(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_rows_show_committed_offsets_of_every_topic_a_subtopology_reads() {
+        use super::super::{GroupDescription, Subtopology};
+        let d = GroupDescription {
+            group: "wc".into(),
+            group_type: GroupType::Streams,
+            state: "Stable".into(),
+            protocol_type: "streams".into(),
+            assignor: None,
+            coordinator: 1,
+            group_epoch: Some(3),
+            target_assignment_epoch: Some(3),
+            topology_epoch: Some(0),
+            members: vec![],
+            subtopologies: vec![
+                Subtopology {
+                    id: "0".into(),
+                    source_topics: vec!["in".into()],
+                    repartition_source_topics: vec![],
+                },
+                Subtopology {
+                    id: "1".into(),
+                    source_topics: vec![],
+                    repartition_source_topics: vec!["wc-counts-repartition".into()],
+                },
+            ],
+        };
+        let committed: Committed = [
+            ("in".to_string(), [(0, 25)].into()),
+            ("wc-counts-repartition".to_string(), [(0, 40)].into()),
+            ("out".to_string(), [(0, 7)].into()),
+        ]
+        .into();
+        assert_eq!(streams_current(&d, &committed, "in", 0), Some(25));
+        assert_eq!(
+            streams_current(&d, &committed, "wc-counts-repartition", 0),
+            Some(40)
+        );
+        assert_eq!(streams_current(&d, &committed, "in", 1), None);
+        // A topic no subtopology reads is not the group's position.
+        assert_eq!(streams_current(&d, &committed, "out", 0), None);
+    }
 
     #[test]
     fn lag_rules() {
