@@ -202,11 +202,13 @@ fn choose(
 /// fewest. No topic's leader count on a broker leaves the band [fewest, most] the topic
 /// had before, so no topic's spread grows.
 ///
-/// The search runs over two kinds of need: "broker b needs one more leader" (of any topic
-/// whose band has room on b) and "broker b needs one more leader of topic t" (it gave one
-/// of t away; taking another partition of t keeps its count of t). The second is what a
-/// search over brokers alone misses: a broker at the bottom of a topic's band can pass one
-/// of the topic's partitions on if it takes another of the same topic.
+/// Single hand-overs first, then chains over brokers alone (fast), and only where those
+/// leave the cluster uneven a search over two kinds of need: "broker b needs one more
+/// leader" (of any topic whose band has room on b) and "broker b needs one more leader of
+/// topic t" (it gave one of t away; taking another partition of t keeps its count of t).
+/// The second is what a search over brokers alone misses: a broker at the bottom of a
+/// topic's band can pass one of the topic's partitions on if it takes another of the same
+/// topic.
 fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
     let n = model.n_brokers();
     let n_topics = model.n_topics();
@@ -225,6 +227,17 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
         return;
     }
     direct(
+        model,
+        replicas,
+        eligible,
+        &members,
+        &mut topic,
+        &mut cluster,
+    );
+    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+        return;
+    }
+    broker_chains(
         model,
         replicas,
         eligible,
@@ -359,6 +372,103 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
                 r.insert(0, l);
                 lead[p] = x as u16;
                 following[row + y].push(p as u32);
+            }
+            progressed = true;
+            break;
+        }
+        if !progressed {
+            return;
+        }
+    }
+}
+
+/// Chains over brokers alone (fast, and enough almost always): a broker with the fewest
+/// leaders takes a partition from one of its replicas' leader, that one from another, ...
+/// up to a broker with two more than the fewest, each step moving a topic's leadership from
+/// a broker leading more of that topic to one leading fewer. Stops once every broker is
+/// reached without finding a chain.
+fn broker_chains(
+    model: &Model,
+    replicas: &mut [Vec<u16>],
+    eligible: &[bool],
+    members: &[usize],
+    topic: &mut [u32],
+    cluster: &mut [u64],
+) {
+    let n = model.n_brokers();
+    let spread = |c: &[u64]| {
+        let lo = members.iter().map(|b| c[*b]).min().unwrap_or(0);
+        let hi = members.iter().map(|b| c[*b]).max().unwrap_or(0);
+        (lo, hi)
+    };
+    // Partitions each broker follows (kept lazily: re-checked on use).
+    let mut following: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (p, r) in replicas.iter().enumerate() {
+        for b in &r[1..] {
+            following[*b as usize].push(p as u32);
+        }
+    }
+    // Each partition's leader in one flat array: the search below reads it for every
+    // partition it passes, and a million `replicas[p][0]` reads miss the cache.
+    let mut lead: Vec<u16> = replicas.iter().map(|r| r[0]).collect();
+    let mut budget: i64 = 400_000_000;
+    loop {
+        let (lo, hi) = spread(cluster);
+        if hi <= lo + 1 || budget <= 0 {
+            return;
+        }
+        let mut progressed = false;
+        for &low in members.iter().filter(|b| cluster[**b] == lo) {
+            // parent[y] = (x, p): x takes partition p from y.
+            let mut parent: Vec<Option<(u16, u32)>> = vec![None; n];
+            let mut seen = vec![false; n];
+            seen[low] = true;
+            // Once every eligible broker is reached nothing more can be found.
+            let mut unseen = members.len() - 1;
+            let mut queue = std::collections::VecDeque::from([low]);
+            let mut found = None;
+            'bfs: while let Some(x) = queue.pop_front() {
+                for &p in &following[x] {
+                    budget -= 1;
+                    let y = lead[p as usize] as usize;
+                    if y == x || seen[y] || !eligible[y] {
+                        continue;
+                    }
+                    if !replicas[p as usize][1..].contains(&(x as u16)) {
+                        continue;
+                    }
+                    let row = model.part_topic[p as usize] as usize * n;
+                    if topic[row + y] <= topic[row + x] {
+                        continue;
+                    }
+                    seen[y] = true;
+                    unseen -= 1;
+                    parent[y] = Some((x as u16, p));
+                    if cluster[y] >= lo + 2 {
+                        found = Some(y);
+                        break 'bfs;
+                    }
+                    queue.push_back(y);
+                    if unseen == 0 {
+                        break 'bfs;
+                    }
+                }
+            }
+            let Some(mut y) = found else { continue };
+            cluster[y] -= 1;
+            cluster[low] += 1;
+            while let Some((x, p)) = parent[y] {
+                let p = p as usize;
+                let row = model.part_topic[p] as usize * n;
+                topic[row + y] -= 1;
+                topic[row + x as usize] += 1;
+                let r = &mut replicas[p];
+                let pos = r.iter().position(|b| *b == x).unwrap_or(0);
+                let l = r.remove(pos);
+                r.insert(0, l);
+                lead[p] = x;
+                following[y].push(p as u32);
+                y = x as usize;
             }
             progressed = true;
             break;
