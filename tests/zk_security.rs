@@ -6,13 +6,14 @@
 //! fails fast and clearly. Znodes whose ACL names a Kerberos principal (`sasl:`, made with
 //! ZooKeeper's own CLI) are read with that principal's keytab, with a ticket cache made by
 //! `kinit` named in a JAAS `Client` section, and over TLS; another principal is refused by
-//! the ACL, and a keytab without the principal's key fails fast with exit 2.
+//! the ACL, and a keytab without the principal's key fails fast with exit 2. Every ZooKeeper
+//! runbook dry-runs over Kerberos sessions against a three-server ensemble.
 
 mod common;
 
 use common::kdc::{Kdc, REALM};
 use common::*;
-use kafsh_sandbox::{Cluster, ClusterSpec, ZkKerberos};
+use kafsh_sandbox::{Cluster, ClusterSpec, NewNode, ZkKerberos};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -395,49 +396,113 @@ fn kerberos_reads_sasl_acled_znodes_and_refuses_others() {
     assert!(started.elapsed() < Duration::from_secs(15), "{err}");
 }
 
+/// Every ZooKeeper runbook (rolling restart, scale-out, scale-in, replacing a server)
+/// dry-run over Kerberos sessions against a three-server ensemble with Kerberos logins
+/// (server 4 made, not started, for the scale-out): each lists its plan, the znodes and
+/// every zoo.cfg stay as they were, and no inventory command runs.
 #[test]
 fn zookeeper_runbooks_dry_run_over_kerberos() {
-    let c = cluster();
+    let k = kdc();
+    let mut c = Cluster::start(ClusterSpec::zk_only(3).zk_kerberos(ZkKerberos {
+        krb5_conf: k.krb5_conf(),
+        keytab: k.keytab("zookeeper"),
+        principal: format!("zookeeper/127.0.0.1@{REALM}"),
+    }))
+    .expect("ensemble");
+    tool_stdout(
+        c.zk_cli(&[
+            "create",
+            "/kafsh-runbooks",
+            "for kafsh",
+            &format!("sasl:kafsh@{REALM}:cdrwa"),
+        ]),
+        "zkCli create",
+    );
+    // The running three: the connect string is taken before server 4 exists.
+    let zk = c.zk_connect().expect("zk");
+    c.add(NewNode::Zk { id: Some(4) })
+        .expect("a fourth server, not started");
     let state = tempfile::tempdir().expect("tmp");
     let ran = state.path().join("ran.log");
-    let mut text = format!(
-        "current_context = \"z\"\n[contexts.z]\nbootstrap_servers = \"127.0.0.1:1\"\nzookeeper = \"{}\"\ntimeout = \"20s\"\n{}",
-        c.zk_connect().expect("zk"),
-        keytab_lines("kafsh", "kafsh")
-    );
-    for z in c.zk_servers() {
-        let log = |what: &str| format!("echo {what} {} >> {}", z.id, ran.display());
-        text.push_str(&format!(
-            "\n[[contexts.z.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\nrestart = \"{}\"\nstart = \"{}\"\nstop = \"{}\"\n",
-            z.id,
-            z.client_port,
-            z.peer_port,
-            z.election_port,
-            log("restart"),
-            log("start"),
-            log("stop"),
-        ));
-    }
-    std::fs::write(state.path().join("config.toml"), text).expect("config");
-    // The membership read through a Kerberos session, as the runbooks read it.
-    let v = json_of(
-        kafsh_krb(&state)
-            .args(["--json", "-e", "zk_config()"])
+    let write_config = |path: &Path, ids: &[u32]| {
+        let mut text = format!(
+            "current_context = \"z\"\n[contexts.z]\nbootstrap_servers = \"127.0.0.1:1\"\nzookeeper = \"{zk}\"\ntimeout = \"20s\"\n{}",
+            keytab_lines("kafsh", "kafsh")
+        );
+        for z in c.zk_servers().iter().filter(|z| ids.contains(&z.id)) {
+            let log = |what: &str| format!("echo {what} {} >> {}", z.id, ran.display());
+            text.push_str(&format!(
+                "\n[[contexts.z.zookeeper_servers]]\nid = {}\nhost = \"127.0.0.1\"\nclient_port = {}\npeer_port = {}\nelection_port = {}\nrestart = \"{}\"\nstart = \"{}\"\nstop = \"{}\"\nwrite_config = \"{}\"\nwrite_myid = \"{}\"\n",
+                z.id,
+                z.client_port,
+                z.peer_port,
+                z.election_port,
+                log("restart"),
+                log("start"),
+                log("stop"),
+                log("write_config"),
+                log("write_myid"),
+            ));
+        }
+        std::fs::write(path, text).expect("config");
+    };
+    let config = state.path().join("config.toml");
+    write_config(&config, &[1, 2, 3]);
+    let config_with_4 = state.path().join("config4.toml");
+    write_config(&config_with_4, &[1, 2, 3, 4]);
+    // The Kerberos identity is the one the ACL names, and the tree and configs as they are.
+    let snapshot = || {
+        let v = json_of(
+            kafsh_krb(&state)
+                .env("KAFSH_CONFIG", &config)
+                .args([
+                    "--json",
+                    "-e",
+                    r#"#{data: zk_get("/kafsh-runbooks").data,
+                        tree: zk_tree("/", #{depth: 3}).map(|e| e.path),
+                        members: zk_status().len()}"#,
+                ])
+                .output()
+                .expect("kafsh"),
+        );
+        let configs: Vec<String> = c
+            .zk_servers()
+            .iter()
+            .map(|z| std::fs::read_to_string(z.dir.join("zoo.cfg")).unwrap_or_default())
+            .collect();
+        (v, configs)
+    };
+    let before = snapshot();
+    assert_eq!(before.0["data"], "for kafsh", "{:?}", before.0);
+    assert_eq!(before.0["members"], 3, "{:?}", before.0);
+    for (runbook, args, with_4) in [
+        ("zk_rolling_restart.rhai", &[][..], false),
+        ("zk_scale_out.rhai", &["--arg", "new_servers=4"][..], true),
+        ("zk_scale_in.rhai", &["--arg", "remove=4"][..], true),
+        ("zk_replace_server.rhai", &["--arg", "server=2"][..], false),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scripts")
+            .join(runbook);
+        let out = kafsh_krb(&state)
+            .env(
+                "KAFSH_CONFIG",
+                if with_4 { &config_with_4 } else { &config },
+            )
+            .args(["--dry-run", "run"])
+            .arg(&path)
+            .args(args)
             .output()
-            .expect("kafsh"),
-    );
-    assert!(v.is_object(), "{v}");
-    let runbook = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/zk_rolling_restart.rhai"
-    );
-    let out = kafsh_krb(&state)
-        .args(["--dry-run", "run", runbook])
-        .output()
-        .expect("kafsh");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("dry run:"), "{err}");
+            .expect("kafsh");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{runbook} --dry-run: {err}");
+        assert!(err.contains("dry run:"), "{runbook}: {err}");
+        assert_eq!(
+            before,
+            snapshot(),
+            "{runbook} --dry-run changed the ensemble"
+        );
+    }
     assert!(
         !ran.exists(),
         "no inventory command ran: {}",
