@@ -217,8 +217,12 @@ fn repl_in_a_real_terminal() {
     p.exp_string("kafsh:default> ").expect("prompt");
 
     // Multi-line input, and a script error that does not end the REPL.
+    // The block ends with a value that only its evaluation prints (the echo of the typed
+    // line shows the sum, not 7077): the next line is typed once the block has run, not
+    // while a loaded machine still evaluates it (the prompt is redrawn on every key).
     type_line(&mut p, "let n = 0; for t in list_topics() {");
-    type_line(&mut p, "n += 1; }");
+    type_line(&mut p, "n += 1; } 1000 * 7 + 77");
+    p.exp_string("7077").expect("the block ran");
     p.exp_string("kafsh:default> ")
         .expect("prompt after the block");
     type_line(&mut p, "n > 0");
