@@ -47,6 +47,11 @@ pub struct KeyEntry {
     pub chain: Vec<Vec<u8>>,
 }
 
+/// Certificates (DER) as one PEM text, in order.
+pub fn certificates_pem(certs: &[Vec<u8>]) -> String {
+    certs.iter().map(|c| pem("CERTIFICATE", c)).collect()
+}
+
 /// The file's bytes and format, or an error naming the setting.
 pub fn read_store(setting: &str, path: &Path) -> Result<(Vec<u8>, StoreFormat)> {
     let bytes = std::fs::read(path)

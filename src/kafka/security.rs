@@ -460,11 +460,7 @@ fn translate_stores(
                     .get("ssl.truststore.password")
                     .map(String::as_str),
             )?;
-            let text: String = certs
-                .iter()
-                .map(|c| keystore::pem("CERTIFICATE", c))
-                .collect();
-            props.insert("ssl.ca.pem".into(), text);
+            props.insert("ssl.ca.pem".into(), keystore::certificates_pem(&certs));
         }
     }
     if let Some(location) = properties.get("ssl.keystore.location") {
@@ -492,12 +488,10 @@ fn translate_stores(
                 properties.get("ssl.keystore.password").map(String::as_str),
                 properties.get("ssl.key.password").map(String::as_str),
             )?;
-            let chain: String = entry
-                .chain
-                .iter()
-                .map(|c| keystore::pem("CERTIFICATE", c))
-                .collect();
-            props.insert("ssl.certificate.pem".into(), chain);
+            props.insert(
+                "ssl.certificate.pem".into(),
+                keystore::certificates_pem(&entry.chain),
+            );
             props.insert(
                 "ssl.key.pem".into(),
                 keystore::pem("PRIVATE KEY", &entry.key),

@@ -81,11 +81,7 @@ pub(crate) fn balance(
         for (i, p) in parts.iter().enumerate() {
             if let Some(b) = leader[i] {
                 let r = &mut replicas[*p as usize];
-                if r[0] != b {
-                    let pos = r.iter().position(|x| *x == b).unwrap_or(0);
-                    let l = r.remove(pos);
-                    r.insert(0, l);
-                }
+                lead_with(r, b);
             }
         }
     }
@@ -211,19 +207,17 @@ fn choose(
 /// topic.
 fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
     let n = model.n_brokers();
-    let n_topics = model.n_topics();
     let mut topic = model.topic_leaders(replicas);
     let mut cluster = vec![0u64; n];
     for r in replicas.iter() {
         cluster[r[0] as usize] += 1;
     }
     let members: Vec<usize> = (0..n).filter(|b| eligible[*b]).collect();
-    let spread = |c: &[u64]| {
-        let lo = members.iter().map(|b| c[*b]).min().unwrap_or(0);
-        let hi = members.iter().map(|b| c[*b]).max().unwrap_or(0);
-        (lo, hi)
+    let even = |c: &[u64]| {
+        let (lo, hi) = spread(&members, c);
+        hi <= lo + 1
     };
-    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+    if even(&cluster) {
         return;
     }
     direct(
@@ -234,7 +228,7 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
         &mut topic,
         &mut cluster,
     );
-    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+    if even(&cluster) {
         return;
     }
     broker_chains(
@@ -245,9 +239,31 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
         &mut topic,
         &mut cluster,
     );
-    if spread(&cluster).1 <= spread(&cluster).0 + 1 {
+    if even(&cluster) {
         return;
     }
+    topic_chains(
+        model,
+        replicas,
+        eligible,
+        &members,
+        &mut topic,
+        &mut cluster,
+    );
+}
+
+/// The search over (topic, broker) needs that `repair` describes, for what the chains over
+/// brokers leave uneven.
+fn topic_chains(
+    model: &Model,
+    replicas: &mut [Vec<u16>],
+    eligible: &[bool],
+    members: &[usize],
+    topic: &mut [u32],
+    cluster: &mut [u64],
+) {
+    let n = model.n_brokers();
+    let n_topics = model.n_topics();
     // Each topic's band over the eligible brokers, kept for the whole repair.
     let band: Vec<(u32, u32)> = (0..n_topics)
         .map(|t| {
@@ -277,7 +293,7 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
     let mut touched: Vec<usize> = Vec::new();
     let mut budget: i64 = 400_000_000;
     loop {
-        let (lo, hi) = spread(&cluster);
+        let (lo, hi) = spread(members, cluster);
         if hi <= lo + 1 || budget <= 0 {
             return;
         }
@@ -366,10 +382,7 @@ fn repair(model: &Model, replicas: &mut [Vec<u16>], eligible: &[bool]) {
                 topic[row + x] += 1;
                 cluster[y] -= 1;
                 cluster[x] += 1;
-                let r = &mut replicas[p];
-                let pos = r.iter().position(|b| *b as usize == x).unwrap_or(0);
-                let l = r.remove(pos);
-                r.insert(0, l);
+                lead_with(&mut replicas[p], x as u16);
                 lead[p] = x as u16;
                 following[row + y].push(p as u32);
             }
@@ -396,11 +409,6 @@ fn broker_chains(
     cluster: &mut [u64],
 ) {
     let n = model.n_brokers();
-    let spread = |c: &[u64]| {
-        let lo = members.iter().map(|b| c[*b]).min().unwrap_or(0);
-        let hi = members.iter().map(|b| c[*b]).max().unwrap_or(0);
-        (lo, hi)
-    };
     // Partitions each broker follows (kept lazily: re-checked on use).
     let mut following: Vec<Vec<u32>> = vec![Vec::new(); n];
     for (p, r) in replicas.iter().enumerate() {
@@ -413,7 +421,7 @@ fn broker_chains(
     let mut lead: Vec<u16> = replicas.iter().map(|r| r[0]).collect();
     let mut budget: i64 = 400_000_000;
     loop {
-        let (lo, hi) = spread(cluster);
+        let (lo, hi) = spread(members, cluster);
         if hi <= lo + 1 || budget <= 0 {
             return;
         }
@@ -462,10 +470,7 @@ fn broker_chains(
                 let row = model.part_topic[p] as usize * n;
                 topic[row + y] -= 1;
                 topic[row + x as usize] += 1;
-                let r = &mut replicas[p];
-                let pos = r.iter().position(|b| *b == x).unwrap_or(0);
-                let l = r.remove(pos);
-                r.insert(0, l);
+                lead_with(&mut replicas[p], x);
                 lead[p] = x;
                 following[y].push(p as u32);
                 y = x as usize;
@@ -666,5 +671,21 @@ fn augment(
         by_leader[y as usize].push(i);
         leader[i] = Some(y);
         y = x;
+    }
+}
+
+/// The fewest and the most of `counts` over `members`.
+fn spread(members: &[usize], counts: &[u64]) -> (u64, u64) {
+    let lo = members.iter().map(|b| counts[*b]).min().unwrap_or(0);
+    let hi = members.iter().map(|b| counts[*b]).max().unwrap_or(0);
+    (lo, hi)
+}
+
+/// Puts broker `b` first in the replica list `r` (its preferred leader), keeping the
+/// others' order.
+fn lead_with(r: &mut Vec<u16>, b: u16) {
+    if let Some(pos) = r.iter().position(|x| *x == b).filter(|pos| *pos > 0) {
+        let l = r.remove(pos);
+        r.insert(0, l);
     }
 }

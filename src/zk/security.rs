@@ -321,16 +321,13 @@ fn tls(props: &Props) -> Result<ZkTls> {
         StoreFormat::Pem => String::from_utf8_lossy(&bytes).into_owned(),
         _ => {
             let password = password_of(props, "truststore")?;
-            keystore::trusted_certificates_of(
+            keystore::certificates_pem(&keystore::trusted_certificates_of(
                 &bytes,
                 format,
                 Path::new(trust),
                 password.as_deref(),
                 (&trust_name, &name_of("zookeeper.ssl.truststore.password")),
-            )?
-            .iter()
-            .map(|c| keystore::pem("CERTIFICATE", c))
-            .collect()
+            )?)
         }
     };
     let key_key = "zookeeper.ssl.keystore.location";
@@ -370,12 +367,10 @@ fn tls(props: &Props) -> Result<ZkTls> {
                         None,
                         (&key_name, &name_of("zookeeper.ssl.keystore.password")),
                     )?;
-                    let chain: String = entry
-                        .chain
-                        .iter()
-                        .map(|c| keystore::pem("CERTIFICATE", c))
-                        .collect();
-                    Some((chain, keystore::pem("PRIVATE KEY", &entry.key)))
+                    Some((
+                        keystore::certificates_pem(&entry.chain),
+                        keystore::pem("PRIVATE KEY", &entry.key),
+                    ))
                 }
             }
         }
