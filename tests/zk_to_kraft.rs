@@ -461,7 +461,10 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         r#"features().filter(|f| f.feature == "metadata.version")[0].finalized_level"#,
     );
     let t1 = Instant::now();
+    let upgrade_log = state.path().join("upgrade.log");
     let upgrade = kafsh(&state)
+        .arg("--log-file")
+        .arg(&upgrade_log)
         .args([
             "--bootstrap-controller",
             &c.bootstrap_controllers().expect("controllers"),
@@ -476,7 +479,11 @@ fn the_migration_to_kraft_under_load_loses_nothing_and_survives_kills() {
         .output()
         .expect("upgrade");
     let upgrade_err = String::from_utf8_lossy(&upgrade.stderr);
-    eprintln!("--- upgrade:\n{upgrade_err}");
+    // The log file has each line's time: where a slow upgrade spent it.
+    eprintln!(
+        "--- upgrade:\n{}",
+        std::fs::read_to_string(&upgrade_log).unwrap_or_else(|_| upgrade_err.to_string())
+    );
     assert!(
         upgrade.status.success(),
         "the upgrade failed: {upgrade_err}"

@@ -2,19 +2,24 @@
 
 use rhai::plugin::*;
 
-/// The context's ZooKeeper session when it names one: on a ZooKeeper-mode cluster the
-/// partition health gates read the partition state znodes, the current source (see
-/// `cluster::partitions_current`). None when it names none or cannot be reached: the
-/// brokers' metadata is then the only answer there is.
+/// The context's ZooKeeper session when it names one and the cluster runs in ZooKeeper
+/// mode: there the partition health gates read the partition state znodes, the current
+/// source (see `cluster::partitions_current`). None when the context names none, the
+/// cluster runs KRaft (a migrated cluster's context may still name its stopped ZooKeeper,
+/// which must not cost every gate a connection timeout) or ZooKeeper cannot be reached:
+/// the brokers' metadata is then the only answer there is.
 fn current_source(
     session: &crate::script::Session,
 ) -> Option<std::sync::Arc<crate::zk::znodes::ZkSession>> {
-    session
-        .settings
-        .zookeeper
-        .is_some()
-        .then(|| session.zookeeper().ok())
-        .flatten()
+    session.settings.zookeeper.as_ref()?;
+    let kraft = crate::script::kafka_call(session, "cluster mode", |k| async move {
+        crate::kafka::brokers::is_kraft(&k).await
+    })
+    .ok()?;
+    if kraft {
+        return None;
+    }
+    session.zookeeper().ok()
 }
 
 /// Cluster and brokers
@@ -194,13 +199,7 @@ pub mod api {
                 .iter()
                 .map(|b| i64::from(b.id)),
         );
-        if let Some(zk) = session
-            .settings
-            .zookeeper
-            .is_some()
-            .then(|| session.zookeeper().ok())
-            .flatten()
-        {
+        if let Some(zk) = current_source(&session) {
             if let Ok(ids) =
                 session.block_on(
                     "free_broker_ids",
