@@ -808,6 +808,37 @@ pub fn queued_produce_delivers_everything_and_reports_failures(c: &Cluster, topi
     let count = kafsh_json(&bs, None, &format!(r#"count("{topic}").records"#));
     assert_eq!(count, 20500);
 
+    // One run: the partition count looked up by the first call is reused, a partition
+    // added meanwhile is looked up again, one that does not exist is still refused; records
+    // with headers (another route into librdkafka) keep their order with plain ones.
+    let grown = kafsh_json(
+        &bs,
+        None,
+        &format!(
+            r#"produce("{topic}", "before", #{{partition: 0, wait: false}});
+               add_partitions("{topic}", 4);
+               produce("{topic}", ["a", #{{value: "b", headers: #{{h: "1"}}}}, "c"], #{{partition: 3, wait: false}});
+               let f = flush();
+               let refused = "";
+               try {{ produce("{topic}", "x", #{{partition: 9}}); }} catch (e) {{ refused = `${{e}}`; }}
+               produce("{topic}", "waited", #{{partition: 3}});
+               add_partitions("{topic}", 5);
+               let waited = produce("{topic}", "waited", #{{partition: 4}});
+               #{{waited: waited[0].partition, delivered: f.delivered, partitions: f.partitions.map(|p| p.partition), refused: refused,
+                  read: consume("{topic}", #{{partition: 3, from: "earliest", limit: 3}}).map(|r| r.value)}}"#
+        ),
+    );
+    assert_eq!(grown["delivered"], 4, "{grown}");
+    assert_eq!(grown["partitions"], serde_json::json!([0, 3]), "{grown}");
+    assert!(
+        grown["refused"]
+            .as_str()
+            .is_some_and(|e| e.contains("has no partition 9 (it has 4)")),
+        "{grown}"
+    );
+    assert_eq!(grown["waited"], 4, "{grown}");
+    assert_eq!(grown["read"], serde_json::json!(["a", "b", "c"]), "{grown}");
+
     // The broker refuses records above the topic's max.message.bytes.
     let small = format!("{topic}-small");
     kafsh_json(

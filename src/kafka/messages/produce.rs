@@ -7,26 +7,31 @@
 
 use super::{explain_by_login, kafka_error, millis, DataContext, DataPath, LoginFailure};
 use crate::error::{Error, Result};
+use bytes::Bytes;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{
     BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer, ProducerContext,
     ThreadedProducer,
 };
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// A record to write.
+/// A record to write. Key and value are shared buffers, so a script's strings reach
+/// librdkafka without a copy of their own (librdkafka copies them into its batches).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OutRecord {
     /// The key (none: no key, the partitioner spreads such records).
     #[serde(skip)]
-    pub key: Option<Vec<u8>>,
+    pub key: Option<Bytes>,
     /// The value (none: a tombstone).
     #[serde(skip)]
-    pub value: Option<Vec<u8>>,
+    pub value: Option<Bytes>,
     /// Headers in order.
     #[serde(skip)]
     pub headers: Vec<(String, Option<Vec<u8>>)>,
@@ -101,9 +106,67 @@ pub struct Produced {
 #[derive(Default)]
 pub struct Producers {
     cache: Mutex<Vec<(ProduceSettings, FutureProducer<DataContext>)>>,
-    queueing: Mutex<Vec<(ProduceSettings, ThreadedProducer<CountingContext>)>>,
+    queueing: Mutex<Vec<(ProduceSettings, Queueing)>>,
     deliveries: Arc<Deliveries>,
     login_failure: LoginFailure,
+    /// Partition counts of the topics produced to, with when they were looked up: a bulk
+    /// load in calls of 10,000 records asks the cluster once, not on every call.
+    partition_counts: Mutex<HashMap<String, (i32, Instant)>>,
+}
+
+/// How long a topic's partition count is taken as known (partitions are only ever added,
+/// and a record for a partition beyond the known count looks again).
+const PARTITION_COUNT_AGE: Duration = Duration::from_secs(10);
+
+/// A queueing producer with the topic handles it writes through. The handles come first:
+/// they are released before the producer is (librdkafka's order).
+struct Queueing {
+    topics: Vec<(String, TopicHandle)>,
+    producer: ThreadedProducer<CountingContext>,
+}
+
+impl Queueing {
+    /// The handle of `topic` on this producer (made on first use).
+    fn topic(&mut self, topic: &str) -> Result<*mut rdkafka::bindings::rd_kafka_topic_t> {
+        if let Some((_, handle)) = self.topics.iter().find(|(t, _)| t == topic) {
+            return Ok(handle.0.as_ptr());
+        }
+        let name = std::ffi::CString::new(topic)
+            .map_err(|_| Error::InvalidInput(format!("topic {topic:?} contains a NUL byte")))?;
+        // SAFETY: the client pointer is the live producer's; a null configuration takes the
+        // producer's defaults; the name is copied by librdkafka.
+        let raw = unsafe {
+            rdkafka::bindings::rd_kafka_topic_new(
+                self.producer.client().native_ptr(),
+                name.as_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        let handle = std::ptr::NonNull::new(raw)
+            .map(TopicHandle)
+            .ok_or_else(|| {
+                Error::Failed(format!("librdkafka made no handle for topic {topic:?}"))
+            })?;
+        let ptr = handle.0.as_ptr();
+        self.topics.push((topic.to_string(), handle));
+        Ok(ptr)
+    }
+}
+
+/// A librdkafka topic handle. Producing through it (`rd_kafka_produce`, as kcat does)
+/// spares each record the topic lookup under the client's write lock and the name copy
+/// that producing by topic name costs.
+struct TopicHandle(std::ptr::NonNull<rdkafka::bindings::rd_kafka_topic_t>);
+
+// SAFETY: librdkafka's topic handles are reference-counted and may be used and released
+// from any thread.
+unsafe impl Send for TopicHandle {}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from rd_kafka_topic_new and is released once, here.
+        unsafe { rdkafka::bindings::rd_kafka_topic_destroy(self.0.as_ptr()) }
+    }
 }
 
 /// Deliveries of queued records as librdkafka reports them, since the last flush.
@@ -192,6 +255,20 @@ impl Producers {
         explain_by_login(&self.login_failure, e)
     }
 
+    /// `topic`'s partition count when it was looked up within the last few seconds.
+    pub fn known_partitions(&self, topic: &str) -> Option<i32> {
+        let counts = self.partition_counts.lock().ok()?;
+        let (count, at) = counts.get(topic)?;
+        (at.elapsed() < PARTITION_COUNT_AGE).then_some(*count)
+    }
+
+    /// Keeps `topic`'s partition count, as just looked up.
+    pub fn remember_partitions(&self, topic: &str, count: i32) {
+        if let Ok(mut counts) = self.partition_counts.lock() {
+            counts.insert(topic.to_string(), (count, Instant::now()));
+        }
+    }
+
     /// The producer for `settings` (created on first use).
     pub fn get(
         &self,
@@ -238,19 +315,75 @@ impl Producers {
                         path.context_reporting_to(&self.login_failure),
                     ))
                     .map_err(|e| kafka_error("cannot start the producer", e))?;
-                producers.push((settings.clone(), producer));
+                producers.push((
+                    settings.clone(),
+                    Queueing {
+                        topics: Vec::new(),
+                        producer,
+                    },
+                ));
                 producers.len() - 1
             }
         };
-        let producer = &producers[index].1;
+        let queueing = &mut producers[index].1;
+        let handle = queueing.topic(topic)?;
+        let producer = &queueing.producer;
         let deadline = std::time::Instant::now() + path.timeout();
+        // Waits for what librdkafka refused the record for: room in its queue (QueueFull),
+        // or, for a partition the caller found in the cluster but librdkafka's metadata
+        // does not have yet (added since this producer looked), a fresh look at the topic.
+        let retry = |i: usize, code: RDKafkaErrorCode| -> Result<()> {
+            if !matches!(
+                code,
+                RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition
+            ) {
+                return Err(kafka_error(
+                    &format!("producing to {topic}"),
+                    KafkaError::MessageProduction(code),
+                ));
+            }
+            if stop() {
+                return Err(Error::Refused(format!(
+                    "interrupted after queueing {i} of {} records",
+                    records.len()
+                )));
+            }
+            if std::time::Instant::now() >= deadline {
+                let why = match code {
+                    RDKafkaErrorCode::QueueFull => "librdkafka's queue stayed full",
+                    _ => "librdkafka's metadata still lacked the record's partition",
+                };
+                return Err(Error::Timeout(format!(
+                    "producing to {topic}: {why} for {}s ({i} of {} records queued)",
+                    path.timeout().as_secs(),
+                    records.len()
+                )));
+            }
+            if code == RDKafkaErrorCode::UnknownPartition {
+                refresh_metadata(producer.client(), topic);
+            } else {
+                // librdkafka's polling thread drains the queue as deliveries arrive.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(())
+        };
         for (i, record) in records.iter().enumerate() {
+            if record.headers.is_empty() && record.timestamp.is_none() {
+                loop {
+                    match produce_through(handle, record) {
+                        Ok(()) => break,
+                        Err(code) => retry(i, code)?,
+                    }
+                }
+                self.deliveries.queued.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             let mut base = BaseRecord::<[u8], [u8]>::to(topic);
             if let Some(k) = &record.key {
-                base = base.key(k.as_slice());
+                base = base.key(k.as_ref());
             }
             if let Some(v) = &record.value {
-                base = base.payload(v.as_slice());
+                base = base.payload(v.as_ref());
             }
             base.partition = record.partition;
             base.timestamp = record.timestamp;
@@ -263,27 +396,9 @@ impl Producers {
                         self.deliveries.queued.fetch_add(1, Ordering::Relaxed);
                         break;
                     }
-                    Err((e, back))
-                        if e.rdkafka_error_code()
-                            == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
-                    {
-                        if stop() {
-                            return Err(Error::Refused(format!(
-                                "interrupted after queueing {i} of {} records",
-                                records.len()
-                            )));
-                        }
-                        if std::time::Instant::now() >= deadline {
-                            return Err(Error::Timeout(format!(
-                                "producing to {topic}: librdkafka's queue stayed full for {}s ({i} of {} records queued)",
-                                path.timeout().as_secs(),
-                                records.len()
-                            )));
-                        }
+                    Err((KafkaError::MessageProduction(code), back)) => {
+                        retry(i, code)?;
                         base = back;
-                        // librdkafka's queue is full: its polling thread drains it as
-                        // deliveries arrive.
-                        std::thread::sleep(Duration::from_millis(2));
                     }
                     Err((e, _)) => return Err(kafka_error(&format!("producing to {topic}"), e)),
                 }
@@ -311,7 +426,7 @@ impl Producers {
             .map_err(|_| Error::Failed("the producer cache is poisoned".into()))?;
         let d = &self.deliveries;
         let deadline = std::time::Instant::now() + timeout;
-        for (_, producer) in producers.iter() {
+        for (_, Queueing { producer, .. }) in producers.iter() {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if let Err(e) = producer.flush(left) {
                 let waiting = producer.in_flight_count();
@@ -349,6 +464,51 @@ impl Producers {
                 .collect(),
         })
     }
+}
+
+/// Has librdkafka look at `topic` again (its metadata answer replaces what it knew of the
+/// topic's partitions), then pauses a moment: the brokers may learn of a new partition a
+/// little after the controller.
+fn refresh_metadata<C: ClientContext>(client: &rdkafka::client::Client<C>, topic: &str) {
+    let _ = client.fetch_metadata(Some(topic), Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(100));
+}
+
+/// librdkafka's RD_KAFKA_PARTITION_UA (a C macro): its partitioner picks the partition.
+const PARTITION_UNASSIGNED: i32 = -1;
+
+/// Queues a record without headers or timestamp through a topic handle (librdkafka copies
+/// key and value); the error code when librdkafka refuses it (QueueFull: no room yet).
+fn produce_through(
+    topic: *mut rdkafka::bindings::rd_kafka_topic_t,
+    record: &OutRecord,
+) -> std::result::Result<(), RDKafkaErrorCode> {
+    let bytes = |b: &Option<Bytes>| match b {
+        Some(b) => (b.as_ptr() as *mut std::ffi::c_void, b.len()),
+        None => (std::ptr::null_mut(), 0),
+    };
+    let (value, value_len) = bytes(&record.value);
+    let (key, key_len) = bytes(&record.key);
+    // SAFETY: the handle is live (its producer is locked by the caller); key and value
+    // outlive the call and librdkafka copies them (F_COPY); a null opaque is the unit
+    // delivery opaque that the producer's context expects.
+    let status = unsafe {
+        rdkafka::bindings::rd_kafka_produce(
+            topic,
+            record.partition.unwrap_or(PARTITION_UNASSIGNED),
+            rdkafka::bindings::RD_KAFKA_MSG_F_COPY,
+            value,
+            value_len,
+            key,
+            key_len,
+            std::ptr::null_mut(),
+        )
+    };
+    if status == 0 {
+        return Ok(());
+    }
+    // SAFETY: reads the calling thread's last librdkafka error, set by the call above.
+    Err(unsafe { rdkafka::bindings::rd_kafka_last_error() }.into())
 }
 
 /// The producer configuration of `settings` on `path`.
@@ -390,13 +550,14 @@ pub async fn produce(
     records: Vec<OutRecord>,
 ) -> Result<Vec<Produced>> {
     let mut pending = Vec::with_capacity(records.len());
+    let mut refreshes = 0;
     for record in &records {
         let mut future = FutureRecord::<[u8], [u8]>::to(topic);
         if let Some(k) = &record.key {
-            future = future.key(k.as_slice());
+            future = future.key(k.as_ref());
         }
         if let Some(v) = &record.value {
-            future = future.payload(v.as_slice());
+            future = future.payload(v.as_ref());
         }
         if let Some(p) = record.partition {
             future = future.partition(p);
@@ -413,13 +574,23 @@ pub async fn produce(
                     pending.push(delivery);
                     break;
                 }
-                Err((e, back))
-                    if e.rdkafka_error_code()
-                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
-                {
+                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
                     // librdkafka's queue is full: let deliveries drain, then go on.
                     future = back;
                     tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                // A partition the caller found in the cluster that librdkafka's metadata
+                // lacks (added since this producer looked): look again, within the
+                // delivery timeout that bounds the call.
+                Err((e, back))
+                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownPartition)
+                        && refreshes < 20 =>
+                {
+                    refreshes += 1;
+                    future = back;
+                    let (p, t) = (producer.clone(), topic.to_string());
+                    let _ =
+                        tokio::task::spawn_blocking(move || refresh_metadata(p.client(), &t)).await;
                 }
                 Err((e, _)) => return Err(kafka_error(&format!("producing to {topic}"), e)),
             }

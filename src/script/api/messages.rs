@@ -290,9 +290,10 @@ pub mod api {
             .validate()
             .map_err(|e| script_error(&session, f, e))?;
         let default_partition = opts.int("partition")?.map(|p| p as i32);
-        let list = match records.clone().into_array() {
-            Ok(list) => list,
-            Err(_) => vec![records],
+        let list = if records.is_array() {
+            records.into_array().unwrap_or_default()
+        } else {
+            vec![records]
         };
         let mut out_records = Vec::with_capacity(list.len());
         for (i, item) in list.into_iter().enumerate() {
@@ -302,11 +303,19 @@ pub mod api {
             record.partition = record.partition.or(default_partition);
             out_records.push(record);
         }
-        let name = topic.to_string();
-        let partitions = call(&session, f, |k| async move {
-            ranges::partitions_of(&k, &name).await
-        })?
-        .len() as i32;
+        let beyond = |count: i32| out_records.iter().any(|r| r.partition >= Some(count));
+        let partitions = match session.producers().known_partitions(topic) {
+            Some(count) if !beyond(count) => count,
+            _ => {
+                let name = topic.to_string();
+                let count = call(&session, f, |k| async move {
+                    ranges::partitions_of(&k, &name).await
+                })?
+                .len() as i32;
+                session.producers().remember_partitions(topic, count);
+                count
+            }
+        };
         if let Some(bad) = out_records
             .iter()
             .filter_map(|r| r.partition)
@@ -609,6 +618,7 @@ use crate::kafka::messages::{DataPath, Encoding};
 use crate::script::convert::to_dynamic;
 use crate::script::convert::Options;
 use crate::script::{kafka_call as call, script_error, session_of, Session};
+use bytes::Bytes;
 use rhai::{Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext};
 use std::time::{Duration, Instant};
 
@@ -853,32 +863,45 @@ fn record_line(r: &Record) -> String {
 }
 
 /// A value to write: strings as UTF-8, blobs as bytes, maps and arrays as JSON, `()` as
-/// null.
-fn bytes_of(v: &Dynamic) -> Result<Option<Vec<u8>>, String> {
+/// null. Strings and blobs are handed over without a copy.
+fn bytes_of(v: Dynamic) -> Result<Option<Bytes>, String> {
     if v.is_unit() {
         return Ok(None);
     }
     if v.is_string() {
-        return Ok(Some(v.to_string().into_bytes()));
+        return Ok(v
+            .into_immutable_string()
+            .ok()
+            .map(|s| Bytes::from_owner(ScriptText(s))));
     }
     if v.is_blob() {
-        return Ok(Some(v.clone().into_blob().unwrap_or_default()));
+        return Ok(v.into_blob().ok().map(Bytes::from));
     }
     if v.is_map() || v.is_array() || v.is_int() || v.is_float() || v.is_bool() {
         let json: serde_json::Value =
-            rhai::serde::from_dynamic(v).map_err(|e| format!("cannot write as JSON: {e}"))?;
-        return Ok(Some(json.to_string().into_bytes()));
+            rhai::serde::from_dynamic(&v).map_err(|e| format!("cannot write as JSON: {e}"))?;
+        return Ok(Some(Bytes::from(json.to_string().into_bytes())));
     }
     Err(format!("cannot write a {} as a record", v.type_name()))
 }
 
+/// A script's string as the bytes of a record (shared, not copied).
+struct ScriptText(rhai::ImmutableString);
+
+impl AsRef<[u8]> for ScriptText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 fn out_record(item: Dynamic) -> Result<OutRecord, String> {
-    let Some(map) = item.clone().try_cast::<Map>() else {
+    if !item.is_map() {
         return Ok(OutRecord {
-            value: bytes_of(&item)?,
+            value: bytes_of(item)?,
             ..OutRecord::default()
         });
-    };
+    }
+    let mut map = item.cast::<Map>();
     for key in map.keys() {
         if !["key", "value", "headers", "partition", "timestamp"].contains(&key.as_str()) {
             return Err(format!(
@@ -888,8 +911,8 @@ fn out_record(item: Dynamic) -> Result<OutRecord, String> {
         }
     }
     let mut record = OutRecord {
-        key: map.get("key").map(bytes_of).transpose()?.flatten(),
-        value: map.get("value").map(bytes_of).transpose()?.flatten(),
+        key: map.remove("key").map(bytes_of).transpose()?.flatten(),
+        value: map.remove("value").map(bytes_of).transpose()?.flatten(),
         ..OutRecord::default()
     };
     if let Some(p) = map.get("partition").filter(|p| !p.is_unit()) {
@@ -904,15 +927,15 @@ fn out_record(item: Dynamic) -> Result<OutRecord, String> {
             Err(_) => crate::kafka::time::parse_rfc3339_ms(&t.to_string())?,
         });
     }
-    if let Some(h) = map.get("headers").filter(|h| !h.is_unit()) {
-        let headers = h.clone().try_cast::<Map>().ok_or_else(|| {
-            format!(
-                "headers must be a map of names to values, not {}",
-                h.type_name()
-            )
-        })?;
+    if let Some(h) = map.remove("headers").filter(|h| !h.is_unit()) {
+        let type_name = h.type_name();
+        let headers = h
+            .try_cast::<Map>()
+            .ok_or_else(|| format!("headers must be a map of names to values, not {type_name}"))?;
         for (k, v) in headers {
-            record.headers.push((k.to_string(), bytes_of(&v)?));
+            record
+                .headers
+                .push((k.to_string(), bytes_of(v)?.map(|b| b.to_vec())));
         }
     }
     Ok(record)
