@@ -188,7 +188,13 @@ impl RecordLines {
 
     /// Writes one line; on a terminal at once, elsewhere when the last flush is 200 ms old.
     pub fn line(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        self.line_of(format_args!("{text}"));
+    }
+
+    /// Writes one line made of `parts` (formatted straight into the buffer).
+    pub fn line_of(&mut self, parts: std::fmt::Arguments<'_>) {
+        let _ = self.out.write_fmt(parts);
+        let _ = self.out.write_all(b"\n");
         if self.every_line || self.since_flush.elapsed() > std::time::Duration::from_millis(200) {
             self.flush();
         }

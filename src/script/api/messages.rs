@@ -847,19 +847,22 @@ fn check_group_idle(session: &Session, f: &str, group: &str, force: bool) -> Fal
     }
 }
 
-fn record_line(r: &Record) -> String {
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "null".to_string(),
-        other => other.to_string(),
-    };
-    format!(
+/// `tail`'s line for a record: partition, offset, key and value, tab-separated.
+fn print_record(printer: &mut crate::output::RecordLines, r: &Record) {
+    fn text(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {
+        match v {
+            serde_json::Value::String(s) => s.as_str().into(),
+            serde_json::Value::Null => "null".into(),
+            other => other.to_string().into(),
+        }
+    }
+    printer.line_of(format_args!(
         "{}\t{}\t{}\t{}",
         r.partition,
         r.offset,
         text(&r.key),
         text(&r.value)
-    )
+    ));
 }
 
 /// A value to write: strings as UTF-8, blobs as bytes, maps and arrays as JSON, `()` as
@@ -982,7 +985,7 @@ fn tail_inner(
                 Ok(answer.as_bool().unwrap_or(true))
             }
             None => {
-                printer.line(&record_line(&record));
+                print_record(&mut printer, &record);
                 Ok(true)
             }
         },
