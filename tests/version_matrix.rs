@@ -394,13 +394,9 @@ fn smoke(version: &str, kind: Flavor, tested: &mut Vec<String>, refused: &mut Ve
             ps.iter().all(|p| {
                 p["isr"].as_array().map(Vec::len) == p["replicas"].as_array().map(Vec::len)
             })
-        }) && tool.lines().skip(1).all(|l| {
-            let field = |name: &str| {
-                l.split('\t')
-                    .find_map(|f| f.trim().strip_prefix(name).map(str::trim))
-                    .map(|v| v.split(',').count())
-            };
-            field("Isr:") == field("Replicas:")
+        }) && tool.lines().map(parse_describe_line).all(|line| {
+            let count = |name| field(&line, name).map(|v| v.split(',').count());
+            count("Isr") == count("Replicas")
         });
         if settled || Instant::now() > until {
             break (ours, tool);
