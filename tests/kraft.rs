@@ -474,7 +474,7 @@ fn a_static_quorum_is_described_refused_changes_and_gives_new_brokers_its_voters
     assert!(props.contains("process.roles=broker\n"), "{props}");
     assert!(
         props.contains(&format!(
-            "kafka-storage.sh format --cluster-id {}",
+            "kafka-storage.sh format --cluster-id={}",
             c.cluster_id().expect("cluster id")
         )),
         "{props}"

@@ -682,7 +682,7 @@ fn server_properties_make_a_broker_that_joins_and_unregister_broker_removes_it_w
         .find_map(|l| l.strip_prefix("#   kafka-storage.sh "))
         .unwrap_or_else(|| panic!("no format line: {text}"));
     assert!(
-        format_line.contains(&format!("--cluster-id {cluster_id}")),
+        format_line.contains(&format!("--cluster-id={cluster_id}")),
         "{text}"
     );
     let props = dir.path().join("server.properties");

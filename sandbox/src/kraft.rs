@@ -74,12 +74,13 @@ pub(crate) fn quorum_flags(state: &State, node: Node, how: Format) -> Result<Vec
 }
 
 /// The whole StorageTool command line: format the node whose config is `properties`,
-/// skipping a directory that is formatted already.
+/// skipping a directory that is formatted already. The id goes in `--cluster-id=<id>` form:
+/// a ZooKeeper-mode cluster's id (base64 of a random UUID) may start with `-`, which
+/// StorageTool's parser takes for an option when it is a separate argument.
 pub(crate) fn format_args(cluster_id: &str, properties: &Path, flags: Vec<String>) -> Vec<String> {
     let mut args = vec![
         "format".to_string(),
-        "--cluster-id".to_string(),
-        cluster_id.to_string(),
+        format!("--cluster-id={cluster_id}"),
         "--config".to_string(),
         properties.display().to_string(),
         "--ignore-formatted".to_string(),
@@ -235,6 +236,16 @@ mod tests {
             quorum_flags(&st, Node::Controller(9), Format::AsMade),
             Err(Error::NoSuchNode(Node::Controller(9)))
         ));
+    }
+
+    #[test]
+    fn the_cluster_id_is_one_argument_even_with_a_leading_hyphen() {
+        let args = format_args(
+            "-nAEbEF-RDKoY4zWTmCXnA",
+            Path::new("/x/s.properties"),
+            vec![],
+        );
+        assert_eq!(args[..2], ["format", "--cluster-id=-nAEbEF-RDKoY4zWTmCXnA"]);
     }
 
     #[test]

@@ -97,7 +97,7 @@ enum Command {
         no_initial_controllers: bool,
         /// The cluster id to format with (a ZooKeeper-mode cluster's migration controllers:
         /// the id in ZooKeeper's /cluster/id); default: the sandbox's own.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         cluster_id: Option<String>,
         #[command(flatten)]
         at: At,
@@ -602,11 +602,12 @@ fn context_toml(c: &Cluster, name: &str, sandbox_bin: &Path) -> String {
         lines
     };
     // The migration controllers of a ZooKeeper-mode cluster are formatted with the id
-    // ZooKeeper keeps, which the runbook passes in $KAFKA_CLUSTER_ID.
+    // ZooKeeper keeps, which the runbook passes in $KAFKA_CLUSTER_ID. That id may start
+    // with `-`, hence the `--cluster-id=` form.
     let cluster_id = if kraft {
         ""
     } else {
-        " --cluster-id \"$KAFKA_CLUSTER_ID\""
+        " --cluster-id=\"$KAFKA_CLUSTER_ID\""
     };
     let mut s = format!("[contexts.{name}]\n");
     if !c.brokers().is_empty() {
@@ -1165,6 +1166,27 @@ mod tests {
             panic!("not format")
         };
         assert_eq!(cluster_id.as_deref(), Some("abc"));
+        // A ZooKeeper-mode cluster's id may start with a hyphen, in either form.
+        for args in [
+            &[
+                "format",
+                "controller",
+                "101",
+                "--cluster-id=-nAEbEF-RDKoY4zWTmCXnA",
+            ][..],
+            &[
+                "format",
+                "controller",
+                "101",
+                "--cluster-id",
+                "-nAEbEF-RDKoY4zWTmCXnA",
+            ],
+        ] {
+            let Command::Format { cluster_id, .. } = parse(args).unwrap() else {
+                panic!("not format")
+            };
+            assert_eq!(cluster_id.as_deref(), Some("-nAEbEF-RDKoY4zWTmCXnA"));
+        }
     }
 
     #[test]

@@ -297,7 +297,7 @@ pub mod api {
                     ));
                     lines.push(quorum.quorum_line());
                     format_line = Some(format!(
-                        "kafka-storage.sh format --cluster-id {} --config server.properties --ignore-formatted",
+                        "kafka-storage.sh format --cluster-id={} --config server.properties --ignore-formatted",
                         quorum.cluster_id
                     ));
                 }
