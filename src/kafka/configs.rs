@@ -346,6 +346,36 @@ async fn wait_in_effect(
     }
 }
 
+/// Waits, up to 10 s, until each of `brokers` lists every one of `settings` with that
+/// value as its own. Unlike [`alter_config`]'s check, a key missing from the answer does not
+/// count as applied: the throttle rates are listed only once a broker has applied them,
+/// which a ZooKeeper-mode broker does when the change notification reaches it, so work
+/// started right after storing them ran unthrottled for a moment. A broker that cannot be
+/// asked any more is not waited on; one that never shows the value delays by 10 s at most.
+pub async fn wait_broker_values(
+    client: &KafkaClient,
+    brokers: &std::collections::BTreeSet<i32>,
+    settings: &[(&str, &str)],
+) {
+    let deadline =
+        tokio::time::Instant::now() + client.timeout().min(std::time::Duration::from_secs(10));
+    for b in brokers {
+        loop {
+            let Ok(now) = describe_config(client, &Entity::Broker(*b)).await else {
+                break;
+            };
+            let applied = settings.iter().all(|(name, value)| {
+                now.iter()
+                    .any(|c| c.name == *name && c.value.as_deref() == Some(*value))
+            });
+            if applied || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// Names that hold secrets, whatever Kafka says about them.
 pub fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();

@@ -3,7 +3,7 @@
 //! throttle removal (as Kafka's tool does on completion), and preferred leader election.
 
 use super::client::{check_code, KafkaClient};
-use super::configs::{alter_config, Entity};
+use super::configs::{alter_config, wait_broker_values, Entity};
 use crate::error::{Error, Result};
 use crate::plan::PartitionAssignment;
 use indexmap::IndexMap;
@@ -230,12 +230,10 @@ pub async fn prepare(
                 involved.insert(*b);
             }
         }
-        for b in &involved {
-            let mut set = IndexMap::new();
-            set.insert(LEADER_RATE.to_string(), rate.to_string());
-            set.insert(FOLLOWER_RATE.to_string(), rate.to_string());
-            alter_config(client, &Entity::Broker(*b), &set, &[], false).await?;
-        }
+        // The throttled replica lists first, the rates last: brokers apply config changes
+        // in the order they were made (ZooKeeper's change notifications, KRaft's metadata
+        // log), so a broker showing the rates has the lists too, and only then does the
+        // reassignment start.
         for (topic, leaders) in &leader_lists {
             let mut set = IndexMap::new();
             set.insert(LEADER_REPLICAS.to_string(), leaders.join(","));
@@ -244,6 +242,19 @@ pub async fn prepare(
             }
             alter_config(client, &Entity::Topic(topic.to_string()), &set, &[], false).await?;
         }
+        let rate = rate.to_string();
+        for b in &involved {
+            let mut set = IndexMap::new();
+            set.insert(LEADER_RATE.to_string(), rate.clone());
+            set.insert(FOLLOWER_RATE.to_string(), rate.clone());
+            alter_config(client, &Entity::Broker(*b), &set, &[], false).await?;
+        }
+        wait_broker_values(
+            client,
+            &involved,
+            &[(LEADER_RATE, &rate), (FOLLOWER_RATE, &rate)],
+        )
+        .await;
     }
     Ok((result, moving))
 }

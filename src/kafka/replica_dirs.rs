@@ -6,7 +6,7 @@
 //! (`replica.alter.log.dirs.io.max.bytes.per.second`, removed with the other throttles).
 
 use super::client::{check_code, KafkaClient};
-use super::configs::{alter_config, describe_config, Entity};
+use super::configs::{alter_config, wait_broker_values, Entity};
 use crate::error::{Error, Result};
 use crate::plan::PartitionAssignment;
 use indexmap::IndexMap;
@@ -261,9 +261,7 @@ pub async fn cancel(client: &KafkaClient, targets: &[DirTarget]) -> Result<Vec<S
 }
 
 /// Sets the intra-broker copy throttle on `brokers`, and waits (up to 10 s) until each
-/// broker reports it as its own: a broker applies a dynamic setting a moment after it is
-/// stored (ZooKeeper mode: when the change notification reaches it), and a copy started
-/// before that runs unthrottled.
+/// broker has applied it: a copy started before that runs unthrottled.
 pub async fn set_throttle(client: &KafkaClient, brokers: &BTreeSet<i32>, rate: i64) -> Result<()> {
     let value = rate.to_string();
     for b in brokers {
@@ -271,19 +269,7 @@ pub async fn set_throttle(client: &KafkaClient, brokers: &BTreeSet<i32>, rate: i
         set.insert(ALTER_LOG_DIRS_RATE.to_string(), value.clone());
         alter_config(client, &Entity::Broker(*b), &set, &[], false).await?;
     }
-    let deadline = Instant::now() + Duration::from_secs(10).min(client.timeout());
-    for b in brokers {
-        loop {
-            let applied = describe_config(client, &Entity::Broker(*b))
-                .await?
-                .iter()
-                .any(|e| e.name == ALTER_LOG_DIRS_RATE && e.value.as_deref() == Some(&value));
-            if applied || Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    wait_broker_values(client, brokers, &[(ALTER_LOG_DIRS_RATE, &value)]).await;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use base64::Engine;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// How bytes of a record are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -55,6 +56,19 @@ impl Encoding {
         })
     }
 
+    /// `bytes` as one line of text in this encoding (`tail`'s output): strings as they are
+    /// (borrowed when they need no escape), JSON compact, `null` for none.
+    pub fn show(self, bytes: Option<&[u8]>) -> std::result::Result<Cow<'_, str>, String> {
+        match (self, bytes) {
+            (_, None) => Ok(Cow::Borrowed("null")),
+            (Encoding::String, Some(bytes)) => Ok(text_of(bytes)),
+            (_, bytes) => Ok(match self.decode(bytes)? {
+                Value::String(s) => Cow::Owned(s),
+                other => Cow::Owned(other.to_string()),
+            }),
+        }
+    }
+
     /// The bytes a text given in this encoding stands for (produce): a string as its UTF-8,
     /// JSON text checked, hex and base64 decoded.
     pub fn encode_text(self, text: &str) -> Result<Vec<u8>> {
@@ -76,9 +90,14 @@ impl Encoding {
 /// UTF-8 text with every byte that is not valid UTF-8 written `\xNN`, and `\` written `\\`
 /// so that the escapes cannot be mistaken for text.
 pub fn escaped_text(bytes: &[u8]) -> String {
+    text_of(bytes).into_owned()
+}
+
+/// [`escaped_text`], borrowing `bytes` when they are UTF-8 without a backslash.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         if !text.contains('\\') {
-            return text.to_string();
+            return Cow::Borrowed(text);
         }
     }
     let mut out = String::with_capacity(bytes.len() + 8);
@@ -88,7 +107,7 @@ pub fn escaped_text(bytes: &[u8]) -> String {
             out.push_str(&format!("\\x{b:02x}"));
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Reverses [`escaped_text`].
@@ -170,6 +189,23 @@ fn shorten(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn shown_as_a_line_of_text() {
+        let show = |e: Encoding, b: Option<&[u8]>| e.show(b).unwrap().into_owned();
+        assert!(matches!(
+            Encoding::String.show(Some(b"plain")),
+            Ok(Cow::Borrowed("plain"))
+        ));
+        assert_eq!(show(Encoding::String, Some(b"a\xffb\\")), "a\\xffb\\\\");
+        assert_eq!(show(Encoding::String, None), "null");
+        assert_eq!(show(Encoding::Json, Some(br#"{"a": [1, "x"]}"#)), r#"{"a":[1,"x"]}"#);
+        assert_eq!(show(Encoding::Json, Some(br#""quoted""#)), "quoted");
+        assert_eq!(show(Encoding::Hex, Some(b"\x01\xab")), "01ab");
+        assert_eq!(show(Encoding::Base64, Some(b"hi")), "aGk=");
+        assert_eq!(show(Encoding::Bytes, Some(b"\x01\x02")), "[1,2]");
+        assert!(Encoding::Json.show(Some(b"not json")).is_err());
+    }
 
     #[test]
     fn invalid_utf8_is_escaped_and_valid_text_kept() {

@@ -10,11 +10,12 @@ use super::{kafka_error, DataContext, DataPath};
 use crate::error::{Error, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message, Timestamp};
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::types::RDKafkaErrorCode as Code;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,13 +63,94 @@ pub struct Record {
 
 /// What one poll gave.
 #[derive(Debug)]
-pub enum Next {
-    /// A record.
-    Record(Box<Record>),
+pub enum Next<T> {
+    /// A record, as the caller's visitor made it.
+    Record(T),
     /// Nothing within the wait (more may come).
     Idle,
     /// Every partition reached its end.
     Done,
+}
+
+/// A record as librdkafka holds it, not decoded yet: `tail` prints it without copying its
+/// key and value; [`RawRecord::decode`] makes the [`Record`] that scripts get.
+pub struct RawRecord<'m> {
+    message: &'m BorrowedMessage<'m>,
+    topic: &'m str,
+    decoding: Decoding,
+    /// Key and value bytes read so far, this record's included.
+    pub bytes_read: u64,
+}
+
+impl RawRecord<'_> {
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.message.partition()
+    }
+
+    /// The offset.
+    pub fn offset(&self) -> i64 {
+        self.message.offset()
+    }
+
+    /// The key as one line of text in the reader's key encoding.
+    pub fn shown_key(&self) -> Result<Cow<'_, str>> {
+        self.decoding
+            .key
+            .show(self.message.key())
+            .map_err(|e| Error::InvalidInput(format!("the key of {}: {e}", self.at())))
+    }
+
+    /// The value as one line of text in the reader's value encoding.
+    pub fn shown_value(&self) -> Result<Cow<'_, str>> {
+        self.decoding
+            .value
+            .show(self.message.payload())
+            .map_err(|e| Error::InvalidInput(format!("the value of {}: {e}", self.at())))
+    }
+
+    fn at(&self) -> String {
+        format!("{}-{} offset {}", self.topic, self.partition(), self.offset())
+    }
+
+    /// The record decoded: key, value and header values in the reader's encodings.
+    pub fn decode(&self) -> Result<Record> {
+        let message = self.message;
+        let (timestamp, timestamp_type) = match message.timestamp() {
+            Timestamp::NotAvailable => (None, "NoTimestampType"),
+            Timestamp::CreateTime(t) => (Some(t), "CreateTime"),
+            Timestamp::LogAppendTime(t) => (Some(t), "LogAppendTime"),
+        };
+        let mut headers = Vec::new();
+        if let Some(hs) = message.headers() {
+            for h in hs.iter() {
+                headers.push(RecordHeader {
+                    key: h.key.to_string(),
+                    value: self.decoding.headers.decode(h.value).map_err(|e| {
+                        Error::InvalidInput(format!("header {:?} of {}: {e}", h.key, self.at()))
+                    })?,
+                });
+            }
+        }
+        Ok(Record {
+            topic: self.topic.to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp,
+            timestamp_type,
+            key: self
+                .decoding
+                .key
+                .decode(message.key())
+                .map_err(|e| Error::InvalidInput(format!("the key of {}: {e}", self.at())))?,
+            value: self
+                .decoding
+                .value
+                .decode(message.payload())
+                .map_err(|e| Error::InvalidInput(format!("the value of {}: {e}", self.at())))?,
+            headers,
+        })
+    }
 }
 
 /// A reader of planned partitions of one topic.
@@ -153,8 +235,13 @@ impl Reader {
         self.open.is_empty()
     }
 
-    /// Waits up to `wait` for the next record.
-    pub fn next(&mut self, wait: Duration) -> Result<Next> {
+    /// Waits up to `wait` for the next record and hands it to `visit` while librdkafka
+    /// still holds it.
+    pub fn next_with<T>(
+        &mut self,
+        wait: Duration,
+        visit: impl FnOnce(RawRecord<'_>) -> T,
+    ) -> Result<Next<T>> {
         loop {
             if self.open.is_empty() {
                 return Ok(Next::Done);
@@ -194,46 +281,14 @@ impl Reader {
             if end.is_some_and(|e| offset + 1 >= e) {
                 self.finish(p);
             }
-            let key = message.key();
-            let payload = message.payload();
             self.records += 1;
-            self.bytes += (key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len)) as u64;
-            let at = || format!("{}-{p} offset {offset}", self.topic);
-            let (timestamp, timestamp_type) = match message.timestamp() {
-                Timestamp::NotAvailable => (None, "NoTimestampType"),
-                Timestamp::CreateTime(t) => (Some(t), "CreateTime"),
-                Timestamp::LogAppendTime(t) => (Some(t), "LogAppendTime"),
-            };
-            let mut headers = Vec::new();
-            if let Some(hs) = message.headers() {
-                for h in hs.iter() {
-                    headers.push(RecordHeader {
-                        key: h.key.to_string(),
-                        value: self.decoding.headers.decode(h.value).map_err(|e| {
-                            Error::InvalidInput(format!("header {:?} of {}: {e}", h.key, at()))
-                        })?,
-                    });
-                }
-            }
-            let record = Record {
-                topic: self.topic.clone(),
-                partition: p,
-                offset,
-                timestamp,
-                timestamp_type,
-                key: self
-                    .decoding
-                    .key
-                    .decode(key)
-                    .map_err(|e| Error::InvalidInput(format!("the key of {}: {e}", at())))?,
-                value: self
-                    .decoding
-                    .value
-                    .decode(payload)
-                    .map_err(|e| Error::InvalidInput(format!("the value of {}: {e}", at())))?,
-                headers,
-            };
-            return Ok(Next::Record(Box::new(record)));
+            self.bytes += (message.key_len() + message.payload_len()) as u64;
+            return Ok(Next::Record(visit(RawRecord {
+                message: &message,
+                topic: &self.topic,
+                decoding: self.decoding,
+                bytes_read: self.bytes,
+            })));
         }
     }
 

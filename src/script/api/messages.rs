@@ -93,8 +93,9 @@ pub mod api {
             &mut reader,
             limit,
             Some(timeout),
-            |record, _| {
-                out.push(to_dynamic(&*record)?);
+            |raw| {
+                let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
+                out.push(to_dynamic(&record)?);
                 Ok(true)
             },
         )?;
@@ -204,7 +205,9 @@ pub mod api {
             &mut reader,
             0,
             Some(timeout),
-            |record, bytes| {
+            |raw| {
+                let bytes = raw.bytes_read;
+                let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
                 scanned += 1;
                 if last_shown.elapsed() > Duration::from_millis(250) {
                     last_shown = Instant::now();
@@ -217,7 +220,7 @@ pub mod api {
                         ),
                     );
                 }
-                let arg = to_dynamic(&*record)?;
+                let arg = to_dynamic(&record)?;
                 let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
                 if matched.as_bool().unwrap_or(false) {
                     out.push(arg);
@@ -613,7 +616,7 @@ pub mod api {
 use crate::error::Error;
 use crate::kafka::messages::produce::OutRecord;
 use crate::kafka::messages::ranges::{self, PartitionRange, Position};
-use crate::kafka::messages::reader::{Decoding, Next, Reader, Record};
+use crate::kafka::messages::reader::{Decoding, Next, RawRecord, Reader};
 use crate::kafka::messages::{DataPath, Encoding};
 use crate::script::convert::to_dynamic;
 use crate::script::convert::Options;
@@ -719,7 +722,7 @@ fn read_loop(
     reader: &mut Reader,
     limit: u64,
     timeout: Option<Duration>,
-    mut on_record: impl FnMut(Box<Record>, u64) -> Fallible<bool>,
+    mut on_record: impl FnMut(RawRecord<'_>) -> Fallible<bool>,
 ) -> Fallible<Stop> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let interrupt = session.bridge().interrupt().clone();
@@ -754,16 +757,16 @@ fn read_loop(
             }
         }
         match reader
-            .next(Duration::from_millis(100))
+            .next_with(Duration::from_millis(100), &mut on_record)
             .map_err(|e| script_error(session, f, e))?
         {
             Next::Done => return Ok(Stop::Done),
             Next::Idle => {
                 polls = 255;
             }
-            Next::Record(record) => {
+            Next::Record(go_on) => {
                 seen += 1;
-                if !on_record(record, reader.bytes)? {
+                if !go_on? {
                     return Ok(Stop::Limit);
                 }
             }
@@ -847,22 +850,20 @@ fn check_group_idle(session: &Session, f: &str, group: &str, force: bool) -> Fal
     }
 }
 
-/// `tail`'s line for a record: partition, offset, key and value, tab-separated.
-fn print_record(printer: &mut crate::output::RecordLines, r: &Record) {
-    fn text(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {
-        match v {
-            serde_json::Value::String(s) => s.as_str().into(),
-            serde_json::Value::Null => "null".into(),
-            other => other.to_string().into(),
-        }
-    }
+/// `tail`'s line for a record: partition, offset, key and value, tab-separated, written
+/// from librdkafka's buffers (a string key or value is not copied on the way).
+fn print_record(
+    printer: &mut crate::output::RecordLines,
+    r: &RawRecord<'_>,
+) -> crate::error::Result<()> {
     printer.line_of(format_args!(
         "{}\t{}\t{}\t{}",
-        r.partition,
-        r.offset,
-        text(&r.key),
-        text(&r.value)
+        r.partition(),
+        r.offset(),
+        r.shown_key()?,
+        r.shown_value()?
     ));
+    Ok(())
 }
 
 /// A value to write: strings as UTF-8, blobs as bytes, maps and arrays as JSON, `()` as
@@ -978,14 +979,14 @@ fn tail_inner(
         &mut reader,
         limit,
         timeout,
-        |record, _| match &callback {
+        |raw| match &callback {
             Some(callback) => {
-                let arg = to_dynamic(&*record)?;
-                let answer: Dynamic = callback.call_within_context(ctx, (arg,))?;
+                let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
+                let answer: Dynamic = callback.call_within_context(ctx, (to_dynamic(&record)?,))?;
                 Ok(answer.as_bool().unwrap_or(true))
             }
             None => {
-                print_record(&mut printer, &record);
+                print_record(&mut printer, &raw).map_err(|e| script_error(&session, f, e))?;
                 Ok(true)
             }
         },
