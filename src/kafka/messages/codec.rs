@@ -199,7 +199,10 @@ mod tests {
         ));
         assert_eq!(show(Encoding::String, Some(b"a\xffb\\")), "a\\xffb\\\\");
         assert_eq!(show(Encoding::String, None), "null");
-        assert_eq!(show(Encoding::Json, Some(br#"{"a": [1, "x"]}"#)), r#"{"a":[1,"x"]}"#);
+        assert_eq!(
+            show(Encoding::Json, Some(br#"{"a": [1, "x"]}"#)),
+            r#"{"a":[1,"x"]}"#
+        );
         assert_eq!(show(Encoding::Json, Some(br#""quoted""#)), "quoted");
         assert_eq!(show(Encoding::Hex, Some(b"\x01\xab")), "01ab");
         assert_eq!(show(Encoding::Base64, Some(b"hi")), "aGk=");

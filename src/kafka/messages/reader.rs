@@ -110,7 +110,12 @@ impl RawRecord<'_> {
     }
 
     fn at(&self) -> String {
-        format!("{}-{} offset {}", self.topic, self.partition(), self.offset())
+        format!(
+            "{}-{} offset {}",
+            self.topic,
+            self.partition(),
+            self.offset()
+        )
     }
 
     /// The record decoded: key, value and header values in the reader's encodings.
@@ -187,6 +192,7 @@ impl Reader {
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "error")
+            .set("fetch.queue.backoff.ms", "20")
             .set("group.id", group.unwrap_or("kafsh-reader"));
         let consumer: BaseConsumer<DataContext> = config
             .create_with_context(path.context())

@@ -87,18 +87,11 @@ pub mod api {
             group.as_deref(),
         )?;
         let mut out = Array::new();
-        let stop = read_loop(
-            &session,
-            f,
-            &mut reader,
-            limit,
-            Some(timeout),
-            |raw| {
-                let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
-                out.push(to_dynamic(&record)?);
-                Ok(true)
-            },
-        )?;
+        let stop = read_loop(&session, f, &mut reader, limit, Some(timeout), |raw| {
+            let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
+            out.push(to_dynamic(&record)?);
+            Ok(true)
+        })?;
         warn_stop(f, topic, &stop, &reader);
         commit(&session, f, &reader)?;
         Ok(out)
@@ -199,35 +192,28 @@ pub mod api {
         let mut out = Array::new();
         let mut scanned = 0u64;
         let mut last_shown = Instant::now();
-        let stop = read_loop(
-            &session,
-            f,
-            &mut reader,
-            0,
-            Some(timeout),
-            |raw| {
-                let bytes = raw.bytes_read;
-                let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
-                scanned += 1;
-                if last_shown.elapsed() > Duration::from_millis(250) {
-                    last_shown = Instant::now();
-                    progress.update(
-                        scanned,
-                        &format!(
-                            "{} scanned, {} found",
-                            crate::output::progress::human_bytes(bytes as i64),
-                            out.len()
-                        ),
-                    );
-                }
-                let arg = to_dynamic(&record)?;
-                let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
-                if matched.as_bool().unwrap_or(false) {
-                    out.push(arg);
-                }
-                Ok(limit == 0 || (out.len() as u64) < limit)
-            },
-        );
+        let stop = read_loop(&session, f, &mut reader, 0, Some(timeout), |raw| {
+            let bytes = raw.bytes_read;
+            let record = raw.decode().map_err(|e| script_error(&session, f, e))?;
+            scanned += 1;
+            if last_shown.elapsed() > Duration::from_millis(250) {
+                last_shown = Instant::now();
+                progress.update(
+                    scanned,
+                    &format!(
+                        "{} scanned, {} found",
+                        crate::output::progress::human_bytes(bytes as i64),
+                        out.len()
+                    ),
+                );
+            }
+            let arg = to_dynamic(&record)?;
+            let matched: Dynamic = condition.call_within_context(&ctx, (arg.clone(),))?;
+            if matched.as_bool().unwrap_or(false) {
+                out.push(arg);
+            }
+            Ok(limit == 0 || (out.len() as u64) < limit)
+        });
         progress.finish();
         let stop = stop?;
         warn_stop(f, topic, &stop, &reader);
