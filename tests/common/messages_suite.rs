@@ -774,7 +774,8 @@ pub fn tail_stops_on_ctrl_c_in_a_pty(c: &Cluster, topic: &str) {
 }
 
 /// produce with `wait: false` queues and returns at once; flush() waits and counts every
-/// delivery; a script that ends without flushing still waits for its records; a record
+/// delivery, per partition (the records have keys: librdkafka puts keyless records that
+/// arrive within 10 ms of each other in one partition); a script that ends without flushing still waits for its records; a record
 /// the broker refuses makes the flush (here the end of the script) fail, saying so.
 pub fn queued_produce_delivers_everything_and_reports_failures(c: &Cluster, topic: &str) {
     create_topic(c, topic, 3);
@@ -783,7 +784,7 @@ pub fn queued_produce_delivers_everything_and_reports_failures(c: &Cluster, topi
         &bs,
         None,
         &format!(
-            r#"let batch = []; for i in 0..1000 {{ batch.push(`record ${{i}}`); }}
+            r#"let batch = []; for i in 0..1000 {{ batch.push(#{{key: `k${{i}}`, value: `record ${{i}}`}}); }}
                let queued = 0;
                for round in 0..20 {{ queued += produce("{topic}", batch, #{{wait: false, compression: "lz4"}}).queued; }}
                let f = flush();

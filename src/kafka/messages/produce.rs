@@ -269,11 +269,12 @@ impl Producers {
         }
     }
 
-    /// The producer for `settings` (created on first use).
+    /// The producer for `settings` (created on first use, ready to write to `topic`).
     pub fn get(
         &self,
         path: &DataPath,
         settings: &ProduceSettings,
+        topic: &str,
     ) -> Result<FutureProducer<DataContext>> {
         settings.validate()?;
         let mut cache = self
@@ -286,6 +287,7 @@ impl Producers {
         let producer: FutureProducer<DataContext> = producer_config(path, settings)
             .create_with_context(path.context_reporting_to(&self.login_failure))
             .map_err(|e| kafka_error("cannot start the producer", e))?;
+        get_producer_id_early(producer.client(), settings, topic);
         cache.push((settings.clone(), producer.clone()));
         Ok(producer)
     }
@@ -309,12 +311,20 @@ impl Producers {
         let index = match producers.iter().position(|(s, _)| s == settings) {
             Some(i) => i,
             None => {
-                let producer = producer_config(path, settings)
+                let producer: ThreadedProducer<CountingContext> = producer_config(path, settings)
+                    // A bulk load: batches wait longer to fill, so librdkafka's threads
+                    // wake up less (a million records took about 20% less time and 30%
+                    // less CPU than with 5 ms); flush() sends what is left at once.
+                    .set("linger.ms", BULK_LINGER_MS)
+                    // librdkafka's default is twice linger.ms: records without a key would
+                    // all go to one partition for 200 ms. Kept at its value for 5 ms.
+                    .set("sticky.partitioning.linger.ms", "10")
                     .create_with_context(CountingContext(
                         self.deliveries.clone(),
                         path.context_reporting_to(&self.login_failure),
                     ))
                     .map_err(|e| kafka_error("cannot start the producer", e))?;
+                get_producer_id_early(producer.client(), settings, topic);
                 producers.push((
                     settings.clone(),
                     Queueing {
@@ -473,6 +483,27 @@ fn refresh_metadata<C: ClientContext>(client: &rdkafka::client::Client<C>, topic
     let _ = client.fetch_metadata(Some(topic), Duration::from_secs(2));
     std::thread::sleep(Duration::from_millis(100));
 }
+
+/// Has a new idempotent producer ask for its producer id now rather than half a second
+/// later. librdkafka 2.12 drops its bootstrap connections once the first metadata answer
+/// names the brokers, so the producer-id request made on that answer finds no broker up
+/// and falls back to a 500 ms retry timer while the first records wait in the queue. Each
+/// metadata answer tries again: two requests right away (about 50 ms, mostly connecting)
+/// had the id and the first batches out within 0.1 s instead of 0.6 s.
+fn get_producer_id_early<C: ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    settings: &ProduceSettings,
+    topic: &str,
+) {
+    if settings.idempotent {
+        for _ in 0..2 {
+            let _ = client.fetch_metadata(Some(topic), Duration::from_secs(2));
+        }
+    }
+}
+
+/// How long queued (`wait: false`) records may wait for their batch to fill.
+const BULK_LINGER_MS: &str = "100";
 
 /// librdkafka's RD_KAFKA_PARTITION_UA (a C macro): its partitioner picks the partition.
 const PARTITION_UNASSIGNED: i32 = -1;

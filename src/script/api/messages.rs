@@ -359,7 +359,7 @@ pub mod api {
         }
         let producer = session
             .producers()
-            .get(&path, &settings)
+            .get(&path, &settings, topic)
             .map_err(|e| script_error(&session, f, e))?;
         let t = topic.to_string();
         let produced = session
