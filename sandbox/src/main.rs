@@ -220,6 +220,10 @@ struct UpArgs {
     /// mode 2.3 to 3.9, KRaft 3.3 and later; default 3.9.2 for zookeeper, 4.4.0 for kraft).
     #[arg(long, value_name = "X.Y.Z")]
     version: Option<String>,
+    /// Log dirs of every broker (JBOD: `data`, `data-2`, ... in the node's directory;
+    /// default 1), for trying plan_log_dirs and moves between disks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
+    log_dirs: Option<u8>,
 }
 
 /// Which existing cluster.
@@ -721,40 +725,7 @@ fn up(args: &UpArgs) -> Result<()> {
         c.start_all()?;
         c
     } else {
-        let mut spec = ClusterSpec::of(kind).dir(&dir);
-        if let Some(n) = args.brokers {
-            spec = spec.brokers(n);
-        }
-        if let Some(n) = args.zk {
-            if kind == Flavor::KRaft {
-                return Err(CliError::Usage("--zk is for --kind zookeeper"));
-            }
-            spec = spec.zk_servers(n);
-        }
-        if let Some(n) = args.controllers {
-            spec = spec.controllers(n);
-        }
-        if let Some(q) = args.quorum {
-            spec = spec.quorum(q);
-        }
-        if let Some(c) = &args.chroot {
-            spec = spec.chroot(if c == "none" { None } else { Some(c) });
-        }
-        if let Some(r) = &args.racks {
-            spec = spec.racks(r.clone());
-        }
-        if args.authorizer {
-            spec = spec.authorizer();
-        }
-        if args.zk_reconfig {
-            if kind == Flavor::KRaft {
-                return Err(CliError::Usage("--zk-reconfig is for --kind zookeeper"));
-            }
-            spec = spec.zk_reconfig();
-        }
-        if let Some(v) = &args.version {
-            spec = spec.version(v);
-        }
+        let spec = new_spec(args, kind, &dir)?;
         eprintln!(
             "kafsh-sandbox: starting a {kind} cluster in {} (Kafka {})",
             dir.display(),
@@ -772,6 +743,48 @@ fn up(args: &UpArgs) -> Result<()> {
     );
     print!("{}", env_lines(&c));
     Ok(())
+}
+
+/// The cluster `up` starts: `kind` in `dir`, as the flags say.
+fn new_spec(args: &UpArgs, kind: Flavor, dir: &Path) -> Result<ClusterSpec> {
+    let mut spec = ClusterSpec::of(kind).dir(dir);
+    if let Some(n) = args.brokers {
+        spec = spec.brokers(n);
+    }
+    if let Some(n) = args.zk {
+        if kind == Flavor::KRaft {
+            return Err(CliError::Usage("--zk is for --kind zookeeper"));
+        }
+        spec = spec.zk_servers(n);
+    }
+    if let Some(n) = args.controllers {
+        spec = spec.controllers(n);
+    }
+    if let Some(q) = args.quorum {
+        spec = spec.quorum(q);
+    }
+    if let Some(c) = &args.chroot {
+        spec = spec.chroot(if c == "none" { None } else { Some(c) });
+    }
+    if let Some(r) = &args.racks {
+        spec = spec.racks(r.clone());
+    }
+    if args.authorizer {
+        spec = spec.authorizer();
+    }
+    if args.zk_reconfig {
+        if kind == Flavor::KRaft {
+            return Err(CliError::Usage("--zk-reconfig is for --kind zookeeper"));
+        }
+        spec = spec.zk_reconfig();
+    }
+    if let Some(v) = &args.version {
+        spec = spec.version(v);
+    }
+    if let Some(n) = args.log_dirs {
+        spec = spec.log_dirs(usize::from(n));
+    }
+    Ok(spec)
 }
 
 fn status(c: &Cluster) {
@@ -1050,10 +1063,21 @@ mod tests {
             "dynamic",
             "--version",
             "3.9.2",
+            "--log-dirs",
+            "2",
         ])
         .unwrap() else {
             panic!("not up")
         };
+        let spec = new_spec(&up, Flavor::KRaft, Path::new("/x")).unwrap();
+        assert_eq!((spec.log_dirs, spec.brokers), (2, 4));
+        assert_eq!(spec.racks, Some(vec!["a".to_string(), "b".to_string()]));
+        assert!(parse(&["up", "--log-dirs", "0"]).is_err());
+        assert!(parse(&["up", "--log-dirs", "9"]).is_err());
+        let Command::Up(zk) = parse(&["up", "--zk", "3"]).unwrap() else {
+            panic!("not up")
+        };
+        assert!(new_spec(&zk, Flavor::KRaft, Path::new("/x")).is_err());
         assert_eq!(up.kind, Some(Flavor::KRaft));
         assert_eq!(up.dir, Some(PathBuf::from("/x")));
         assert_eq!(up.brokers, Some(4));
