@@ -7,6 +7,8 @@
 //! [⌊R/B⌋ − 1, ⌊R/B⌋ + 1], moving small replicas unless the bytes are wanted; then, while a
 //! broker is outside its disk band, the most loaded broker gives the most empty one the
 //! replica whose size best covers what is missing without pushing either out of its band.
+//! A drain (only the leaving brokers' replicas move) instead lets the replicas it placed
+//! trade destinations until the disks are in their bands.
 
 use super::model::Model;
 use std::collections::BTreeSet;
@@ -173,6 +175,7 @@ pub(crate) fn balance(
     let original: Vec<Vec<u16>> = s.replicas.to_vec();
     evacuate(&mut s);
     if drain_only {
+        settle_drained(&mut s, &original);
         return;
     }
     fix_racks(&mut s);
@@ -241,6 +244,112 @@ fn evacuate(s: &mut State) {
             }
         }
     }
+}
+
+/// After a drain: the replicas it placed (they move anyway, so the moves stay those of the
+/// drain) change destination while a target's disk is outside its band. The fullest
+/// targets hand one of them to the emptiest, or the two trade one each, whichever brings
+/// the pair closest to their targets; each change lowers the sum of squared distances to
+/// the targets, so it ends. Topic bands, racks and replica lists stay valid.
+fn settle_drained(s: &mut State, original: &[Vec<u16>]) {
+    let nt = s.model.n_target;
+    let placed: Vec<(usize, usize)> = (0..s.replicas.len())
+        .flat_map(|p| (0..s.replicas[p].len()).map(move |slot| (p, slot)))
+        .filter(|&(p, slot)| !original[p].contains(&s.replicas[p][slot]))
+        .collect();
+    if placed.is_empty() {
+        return;
+    }
+    for _ in 0..4 * placed.len() + 16 {
+        if (0..nt).all(|b| s.deviation(b, s.disk[b] as i128) == 0) {
+            return;
+        }
+        let mut order: Vec<usize> = (0..nt).collect();
+        order.sort_by_key(|b| s.disk[*b] as i128 - s.target(*b));
+        let trade = order
+            .iter()
+            .rev()
+            .take(3)
+            .flat_map(|a| order.iter().take(3).map(move |z| (*a, *z)))
+            .filter(|(a, z)| a != z)
+            .find_map(|(a, z)| best_trade(s, &placed, a, z));
+        match trade {
+            Some(Trade::Give(p, slot, to)) => s.apply(p, slot, to),
+            Some(Trade::Swap((p, ps), (q, qs))) => {
+                let (a, z) = (s.replicas[p][ps] as usize, s.replicas[q][qs] as usize);
+                s.apply(p, ps, z);
+                s.apply(q, qs, a);
+            }
+            None => return,
+        }
+    }
+}
+
+/// A change of destination of drained replicas.
+enum Trade {
+    /// The replica (partition, slot) goes to the broker.
+    Give(usize, usize, usize),
+    /// The two replicas (partition, slot) trade brokers.
+    Swap((usize, usize), (usize, usize)),
+}
+
+/// The change between `a` (above its target) and `z` that moves the bytes closest to half
+/// their combined distance from the targets, when any moves them strictly between 0 and
+/// that distance.
+fn best_trade(s: &State, placed: &[(usize, usize)], a: usize, z: usize) -> Option<Trade> {
+    let gap = (s.disk[a] as i128 - s.target(a)) - (s.disk[z] as i128 - s.target(z));
+    if gap <= 0 {
+        return None;
+    }
+    let on = |b: usize| -> Vec<(usize, usize)> {
+        placed
+            .iter()
+            .copied()
+            .filter(|&(p, slot)| s.replicas[p][slot] as usize == b)
+            .collect()
+    };
+    let (from_a, from_z) = (on(a), on(z));
+    let size = |p: usize| s.model.size[p] as i128;
+    let mut best: Option<(i128, Trade)> = None;
+    let mut consider = |moved: i128, trade: Trade| {
+        if moved <= 0 || moved >= gap {
+            return;
+        }
+        let miss = (gap - 2 * moved).abs();
+        if best.as_ref().is_none_or(|(m, _)| miss < *m) {
+            best = Some((miss, trade));
+        }
+    };
+    for &(p, slot) in &from_a {
+        if s.legal(p, slot, z) {
+            consider(size(p), Trade::Give(p, slot, z));
+        }
+    }
+    // Trades keep each broker's count; a topic's band is kept when both replicas are of
+    // the same topic, or when each topic has room at its new end.
+    let fits = |p: usize, from: usize, to: usize| {
+        let (lo, hi) = s.topic_band_of(p);
+        s.count(p, to) < hi && s.count(p, from) > lo
+    };
+    for &(p, ps) in &from_a {
+        for &(q, qs) in &from_z {
+            if p == q
+                || s.replicas[p].contains(&(z as u16))
+                || s.replicas[q].contains(&(a as u16))
+                || !s.model.rack_allows(&s.replicas[p], ps, z as u16)
+                || !s.model.rack_allows(&s.replicas[q], qs, a as u16)
+            {
+                continue;
+            }
+            let same_topic = s.model.part_topic[p] == s.model.part_topic[q];
+            let bands_kept = same_topic || (fits(p, a, z) && fits(q, z, a));
+            if !bands_kept {
+                continue;
+            }
+            consider(size(p) - size(q), Trade::Swap((p, ps), (q, qs)));
+        }
+    }
+    best.map(|(_, trade)| trade)
 }
 
 /// The target a replica that must move goes to: topic band respected if possible, then the
