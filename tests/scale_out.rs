@@ -497,12 +497,18 @@ fn scale_in_drains_stops_and_unregisters_a_broker_losing_nothing_kraft() {
         None,
         r#"create_topic("si-a", #{partitions: 12, replication_factor: 2})"#,
     );
+    // Partitions of 0.1 to 1.2 MB (partition p holds p + 1 units), placed so that brokers
+    // 1-3 hold 39 units each and broker 4's six replicas (1, 2, 3, 10, 11 and 12 units) can
+    // go two to each of them, 13 units apiece, to a broker without the partition: the
+    // drained replicas land by disk bytes, and a random placement does not decide whether
+    // the tolerance can be met.
     kafsh_json(
         &bs,
         None,
-        r#"create_topic("si-b", #{partitions: 12, replication_factor: 2})"#,
+        &format!(
+            r#"create_topic("si-b", #{{assignment: [[{four}, 2], [{four}, 1], [{four}, 1], [1, 3], [2, 3], [2, 3], [3, 2], [3, 2], [3, 1], [1, {four}], [1, {four}], [2, {four}]]}})"#
+        ),
     );
-    // Partitions of 0.1 to 1.2 MB: the drained replicas land by disk bytes.
     common::topics_suite::produce_skewed(&c, "si-b", 12, 100);
     let before = kafsh_json(&bs, None, r#"assignment(["si-a", "si-b"])"#);
     let held_before: usize = before["partitions"]
