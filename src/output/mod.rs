@@ -186,12 +186,8 @@ impl RecordLines {
         }
     }
 
-    /// Writes one line; on a terminal at once, elsewhere when the last flush is 200 ms old.
-    pub fn line(&mut self, text: &str) {
-        self.line_of(format_args!("{text}"));
-    }
-
-    /// Writes one line made of `parts` (formatted straight into the buffer).
+    /// Writes one line made of `parts`, formatted straight into the buffer; on a terminal at
+    /// once, elsewhere when the last flush is 200 ms old.
     pub fn line_of(&mut self, parts: std::fmt::Arguments<'_>) {
         let _ = self.out.write_fmt(parts);
         let _ = self.out.write_all(b"\n");

@@ -462,8 +462,17 @@ fn a_drained_broker_lands_evenly_per_topic() {
     let r = &planned.report;
     assert_eq!(r.moves, r.lower_bound, "{r:?}");
     assert!(r.after.topic_replicas <= 1, "{:?}", r.after);
-    for (a, b) in before.iter().zip(&planned.partitions) {
-        let kept: Vec<&i32> = a.replicas.iter().filter(|x| **x != 4).collect();
+    assert_only_drained_moved(&before, &planned.partitions, 4);
+}
+
+/// Every replica not on the `drained` broker stays where it was.
+fn assert_only_drained_moved(
+    before: &[PartitionAssignment],
+    after: &[PartitionAssignment],
+    drained: i32,
+) {
+    for (a, b) in before.iter().zip(after) {
+        let kept: Vec<&i32> = a.replicas.iter().filter(|x| **x != drained).collect();
         assert!(
             kept.iter().all(|x| b.replicas.contains(x)),
             "{a:?} -> {b:?}"
@@ -526,13 +535,7 @@ fn a_drain_by_bytes_lands_within_the_tolerance() {
     assert_eq!(r.moves, 6, "{r:?}");
     assert!(r.after.disk_percent <= 5.0, "{:?}", r.after);
     assert!(r.after.topic_replicas <= 2, "{:?}", r.after);
-    for (a, b) in before.iter().zip(&planned.partitions) {
-        let kept: Vec<&i32> = a.replicas.iter().filter(|x| **x != 4).collect();
-        assert!(
-            kept.iter().all(|x| b.replicas.contains(x)),
-            "{a:?} -> {b:?}"
-        );
-    }
+    assert_only_drained_moved(&before, &planned.partitions, 4);
 }
 
 #[test]
